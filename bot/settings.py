@@ -93,6 +93,15 @@ class Settings:
     twilio_auth_token: str = ""
     twilio_from: str = ""
     session_secret: str = ""
+    # where the messenger APIs live: changed only to point at a local fake or a self-hosted
+    # Bot API server
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_mode: str = "webhook"  # "webhook" (production) or "polling" (local development)
+    twilio_api_url: str = "https://api.twilio.com"
+    # Content SIDs of quick-reply templates with 1, 2 and 3 buttons (see the README); without
+    # them WhatsApp options are sent as numbered text
+    twilio_quick_reply_sids: tuple[str, ...] = ()
+    webhook_concurrency: int = 32  # turns processed at once by one `ozbot serve` process
 
     def __repr__(self) -> str:
         shown = []
@@ -116,6 +125,7 @@ ENV_NAMES = {
     "session_secret": "OZBOT_SESSION_SECRET",
     "prospect_tags": "OZMAP_PROSPECT_TAGS",
     "outage_tags": "OZMAP_OUTAGE_TAGS",
+    "webhook_concurrency": "OZBOT_WEBHOOK_CONCURRENCY",
 }
 
 
@@ -157,4 +167,6 @@ def load_settings(
     settings = Settings(**values)
     if settings.language not in {"pt_BR", "en", "es"}:
         raise ConfigError(f"OZBOT_LANGUAGE={settings.language!r}: use pt_BR, en or es")
+    if settings.telegram_mode not in {"webhook", "polling"}:
+        raise ConfigError(f"TELEGRAM_MODE={settings.telegram_mode!r}: use webhook or polling")
     return settings
