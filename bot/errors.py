@@ -17,12 +17,14 @@ that meets them, with ``raise ... from exc``, so callers only ever catch these::
     ├── StorageError                the database failed or refused
     │   └── LockTimeout             a conversation's lock could not be taken in time
     └── ChannelError                a messenger could not be reached or refused a message
-        └── SignatureError          a webhook's signature or secret token did not verify
+        ├── SignatureError          a webhook's signature or secret token did not verify
+        └── BadPayload              a webhook's body is not a message of the shape we read
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "BadPayload",
     "ChannelError",
     "ConfigError",
     "GeocoderUnavailable",
@@ -104,3 +106,7 @@ class ChannelError(OzbotError):
 
 class SignatureError(ChannelError):
     """A webhook's signature or secret token did not verify."""
+
+
+class BadPayload(ChannelError):
+    """A webhook's body is malformed: not JSON/form data of the messenger's documented shape."""
