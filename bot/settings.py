@@ -74,6 +74,8 @@ class Settings:
     ozmap_read_timeout: float = 15.0
     ozmap_retries: int = 2
     ozmap_radius: int = 250
+    # seconds the directory of buildings and horizontal condominiums is reused (ports: always live)
+    ozmap_condo_ttl: float = 300.0
     prospect_tags: tuple[str, ...] = ()
     outage_tags: tuple[str, ...] = ("MASSIVA", "ROMPIMENTO", "MANUTENCAO")
 
