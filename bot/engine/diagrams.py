@@ -1,0 +1,76 @@
+"""Mermaid state diagrams generated from the flows' tables, and ``ozbot flows diagrams``.
+
+Each flow's diagram lives beside it as ``flows/<name>.mmd``; ``tests/flows/test_diagrams.py``
+fails when one is stale, and ``ozbot flows diagrams`` rewrites them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Iterable
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from bot.engine.flow import FlowSpec
+
+__all__ = ["mermaid", "register", "write_diagrams"]
+
+
+def _name(state: Any) -> str:
+    return str(state.value) if isinstance(state, Enum) else str(state)
+
+
+def mermaid(spec: FlowSpec) -> str:
+    """The flow as a Mermaid ``stateDiagram-v2``: one arrow per table row, labelled with its
+    trigger; ``"*"`` sources draw from the start marker, rows without a destination loop back."""
+    lines = ["---", f"title: {spec.name}: {spec.summary}", "---", "stateDiagram-v2"]
+    lines.append(f"    [*] --> {_name(spec.initial)}")
+    for row in spec.transitions:
+        trigger, source, dest = row[0], row[1], row[2]
+        sources = source if isinstance(source, list) else [source]
+        for src in sources:
+            left = "[*]" if src == "*" else _name(src)
+            right = _name(dest) if dest is not None else left
+            lines.append(f"    {left} --> {right} : {trigger}")
+    return "\n".join(lines) + "\n"
+
+
+def write_diagrams(
+    specs: Iterable[FlowSpec], directory: Path, *, check: bool = False
+) -> list[Path]:
+    """Write ``<directory>/<flow>.mmd`` for each flow; returns the files that changed (with
+    ``check``, changes nothing and returns the stale ones)."""
+    changed = []
+    for spec in specs:
+        path = directory / f"{spec.name}.mmd"
+        text = mermaid(spec)
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        changed.append(path)
+        if not check:
+            path.write_text(text, encoding="utf-8")
+    return changed
+
+
+def _diagrams(args: argparse.Namespace) -> int:
+    import flows  # the registry of product flows; imported late so the engine stays generic
+
+    directory = Path(flows.__file__).parent
+    changed = write_diagrams(flows.FLOWS, directory, check=args.check)
+    for path in changed:
+        print(f"{'stale' if args.check else 'wrote'} {path}")
+    if args.check and changed:
+        print("run `ozbot flows diagrams` to regenerate them", file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """``ozbot flows diagrams [--check]``."""
+    parser = subparsers.add_parser("flows", help="inspect the conversation flows")
+    sub = parser.add_subparsers(dest="flows_command", metavar="SUBCOMMAND", required=True)
+    diagrams = sub.add_parser("diagrams", help="regenerate flows/<name>.mmd from the flow tables")
+    diagrams.add_argument("--check", action="store_true", help="only report stale diagrams")
+    diagrams.set_defaults(handler=_diagrams)

