@@ -1,0 +1,99 @@
+"""Pieces both adapters share: time and JSON encoding, key masking, and the in-process FIFO locks.
+
+Private to :mod:`bot.storage`; nothing here touches a database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.errors import LockTimeout, StorageError
+from bot.settings import mask
+
+__all__ = ["KeyedLocks", "dump_context", "masked_key", "to_utc", "translate"]
+
+
+def to_utc(moment: datetime) -> datetime:
+    """The same instant in UTC. A naive datetime is taken to be UTC already (what
+    :func:`bot.conversation.utcnow` would have produced)."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def dump_context(context: dict[str, Any]) -> str:
+    """``context`` as compact JSON, accents kept as they are; StorageError names the fix."""
+    try:
+        return json.dumps(context, ensure_ascii=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise StorageError(
+            f"conversation.context must be JSON-serialisable ({exc}): store dates as ISO strings "
+            "and objects as dicts"
+        ) from exc
+
+
+def masked_key(key: str) -> str:
+    """A conversation key fit for logs and error messages: the contact (a phone number, often)
+    is masked, the channel kept."""
+    channel, sep, contact = key.partition(":")
+    return f"{channel}:{mask(contact)}" if sep else mask(key)
+
+
+@contextmanager
+def translate(what: str) -> Iterator[None]:
+    """Turn sqlite3 errors into :class:`StorageError` (psycopg has its own in the adapter)."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StorageError(f"SQLite {what} failed: {exc}") from exc
+
+
+class KeyedLocks:
+    """One FIFO :class:`asyncio.Lock` per key, dropped as soon as nobody holds or awaits it.
+
+    asyncio.Lock serves waiters in arrival order and never lets a newcomer barge past them, which
+    is the ordering the Store port promises within a process.
+    """
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._locks)
+
+    @asynccontextmanager
+    async def hold(self, key: str, wait: float) -> AsyncIterator[None]:
+        """Hold ``key``; raises :class:`LockTimeout` after ``wait`` seconds of waiting.
+
+        Nothing is awaited before the waiter joins the queue, so tasks queue in the order they
+        called this."""
+        lock, users = self._locks.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._locks[key] = (lock, users + 1)
+        try:
+            try:
+                # asyncio.timeout (not wait_for): a cancelled Lock.acquire never leaves the lock
+                # taken, so a timeout cannot leak it.
+                async with asyncio.timeout(wait):
+                    await lock.acquire()
+            except TimeoutError as exc:
+                raise LockTimeout(
+                    f"conversation {masked_key(key)} stayed busy for {wait:g}s in this process"
+                ) from exc
+            try:
+                yield
+            finally:
+                lock.release()
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)

@@ -1,0 +1,148 @@
+"""The database schema, as an ordered list of migrations for both dialects.
+
+Each store applies the pending ones in ``open()``, in one transaction, and records each in the
+``schema_version`` table (SQLite under ``BEGIN IMMEDIATE``, PostgreSQL under an advisory lock, so
+two processes starting together do not race). Version ``n`` is the ``n``-th entry of
+:data:`MIGRATIONS`; a database newer than the code is refused.
+
+Adding a migration (timers, the agents' queue, agent accounts...) is one entry appended at the
+end of :data:`MIGRATIONS`::
+
+    Migration("timers", sqlite=_SQLITE_TIMERS, postgres=_POSTGRES_TIMERS),
+
+Never edit or reorder an entry that has shipped: databases in the field already ran it. A
+migration's SQL may hold several statements separated by ``;`` at the end of a line (the split is
+textual, so keep ``;`` out of string literals). SQLite stores times as ISO-8601 UTC text
+(``2024-05-01T12:00:00.000000+00:00``, which sorts chronologically) and JSON as text; PostgreSQL
+uses ``timestamptz`` and ``jsonb``. Cache expiry is epoch seconds (``REAL``/``double precision``)
+from the store's clock in both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION_DDL", "Dialect", "Migration", "pending", "statements"]
+
+Dialect = Literal["sqlite", "postgres"]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of the schema; ``name`` is recorded beside its version number."""
+
+    name: str
+    sqlite: str
+    postgres: str
+
+    def sql(self, dialect: Dialect) -> str:
+        return self.sqlite if dialect == "sqlite" else self.postgres
+
+
+SCHEMA_VERSION_DDL: dict[Dialect, str] = {
+    "sqlite": "CREATE TABLE IF NOT EXISTS schema_version ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    "postgres": "CREATE TABLE IF NOT EXISTS schema_version ("
+    " version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)",
+}
+
+_SQLITE_INITIAL = """
+CREATE TABLE conversations (
+    key TEXT PRIMARY KEY,
+    channel TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    flow TEXT NOT NULL,
+    state TEXT NOT NULL,
+    language TEXT NOT NULL,
+    context TEXT NOT NULL DEFAULT '{}',
+    failures INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE transcript (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    role TEXT NOT NULL,
+    text TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+CREATE INDEX transcript_key ON transcript (key, id);
+CREATE TABLE processed_messages (
+    provider_id TEXT PRIMARY KEY,
+    key TEXT,
+    at TEXT NOT NULL
+);
+CREATE INDEX processed_messages_key ON processed_messages (key);
+CREATE TABLE cache (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    expires_at REAL NOT NULL,
+    PRIMARY KEY (namespace, key)
+);
+CREATE TABLE locks (
+    key TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    expires_at REAL NOT NULL
+);
+"""
+
+_POSTGRES_INITIAL = """
+CREATE TABLE conversations (
+    key text PRIMARY KEY,
+    channel text NOT NULL,
+    contact text NOT NULL,
+    flow text NOT NULL,
+    state text NOT NULL,
+    language text NOT NULL,
+    context jsonb NOT NULL DEFAULT '{}',
+    failures integer NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL
+);
+CREATE TABLE transcript (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    key text NOT NULL,
+    role text NOT NULL,
+    text text NOT NULL,
+    at timestamptz NOT NULL
+);
+CREATE INDEX transcript_key ON transcript (key, id);
+CREATE TABLE processed_messages (
+    provider_id text PRIMARY KEY,
+    key text,
+    at timestamptz NOT NULL
+);
+CREATE INDEX processed_messages_key ON processed_messages (key);
+CREATE TABLE cache (
+    namespace text NOT NULL,
+    key text NOT NULL,
+    value text NOT NULL,
+    expires_at double precision NOT NULL,
+    PRIMARY KEY (namespace, key)
+);
+"""
+
+# PostgreSQL needs no locks table: it has advisory locks.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("initial", sqlite=_SQLITE_INITIAL, postgres=_POSTGRES_INITIAL),
+)
+
+
+def statements(sql: str) -> list[str]:
+    """The statements of a migration's SQL, split at ``;`` ending a line."""
+    parts = [part.strip() for part in sql.replace("\r\n", "\n").split(";\n")]
+    return [part.removesuffix(";").strip() for part in parts if part.strip(" \n;")]
+
+
+def pending(
+    migrations: Sequence[Migration], current: int, dialect: Dialect
+) -> list[tuple[int, str, list[str]]]:
+    """``(version, name, statements)`` of each migration after version ``current``."""
+    return [
+        (version, migration.name, statements(migration.sql(dialect)))
+        for version, migration in enumerate(migrations, start=1)
+        if version > current
+    ]

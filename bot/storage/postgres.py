@@ -1,0 +1,428 @@
+"""The PostgreSQL store: psycopg 3 (async) with a connection pool, for several processes/hosts.
+
+Conversation locks are two-level: a FIFO asyncio lock per key inside the process first (so
+waiters do not each tie up a pooled connection), then a session-level ``pg_advisory_lock`` on a
+connection held until the lock is released. While a task holds a lock, the store's other
+methods called from that same task run on that connection, so a turn needs one connection, not
+two (and a full pool cannot deadlock lock holders against their own queries). A process that
+dies loses its session, and PostgreSQL frees its advisory locks at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, NoReturn
+
+import psycopg
+from psycopg import AsyncConnection, sql
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from bot.conversation import Conversation, TranscriptEntry
+from bot.errors import LockTimeout, StorageError
+from bot.storage._common import KeyedLocks, dump_context, masked_key, to_utc
+from bot.storage.base import Store
+from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION_DDL, Migration, pending
+
+__all__ = ["PostgresStore", "describe_dsn"]
+
+log = logging.getLogger(__name__)
+
+Conn = AsyncConnection[tuple[Any, ...]]
+
+# (store, task, connection) while a task holds one of that store's conversation locks.
+_HELD: ContextVar[tuple[PostgresStore, asyncio.Task[Any] | None, Conn] | None] = ContextVar(
+    "ozbot_postgres_held", default=None
+)
+
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+_UPSERT_CONVERSATION = """
+INSERT INTO conversations
+    (key, channel, contact, flow, state, language, context, failures, created_at, updated_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s)
+ON CONFLICT (key) DO UPDATE SET
+    channel = excluded.channel, contact = excluded.contact, flow = excluded.flow,
+    state = excluded.state, language = excluded.language, context = excluded.context,
+    failures = excluded.failures, created_at = excluded.created_at,
+    updated_at = excluded.updated_at
+"""
+
+
+def describe_dsn(dsn: str) -> str:
+    """The DSN without its password, for messages: ``postgresql://user@host:port/dbname``."""
+    try:
+        parts = conninfo_to_dict(dsn)
+    except psycopg.ProgrammingError:
+        return "<malformed DATABASE_URL>"
+    user = f"{parts['user']}@" if parts.get("user") else ""
+    port = f":{parts['port']}" if parts.get("port") else ""
+    return f"postgresql://{user}{parts.get('host', '')}{port}/{parts.get('dbname', '')}"
+
+
+def _lock_id(namespace: str, key: str) -> int:
+    """A stable signed 64-bit advisory-lock id (Python's hash() differs between processes)."""
+    digest = hashlib.blake2b(f"{namespace}\0{key}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class PostgresStore(Store):
+    """The Store port on PostgreSQL at ``dsn``.
+
+    ``schema`` (a lower-case identifier) confines every table to that schema, created if
+    missing; tests give each run its own. ``clock`` gives epoch seconds for cache expiry. Every
+    method may raise :class:`StorageError`; ``lock`` raises :class:`LockTimeout`.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str | None = None,
+        min_size: int = 1,
+        max_size: int = 10,
+        clock: Callable[[], float] = time.time,
+        open_timeout: float = 10.0,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> None:
+        if schema is not None and not _SCHEMA_NAME.fullmatch(schema):
+            raise StorageError(
+                f"schema {schema!r} is not a plain lower-case identifier: use letters, digits, _"
+            )
+        self._dsn = dsn
+        self.schema = schema
+        self._min_size = min_size
+        self._max_size = max_size
+        self._clock = clock
+        self._open_timeout = open_timeout
+        self._migrations = tuple(migrations)
+        self._pool: AsyncConnectionPool[Conn] | None = None
+        self._keyed = KeyedLocks()
+        # Advisory locks are per database: the schema keeps separate deployments (and tests)
+        # from blocking each other's conversations.
+        self._namespace = f"ozbot:{schema or ''}"
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({describe_dsn(self._dsn)!r}, schema={self.schema!r})"
+
+    def _fail(self, what: str, exc: Exception) -> NoReturn:
+        raise StorageError(f"PostgreSQL {what} failed: {exc}") from exc
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        # A direct connection first: it reports the real reason (refused, bad password, no such
+        # database) where a pool would only time out, and it runs the migrations.
+        try:
+            conn = await AsyncConnection.connect(
+                self._dsn, autocommit=True, connect_timeout=max(1, round(self._open_timeout))
+            )
+        except psycopg.Error as exc:
+            raise StorageError(
+                f"cannot connect to PostgreSQL at {describe_dsn(self._dsn)} ({exc}): check "
+                "DATABASE_URL and that the server is running"
+            ) from exc
+        try:
+            async with conn:
+                await self._migrate(conn)
+        except psycopg.Error as exc:
+            self._fail("migration", exc)
+        pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
+            self._dsn,
+            min_size=self._min_size,
+            max_size=self._max_size,
+            kwargs={"autocommit": True},
+            configure=self._configure,
+            open=False,
+            name="ozbot",
+        )
+        try:
+            await pool.open(wait=True, timeout=self._open_timeout)
+        except PoolTimeout as exc:
+            await pool.close()
+            raise StorageError(
+                f"PostgreSQL at {describe_dsn(self._dsn)} did not give {self._min_size} "
+                f"connection(s) within {self._open_timeout:g}s: check max_connections"
+            ) from exc
+        self._pool = pool
+
+    async def _configure(self, conn: Conn) -> None:
+        await conn.execute("SET TIME ZONE 'UTC'")
+        if self.schema is not None:
+            await conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+
+    async def _migrate(self, conn: Conn) -> None:
+        async with conn.transaction():
+            # Held to the end of the transaction: a second process starting now waits here and
+            # then finds nothing pending.
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(%s)", [_lock_id(self._namespace, "migrations")]
+            )
+            if self.schema is not None:
+                await conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
+                )
+            await self._configure(conn)
+            await conn.execute(SCHEMA_VERSION_DDL["postgres"])
+            cur = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_version")
+            row = await cur.fetchone()
+            current = int(row[0]) if row else 0
+            if current > len(self._migrations):
+                raise StorageError(
+                    f"the database has schema version {current}, newer than this ozbot knows "
+                    f"({len(self._migrations)}): upgrade ozbot"
+                )
+            for version, name, sqls in pending(self._migrations, current, "postgres"):
+                for statement in sqls:
+                    await conn.execute(statement.encode())
+                await conn.execute(
+                    "INSERT INTO schema_version (version, name, applied_at) VALUES (%s, %s, %s)",
+                    [version, name, datetime.now(UTC)],
+                )
+                log.info("postgres schema migrated to version %d (%s)", version, name)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    def _require(self) -> AsyncConnectionPool[Conn]:
+        if self._pool is None:
+            raise StorageError("the store is not open: call `await store.open()` first")
+        return self._pool
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Conn]:
+        """The connection of the lock this task holds, else one from the pool."""
+        held = _HELD.get()
+        if held is not None and held[0] is self and held[1] is asyncio.current_task():
+            yield held[2]
+            return
+        async with self._require().connection() as conn:
+            yield conn
+
+    async def schema_version(self) -> int:
+        """The number of migrations applied to the schema."""
+        try:
+            async with self._connection() as conn:
+                cur = await conn.execute("SELECT max(version) FROM schema_version")
+                row = await cur.fetchone()
+        except psycopg.Error as exc:
+            self._fail("reading schema_version", exc)
+        return int(row[0]) if row and row[0] is not None else 0
+
+    # -- locks ------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        key: str,
+        timeout: float = 30.0,  # noqa: ASYNC109 - the port's signature: bounds the wait only
+    ) -> AsyncIterator[None]:
+        pool = self._require()
+        deadline = time.monotonic() + timeout
+        async with self._keyed.hold(key, timeout):
+            try:
+                conn = await pool.getconn(timeout=max(deadline - time.monotonic(), 0.001))
+            except PoolTimeout as exc:
+                raise LockTimeout(
+                    f"no database connection free within {timeout:g}s to lock conversation "
+                    f"{masked_key(key)}: raise the pool's max_size"
+                ) from exc
+            lock_id = _lock_id(self._namespace, key)
+            try:
+                await self._advisory_lock(conn, lock_id, key, deadline, timeout)
+            except LockTimeout:
+                await pool.putconn(conn)
+                raise
+            except BaseException as exc:
+                # Cancelled or failed mid-query: the lock may or may not be held by the
+                # session. Closing the session settles it; the pool replaces the connection.
+                await conn.close()
+                await pool.putconn(conn)
+                if isinstance(exc, psycopg.Error):
+                    self._fail("taking a lock", exc)
+                raise
+            token = _HELD.set((self, asyncio.current_task(), conn))
+            try:
+                yield
+            finally:
+                _HELD.reset(token)
+                try:
+                    await conn.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+                except BaseException:
+                    # A session we cannot unlock must not go back to the pool still holding
+                    # the lock: closing it frees the lock.
+                    await conn.close()
+                    log.warning("could not release the lock of %s", masked_key(key))
+                    raise
+                finally:
+                    await pool.putconn(conn)
+
+    async def _advisory_lock(
+        self, conn: Conn, lock_id: int, key: str, deadline: float, waited: float
+    ) -> None:
+        cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+        row = await cur.fetchone()
+        if row and row[0]:
+            return
+        remaining_ms = int((deadline - time.monotonic()) * 1000)
+        message = f"conversation {masked_key(key)} stayed locked by another process for {waited:g}s"
+        if remaining_ms <= 0:
+            raise LockTimeout(message)
+        # Wait in the server (woken the moment the holder unlocks) rather than poll.
+        await conn.execute("SELECT set_config('lock_timeout', %s, false)", [f"{remaining_ms}ms"])
+        try:
+            await conn.execute("SELECT pg_advisory_lock(%s)", [lock_id])
+        except psycopg.errors.LockNotAvailable as exc:
+            raise LockTimeout(message) from exc
+        finally:
+            await conn.execute("RESET lock_timeout")
+
+    # -- conversations ----------------------------------------------------------------------
+
+    async def load(self, key: str) -> Conversation | None:
+        try:
+            async with self._connection() as conn:
+                cur = await conn.execute(
+                    "SELECT channel, contact, flow, state, language, context, failures,"
+                    " created_at, updated_at FROM conversations WHERE key = %s",
+                    [key],
+                )
+                row = await cur.fetchone()
+        except psycopg.Error as exc:
+            self._fail("loading a conversation", exc)
+        if row is None:
+            return None
+        return Conversation(
+            key=key,
+            channel=row[0],
+            contact=row[1],
+            flow=row[2],
+            state=row[3],
+            language=row[4],
+            context=row[5],
+            failures=row[6],
+            created_at=row[7].astimezone(UTC),
+            updated_at=row[8].astimezone(UTC),
+        )
+
+    async def seen(self, provider_id: str) -> bool:
+        try:
+            async with self._connection() as conn:
+                cur = await conn.execute(
+                    "SELECT 1 FROM processed_messages WHERE provider_id = %s", [provider_id]
+                )
+                return await cur.fetchone() is not None
+        except psycopg.Error as exc:
+            self._fail("checking a message id", exc)
+
+    async def commit_turn(
+        self,
+        conversation: Conversation,
+        transcript: Sequence[TranscriptEntry],
+        provider_id: str | None = None,
+    ) -> bool:
+        c = conversation
+        context = dump_context(c.context)  # sent as text, cast to jsonb by the server
+        values = [
+            c.key,
+            c.channel,
+            c.contact,
+            c.flow,
+            c.state,
+            c.language,
+            context,
+            c.failures,
+            to_utc(c.created_at),
+            to_utc(c.updated_at),
+        ]
+        lines = [(c.key, entry.role, entry.text, to_utc(entry.at)) for entry in transcript]
+        committed = True
+        try:
+            async with self._connection() as conn, conn.transaction() as tx:
+                if provider_id is not None:
+                    cur = await conn.execute(
+                        "INSERT INTO processed_messages (provider_id, key, at)"
+                        " VALUES (%s, %s, %s) ON CONFLICT (provider_id) DO NOTHING",
+                        [provider_id, c.key, datetime.fromtimestamp(self._clock(), UTC)],
+                    )
+                    if cur.rowcount == 0:
+                        committed = False
+                        raise psycopg.Rollback(tx)
+                await conn.execute(_UPSERT_CONVERSATION, values)
+                if lines:
+                    async with conn.cursor() as cur:
+                        await cur.executemany(
+                            "INSERT INTO transcript (key, role, text, at) VALUES (%s, %s, %s, %s)",
+                            lines,
+                        )
+        except psycopg.Error as exc:
+            self._fail("committing a turn", exc)
+        return committed
+
+    async def transcript(self, key: str, limit: int | None = None) -> list[TranscriptEntry]:
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be >= 0, not {limit}")
+        query = "SELECT role, text, at FROM transcript WHERE key = %s ORDER BY id"
+        params: list[Any] = [key]
+        if limit is not None:
+            query = (
+                "SELECT role, text, at FROM (SELECT id, role, text, at FROM transcript"
+                " WHERE key = %s ORDER BY id DESC LIMIT %s) AS last ORDER BY id"
+            )
+            params = [key, limit]
+        try:
+            async with self._connection() as conn:
+                cur = await conn.execute(query, params)
+                rows = await cur.fetchall()
+        except psycopg.Error as exc:
+            self._fail("reading a transcript", exc)
+        return [TranscriptEntry(role=r[0], text=r[1], at=r[2].astimezone(UTC)) for r in rows]
+
+    async def forget(self, key: str) -> None:
+        try:
+            async with self._connection() as conn, conn.transaction():
+                await conn.execute("DELETE FROM conversations WHERE key = %s", [key])
+                await conn.execute("DELETE FROM transcript WHERE key = %s", [key])
+                # Keep the message ids (a redelivered webhook stays a duplicate) but not whose
+                # they were.
+                await conn.execute("UPDATE processed_messages SET key = NULL WHERE key = %s", [key])
+        except psycopg.Error as exc:
+            self._fail("forgetting a conversation", exc)
+
+    # -- cache ------------------------------------------------------------------------------
+
+    async def cache_get(self, namespace: str, key: str) -> str | None:
+        try:
+            async with self._connection() as conn:
+                cur = await conn.execute(
+                    "SELECT value FROM cache WHERE namespace = %s AND key = %s AND expires_at > %s",
+                    [namespace, key, self._clock()],
+                )
+                row = await cur.fetchone()
+        except psycopg.Error as exc:
+            self._fail("reading the cache", exc)
+        return str(row[0]) if row else None
+
+    async def cache_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
+        try:
+            async with self._connection() as conn:
+                await conn.execute(
+                    "INSERT INTO cache (namespace, key, value, expires_at)"
+                    " VALUES (%s, %s, %s, %s) ON CONFLICT (namespace, key) DO UPDATE"
+                    " SET value = excluded.value, expires_at = excluded.expires_at",
+                    [namespace, key, value, self._clock() + ttl],
+                )
+        except psycopg.Error as exc:
+            self._fail("writing the cache", exc)

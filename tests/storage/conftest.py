@@ -1,0 +1,109 @@
+"""Fixtures for the storage contract: one ``backend`` per adapter, a controllable clock.
+
+PostgreSQL comes from ``OZBOT_TEST_POSTGRES`` (default the local ``test`` database); each test
+gets its own schema, dropped afterwards, and touches nothing outside it (other suites share the
+database). Unreachable PostgreSQL fails the run when ``CI=true`` and skips, saying why, otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from bot.storage.base import Store
+from bot.storage.postgres import PostgresStore, describe_dsn
+from bot.storage.sqlite import SqliteStore
+
+POSTGRES_URL = os.environ.get("OZBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+class FakeClock:
+    """Epoch seconds that move only when a test says so."""
+
+    def __init__(self, start: float = 1_700_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass
+class Backend:
+    """How to build stores on one shared database, and how a child process finds it."""
+
+    kind: str
+    target: str  # the SQLite file, or the PostgreSQL URL
+    schema: str | None = None
+    stores: list[Store] = field(default_factory=list)
+
+    def new_store(self, **options: Any) -> Store:
+        store: Store
+        if self.kind == "sqlite":
+            store = SqliteStore(self.target, **options)
+        else:
+            store = PostgresStore(self.target, schema=self.schema, max_size=4, **options)
+        self.stores.append(store)
+        return store
+
+    def child_args(self) -> list[str]:
+        return [self.kind, self.target, self.schema or "-"]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            pass
+    except psycopg.OperationalError as exc:
+        reason = (
+            f"PostgreSQL is not reachable at {describe_dsn(POSTGRES_URL)} ({exc}); run "
+            "scripts/services-up or set OZBOT_TEST_POSTGRES"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def postgres_schema(postgres_url: str) -> Iterator[str]:
+    """A fresh schema of our own, dropped (with everything in it) after the test."""
+    schema = f"ozbot_storage_{uuid.uuid4().hex[:12]}"
+    yield schema
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    if request.param == "sqlite":
+        chosen = Backend("sqlite", str(tmp_path / "data" / "ozbot.db"))
+    else:
+        url = request.getfixturevalue("postgres_url")
+        chosen = Backend("postgres", url, schema=request.getfixturevalue("postgres_schema"))
+    yield chosen
+    for store in chosen.stores:
+        await store.close()
+
+
+@pytest.fixture
+async def store(backend: Backend, clock: FakeClock) -> Store:
+    opened = backend.new_store(clock=clock)
+    await opened.open()
+    return opened

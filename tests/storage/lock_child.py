@@ -1,0 +1,53 @@
+"""A second process for the cross-process lock tests (run by them, not by pytest).
+
+python -m tests.storage.lock_child KIND TARGET SCHEMA hold KEY
+    take the lock, print "held", wait for a line on stdin, release, print "released"
+python -m tests.storage.lock_child KIND TARGET SCHEMA count KEY N
+    N times, under the lock: read the counter in the cache, yield, write it back plus one
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from bot.storage.base import Store
+from bot.storage.postgres import PostgresStore
+from bot.storage.sqlite import SqliteStore
+
+
+def build(kind: str, target: str, schema: str) -> Store:
+    if kind == "sqlite":
+        # A short lease so the "holder dies" test does not wait 30 s for the takeover.
+        return SqliteStore(target, lease=1.0)
+    return PostgresStore(target, schema=None if schema == "-" else schema, max_size=2)
+
+
+async def increment(store: Store, key: str, times: int) -> None:
+    for _ in range(times):
+        async with store.lock(key, timeout=60):
+            value = int(await store.cache_get("test", key) or "0")
+            # Widen the read-modify-write window: without the lock, updates would be lost.
+            await asyncio.sleep(0.002)
+            await store.cache_put("test", key, str(value + 1), ttl=3600)
+
+
+async def main(kind: str, target: str, schema: str, mode: str, key: str, *rest: str) -> None:
+    store = build(kind, target, schema)
+    await store.open()
+    try:
+        if mode == "hold":
+            async with store.lock(key, timeout=60):
+                print("held", flush=True)
+                await asyncio.to_thread(sys.stdin.readline)
+            print("released", flush=True)
+        elif mode == "count":
+            await increment(store, key, int(rest[0]))
+        else:
+            raise SystemExit(f"unknown mode {mode!r}")
+    finally:
+        await store.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:]))
