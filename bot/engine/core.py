@@ -33,6 +33,7 @@ from bot.errors import (
 )
 from bot.i18n import Catalogs, negotiate
 from bot.messages import Button, Inbound, Reply
+from bot.storage.base import Store
 
 __all__ = ["Engine"]
 
@@ -77,7 +78,7 @@ class Engine:
     def __init__(
         self,
         *,
-        store: Any,
+        store: Store,
         flows: Sequence[FlowSpec],
         intents: Sequence[Intent],
         services: Any,
