@@ -95,8 +95,10 @@ async def start_probe(chat: Chat) -> None:
     await chat.says("probe")
 
 
-async def test_new_conversation_gets_the_menu(engine: Engine, store: Store) -> None:
-    chat = Chat(engine, engine_channel(engine), name="Ana")
+async def test_new_conversation_gets_the_menu(
+    engine: Engine, channel: RecordingChannel, store: Store
+) -> None:
+    chat = Chat(engine, channel, name="Ana")
     await chat.says("boa tarde, tudo bem?")
     assert "Olá, Ana!" in chat.last_reply.text
     assert [b.payload for b in chat.last_reply.buttons] == ["intent:sales", "intent:handoff"]
@@ -105,14 +107,8 @@ async def test_new_conversation_gets_the_menu(engine: Engine, store: Store) -> N
     assert saved.context[BUTTONS_KEY][0][0] == "intent:sales"
 
 
-def engine_channel(engine: Engine) -> RecordingChannel:
-    channel = engine._channels["test"]  # noqa: SLF001 - the fixture's channel, for Chat
-    assert isinstance(channel, RecordingChannel)
-    return channel
-
-
 async def test_the_language_comes_from_the_channel_hint(engine: Engine, store: Store) -> None:
-    chat = Chat(engine, engine_channel(engine), language="en-US")
+    chat = Chat(engine, channel, language="en-US")
     await chat.says("hello")
     assert chat.last_reply.text.startswith("Hello!")
     saved = await store.load(chat.key)
@@ -120,11 +116,11 @@ async def test_the_language_comes_from_the_channel_hint(engine: Engine, store: S
 
 
 async def test_turns_of_one_customer_run_in_order_under_the_lock(
-    engine: Engine, store: Store, probe: Probe
+    engine: Engine, channel: RecordingChannel, store: Store, probe: Probe
 ) -> None:
     """The second message arrives while the first turn is mid-step: it waits for the lock, then
     loads what the first turn saved (the lock is taken before the load: no lost update)."""
-    chat = Chat(engine, engine_channel(engine))
+    chat = Chat(engine, channel)
     await start_probe(chat)
     probe.entered["first"] = asyncio.Event()
     probe.gates["first"] = asyncio.Event()
@@ -139,13 +135,15 @@ async def test_turns_of_one_customer_run_in_order_under_the_lock(
     assert probe.context_seen["second"] == ["first"]  # it saw the first turn's saved context
     saved = await store.load(chat.key)
     assert saved is not None and saved.context["noted"] == ["first", "second"]
-    texts = [r.text for r in engine_channel(engine).replies_to(chat.contact)]
+    texts = [r.text for r in channel.replies_to(chat.contact)]
     assert texts[-2:] == ["• Nome: first", "• Nome: second"]
 
 
-async def test_different_customers_run_concurrently(engine: Engine, probe: Probe) -> None:
-    ana = Chat(engine, engine_channel(engine), contact="5548999990001")
-    bia = Chat(engine, engine_channel(engine), contact="5548999990002")
+async def test_different_customers_run_concurrently(
+    engine: Engine, channel: RecordingChannel, probe: Probe
+) -> None:
+    ana = Chat(engine, channel, contact="5548999990001")
+    bia = Chat(engine, channel, contact="5548999990002")
     await start_probe(ana)
     await start_probe(bia)
     probe.gates["ana waits"] = asyncio.Event()
@@ -158,22 +156,26 @@ async def test_different_customers_run_concurrently(engine: Engine, probe: Probe
     await blocked
 
 
-async def test_a_redelivered_message_is_processed_once(engine: Engine, store: Store) -> None:
-    chat = Chat(engine, engine_channel(engine))
+async def test_a_redelivered_message_is_processed_once(
+    engine: Engine, channel: RecordingChannel, store: Store
+) -> None:
+    chat = Chat(engine, channel)
     await start_probe(chat)
     message = chat.inbound(text="once", provider_id="wamid.same")
     await asyncio.gather(engine.handle(message), engine.handle(message))
     await engine.handle(message)
     saved = await store.load(chat.key)
     assert saved is not None and saved.context["noted"] == ["once"]
-    texts = [r.text for r in engine_channel(engine).replies_to(chat.contact)]
+    texts = [r.text for r in channel.replies_to(chat.contact)]
     assert texts.count("• Nome: once") == 1
     lines = [e.text for e in await store.transcript(chat.key)]
     assert lines.count("once") == 1
 
 
-async def test_a_failed_step_saves_nothing_and_says_so(engine: Engine, store: Store) -> None:
-    chat = Chat(engine, engine_channel(engine))
+async def test_a_failed_step_saves_nothing_and_says_so(
+    engine: Engine, channel: RecordingChannel, store: Store
+) -> None:
+    chat = Chat(engine, channel)
     await start_probe(chat)
     await chat.says("kept")
     before = await store.load(chat.key)
@@ -182,7 +184,7 @@ async def test_a_failed_step_saves_nothing_and_says_so(engine: Engine, store: St
     await chat.says("ozmap down")
 
     assert "fora do ar" in chat.text and "guardados" in chat.text
-    assert ["intent:handoff", "intent:menu"] == [b.payload for b in chat.options]
+    assert [b.payload for b in chat.options] == ["intent:handoff", "intent:menu"]
     after = await store.load(chat.key)
     assert after is not None
     assert (after.flow, after.state) == (before.flow, before.state)
@@ -199,16 +201,20 @@ async def test_a_failed_step_saves_nothing_and_says_so(engine: Engine, store: St
     assert recovered.context["noted"] == ["kept", "back again"]
 
 
-async def test_geocoder_down_suggests_a_location_pin(engine: Engine) -> None:
-    chat = Chat(engine, engine_channel(engine))
+async def test_geocoder_down_suggests_a_location_pin(
+    engine: Engine, channel: RecordingChannel
+) -> None:
+    chat = Chat(engine, channel)
     await start_probe(chat)
     await chat.says("geocoder down")
     assert "localização" in chat.turn_replies[0].text
     assert chat.turn_replies[0].ask_location
 
 
-async def test_three_failures_in_a_row_offer_a_person(engine: Engine, store: Store) -> None:
-    chat = Chat(engine, engine_channel(engine))
+async def test_three_failures_in_a_row_offer_a_person(
+    engine: Engine, channel: RecordingChannel, store: Store
+) -> None:
+    chat = Chat(engine, channel)
     await start_probe(chat)
     for attempt in (1, 2):
         await chat.says("bug")
@@ -230,8 +236,10 @@ async def test_three_failures_in_a_row_offer_a_person(engine: Engine, store: Sto
     )
 
 
-async def test_in_handoff_the_bot_is_quiet_until_menu(engine: Engine, store: Store) -> None:
-    chat = Chat(engine, engine_channel(engine))
+async def test_in_handoff_the_bot_is_quiet_until_menu(
+    engine: Engine, channel: RecordingChannel, store: Store
+) -> None:
+    chat = Chat(engine, channel)
     await chat.says("quero falar com um atendente")
     assert "Uma pessoa da nossa equipe" in chat.text
     assert await chat.says("alô? quero contratar") == []
@@ -241,8 +249,10 @@ async def test_in_handoff_the_bot_is_quiet_until_menu(engine: Engine, store: Sto
     assert [b.payload for b in chat.options] == ["intent:sales", "intent:handoff"]
 
 
-async def test_database_down_still_answers_honestly(engine: Engine, store: Store) -> None:
-    chat = Chat(engine, engine_channel(engine))
+async def test_database_down_still_answers_honestly(
+    engine: Engine, channel: RecordingChannel, store: Store
+) -> None:
+    chat = Chat(engine, channel)
     await chat.says("oi")
     await store.close()
     await chat.says("oi de novo")
@@ -255,12 +265,12 @@ async def test_an_unknown_channel_is_a_wiring_error(engine: Engine) -> None:
 
 
 async def test_a_saved_state_the_flow_no_longer_has_restarts_it(
-    engine: Engine, store: Store
+    engine: Engine, channel: RecordingChannel, store: Store
 ) -> None:
     stale = Conversation.new("test", "5548999990009")
     stale.flow, stale.state = "menu", "a_state_removed_since"
     await store.commit_turn(stale, [])
-    chat = Chat(engine, engine_channel(engine), contact="5548999990009")
+    chat = Chat(engine, channel, contact="5548999990009")
     await chat.says("qualquer coisa")
     assert [b.payload for b in chat.options] == ["intent:sales", "intent:handoff"]
 
