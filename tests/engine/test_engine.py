@@ -107,7 +107,9 @@ async def test_new_conversation_gets_the_menu(
     assert saved.context[BUTTONS_KEY][0][0] == "intent:sales"
 
 
-async def test_the_language_comes_from_the_channel_hint(engine: Engine, store: Store) -> None:
+async def test_the_language_comes_from_the_channel_hint(
+    engine: Engine, channel: RecordingChannel, store: Store
+) -> None:
     chat = Chat(engine, channel, language="en-US")
     await chat.says("hello")
     assert chat.last_reply.text.startswith("Hello!")
