@@ -554,8 +554,8 @@ def _raise_for_status(response: httpx.Response, *, what: str, reservation: bool)
     message, code = _error_fields(response)
     if status in (401, 403):
         raise OzmapAuthError(
-            f"OZmap refused the API key (HTTP {status}): check OZMAP_TOKEN (its user needs "
-            "the API module)",
+            f"OZmap refused the API key: check OZMAP_TOKEN (HTTP {status}; the key's user "
+            "needs the API module)",
             status=status,
         )
     if status == 404:

@@ -1,0 +1,181 @@
+"""``ozbot ozmap ...``: the OZmap tutorials as operator commands.
+
+* ``activate CODE``: find the reservation by client code, PATCH ``implanted: true`` (tutorial 000);
+* ``status CODE... --ok|--error``: one client by PATCH, several in one batch update (tutorial 001);
+* ``feasibility LAT LNG [--radius M]``: the boxes and condominiums a sale would be offered;
+* ``find CODE``: the property and client OZmap holds for a code.
+
+They read ``OZMAP_URL`` and ``OZMAP_TOKEN`` through :func:`bot.settings.load_settings`. Failures
+are :mod:`bot.errors` exceptions whose message names the fix; :mod:`bot.cli` prints them as one
+line and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from bot.errors import OzmapNotFound
+from bot.ozmap.client import OzmapClient
+from bot.ozmap.models import ClientStatus, FtthClient, Property
+from bot.settings import load_settings
+
+__all__ = ["register"]
+
+Action = Callable[[OzmapClient, argparse.Namespace], Awaitable[int]]
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "ozmap",
+        help="talk to OZmap: activate, status, feasibility, find",
+        description="Operator commands on the OZmap set by OZMAP_URL and OZMAP_TOKEN.",
+    )
+    sub = parser.add_subparsers(dest="ozmap_command", metavar="ACTION", required=True)
+
+    activate = sub.add_parser("activate", help="mark a reservation as installed (implanted)")
+    activate.add_argument("code", help="the client's code in OZmap")
+    activate.set_defaults(handler=_runner(_activate))
+
+    status = sub.add_parser("status", help="set clients' status to OK (green) or ERROR (red)")
+    status.add_argument("codes", nargs="+", metavar="CODE", help="clients' codes in OZmap")
+    which = status.add_mutually_exclusive_group(required=True)
+    which.add_argument("--ok", dest="status", action="store_const", const=ClientStatus.OK)
+    which.add_argument("--error", dest="status", action="store_const", const=ClientStatus.ERROR)
+    status.set_defaults(handler=_runner(_status))
+
+    feasibility = sub.add_parser("feasibility", help="boxes and condominiums serving a point")
+    feasibility.add_argument("lat", type=_coordinate("latitude", 90.0), help="e.g. -27.5782")
+    feasibility.add_argument("lng", type=_coordinate("longitude", 180.0), help="e.g. -48.5274")
+    feasibility.add_argument(
+        "--radius", type=float, help="search radius in metres (default: OZMAP_RADIUS)"
+    )
+    feasibility.set_defaults(handler=_runner(_feasibility))
+
+    find = sub.add_parser("find", help="show the property and client of a client code")
+    find.add_argument("code", help="the client's code in OZmap")
+    find.set_defaults(handler=_runner(_find))
+
+
+def _coordinate(name: str, limit: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.replace(",", "."))
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{raw!r} is not a {name}: use e.g. -27.5782"
+            ) from None
+        if not -limit <= value <= limit:
+            raise argparse.ArgumentTypeError(f"{name} {raw} is outside ±{limit:g}")
+        return value
+
+    return parse
+
+
+def _runner(action: Action) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        return asyncio.run(_with_client(action, args))
+
+    return handler
+
+
+async def _with_client(action: Action, args: argparse.Namespace) -> int:
+    settings = load_settings()
+    async with httpx.AsyncClient() as http:
+        client = OzmapClient.from_settings(settings, http)
+        args.default_radius = settings.ozmap_radius
+        return await action(client, args)
+
+
+async def _client_of(client: OzmapClient, code: str) -> tuple[str, FtthClient | None]:
+    """The client id (and document, when populated) holding ``code``; OzmapNotFound if none."""
+    for prop in await client.properties_by_client_code(code):
+        if prop.client_id:
+            return prop.client_id, prop.client_obj
+    raise OzmapNotFound(
+        f"no OZmap property has client code {code!r}: check the code "
+        "(`ozbot ozmap find CODE` shows what OZmap holds)"
+    )
+
+
+async def _activate(client: OzmapClient, args: argparse.Namespace) -> int:
+    client_id, doc = await _client_of(client, args.code)
+    if doc is not None and doc.implanted:
+        print(f"{args.code}: already implanted (client {client_id})")
+        return 0
+    await client.update_client(client_id, implanted=True)
+    print(f"{args.code}: implanted (client {client_id})")
+    return 0
+
+
+async def _status(client: OzmapClient, args: argparse.Namespace) -> int:
+    codes: list[str] = list(dict.fromkeys(args.codes))  # once each, in the order given
+    found = await asyncio.gather(*(_client_of(client, code) for code in codes))
+    status = ClientStatus(args.status)
+    ids = [client_id for client_id, _ in found]
+    if len(ids) == 1:
+        await client.update_client(ids[0], status=status)
+    else:
+        await client.batch_update_clients(ids, status=status)
+    for code, client_id in zip(codes, ids, strict=True):
+        print(f"{code}: status {status.name} (client {client_id})")
+    return 0
+
+
+async def _feasibility(client: OzmapClient, args: argparse.Namespace) -> int:
+    radius = args.radius if args.radius is not None else args.default_radius
+    # the two feasibilities run together, as in a sales turn
+    result, condos = await asyncio.gather(
+        client.feasibility(args.lat, args.lng, radius),
+        client.condominium_feasibility(args.lat, args.lng),
+    )
+    print(f"viable: {'yes' if result.viable else 'no'} (radius {radius:g} m)")
+    for box in result.boxes:
+        distance = f"{box.distance:.0f} m" if box.distance is not None else "? m"
+        ports = ", ".join(f"{p.splitter_id}:{p.port}" for p in box.free_ports)
+        print(
+            f"  box {box.name or box.id}  {distance}  {box.available} free port(s)"
+            f"{f'  [{ports}]' if ports else ''}  id {box.id}"
+        )
+    for nv in result.not_viable:
+        distance = f"{nv.distance:.0f} m" if nv.distance is not None else "? m"
+        print(f"  not viable: {nv.name or nv.id}  {distance}  {nv.reason or ''}".rstrip())
+    for condo in condos:
+        print(
+            f"  {condo.kind} condominium {condo.name}  {condo.distance:.0f} m  "
+            f"{condo.free_ports} free port(s)  reserve on {condo.box_id}"
+        )
+    return 0
+
+
+def _describe(prop: Property, code: str) -> list[str]:
+    where = f"{prop.lat}, {prop.lng}" if prop.lat is not None else "no coordinates"
+    lines = [
+        f"property {prop.id}  box {prop.box or '-'}  {prop.address or '(no address)'}  {where}"
+    ]
+    doc = prop.client_obj
+    if doc is not None:
+        lines.append(
+            f"  client {doc.id}  code {doc.code}  name {doc.name}  "
+            f"implanted {'yes' if doc.implanted else 'no'}  status {doc.status.name}"
+        )
+    else:
+        lines.append(f"  client {prop.client_id or '-'}  code {code}")
+    for conn in prop.connections:
+        lines.append(
+            f"  connected to {conn.kind or 'connector'} {conn.name or conn.id} port {conn.port}"
+        )
+    return lines
+
+
+async def _find(client: OzmapClient, args: argparse.Namespace) -> int:
+    properties = await client.properties_by_client_code(args.code)
+    if not properties:
+        raise OzmapNotFound(f"no OZmap property has client code {args.code!r}: check the code")
+    for prop in properties:
+        print("\n".join(_describe(prop, args.code)))
+    return 0
