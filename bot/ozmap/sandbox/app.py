@@ -1,0 +1,412 @@
+"""The OZmap-compatible HTTP API (Starlette), mounted under ``/api/v2``.
+
+Every answer has OZmap's shapes (see the tutorials in ``/work/shared/seeds`` and
+``ozmap-api.md``); every error is JSON ``{"message", "error", "status"}`` with a message that
+names the fix. Requests need ``Authorization: <token>`` or ``Authorization: Bearer <token>``
+(except ``POST /users/login``, which hands the token out for the configured login/password).
+
+Knobs, applied to every API request before anything else: ``latency`` seconds of delay, and an
+``error_rate`` fraction of requests answered 503 (a seeded RNG, so a test's sequence of failures
+is reproducible). Mutations run under one ``asyncio.Lock`` (two reservations never get the same
+port) and, with a ``state_file``, are written to it atomically before the answer is sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import random
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from bot.ozmap.sandbox.feasibility import DEFAULT_RADIUS_M, feasibility
+from bot.ozmap.sandbox.filters import FilterError, matches, parse_filter, values_at
+from bot.ozmap.sandbox.network import Doc, Network
+from bot.ozmap.sandbox.operations import (
+    ApiError,
+    batch_update_clients,
+    create_property,
+    create_prospect,
+    delete_property,
+    property_created_view,
+    update_client,
+    update_property,
+)
+
+__all__ = ["API_PREFIX", "DEFAULT_LOGIN", "DEFAULT_PASSWORD", "Sandbox", "create_app"]
+
+API_PREFIX = "/api/v2"
+# The sandbox's documented demo credentials (OZmap's own sandbox user is "devoz").
+DEFAULT_LOGIN = "devoz"
+DEFAULT_PASSWORD = "devoz"  # noqa: S105 -- a public demo password, overridable by --password
+DEFAULT_LIMIT = 100
+# read-only collections served by the generic list/get routes
+READ_ONLY = (
+    "boxes",
+    "buildings",
+    "horizontal-condominiums",
+    "splitters",
+    "regions",
+    "tags",
+    "projects",
+    "poles",
+)
+POLYGON_MODELS = {
+    "horizontalCondominium": ("horizontal-condominiums", "polygon"),
+    "region": ("regions", "polygon"),
+    "project": ("projects", "area"),
+}
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _error(status: int, error: str, message: str) -> JSONResponse:
+    return JSONResponse({"message": message, "error": error, "status": status}, status_code=status)
+
+
+def _no_content() -> Response:
+    return Response(status_code=204)
+
+
+class Sandbox:
+    """The state behind one app: the network, the credentials, the knobs and the write lock."""
+
+    def __init__(
+        self,
+        network: Network,
+        token: str,
+        *,
+        latency: float = 0.0,
+        error_rate: float = 0.0,
+        seed: int | None = None,
+        state_file: Path | None = None,
+        login: str = DEFAULT_LOGIN,
+        password: str = DEFAULT_PASSWORD,
+    ) -> None:
+        if not token:
+            raise ValueError("the sandbox needs a non-empty token")
+        if not 0.0 <= error_rate <= 1.0:
+            raise ValueError("error_rate must be between 0 and 1")
+        if latency < 0:
+            raise ValueError("latency must not be negative")
+        self.network = network
+        self.token = token
+        self.latency = latency
+        self.error_rate = error_rate
+        self.state_file = state_file
+        self.login = login
+        self.password = password
+        self.lock = asyncio.Lock()
+        self._rng = random.Random(seed)  # noqa: S311 -- simulated failures, not security
+
+    # --- plumbing -------------------------------------------------------------------------------
+    def _authorised(self, request: Request) -> bool:
+        value = request.headers.get("authorization", "").strip()
+        if value[:7].lower() == "bearer ":
+            value = value[7:].strip()
+        return bool(value) and hmac.compare_digest(value.encode(), self.token.encode())
+
+    def wrap(self, handler: Handler, *, auth: bool = True) -> Handler:
+        async def endpoint(request: Request) -> Response:
+            if self.latency:
+                await asyncio.sleep(self.latency)
+            if self.error_rate and self._rng.random() < self.error_rate:
+                return _error(
+                    503,
+                    "SERVICE_UNAVAILABLE",
+                    "sandbox: simulated outage (error_rate knob); retry later",
+                )
+            if auth and not self._authorised(request):
+                return _error(
+                    401,
+                    "UNAUTHORIZED",
+                    "missing or invalid API key: send it in the Authorization header "
+                    "(raw or as 'Bearer <key>'), or get one from POST /api/v2/users/login",
+                )
+            try:
+                return await handler(request)
+            except ApiError as exc:
+                return JSONResponse(exc.body(), status_code=exc.status)
+
+        return endpoint
+
+    async def _persist(self) -> None:
+        if self.state_file is not None:
+            await asyncio.to_thread(self.network.save, self.state_file)
+
+    def polygon(self, doc_id: str, model: str) -> dict[str, Any] | None:
+        """The polygon of a ``within`` filter's ``{id, model}``."""
+        collection, field = POLYGON_MODELS.get(model, ("", ""))
+        doc = self.network.get(collection, doc_id) if collection else None
+        value = doc.get(field) if doc else None
+        return value if isinstance(value, dict) else None
+
+    @staticmethod
+    async def _body(request: Request, *, required: bool = True) -> dict[str, Any]:
+        raw = await request.body()
+        if not raw.strip():
+            if required:
+                raise ApiError(400, "INVALID_JSON", "send a JSON object as the request body")
+            return {}
+        try:
+            data = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise ApiError(400, "INVALID_JSON", "the request body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "INVALID_JSON", "the request body must be a JSON object")
+        return data
+
+    # --- lists ----------------------------------------------------------------------------------
+    async def _list(self, request: Request, collection: str) -> Response:
+        body = await self._body(request, required=False)
+        try:
+            flt = parse_filter(request.query_params.get("filter")) + parse_filter(
+                body.get("filter")
+            )
+            sort = parse_filter(request.query_params.get("sort") or body.get("sort"))
+        except FilterError as exc:
+            raise ApiError(400, "INVALID_FILTER", str(exc)) from None
+        page, limit = _paging(request)
+        rows = [self.network.view(collection, d) for d in self.network.docs(collection)]
+        rows = [r for r in rows if matches(r, flt, self.polygon)]
+        for rule in reversed(sort):
+            _sort(rows, rule)
+        start = 0 if limit == -1 else (page - 1) * limit
+        chunk = rows[start:] if limit == -1 else rows[start : start + limit]
+        return JSONResponse(
+            {"total": len(rows), "count": len(chunk), "start": start, "limit": limit, "rows": chunk}
+        )
+
+    def _get_one(self, collection: str, doc_id: str) -> Doc:
+        doc = self.network.get(collection, doc_id)
+        if doc is None:
+            raise ApiError(404, "NOT_FOUND", f"no {collection} element with id {doc_id}")
+        return self.network.view(collection, doc)
+
+    def generic_routes(self, collection: str) -> list[BaseRoute]:
+        async def list_docs(request: Request) -> Response:
+            return await self._list(request, collection)
+
+        async def get_doc(request: Request) -> Response:
+            return JSONResponse(self._get_one(collection, request.path_params["id"]))
+
+        return [
+            Route(f"/{collection}", self.wrap(list_docs), methods=["GET"]),
+            Route(f"/{collection}/{{id}}", self.wrap(get_doc), methods=["GET"]),
+        ]
+
+    # --- auth -----------------------------------------------------------------------------------
+    async def users_login(self, request: Request) -> Response:
+        body = await self._body(request)
+        login_ok = hmac.compare_digest(str(body.get("login", "")).encode(), self.login.encode())
+        pw_ok = hmac.compare_digest(str(body.get("password", "")).encode(), self.password.encode())
+        if not (login_ok and pw_ok):
+            return _error(401, "INVALID_CREDENTIALS", "wrong login or password for this sandbox")
+        return JSONResponse({"authorization": self.token, "user": self.network.creator()})
+
+    async def authenticated(self, request: Request) -> Response:
+        return JSONResponse({"authenticated": True, "user": self.network.creator()})
+
+    # --- feasibility ----------------------------------------------------------------------------
+    async def viability_radius(self, request: Request) -> Response:
+        q = request.query_params
+        try:
+            lat, lng = float(q["lat"]), float(q["lng"])
+        except (KeyError, ValueError):
+            raise ApiError(
+                400,
+                "INVALID_COORDINATES",
+                "lat and lng are required numbers in degrees, e.g. ?lat=-27.5782&lng=-48.5274",
+            ) from None
+        if not (-90 <= lat <= 90 and -180 <= lng <= 180):
+            raise ApiError(
+                400, "INVALID_COORDINATES", "lat must be within -90..90 and lng within -180..180"
+            )
+        try:
+            radius = float(q.get("radius") or DEFAULT_RADIUS_M)
+        except ValueError:
+            radius = -1.0
+        if not 0 < radius <= 10_000:
+            raise ApiError(400, "INVALID_RADIUS", "radius must be metres between 1 and 10000")
+        return JSONResponse(feasibility(self.network, lat, lng, radius))
+
+    # --- properties -----------------------------------------------------------------------------
+    async def properties_by_client_code(self, request: Request) -> Response:
+        client = self.network.client_by_code(request.path_params["code"])
+        if client is None:
+            return JSONResponse([])
+        out = []
+        for prop in self.network.properties_of_client(str(client["_id"])):
+            item = {k: v for k, v in prop.items()}
+            item["client"] = {k: v for k, v in client.items()}
+            out.append(item)
+        return JSONResponse(out)
+
+    async def properties_list(self, request: Request) -> Response:
+        return await self._list(request, "properties")
+
+    async def properties_create(self, request: Request) -> Response:
+        body = await self._body(request)
+        async with self.lock:
+            prop = create_property(self.network, body)
+            await self._persist()
+        return JSONResponse(property_created_view(prop), status_code=201)
+
+    async def property_get(self, request: Request) -> Response:
+        return JSONResponse(self._get_one("properties", request.path_params["id"]))
+
+    async def property_patch(self, request: Request) -> Response:
+        body = await self._body(request)
+        async with self.lock:
+            update_property(self.network, request.path_params["id"], body)
+            await self._persist()
+        return _no_content()
+
+    async def property_delete(self, request: Request) -> Response:
+        async with self.lock:
+            delete_property(self.network, request.path_params["id"])
+            await self._persist()
+        return _no_content()
+
+    # --- clients --------------------------------------------------------------------------------
+    async def clients_list(self, request: Request) -> Response:
+        return await self._list(request, "ftth-clients")
+
+    async def client_get(self, request: Request) -> Response:
+        return JSONResponse(self._get_one("ftth-clients", request.path_params["id"]))
+
+    async def client_patch(self, request: Request) -> Response:
+        body = await self._body(request)
+        async with self.lock:
+            update_client(self.network, request.path_params["id"], body)
+            await self._persist()
+        return _no_content()
+
+    async def clients_batch_update(self, request: Request) -> Response:
+        body = await self._body(request)
+        async with self.lock:
+            batch_update_clients(self.network, body, self.polygon)
+            await self._persist()
+        return _no_content()
+
+    # --- prospects ------------------------------------------------------------------------------
+    async def prospects_list(self, request: Request) -> Response:
+        return await self._list(request, "prospects")
+
+    async def prospects_create(self, request: Request) -> Response:
+        body = await self._body(request)
+        async with self.lock:
+            doc = create_prospect(self.network, body)
+            await self._persist()
+        return JSONResponse(self.network.view("prospects", doc), status_code=201)
+
+    async def prospect_get(self, request: Request) -> Response:
+        return JSONResponse(self._get_one("prospects", request.path_params["id"]))
+
+    def routes(self) -> list[BaseRoute]:
+        w = self.wrap
+        routes: list[BaseRoute] = [
+            Route("/users/login", w(self.users_login, auth=False), methods=["POST"]),
+            Route("/authenticated", w(self.authenticated), methods=["GET"]),
+            Route("/ftth-viability/radius", w(self.viability_radius), methods=["GET"]),
+            Route(
+                "/properties/client/{code:path}",
+                w(self.properties_by_client_code),
+                methods=["GET"],
+            ),
+            Route("/properties", w(self.properties_list), methods=["GET"]),
+            Route("/properties", w(self.properties_create), methods=["POST"]),
+            Route("/properties/{id}", w(self.property_get), methods=["GET"]),
+            Route("/properties/{id}", w(self.property_patch), methods=["PATCH"]),
+            Route("/properties/{id}", w(self.property_delete), methods=["DELETE"]),
+            Route("/ftth-clients", w(self.clients_list), methods=["GET"]),
+            Route("/ftth-clients/batch-update", w(self.clients_batch_update), methods=["POST"]),
+            Route("/ftth-clients/{id}", w(self.client_get), methods=["GET"]),
+            Route("/ftth-clients/{id}", w(self.client_patch), methods=["PATCH"]),
+            Route("/prospects", w(self.prospects_list), methods=["GET"]),
+            Route("/prospects", w(self.prospects_create), methods=["POST"]),
+            Route("/prospects/{id}", w(self.prospect_get), methods=["GET"]),
+        ]
+        for collection in READ_ONLY:
+            routes.extend(self.generic_routes(collection))
+        return routes
+
+
+def _paging(request: Request) -> tuple[int, int]:
+    try:
+        page = int(request.query_params.get("page", "1"))
+        limit = int(request.query_params.get("limit", str(DEFAULT_LIMIT)))
+    except ValueError:
+        raise ApiError(400, "INVALID_PAGE", "page and limit must be integers") from None
+    if page < 1 or (limit < 1 and limit != -1):
+        raise ApiError(
+            400, "INVALID_PAGE", "page starts at 1; limit must be positive, or -1 for all rows"
+        )
+    return page, limit
+
+
+def _sort(rows: list[Doc], rule: Any) -> None:
+    prop = str(rule.get("property", ""))
+    descending = rule.get("direction", 1) in (-1, "-1", "desc", "DESC")
+
+    def key(row: Doc) -> tuple[int, str, float]:
+        values = values_at(row, prop)
+        v = values[0] if values else None
+        if v is None:
+            return (1, "", 0.0)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return (0, "", float(v))
+        return (0, str(v).casefold(), 0.0)
+
+    rows.sort(key=key, reverse=descending)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 404:
+        return _error(404, "NOT_FOUND", f"no such endpoint: {request.url.path} (see ozmap-api.md)")
+    if status == 405:
+        return _error(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here")
+    detail = exc.detail if isinstance(exc, HTTPException) else "internal error"
+    return _error(status, "HTTP_ERROR", str(detail))
+
+
+def create_app(
+    network: Network,
+    token: str,
+    *,
+    latency: float = 0.0,
+    error_rate: float = 0.0,
+    seed: int | None = None,
+    state_file: Path | None = None,
+    login: str = DEFAULT_LOGIN,
+    password: str = DEFAULT_PASSWORD,
+) -> Starlette:
+    """The sandbox as an ASGI app; ``app.state.sandbox`` is its :class:`Sandbox`.
+
+    Raises ``ValueError`` for an empty token or knobs out of range.
+    """
+    sandbox = Sandbox(
+        network,
+        token,
+        latency=latency,
+        error_rate=error_rate,
+        seed=seed,
+        state_file=state_file,
+        login=login,
+        password=password,
+    )
+    app = Starlette(
+        routes=[Mount(API_PREFIX, routes=sandbox.routes())],
+        exception_handlers={HTTPException: _http_error},
+    )
+    app.state.sandbox = sandbox
+    return app

@@ -1,0 +1,42 @@
+"""Shared fixtures.
+
+``sandbox``: the real OZmap sandbox (:mod:`bot.ozmap.sandbox`) served by uvicorn on a loopback
+port, in a background thread. One server runs for the whole session; every test that asks for
+``sandbox`` gets it freshly reset to the seed network, so tests never see each other's writes.
+Use it like a real OZmap::
+
+    async def test_something(sandbox):
+        async with httpx.AsyncClient(base_url=sandbox.url + "/api/v2",
+                                     headers={"Authorization": sandbox.token}) as http:
+            r = await http.get("/properties/client/reserva_123")
+        assert sandbox.network.get("boxes", BOX_900)["implanted"]
+
+Attributes: ``.url`` (``http://127.0.0.1:PORT``, what ``OZMAP_URL`` would be), ``.api_url``
+(``.url + "/api/v2"``), ``.token`` (the API key it accepts), ``.network`` (the live
+:class:`~bot.ozmap.sandbox.Network`: read it to assert, or edit it to set up a case, e.g. block a
+port). The seed's notable elements are constants in :mod:`bot.ozmap.sandbox` (``BOX_900``,
+``THREE_FREE_PORTS_BOX``) and sample addresses in ``sandbox.network.samples``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from bot.ozmap.sandbox import Network, RunningSandbox, serve_in_thread
+
+SANDBOX_TOKEN = "sandbox-test-token"
+
+
+@pytest.fixture(scope="session")
+def _sandbox_server() -> Iterator[RunningSandbox]:
+    with serve_in_thread(Network.load(), SANDBOX_TOKEN) as running:
+        yield running
+
+
+@pytest.fixture
+def sandbox(_sandbox_server: RunningSandbox) -> RunningSandbox:
+    """The live OZmap sandbox, reset to the seed network for this test."""
+    _sandbox_server.reset()
+    return _sandbox_server
