@@ -1,0 +1,161 @@
+"""``ozbot ozmap ...`` through bot.cli.main against the real sandbox: output lines, exit codes,
+and one clear line (never a traceback) for each way it can fail."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from bot.ozmap.sandbox import BOX_900, RunningSandbox
+
+
+@pytest.fixture
+def env(sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> RunningSandbox:
+    monkeypatch.chdir(tmp_path)  # no developer .env leaks in
+    monkeypatch.setenv("OZMAP_URL", sandbox.url)
+    monkeypatch.setenv("OZMAP_TOKEN", sandbox.token)
+    monkeypatch.delenv("OZMAP_RADIUS", raising=False)
+    return sandbox
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, list[str], str]:
+    code = main(["ozmap", *argv])
+    out, err = capsys.readouterr()
+    return code, out.splitlines(), err
+
+
+def client_doc(sandbox: RunningSandbox, code: str) -> dict[str, object]:
+    doc = sandbox.network.client_by_code(code)
+    assert doc is not None
+    return doc
+
+
+def test_activate_a_reservation(env: RunningSandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    assert client_doc(env, "reservation_123")["implanted"] is False
+    code, out, err = run(capsys, "activate", "reservation_123")
+    client_id = client_doc(env, "reservation_123")["_id"]
+    assert (code, out, err) == (0, [f"reservation_123: implanted (client {client_id})"], "")
+    assert client_doc(env, "reservation_123")["implanted"] is True
+
+    code, out, _ = run(capsys, "activate", "reservation_123")
+    assert (code, out) == (0, [f"reservation_123: already implanted (client {client_id})"])
+
+
+def test_status_of_one_and_of_many(env: RunningSandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    assert client_doc(env, "cliente-erro")["status"] == 1
+    code, out, _ = run(capsys, "status", "cliente-erro", "--ok")
+    assert code == 0 and out == [
+        f"cliente-erro: status OK (client {client_doc(env, 'cliente-erro')['_id']})"
+    ]
+    assert client_doc(env, "cliente-erro")["status"] == 0
+
+    code, out, _ = run(capsys, "status", "cliente-lote-1", "cliente-lote-2", "--error")
+    assert code == 0
+    assert [line.split(" (")[0] for line in out] == [
+        "cliente-lote-1: status ERROR",
+        "cliente-lote-2: status ERROR",
+    ]
+    assert [client_doc(env, c)["status"] for c in ("cliente-lote-1", "cliente-lote-2")] == [1, 1]
+
+
+def test_status_changes_nothing_when_a_code_is_unknown(
+    env: RunningSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "status", "cliente-lote-1", "ninguem", "--error")
+    assert (code, out) == (1, [])
+    assert err.splitlines() == [
+        "ozbot: no OZmap property has client code 'ninguem': check the code "
+        "(`ozbot ozmap find CODE` shows what OZmap holds)"
+    ]
+    assert client_doc(env, "cliente-lote-1")["status"] == 0
+
+
+def test_find(env: RunningSandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "find", "reserva_123")
+    assert code == 0
+    assert out[0].startswith("property 63ed056e7112800014c1c731  box 5da752a411450e0006947fad")
+    assert out[1] == (
+        "  client 63ed056d7112800014c1c72e  code reserva_123  name Cliente teste  "
+        "implanted yes  status OK"
+    )
+    assert out[2] == "  connected to Splitter Splitter 1 port 1"
+
+
+def test_feasibility(env: RunningSandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    covered = env.network.samples["covered"]
+    code, out, _ = run(capsys, "feasibility", str(covered["lat"]), str(covered["lng"]))
+    assert code == 0
+    assert out[0] == "viable: yes (radius 250 m)"
+    box_lines = [line for line in out if line.startswith("  box ")]
+    assert box_lines and any(f"id {BOX_900}" in line for line in box_lines)
+    assert "free port(s)" in box_lines[0]
+    assert any(line.startswith("  building condominium Edifício Solar") for line in out)
+
+    far = env.network.samples["not_covered"]
+    code, out, _ = run(capsys, "feasibility", str(far["lat"]), str(far["lng"]), "--radius", "100")
+    assert (code, out[0]) == (0, "viable: no (radius 100 m)")
+    assert not [line for line in out if line.startswith("  box ")]
+
+
+def test_unknown_code(env: RunningSandbox, capsys: pytest.CaptureFixture[str]) -> None:
+    for action in ("activate", "find"):
+        code, out, err = run(capsys, action, "ninguem")
+        assert (code, out) == (1, [])
+        [line] = err.splitlines()
+        assert line.startswith("ozbot: no OZmap property has client code 'ninguem': check the code")
+
+
+def test_bad_token(
+    env: RunningSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OZMAP_TOKEN", "wrong-key")
+    code, out, err = run(capsys, "activate", "reservation_123")
+    assert (code, out) == (1, [])
+    [line] = err.splitlines()
+    assert line.startswith("ozbot: OZmap refused the API key: check OZMAP_TOKEN")
+    assert "wrong-key" not in err
+    assert client_doc(env, "reservation_123")["implanted"] is False
+
+
+def test_missing_token(
+    env: RunningSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OZMAP_TOKEN", "")
+    code, _, err = run(capsys, "find", "reserva_123")
+    assert code == 1 and err.startswith("ozbot: OZMAP_TOKEN is not set")
+
+
+def test_unreachable_server(
+    env: RunningSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as sock:  # a port nothing listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("OZMAP_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("OZMAP_RETRIES", "0")
+    code, out, err = run(capsys, "find", "reserva_123")
+    assert (code, out) == (1, [])
+    [line] = err.splitlines()
+    assert line.startswith(f"ozbot: OZmap at http://127.0.0.1:{port} is unreachable")
+    assert "check OZMAP_URL" in line and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["feasibility", "-127.5", "-48.5"],
+        ["feasibility", "abc", "-48.5"],
+        ["status", "cliente-erro"],  # neither --ok nor --error
+        ["status", "cliente-erro", "--ok", "--error"],
+    ],
+)
+def test_usage_errors_exit_2(
+    env: RunningSandbox, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["ozmap", *argv])
+    assert exited.value.code == 2
+    assert "usage: ozbot ozmap" in capsys.readouterr().err
