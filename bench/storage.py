@@ -1,0 +1,135 @@
+"""Storage benchmark: what one turn's store work costs on SQLite and PostgreSQL.
+
+    .venv/bin/python bench/storage.py [--turns 3000] [--postgres URL] [--concurrency 32]
+
+A turn is what the engine does: lock, seen, load, commit_turn (two transcript lines), unlock.
+Reports, per store, the whole turn sequentially (latency) and with ``--concurrency`` tasks over
+distinct contacts (throughput), plus commit_turn and load alone. PostgreSQL runs in a throwaway
+schema, dropped at the end. Not a test: numbers depend on the machine; record them in reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import psycopg
+from psycopg import sql
+
+from bot.conversation import Conversation, TranscriptEntry
+from bot.storage.base import Store
+from bot.storage.postgres import PostgresStore, describe_dsn
+from bot.storage.sqlite import SqliteStore
+
+
+def report(name: str, samples: list[float], wall: float) -> None:
+    samples.sort()
+    p50 = samples[len(samples) // 2] * 1000
+    p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))] * 1000
+    print(
+        f"  {name:<34} {len(samples) / wall:>9,.0f} ops/s   p50 {p50:6.3f} ms   "
+        f"p99 {p99:6.3f} ms   mean {statistics.fmean(samples) * 1000:6.3f} ms"
+    )
+
+
+async def timed(samples: list[float], op: Callable[[], Awaitable[object]]) -> None:
+    start = time.perf_counter()
+    await op()
+    samples.append(time.perf_counter() - start)
+
+
+async def turn(store: Store, n: int, contacts: int) -> None:
+    key_contact = f"55119{n % contacts:08d}"
+    key = f"whatsapp:{key_contact}"
+    async with store.lock(key):
+        if await store.seen(f"wamid.{n}"):
+            return
+        convo = await store.load(key) or Conversation.new("whatsapp", key_contact)
+        convo.state = "awaiting_cep" if n % 2 else "start"
+        convo.context["turns"] = convo.context.get("turns", 0) + 1
+        lines = [
+            TranscriptEntry("customer", f"mensagem {n}"),
+            TranscriptEntry("bot", "Qual o CEP?"),
+        ]
+        await store.commit_turn(convo, lines, provider_id=f"wamid.{n}")
+
+
+async def bench(name: str, store: Store, turns: int, concurrency: int) -> None:
+    await store.open()
+    print(f"{name}:")
+    try:
+        contacts = 500
+        for n in range(200):  # warm up: statement caches, pool, pages
+            await turn(store, -n - 1, contacts)
+
+        samples: list[float] = []
+        start = time.perf_counter()
+        for n in range(turns):
+            await timed(samples, lambda n=n: turn(store, n, contacts))  # type: ignore[misc]
+        report("turn, sequential", samples, time.perf_counter() - start)
+
+        samples = []
+        counter = iter(range(turns, 2 * turns))
+
+        async def worker() -> None:
+            for n in counter:
+                await timed(samples, lambda n=n: turn(store, n, contacts))  # type: ignore[misc]
+
+        start = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        report(f"turn, {concurrency} concurrent", samples, time.perf_counter() - start)
+
+        convo = Conversation.new("whatsapp", "5511900000000")
+        line = [TranscriptEntry("customer", "oi"), TranscriptEntry("bot", "Olá!")]
+        samples = []
+        start = time.perf_counter()
+        for n in range(turns):
+            await timed(samples, lambda n=n: store.commit_turn(convo, line, f"c.{n}"))  # type: ignore[misc]
+        report("commit_turn alone", samples, time.perf_counter() - start)
+
+        samples = []
+        start = time.perf_counter()
+        for _ in range(turns):
+            await timed(samples, lambda: store.load(convo.key))
+        report("load alone", samples, time.perf_counter() - start)
+    finally:
+        await store.close()
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--turns", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        await bench(
+            "SQLite (WAL, synchronous=NORMAL)",
+            SqliteStore(Path(tmp) / "bench.db"),
+            args.turns,
+            args.concurrency,
+        )
+
+    schema = f"ozbot_bench_{uuid.uuid4().hex[:8]}"
+    try:
+        store = PostgresStore(args.postgres, schema=schema, max_size=args.concurrency + 2)
+        await bench(
+            f"PostgreSQL ({describe_dsn(args.postgres)})", store, args.turns, args.concurrency
+        )
+    finally:
+        with psycopg.connect(args.postgres, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
