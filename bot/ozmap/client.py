@@ -228,22 +228,40 @@ class OzmapClient:
                 status=response.status_code,
             ) from exc
 
+    async def _page(
+        self, path: str, filters: Filter | None, page: int
+    ) -> tuple[list[Mapping[str, Any]], int | None, bool]:
+        """One page of a list endpoint: its rows, the ``total`` and whether more is promised."""
+        params: dict[str, Any] = {"page": page, "limit": self._page_size}
+        if filters:
+            params["filter"] = json.dumps(filters, separators=(",", ":"))
+        payload = await self._call("GET", path, params=params, what=path)
+        try:
+            batch, total = list_rows(payload)
+        except ValueError as exc:
+            raise OzmapError(f"OZmap's {path} list has no rows: {exc}") from exc
+        more = isinstance(payload, Mapping) and payload.get("hasNextPage") is True
+        return batch, total, more
+
     async def _list(self, path: str, filters: Filter | None = None) -> list[Mapping[str, Any]]:
-        """Every row of a list endpoint, following pages (filter sent as query JSON)."""
-        rows: list[Mapping[str, Any]] = []
-        for page in range(1, _MAX_PAGES + 1):
-            params: dict[str, Any] = {"page": page, "limit": self._page_size}
-            if filters:
-                params["filter"] = json.dumps(filters, separators=(",", ":"))
-            payload = await self._call("GET", path, params=params, what=path)
-            try:
-                batch, total = list_rows(payload)
-            except ValueError as exc:
-                raise OzmapError(f"OZmap's {path} list has no rows: {exc}") from exc
-            rows.extend(batch)
-            more = isinstance(payload, Mapping) and payload.get("hasNextPage") is True
-            if not batch or not (more or (total is not None and len(rows) < total)):
+        """Every row of a list endpoint (filter sent as query JSON). When the first page gives
+        the ``total``, the remaining pages are read together; otherwise one after another while
+        the server says ``hasNextPage``."""
+        rows, total, more = await self._page(path, filters, 1)
+        if rows and total is not None and len(rows) < total:
+            pages = min(_MAX_PAGES, -(-total // len(rows)))  # ceiling division
+            for batch, _, _ in await asyncio.gather(
+                *(self._page(path, filters, page) for page in range(2, pages + 1))
+            ):
+                rows.extend(batch)
+            return rows
+        page = 1
+        while rows and more and page < _MAX_PAGES:
+            page += 1
+            batch, _, more = await self._page(path, filters, page)
+            if not batch:
                 break
+            rows.extend(batch)
         return rows
 
     # --- reads -------------------------------------------------------------------------------
@@ -270,6 +288,8 @@ class OzmapClient:
     async def properties_by_client_code(self, code: str) -> list[Property]:
         """The properties holding the client with this code (tutorials 000/001/004); empty when
         there is none (a 404 here means "no such code", not "no such endpoint")."""
+        if not code.strip():
+            return []  # an empty segment would address another route
         try:
             payload = await self._call(
                 "GET", "properties/client/" + _segment(code), what="client code"

@@ -294,6 +294,25 @@ async def test_lists_follow_pages_and_send_the_filter_as_query_json(
     assert len(fake.requests) == 3
 
 
+async def test_lists_without_a_total_follow_has_next_page(
+    fake: FakeOzmap, http: httpx.AsyncClient
+) -> None:
+    def page(request: httpx.Request) -> httpx.Response:
+        number = int(request.url.params["page"])
+        rows = [{"id": f"t{number}"}] if number <= 3 else []
+        return httpx.Response(200, json={"rows": rows, "hasNextPage": number < 3})
+
+    fake.on("GET", "tags", page)
+    tags = await client_for(fake, http).tags()
+    assert [t.id for t in tags] == ["t1", "t2", "t3"]
+    assert [r.url.params["page"] for r in fake.requests] == ["1", "2", "3"]
+
+
+async def test_an_empty_code_asks_nothing(fake: FakeOzmap, http: httpx.AsyncClient) -> None:
+    assert await client_for(fake, http).properties_by_client_code(" ") == []
+    assert fake.requests == []
+
+
 async def test_client_by_code_and_regions(fake: FakeOzmap, http: httpx.AsyncClient) -> None:
     fake.on("GET", "ftth-clients", lambda r: httpx.Response(200, json={"total": 0, "rows": []}))
     fake.on("GET", "regions", [{"_id": "r1", "name": "Centro", "tags": ["massiva"]}])
