@@ -109,7 +109,9 @@ class OzmapClient:
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
-        url = httpx.URL(base_url.rstrip("/"))
+        # OZmap's own guides give the URL with ":9994/api/v2"; accept it with or without
+        root = base_url.strip().rstrip("/").removesuffix("/api/v2")
+        url = httpx.URL(root)
         if url.scheme not in {"http", "https"} or not url.host:
             raise ConfigError(
                 f"OZMAP_URL={base_url!r} is not an http(s) URL: set it to e.g. "

@@ -359,6 +359,15 @@ async def test_settings_build_the_client(fake: FakeOzmap, http: httpx.AsyncClien
         OzmapClient.from_settings(load_settings({}, env_file=None), http)
 
 
+@pytest.mark.parametrize("base", [BASE, BASE + "/", BASE + "/api/v2", BASE + "/api/v2/"])
+async def test_the_base_url_may_carry_the_api_prefix(
+    fake: FakeOzmap, http: httpx.AsyncClient, base: str
+) -> None:
+    fake.on("GET", "authenticated", {})
+    assert await OzmapClient(http, base, TOKEN).authenticated() is True
+    assert str(fake.requests[0].url) == f"{BASE}/api/v2/authenticated"
+
+
 @pytest.mark.parametrize("url", ["ozmap.example.com", "ftp://x", ""])
 async def test_a_malformed_url_is_a_config_error(http: httpx.AsyncClient, url: str) -> None:
     with pytest.raises(ConfigError, match="OZMAP_URL"):
