@@ -1,0 +1,196 @@
+"""CachedGeocoder over the real SQLite store (with a clock the test controls)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bot.conversation import Conversation, TranscriptEntry
+from bot.errors import GeocoderUnavailable, StorageError
+from bot.geo.cache import DAY, CachedGeocoder
+from bot.geo.geopy_adapter import GeopyGeocoder
+from bot.storage.base import Store
+from bot.storage.sqlite import SqliteStore
+
+DATA = Path(__file__).parent / "data"
+SEARCH = json.loads((DATA / "nominatim_search.json").read_text("utf-8"))
+REVERSE = json.loads((DATA / "nominatim_reverse.json").read_text("utf-8"))
+QUERY = "R. Delminda Silveira, 900 - Agronômica"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Provider:
+    """A fake Nominatim at the transport: counts requests; ``status`` makes it fail."""
+
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+        self.status = 200
+        self.search: object = SEARCH
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.status != 200:
+            return httpx.Response(self.status)
+        return httpx.Response(200, json=REVERSE if request.url.path == "/reverse" else self.search)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def store(tmp_path: Path, clock: Clock) -> AsyncIterator[SqliteStore]:
+    store = SqliteStore(tmp_path / "ozbot.db", clock=clock)
+    await store.open()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+async def provider() -> Provider:
+    return Provider()
+
+
+@pytest.fixture
+async def cached(store: SqliteStore, provider: Provider) -> AsyncIterator[CachedGeocoder]:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(provider)) as http:
+        inner = GeopyGeocoder("nominatim", http, user_agent="ozbot-tests", min_delay_seconds=0)
+        yield CachedGeocoder(inner, store)
+
+
+async def test_an_answer_is_asked_once_and_read_back_equal(
+    cached: CachedGeocoder, provider: Provider
+) -> None:
+    first = await cached.geocode(QUERY)
+    again = await cached.geocode(QUERY)
+    # people retype with other case, accents and spacing: the same question
+    folded = await cached.geocode("r. delminda silveira,  900 - agronomica")
+    assert len(provider.requests) == 1
+    assert first == again == folded
+    assert first[0].street == "Rua Delminda Silveira"
+
+
+async def test_the_limit_is_part_of_the_question(
+    cached: CachedGeocoder, provider: Provider
+) -> None:
+    await cached.geocode(QUERY, limit=1)
+    await cached.geocode(QUERY, limit=3)
+    assert len(provider.requests) == 2
+
+
+async def test_answers_expire_after_the_ttl(
+    cached: CachedGeocoder, provider: Provider, clock: Clock
+) -> None:
+    await cached.geocode(QUERY)
+    clock.now += 29 * DAY
+    await cached.geocode(QUERY)
+    assert len(provider.requests) == 1
+    clock.now += 2 * DAY
+    await cached.geocode(QUERY)
+    assert len(provider.requests) == 2
+
+
+async def test_nothing_found_is_remembered_only_for_a_day(
+    cached: CachedGeocoder, provider: Provider, clock: Clock
+) -> None:
+    provider.search = []
+    assert await cached.geocode("Rua Nova 1") == []
+    assert await cached.geocode("Rua Nova 1") == []
+    assert len(provider.requests) == 1
+    clock.now += DAY + 1
+    provider.search = SEARCH  # the provider learnt the street
+    assert await cached.geocode("Rua Nova 1") != []
+    assert len(provider.requests) == 2
+
+
+async def test_reverse_is_cached_by_the_point(cached: CachedGeocoder, provider: Provider) -> None:
+    first = await cached.reverse(-27.5782336721312, -48.527442812919624)
+    second = await cached.reverse(-27.578233, -48.527443)  # the same doorstep
+    assert first is not None and first == second
+    assert len(provider.requests) == 1
+    await cached.reverse(-27.5790, -48.5280)  # another point
+    assert len(provider.requests) == 2
+
+
+async def test_errors_are_not_cached(cached: CachedGeocoder, provider: Provider) -> None:
+    provider.status = 503
+    with pytest.raises(GeocoderUnavailable):
+        await cached.geocode(QUERY)
+    provider.status = 200
+    assert await cached.geocode(QUERY) != []
+    assert len(provider.requests) == 2
+
+
+async def test_answers_of_another_provider_are_not_served(
+    store: SqliteStore, provider: Provider
+) -> None:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(provider)) as http:
+        inner = GeopyGeocoder("nominatim", http, user_agent="ozbot-tests", min_delay_seconds=0)
+        await CachedGeocoder(inner, store).geocode(QUERY)
+        await CachedGeocoder(inner, store, prefix="other").geocode(QUERY)
+    assert len(provider.requests) == 2
+
+
+class BrokenStore(Store):
+    """A store whose cache always fails, as a database that went away would."""
+
+    async def cache_get(self, namespace: str, key: str) -> str | None:
+        raise StorageError("database is locked")
+
+    async def cache_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
+        raise StorageError("database is locked")
+
+    # the rest of the port is not used by the cache
+    async def open(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    def lock(self, key: str, timeout: float = 30.0) -> AbstractAsyncContextManager[None]:
+        raise NotImplementedError
+
+    async def load(self, key: str) -> Conversation | None:
+        raise NotImplementedError
+
+    async def seen(self, provider_id: str) -> bool:
+        raise NotImplementedError
+
+    async def commit_turn(
+        self,
+        conversation: Conversation,
+        transcript: Sequence[TranscriptEntry],
+        provider_id: str | None = None,
+    ) -> bool:
+        raise NotImplementedError
+
+    async def transcript(self, key: str, limit: int | None = None) -> list[TranscriptEntry]:
+        raise NotImplementedError
+
+    async def forget(self, key: str) -> None:
+        raise NotImplementedError
+
+
+async def test_a_broken_cache_only_makes_geocoding_slower(
+    provider: Provider, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(provider)) as http:
+        inner = GeopyGeocoder("nominatim", http, user_agent="ozbot-tests", min_delay_seconds=0)
+        cached = CachedGeocoder(inner, BrokenStore())
+        assert await cached.geocode(QUERY) != []
+        assert await cached.reverse(-27.5, -48.5) is not None
+    assert len(provider.requests) == 2
+    assert "geocoding cache" in caplog.text
