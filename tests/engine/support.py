@@ -7,8 +7,10 @@ import itertools
 from collections.abc import Sequence
 
 from bot.channels.base import Channel
+from bot.conversation import Conversation
 from bot.engine import Engine
 from bot.messages import Button, Inbound, Location, Reply
+from bot.storage.base import Store
 
 _ids = itertools.count(1)
 
@@ -41,6 +43,7 @@ class Chat:
         name: str | None = None,
         phone: str | None = None,
         language: str | None = "pt-BR",
+        store: Store | None = None,
     ) -> None:
         self.engine = engine
         self.channel = channel
@@ -48,6 +51,7 @@ class Chat:
         self.name = name
         self.phone = phone
         self.language = language
+        self.store = store
         self.turn_replies: list[Reply] = []
 
     @property
@@ -80,6 +84,13 @@ class Chat:
 
     async def pins(self, lat: float, lng: float) -> list[Reply]:
         return await self.send(self.inbound(location=Location(lat, lng)))
+
+    async def saved(self) -> Conversation:
+        """The conversation as the store holds it now."""
+        assert self.store is not None, "this Chat was built without its store"
+        conversation = await self.store.load(self.key)
+        assert conversation is not None, "nothing saved for this conversation"
+        return conversation
 
     @property
     def last_reply(self) -> Reply:

@@ -1,0 +1,59 @@
+"""The global intents: what a customer can ask for from anywhere in a conversation.
+
+Phrases are written normalised (lower case, no accents; see :func:`bot.engine.normalize`) in the
+three languages the bot speaks. Order matters: the first matching row wins, so the specific
+requests come before the generic ones. Cancelling a reservation and reporting an outage go to a
+person until their flows exist: then their row's ``flow`` changes, nothing else.
+"""
+
+from __future__ import annotations
+
+from bot.engine import Intent
+
+INTENTS: tuple[Intent, ...] = (
+    Intent(
+        "handoff",
+        flow="handoff",
+        phrases=(
+            "atendente", "humano", "falar com alguem", "falar com uma pessoa", "suporte humano",
+            "human", "agent", "operator", "real person",
+            "agente", "operador", "persona real",
+        ),
+    ),
+    Intent(
+        "cancel",
+        flow="handoff",
+        phrases=("cancelar", "cancelamento", "cancel", "cancellation", "cancelacion"),
+    ),
+    Intent(
+        "outage",
+        flow="handoff",
+        phrases=(
+            "sem internet", "sem conexao", "internet caiu", "internet nao funciona", "sem sinal",
+            "no internet", "internet down", "internet is down", "no connection",
+            "sin internet", "sin conexion", "internet no funciona",
+        ),
+    ),
+    Intent(
+        "sales",
+        flow="sales",
+        phrases=(
+            # not "cobertura" alone: it is also a penthouse, a valid answer for the unit
+            "quero contratar", "contratar", "assinar", "tem cobertura", "consultar cobertura",
+            "verificar cobertura", "ver cobertura", "viabilidade", "tem fibra",
+            "subscribe", "sign up", "check coverage", "coverage",
+            "quiero contratar", "suscribir", "suscribirme", "hay cobertura",
+        ),
+    ),
+    Intent(
+        "menu",
+        flow="menu",
+        phrases=("menu",),
+        exact=(
+            "oi", "ola", "inicio", "comecar", "voltar", "bom dia", "boa tarde", "boa noite",
+            "/start", "/menu", "start", "hi", "hello", "hey",
+            "hola", "buenos dias", "buenas tardes", "buenas noches",
+        ),
+        heard_in_handoff=True,
+    ),
+)  # fmt: skip
