@@ -1,0 +1,382 @@
+"""Telegram: verify and parse webhook updates, send replies, long-poll for local development.
+
+python-telegram-bot is used for its types, its parsing (``Update.de_json``) and its ``Bot``
+methods, on our shared ``httpx.AsyncClient`` (:class:`SharedClientRequest`). It is deliberately
+*not* used for conversation state: no ``Application``, ``ConversationHandler`` or persistence; the
+engine owns the one state machine per conversation.
+
+Contacts are chat ids (private chats only). Update ids become ``Inbound.provider_id`` as
+``"tg:<update_id>"``, so a re-delivered update is processed once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import warnings
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.request import BaseRequest, RequestData
+from telegram.warnings import PTBDeprecationWarning
+
+from bot.channels.base import Channel
+from bot.channels.textsplit import numbered, split_text
+from bot.errors import BadPayload, ChannelError, SignatureError
+from bot.messages import Inbound, Location, Reply
+
+__all__ = [
+    "ALLOWED_UPDATES",
+    "SECRET_HEADER",
+    "TEXT_LIMIT",
+    "SharedClientRequest",
+    "TelegramChannel",
+    "TelegramEvent",
+    "make_bot",
+    "parse_update",
+    "poll_updates",
+    "verify_secret",
+]
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105  # a header name, not a secret
+TEXT_LIMIT = 4096
+CALLBACK_DATA_LIMIT = 64  # bytes
+#: the update kinds we ask Telegram for (setWebhook / getUpdates ``allowed_updates``)
+ALLOWED_UPDATES = ("message", "callback_query")
+# Flood control: wait what Telegram asks, up to this long, this many times, then give up.
+MAX_RETRY_WAIT = 30.0
+MAX_ATTEMPTS = 3
+
+
+def verify_secret(header: str | None, secret: str) -> None:
+    """Check the ``X-Telegram-Bot-Api-Secret-Token`` header against the configured secret.
+
+    Raises :class:`SignatureError` when the header is missing or wrong, and also when no secret
+    is configured: an unauthenticated webhook would let anyone speak for any customer."""
+    if not secret:
+        raise SignatureError(
+            "TELEGRAM_SECRET is not set: set it, then run `ozbot telegram set-webhook URL` so "
+            "Telegram sends it with every update"
+        )
+    if header is None or not hmac.compare_digest(header.encode(), secret.encode()):
+        raise SignatureError("the Telegram secret token header is missing or wrong")
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramEvent:
+    """What one update asks of us: a customer message (``inbound``), and for a button tap the
+    callback query to acknowledge (``callback_query_id``)."""
+
+    inbound: Inbound
+    callback_query_id: str | None = None
+
+
+def _location(message: Message) -> Location | None:
+    if message.venue is not None:
+        venue = message.venue
+        return Location(
+            venue.location.latitude, venue.location.longitude, venue.title, venue.address
+        )
+    if message.location is not None:
+        return Location(message.location.latitude, message.location.longitude)
+    return None
+
+
+def _from_message(message: Message, provider_id: str) -> Inbound | None:
+    if message.chat.type != "private":
+        return None  # the bot serves customers one to one; groups are ignored
+    user = message.from_user
+    text = message.text if message.text is not None else message.caption
+    if text is not None and (text == "/start" or text.startswith("/start ")):
+        text = "/start"  # a deep-link payload carries nothing the flows use
+    phone = None
+    if message.contact is not None:
+        phone = message.contact.phone_number
+    location = _location(message)
+    if text is None and location is None and phone is None:
+        text = ""  # a sticker, photo or voice note: the flow answers that it did not understand
+    return Inbound(
+        channel="telegram",
+        contact=str(message.chat.id),
+        text=text,
+        location=location,
+        phone=phone,
+        name=user.full_name if user is not None else None,
+        provider_id=provider_id,
+        language=user.language_code if user is not None else None,
+    )
+
+
+def parse_update(data: Any) -> TelegramEvent | None:
+    """Read one webhook/getUpdates update. Returns None for updates the bot does not serve
+    (edits, group messages, channel posts, membership changes). Raises :class:`BadPayload` when
+    ``data`` is not an update."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("update_id"), int):
+        raise BadPayload("not a Telegram update: expected a JSON object with an update_id")
+    try:
+        update = Update.de_json(dict(data), bot=None)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BadPayload(f"malformed Telegram update: {type(exc).__name__}") from exc
+    provider_id = f"tg:{update.update_id}"
+    if update.message is not None:
+        inbound = _from_message(update.message, provider_id)
+        return TelegramEvent(inbound) if inbound is not None else None
+    query = update.callback_query
+    if query is not None:
+        message = query.message
+        if message is not None and message.chat.type != "private":
+            return None
+        chat_id = message.chat.id if message is not None else query.from_user.id
+        inbound = Inbound(
+            channel="telegram",
+            contact=str(chat_id),
+            button=query.data or "",
+            name=query.from_user.full_name,
+            provider_id=provider_id,
+            language=query.from_user.language_code,
+        )
+        return TelegramEvent(inbound, callback_query_id=query.id)
+    return None
+
+
+class SharedClientRequest(BaseRequest):
+    """PTB's networking port on the application's shared ``httpx.AsyncClient``.
+
+    PTB's own ``HTTPXRequest`` builds and owns a client; this one borrows ours, so connection
+    pooling, transports (tests mount fakes on it) and shutdown stay in one place, the lifespan.
+    It never closes the client."""
+
+    def __init__(self, client: httpx.AsyncClient, *, read_timeout: float = 10.0) -> None:
+        self._client = client
+        self._read_timeout = read_timeout
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        """Nothing to open: the client belongs to the caller."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close: the client belongs to the caller."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        def pick(value: Any, default: float | None) -> float | None:
+            return default if value is BaseRequest.DEFAULT_NONE else value
+
+        timeout = httpx.Timeout(
+            connect=pick(connect_timeout, 5.0),
+            read=pick(read_timeout, self._read_timeout),
+            write=pick(write_timeout, 10.0),
+            pool=pick(pool_timeout, 5.0),
+        )
+        try:
+            response = await self._client.request(
+                method,
+                url,
+                headers={"User-Agent": self.USER_AGENT},
+                timeout=timeout,
+                files=request_data.multipart_data if request_data else None,
+                data=request_data.json_parameters if request_data else None,
+            )
+        except httpx.TimeoutException as exc:
+            raise TimedOut from exc
+        except httpx.HTTPError as exc:
+            # the exception's text never holds the URL, which would carry the bot token
+            raise NetworkError(f"httpx.{type(exc).__name__}") from exc
+        return response.status_code, response.content
+
+
+def make_bot(
+    token: str, client: httpx.AsyncClient, api_url: str = "https://api.telegram.org"
+) -> Bot:
+    """A PTB ``Bot`` speaking to ``api_url`` (Telegram, or a fake) through ``client``."""
+    base = api_url.rstrip("/")
+    request = SharedClientRequest(client)
+    # getUpdates long-polls, so it gets a read timeout above the poll timeout
+    polling = SharedClientRequest(client, read_timeout=40.0)
+    return Bot(
+        token,
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+        request=request,
+        get_updates_request=polling,
+    )
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    """Seconds Telegram asked us to wait. PTB 22 warns that the attribute will become a
+    timedelta; either type is read here, so the warning says nothing we must act on."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: int | timedelta = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class TelegramChannel(Channel):
+    """Sends replies with ``bot``: options as an inline keyboard (one button a row), a location
+    request as a one-time reply keyboard whose button is labelled ``location_label``, texts over
+    4,096 characters in several messages (the keyboard on the last).
+
+    Raises :class:`ChannelError` when Telegram refuses (the customer blocked the bot, a bad
+    token) or stays unreachable, and after flood control (429) outlasts three waits."""
+
+    name = "telegram"
+    supports_buttons = True
+
+    def __init__(self, bot: Bot, *, location_label: str) -> None:
+        self.bot = bot
+        self._location_label = location_label
+
+    async def send(self, contact: str, replies: Sequence[Reply]) -> None:
+        try:
+            chat_id = int(contact)
+        except ValueError:
+            raise ChannelError("a Telegram contact must be a numeric chat id") from None
+        for reply in replies:
+            await self._send_reply(chat_id, reply)
+
+    async def _send_reply(self, chat_id: int, reply: Reply) -> None:
+        text = reply.text
+        inline: InlineKeyboardMarkup | None = None
+        if reply.buttons:
+            if all(len(b.payload.encode()) <= CALLBACK_DATA_LIMIT for b in reply.buttons):
+                inline = InlineKeyboardMarkup(
+                    [
+                        [InlineKeyboardButton(b.label, callback_data=b.payload)]
+                        for b in reply.buttons
+                    ]
+                )
+            else:  # Telegram caps callback data at 64 bytes: offer the options by number
+                text = numbered(text, [b.label for b in reply.buttons])
+        location_keyboard = ReplyKeyboardMarkup(
+            [[KeyboardButton(self._location_label, request_location=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
+        pieces = split_text(text, TEXT_LIMIT)
+        for piece in pieces[:-1]:
+            await self._call(self.bot.send_message, chat_id=chat_id, text=piece)
+        last_markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = inline
+        if inline is None and reply.ask_location:
+            last_markup = location_keyboard
+        await self._call(
+            self.bot.send_message, chat_id=chat_id, text=pieces[-1], reply_markup=last_markup
+        )
+        if inline is not None and reply.ask_location:
+            # one message carries one keyboard: the location button follows on its own
+            await self._call(
+                self.bot.send_message,
+                chat_id=chat_id,
+                text=f"📍 {self._location_label}",
+                reply_markup=location_keyboard,
+            )
+
+    async def answer_callback(self, query_id: str) -> None:
+        """Stop the tapped button's progress indicator. Raises :class:`ChannelError`."""
+        await self._call(self.bot.answer_callback_query, callback_query_id=query_id)
+
+    async def set_webhook(self, url: str, secret: str, *, drop_pending: bool = False) -> None:
+        """Register ``url`` as the webhook, with ``secret`` as its secret token."""
+        await self._call(
+            self.bot.set_webhook,
+            url=url,
+            secret_token=secret,
+            allowed_updates=list(ALLOWED_UPDATES),
+            drop_pending_updates=drop_pending,
+        )
+
+    async def delete_webhook(self) -> None:
+        """Remove the webhook (long polling does not work while one is set)."""
+        await self._call(self.bot.delete_webhook)
+
+    async def _call(self, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                return await method(**kwargs)
+            except RetryAfter as exc:
+                wait = _retry_after(exc)
+                if attempt == MAX_ATTEMPTS or wait > MAX_RETRY_WAIT:
+                    raise ChannelError(
+                        f"Telegram flood control: asked to wait {wait:.0f}s; message not sent"
+                    ) from exc
+                log.warning("Telegram flood control: waiting %.1fs before retrying", wait)
+                await asyncio.sleep(wait)
+            except InvalidToken as exc:
+                # PTB's message for this error quotes the token: never pass it on
+                raise ChannelError(
+                    "Telegram rejected the bot token: check TELEGRAM_TOKEN (from @BotFather)"
+                ) from exc
+            except TelegramError as exc:
+                raise ChannelError(f"Telegram refused the request: {exc.message}") from exc
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
+async def poll_updates(
+    bot: Bot,
+    on_event: Callable[[TelegramEvent], Awaitable[None]],
+    *,
+    stop: asyncio.Event,
+    poll_timeout: int = 25,
+    error_pause: float = 3.0,
+) -> None:
+    """Long-poll ``getUpdates`` until ``stop`` is set, handing each served update to
+    ``on_event`` in order. For local development, where Telegram cannot reach a webhook; the
+    caller deletes any webhook first. Network trouble is logged and retried, never raised."""
+    offset: int | None = None
+    while not stop.is_set():
+        try:
+            updates = await bot.get_updates(
+                offset=offset, timeout=poll_timeout, allowed_updates=list(ALLOWED_UPDATES)
+            )
+        except (NetworkError, TimedOut) as exc:
+            log.warning("Telegram long poll failed (%s); retrying", type(exc).__name__)
+            await _pause(stop, error_pause)
+            continue
+        except RetryAfter as exc:
+            await _pause(stop, _retry_after(exc))
+            continue
+        except TelegramError as exc:
+            log.error("Telegram refused getUpdates: %s", exc.message)
+            await _pause(stop, error_pause)
+            continue
+        for update in updates:
+            offset = update.update_id + 1
+            try:
+                event = parse_update(update.to_dict())
+            except BadPayload:
+                log.warning("skipping an unreadable update from getUpdates")
+                continue
+            if event is not None:
+                await on_event(event)
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

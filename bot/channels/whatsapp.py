@@ -1,0 +1,318 @@
+"""WhatsApp through Twilio: verify and parse webhooks, send replies, track the 24-hour window.
+
+Sending goes through the ``twilio`` library's own Messages resource (``create_async``) with a
+small async :class:`HttpxTwilioClient` on our shared ``httpx.AsyncClient``. Why the library
+rather than a hand-written POST: it owns the wire format (field names such as ``From`` and
+``ContentVariables``, list encoding, headers) and turns error bodies into
+``TwilioRestException`` with Twilio's error code, which we translate; why our own HTTP client
+rather than twilio's ``AsyncTwilioHttpClient``: that one opens its own aiohttp session and logs
+request parameters (customer phone numbers) at INFO.
+
+Contacts are WhatsApp ids (``WaId``: the number's digits, no ``+``); ``MessageSid`` becomes
+``Inbound.provider_id``, so a re-delivered message is processed once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from twilio.base.exceptions import TwilioRestException
+from twilio.http import AsyncHttpClient
+from twilio.http.response import Response as TwilioResponse
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+
+from bot.channels.base import Channel
+from bot.channels.textsplit import numbered, split_text
+from bot.errors import BadPayload, ChannelError, SignatureError
+from bot.messages import Inbound, Location, Reply
+from bot.storage.base import Store
+from bot.validation import valid_coordinates
+
+__all__ = [
+    "EMPTY_TWIML",
+    "SIGNATURE_HEADER",
+    "TEXT_LIMIT",
+    "HttpxTwilioClient",
+    "MessageStatus",
+    "WhatsappChannel",
+    "make_twilio_client",
+    "parse_form",
+    "parse_status",
+    "signed_url",
+    "verify_signature",
+]
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Twilio-Signature"
+TEXT_LIMIT = 1600  # Twilio's Body limit (errors 21617, 21658)
+QUICK_REPLY_BODY_LIMIT = 1024  # a twilio/quick-reply body
+QUICK_REPLY_BUTTON_LIMIT = 20  # characters in a quick-reply button title
+WINDOW = timedelta(hours=24)
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+DEFAULT_API_URL = "https://api.twilio.com"
+_WINDOW_NS = "whatsapp.window"
+_STATUS_NS = "whatsapp.status"
+_STATUS_TTL = 7 * 24 * 3600.0
+
+
+def signed_url(public_base_url: str, path: str, query: str = "") -> str:
+    """The URL Twilio signed: our public base URL (behind a proxy the request's own URL is the
+    internal one) plus the request's path and query."""
+    url = public_base_url.rstrip("/") + path
+    return f"{url}?{query}" if query else url
+
+
+def verify_signature(url: str, params: Any, signature: str | None, auth_token: str) -> None:
+    """Check ``X-Twilio-Signature`` for a form post to ``url`` with ``params`` (a mapping, or a
+    multi-dict such as Starlette's ``FormData`` when keys repeat).
+
+    Raises :class:`SignatureError` when the signature is missing or wrong, or when no auth token
+    is configured."""
+    if not auth_token:
+        raise SignatureError("TWILIO_AUTH_TOKEN is not set: copy it from the Twilio console")
+    if not signature or not RequestValidator(auth_token).validate(url, params, signature):
+        raise SignatureError(
+            "the X-Twilio-Signature does not match: check TWILIO_AUTH_TOKEN and that "
+            "PUBLIC_BASE_URL is the exact scheme and host configured in Twilio"
+        )
+
+
+def _location(params: Mapping[str, str]) -> Location:
+    try:
+        lat, lng = float(params["Latitude"]), float(params["Longitude"])
+    except ValueError:
+        raise BadPayload("Latitude/Longitude are not numbers") from None
+    if not valid_coordinates(lat, lng):
+        raise BadPayload("Latitude/Longitude are out of range")
+    return Location(lat, lng, params.get("Label") or None, params.get("Address") or None)
+
+
+def parse_form(params: Mapping[str, str]) -> Inbound | None:
+    """Read one incoming-message webhook (form fields as Twilio posts them). Returns None for
+    messages that are not WhatsApp (an SMS to the same number). Raises :class:`BadPayload` when
+    required fields are missing or malformed."""
+    sender = params.get("From", "")
+    sid = params.get("MessageSid") or params.get("SmsMessageSid")
+    if not sender or not sid:
+        raise BadPayload("not a Twilio message webhook: From and MessageSid are required")
+    if not sender.startswith("whatsapp:"):
+        return None
+    contact = params.get("WaId") or sender.removeprefix("whatsapp:").lstrip("+")
+    if not contact:
+        raise BadPayload("the WhatsApp sender has no number")
+    location = None
+    if params.get("Latitude") and params.get("Longitude"):
+        location = _location(params)
+    button = params.get("ButtonPayload") or None
+    body = params.get("Body", "")
+    text: str | None = body
+    if button is not None or (location is not None and not body):
+        text = None  # the tap's payload (or the pin) is the message; Body just echoes it
+    return Inbound(
+        channel="whatsapp",
+        contact=contact,
+        text=text,
+        location=location,
+        button=button,
+        phone="+" + contact if contact.isdigit() else None,
+        name=params.get("ProfileName") or None,
+        provider_id=sid,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStatus:
+    """One status callback: a sent message's ``sid``, its ``status`` (queued, sent, delivered,
+    read, failed, undelivered, ...) and Twilio's ``error_code`` when it failed."""
+
+    sid: str
+    status: str
+    error_code: str | None = None
+
+
+def parse_status(params: Mapping[str, str]) -> MessageStatus:
+    """Read a status callback. Raises :class:`BadPayload` without MessageSid/MessageStatus."""
+    sid = params.get("MessageSid")
+    status = params.get("MessageStatus") or params.get("SmsStatus")
+    if not sid or not status:
+        raise BadPayload("not a Twilio status callback: MessageSid and MessageStatus required")
+    return MessageStatus(sid, status, params.get("ErrorCode") or None)
+
+
+class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]  # twilio ships no type hints
+    """twilio's async HTTP-client port on our shared ``httpx.AsyncClient``; requests to
+    ``https://api.twilio.com`` go to ``api_url`` instead (a local fake in tests and benchmarks).
+    Never logs parameters: they hold customers' numbers."""
+
+    def __init__(
+        self, client: httpx.AsyncClient, *, api_url: str = DEFAULT_API_URL, timeout: float = 15.0
+    ) -> None:
+        super().__init__(logger=log, is_async=True, timeout=timeout)
+        self._client = client
+        self._api_url = api_url.rstrip("/")
+
+    async def request(
+        self,
+        method: str,
+        uri: str,
+        params: dict[str, object] | None = None,
+        data: dict[str, object] | None = None,
+        headers: dict[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        timeout: float | None = None,  # noqa: ASYNC109  # twilio's HttpClient signature
+        allow_redirects: bool = False,
+    ) -> TwilioResponse:
+        if uri.startswith(DEFAULT_API_URL):
+            uri = self._api_url + uri[len(DEFAULT_API_URL) :]
+        try:
+            response = await self._client.request(
+                method.upper(),
+                uri,
+                params=params,  # type: ignore[arg-type]
+                data=data,
+                headers=headers,
+                auth=auth,
+                timeout=timeout or self.timeout,
+                follow_redirects=allow_redirects,
+            )
+        except httpx.HTTPError as exc:
+            raise ChannelError(f"Twilio is unreachable ({type(exc).__name__})") from exc
+        return TwilioResponse(response.status_code, response.text, response.headers)
+
+
+def make_twilio_client(
+    account_sid: str, auth_token: str, http: httpx.AsyncClient, api_url: str = DEFAULT_API_URL
+) -> Any:
+    """A twilio ``Client`` whose requests go through ``http`` to ``api_url``."""
+    return Client(account_sid, auth_token, http_client=HttpxTwilioClient(http, api_url=api_url))
+
+
+def _ref(contact: str) -> str:
+    """The cache key and log name for a contact: never the number itself."""
+    return hashlib.sha256(contact.encode()).hexdigest()[:16]
+
+
+class WhatsappChannel(Channel):
+    """Sends replies through Twilio's Messages API from ``sender`` (``whatsapp:+E164``).
+
+    Options become a ``twilio/quick-reply`` message when ``quick_reply_sids[n-1]`` holds a
+    Content SID for ``n`` buttons (variables: 1 = text, then title and id of each button:
+    2/3, 4/5, 6/7), numbered text otherwise, introduced by ``choose_intro``. A request for a
+    location appends ``location_hint`` (WhatsApp has no button for it). Texts over 1,600
+    characters go in several messages.
+
+    Keeps, in the store's cache (given here or through :meth:`use_store`), the last inbound
+    time per contact (:meth:`note_inbound`, :meth:`window_open`) and the last status of each
+    sent message (:meth:`record_status`). ``send`` raises :class:`ChannelError` when Twilio
+    refuses (with its error code; 63016 means the 24-hour window is closed and only a template
+    may be sent) or is unreachable.
+    """
+
+    name = "whatsapp"
+
+    def __init__(
+        self,
+        twilio: Any,
+        *,
+        sender: str,
+        location_hint: str,
+        store: Store | None = None,
+        choose_intro: str | None = None,
+        quick_reply_sids: Sequence[str] = (),
+        status_callback: str | None = None,
+    ) -> None:
+        self._twilio = twilio
+        self._sender = sender if sender.startswith("whatsapp:") else f"whatsapp:{sender}"
+        self._store_ = store
+        self._location_hint = location_hint
+        self._choose_intro = choose_intro
+        self._quick_reply_sids = tuple(quick_reply_sids)
+        self._status_callback = status_callback
+        self.supports_buttons = bool(self._quick_reply_sids)
+
+    async def send(self, contact: str, replies: Sequence[Reply]) -> None:
+        to = f"whatsapp:+{contact.lstrip('+')}"
+        for reply in replies:
+            content = self._quick_reply(reply)
+            if content is not None:
+                await self._create(to, content_sid=content[0], content_variables=content[1])
+                continue
+            text = numbered(reply.text, [b.label for b in reply.buttons], self._choose_intro)
+            if reply.ask_location:
+                text = f"{text}\n\n{self._location_hint}"
+            for piece in split_text(text, TEXT_LIMIT):
+                await self._create(to, body=piece)
+
+    def _quick_reply(self, reply: Reply) -> tuple[str, str] | None:
+        count = len(reply.buttons)
+        if not 0 < count <= len(self._quick_reply_sids) or reply.ask_location:
+            return None
+        if len(reply.text) > QUICK_REPLY_BODY_LIMIT or any(
+            len(b.label) > QUICK_REPLY_BUTTON_LIMIT for b in reply.buttons
+        ):
+            return None
+        variables = {"1": reply.text}
+        for i, button in enumerate(reply.buttons):
+            variables[str(2 + 2 * i)] = button.label
+            variables[str(3 + 2 * i)] = button.payload
+        return self._quick_reply_sids[count - 1], json.dumps(variables, ensure_ascii=False)
+
+    async def _create(self, to: str, **fields: str) -> None:
+        if self._status_callback:
+            fields["status_callback"] = self._status_callback
+        try:
+            await self._twilio.messages.create_async(to=to, from_=self._sender, **fields)
+        except TwilioRestException as exc:
+            # exc.msg can quote the customer's number: only the code and status go further
+            hint = ""
+            if exc.code == 63016:
+                hint = " (the 24-hour window is closed: only a template may be sent)"
+            raise ChannelError(
+                f"Twilio refused the message: HTTP {exc.status}, error {exc.code}{hint}"
+            ) from exc
+
+    def use_store(self, store: Store) -> None:
+        """Keep the window and statuses in ``store`` (the composition root builds the store
+        after the channels, so it is handed over here)."""
+        self._store_ = store
+
+    @property
+    def _store(self) -> Store:
+        if self._store_ is None:
+            raise ChannelError("WhatsappChannel has no store: call use_store() at start-up")
+        return self._store_
+
+    async def note_inbound(self, contact: str, at: datetime | None = None) -> None:
+        """Record that ``contact`` just wrote, which (re)opens their 24-hour window."""
+        moment = at or datetime.now(UTC)
+        seconds = WINDOW.total_seconds()
+        await self._store.cache_put(_WINDOW_NS, _ref(contact), moment.isoformat(), seconds)
+
+    async def window_open(self, contact: str, now: datetime | None = None) -> bool:
+        """Whether a free-form message may be sent to ``contact``: they wrote within 24 hours.
+        Outside the window only an approved template can reach them. May raise StorageError."""
+        raw = await self._store.cache_get(_WINDOW_NS, _ref(contact))
+        if raw is None:
+            return False
+        last = datetime.fromisoformat(raw)
+        return (now or datetime.now(UTC)) - last < WINDOW
+
+    async def record_status(self, status: MessageStatus) -> None:
+        """Keep the latest delivery status of a sent message for a week (``last_status``)."""
+        value = status.status
+        if status.error_code is not None:
+            value = f"{value}:{status.error_code}"
+        await self._store.cache_put(_STATUS_NS, status.sid, value, _STATUS_TTL)
+
+    async def last_status(self, message_sid: str) -> str | None:
+        """The latest status recorded for ``message_sid`` (``"failed:63016"`` with a code)."""
+        return await self._store.cache_get(_STATUS_NS, message_sid)
