@@ -42,6 +42,8 @@ async def main(kind: str, target: str, schema: str, mode: str, key: str, *rest: 
                 await asyncio.to_thread(sys.stdin.readline)
             print("released", flush=True)
         elif mode == "count":
+            print("ready", flush=True)
+            await asyncio.to_thread(sys.stdin.readline)
             await increment(store, key, int(rest[0]))
         else:
             raise SystemExit(f"unknown mode {mode!r}")

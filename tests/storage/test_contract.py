@@ -432,14 +432,17 @@ async def test_processes_incrementing_under_the_lock_lose_no_update(backend: Bac
     # The real clock, as in the children: the counter lives in the cache and must not expire.
     store = backend.new_store()
     await store.open()
-    children = [await spawn(backend, "count", "counter", "15") for _ in range(3)]
+    children = [await spawn(backend, "count", "counter", "20") for _ in range(3)]
     for child in children:
+        assert await read_line(child) == "ready"
+    for child in children:  # start together, so that the increments really interleave
         assert child.stdin is not None
-        child.stdin.close()
-    await asyncio.gather(*(increment_here(store, 15), *(c.wait() for c in children)))
+        child.stdin.write(b"go\n")
+        await child.stdin.drain()
+    await asyncio.gather(increment_here(store, 20), *(c.wait() for c in children))
 
     assert [c.returncode for c in children] == [0, 0, 0]
-    assert await store.cache_get("test", "counter") == str(15 * 4)
+    assert await store.cache_get("test", "counter") == str(20 * 4)
 
 
 async def increment_here(store: Store, times: int) -> None:
