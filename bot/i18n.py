@@ -23,6 +23,7 @@ import gettext
 import io
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -101,15 +102,50 @@ def _catalog_path(locales_dir: Path, lang: str) -> Path:
     return locales_dir / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+# Babel forgives what a hand edit breaks: an unclosed quote silently loses the last character,
+# and a repeated msgid silently keeps the first. The catalogs are edited by hand, so these are
+# refused before Babel reads the file.
+_PO_LINE = re.compile(
+    r'^(?:(?:msgctxt|msgid|msgid_plural|msgstr(?:\[\d+\])?)\s+)?"(?:[^"\\]|\\.)*"\s*$'
+)
+_MSGID = re.compile(r'^msgid\s+"((?:[^"\\]|\\.)+)"\s*$')
+
+
+def _lint_po(text: str, path: Path) -> None:
+    seen: dict[str, int] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        if not _PO_LINE.match(stripped):
+            raise ConfigError(
+                f"catalog {path} line {number} is not a quoted .po line: {stripped[:60]!r}; "
+                'check the quotes (a " inside a text is written \\")'
+            )
+        msgid = _MSGID.match(stripped)
+        if msgid:
+            key = msgid.group(1)
+            if key in seen:
+                raise ConfigError(
+                    f"catalog {path} defines {key!r} twice (lines {seen[key]} and {number}): "
+                    "keep one entry per key"
+                )
+            seen[key] = number
+
+
 def read_catalog(locales_dir: Path, lang: str) -> Catalog:
     """Parse one language's .po file with Babel. Raises :class:`ConfigError` naming the file when
-    it is missing or malformed."""
+    it is missing or malformed (including an unclosed quote or a key defined twice)."""
     path = _catalog_path(locales_dir, lang)
     try:
-        with path.open("rb") as handle:
-            return read_po(handle, locale=lang, domain=DOMAIN, abort_invalid=True)
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"catalog {path} is missing: every language needs one") from None
+    try:
+        _lint_po(raw.decode("utf-8"), path)
+        return read_po(io.BytesIO(raw), locale=lang, domain=DOMAIN, abort_invalid=True)
+    except ConfigError:
+        raise
     except Exception as exc:  # Babel raises PoFileError and assorted ValueErrors on bad syntax
         raise ConfigError(f"catalog {path} does not parse: {exc}; fix the .po syntax") from exc
 
