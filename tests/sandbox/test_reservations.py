@@ -4,6 +4,7 @@ validation."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 
@@ -11,11 +12,11 @@ from bot.ozmap.sandbox import BOX_900, SPLITTER_900, THREE_FREE_PORTS_BOX, Runni
 from tests.sandbox.conftest import reservation
 
 
-def box_named(sandbox: RunningSandbox, name: str) -> dict:  # type: ignore[type-arg]
+def box_named(sandbox: RunningSandbox, name: str) -> dict[str, Any]:
     return next(b for b in sandbox.network.docs("boxes") if b["name"] == name)
 
 
-async def port_of(api: httpx.AsyncClient, created: dict) -> int:  # type: ignore[type-arg]
+async def port_of(api: httpx.AsyncClient, created: dict[str, Any]) -> int:
     prop = (await api.get(f"/properties/{created['id']}")).json()
     return int(prop["connections"][0]["port"])
 

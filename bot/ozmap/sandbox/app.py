@@ -9,6 +9,10 @@ Knobs, applied to every API request before anything else: ``latency`` seconds of
 ``error_rate`` fraction of requests answered 503 (a seeded RNG, so a test's sequence of failures
 is reproducible). Mutations run under one ``asyncio.Lock`` (two reservations never get the same
 port) and, with a ``state_file``, are written to it atomically before the answer is sent.
+
+What a reservation does (``auto_connect``, ``force``, buildings, errors) is documented in
+:mod:`bot.ozmap.sandbox.operations`; what feasibility means, in
+:mod:`bot.ozmap.sandbox.feasibility`; the filter language, in :mod:`bot.ozmap.sandbox.filters`.
 """
 
 from __future__ import annotations

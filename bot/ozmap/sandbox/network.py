@@ -61,9 +61,8 @@ THREE_FREE_PORTS_BOX = "6bd22aa79a877600e5001272"  # CTO-AGR-07: exactly three f
 
 def now_iso() -> str:
     """The current time as OZmap writes it: ISO 8601, milliseconds, ``Z``."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{datetime.now(UTC).microsecond // 1000:03d}Z"
-    )
+    now = datetime.now(UTC)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}Z"
 
 
 def new_id() -> str:
