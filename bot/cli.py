@@ -18,7 +18,12 @@ from bot.errors import OzbotError
 __all__ = ["main"]
 
 # Modules that contribute sub-commands, in the order they appear in --help.
-COMMAND_MODULES: tuple[str, ...] = ("bot.ozmap.cli", "bot.ozmap.sandbox.cli", "bot.engine.diagrams")
+COMMAND_MODULES: tuple[str, ...] = (
+    "bot.demo",
+    "bot.ozmap.cli",
+    "bot.ozmap.sandbox.cli",
+    "bot.engine.diagrams",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

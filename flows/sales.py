@@ -94,6 +94,7 @@ NO = frozenset(
 
 _CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 _LETTER = re.compile(r"[^\W\d_]")
+_OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 OBSERVATION = "Reserva de porta pelo chatbot ozbot ({channel})"
 
 
@@ -436,6 +437,16 @@ async def read_cpf(turn: Turn) -> str:
     return "cpf_ok"
 
 
+async def _prospect_tags(svc: Services) -> list[str]:
+    """The configured prospect tags as OZmap ids: ids are taken as they are, names looked up
+    (a name OZmap does not know is left out rather than failing the customer's turn)."""
+    ids = [tag for tag in svc.prospect_tags if _OBJECT_ID.fullmatch(tag)]
+    names = [tag for tag in svc.prospect_tags if tag not in ids]
+    if names:
+        ids.extend(tag.id for tag in await svc.ozmap.tags(names))
+    return ids
+
+
 async def _record_prospect(turn: Turn) -> None:
     svc = services(turn)
     data = sales(turn)
@@ -446,7 +457,7 @@ async def _record_prospect(turn: Turn) -> None:
         address=place["address"],
         lat=place["lat"],
         lng=place["lng"],
-        tags=list(svc.prospect_tags),
+        tags=await _prospect_tags(svc),
     )
 
 

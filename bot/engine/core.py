@@ -72,7 +72,8 @@ class Engine:
 
     ``default_flow`` receives new conversations and messages in unknown flows; ``handoff_flow`` is
     the one where a person answers (the bot stays quiet there) and that the engine offers after
-    ``max_failures`` consecutive failed turns.
+    ``max_failures`` consecutive failed turns. ``default_language`` speaks to a new customer
+    whose channel gives no language hint we know.
     """
 
     def __init__(
@@ -86,6 +87,7 @@ class Engine:
         channels: Mapping[str, Channel],
         default_flow: str = "menu",
         handoff_flow: str = "handoff",
+        default_language: str = "pt_BR",
         lock_timeout: float = 30.0,
         max_failures: int = 3,
     ) -> None:
@@ -100,6 +102,7 @@ class Engine:
         self._channels = channels
         self._default_flow = default_flow
         self._handoff_flow = handoff_flow
+        self._default_language = default_language
         self._lock_timeout = lock_timeout
         self._max_failures = max_failures
 
@@ -127,7 +130,7 @@ class Engine:
         except StorageError:
             # the lock, the de-duplication check or the load failed: nothing was processed
             log.exception("storage failed before turn of conversation %s", ref)
-            t = self._catalogs.translator(negotiate(inbound.language))
+            t = self._catalogs.translator(negotiate(inbound.language, self._default_language))
             await self._send(channel, inbound.contact, [Reply(t("common.error_generic"))], ref)
 
     async def _turn(self, inbound: Inbound, channel: Channel, ref: str) -> None:
@@ -136,7 +139,9 @@ class Engine:
             return
         loaded: Conversation | None = await self._store.load(inbound.key)
         conversation = loaded or Conversation.new(
-            inbound.channel, inbound.contact, language=negotiate(inbound.language)
+            inbound.channel,
+            inbound.contact,
+            language=negotiate(inbound.language, self._default_language),
         )
         t = self._catalogs.translator(conversation.language)
         routed = route(conversation, inbound, self._intents, handoff_flow=self._handoff_flow)

@@ -277,7 +277,12 @@ async def test_port_taken_meanwhile_goes_to_the_next_box(
 
 
 async def test_not_covered_records_a_prospect(make_chat: MakeChat, sandbox: RunningSandbox) -> None:
-    chat = await make_chat(phone="+55 48 99999-0001", prospect_tags=("tag-lead",))
+    lead = {"_id": "0123456789abcdef01234567", "name": "LEAD-CHATBOT", "allowedTypes": []}
+    sandbox.network.collections["tags"][lead["_id"]] = lead
+    massiva = "c6ace4cda93c663834d8201e"  # configured by id rather than by name
+    chat = await make_chat(
+        phone="+55 48 99999-0001", prospect_tags=("LEAD-CHATBOT", massiva, "UNKNOWN-TAG")
+    )
     before = {p["_id"] for p in sandbox.network.docs("prospects")}
     await until_address(chat)
     await chat.says(NOT_COVERED)
@@ -293,7 +298,7 @@ async def test_not_covered_records_a_prospect(make_chat: MakeChat, sandbox: Runn
     assert prospect["phone"] == "+55 48 99999-0001"
     assert prospect["address"].startswith("Avenida Madre Benvenuta, 1500")
     assert prospect["coords"] == pytest.approx([-48.506, -27.5842], abs=1e-3)
-    assert prospect["tags"] == ["tag-lead"]
+    assert sorted(prospect["tags"]) == sorted([massiva, lead["_id"]])
 
 
 async def test_not_covered_and_declined(chat: Chat, sandbox: RunningSandbox) -> None:

@@ -1,0 +1,165 @@
+"""``ozbot demo``: the whole bot in a terminal, with nothing to configure.
+
+It starts the OZmap sandbox on a free loopback port (in this process, uvicorn in a background
+thread), uses the offline gazetteer and CEP table and a SQLite file in a temporary directory,
+and talks through :class:`~bot.channels.console.ConsoleChannel`. Interactive in a terminal; with
+piped input it reads one message per line and prints the replies as they come, so a
+conversation can be scripted::
+
+    printf 'oi\\n1\\nR. Delminda Silveira, 900\\nsim\\nAna Souza\\nsim\\n' | ozbot demo
+
+``/location LAT LNG`` sends a location pin; ``/quit`` (or end of input) leaves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, TextIO
+
+import httpx
+
+from bot.channels.console import ConsoleChannel
+from bot.messages import Inbound, Location
+from bot.validation import parse_coordinates
+
+__all__ = ["parse_line", "register", "run_demo"]
+
+CHANNEL = "console"
+CONTACT = "demo"
+LOCATION_HINT = "(no terminal: send a pin with /location LAT LNG)"
+QUIT = "/quit"
+
+
+def parse_line(line: str, provider_id: str | None = None) -> Inbound | None:
+    """One typed line as the customer's message; None for ``/quit``. ``/location LAT LNG`` is a
+    location pin (an unreadable one is sent as text, which the bot answers as such)."""
+    text = line.strip()
+    if text.lower() == QUIT:
+        return None
+    pid = provider_id or uuid.uuid4().hex
+    if text.lower().startswith("/location"):
+        point = parse_coordinates(text)
+        if point is not None:
+            location = Location(lat=point[0], lng=point[1])
+            return Inbound(channel=CHANNEL, contact=CONTACT, location=location, provider_id=pid)
+    return Inbound(channel=CHANNEL, contact=CONTACT, text=text, provider_id=pid)
+
+
+def banner(samples: dict[str, Any], ozmap_url: str) -> str:
+    def address(name: str) -> str:
+        sample = samples.get(name) or {}
+        return str(sample.get("address", "?")).split(" - ")[0]
+
+    def pin(name: str) -> str:
+        sample = samples.get(name) or {}
+        return f"/location {sample.get('lat')} {sample.get('lng')}"
+
+    return "\n".join(
+        [
+            "ozbot demo: a customer's chat with the bot, against a local OZmap sandbox",
+            f"  (sandbox at {ozmap_url}; data in a temporary directory, gone when you leave)",
+            "",
+            "Try, after choosing 1 (Contratar internet):",
+            f"  covered address       {address('covered')}",
+            f"  not covered           {address('not_covered')}",
+            f"  in a building         {address('building')}",
+            f"  in a gated community  {pin('horizontal_condominium')}",
+            f"  a location pin        {pin('covered')}",
+            "Options are numbered: answer with the number. Type /quit (or Ctrl-D) to leave.",
+            "",
+        ]
+    )
+
+
+def _start_reader(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]) -> None:
+    """Read stdin in a daemon thread (it must not keep the process alive on Ctrl-C)."""
+    interactive = sys.stdin.isatty()
+
+    def read() -> None:
+        try:
+            while True:
+                if interactive:
+                    line = input("you> ")
+                else:
+                    line = sys.stdin.readline()
+                    if not line:
+                        break
+                loop.call_soon_threadsafe(queue.put_nowait, line.rstrip("\n"))
+        except (EOFError, KeyboardInterrupt, ValueError):
+            pass
+        loop.call_soon_threadsafe(queue.put_nowait, None)
+
+    threading.Thread(target=read, name="demo-stdin", daemon=True).start()
+
+
+async def run_demo(out: TextIO | None = None) -> int:
+    """Run the demo until ``/quit`` or end of input; returns the exit code."""
+    from bot.compose import build_runtime
+    from bot.ozmap.sandbox import Network, serve_in_thread
+    from bot.settings import load_settings
+
+    out = out or sys.stdout
+    echo = not sys.stdin.isatty()  # piped: show each scripted line before its replies
+    network = Network.load()
+    with (
+        tempfile.TemporaryDirectory(prefix="ozbot-demo-") as tmp,
+        serve_in_thread(network) as sandbox,
+    ):
+        data_dir = Path(tmp)
+        settings = load_settings(
+            env_file=None,
+            data_dir=data_dir,
+            database_url=f"sqlite:///{data_dir / 'ozbot.db'}",
+            ozmap_url=sandbox.url,
+            ozmap_token=sandbox.token,
+            geocoder="gazetteer",
+            cep_provider="offline",
+        )
+        console = ConsoleChannel(name=CHANNEL, out=out, location_hint=LOCATION_HINT)
+        async with httpx.AsyncClient() as http:
+            runtime = await build_runtime(settings, http, {CHANNEL: console})
+            try:
+                out.write(banner(network.samples, sandbox.url) + "\n")
+                out.flush()
+                queue: asyncio.Queue[str | None] = asyncio.Queue()
+                _start_reader(asyncio.get_running_loop(), queue)
+                while (line := await queue.get()) is not None:
+                    if not line.strip():
+                        continue
+                    if echo:
+                        out.write(f"you> {line}\n")
+                    message = parse_line(line)
+                    if message is None:
+                        break
+                    await runtime.engine.handle(message)
+            finally:
+                await runtime.aclose()
+    return 0
+
+
+def _handler(args: argparse.Namespace) -> int:
+    if not args.verbose:
+        # a chat, not a log: request lines from httpx and uvicorn would drown the replies
+        logging.getLogger().setLevel(logging.WARNING)
+    return asyncio.run(run_demo())
+
+
+def register(subparsers: Any) -> None:
+    """``ozbot demo``."""
+    parser = subparsers.add_parser(
+        "demo",
+        help="chat with the bot in this terminal, against a local OZmap sandbox",
+        description=(
+            "Chat with the bot in this terminal. Starts the OZmap sandbox on a free loopback "
+            "port, the offline geocoder and SQLite in a temporary directory. Pipe lines in to "
+            "script a conversation; /location LAT LNG sends a pin; /quit leaves."
+        ),
+    )
+    parser.set_defaults(handler=_handler)

@@ -1,0 +1,82 @@
+"""``ozbot demo`` as a user runs it: a subprocess fed a scripted conversation on stdin."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.demo import parse_line
+from bot.messages import Location
+
+SCRIPT = "\n".join(
+    [
+        "oi",
+        "1",
+        "R. Delminda Silveira, 900",
+        "sim",
+        "Gabriel Marioto",
+        "1",
+        "quero contratar",
+        "Av. Madre Benvenuta, 1500",
+        "sim",
+        "Carla Dias",
+        "",
+    ]
+)
+
+
+def run_demo(stdin: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", "demo"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=cwd,  # no .env here: the demo needs none
+        timeout=90,
+        check=False,
+    )
+
+
+def test_a_scripted_demo_reserves_and_records_a_prospect(tmp_path: Path) -> None:
+    done = run_demo(SCRIPT + "/quit\nnever read\n", tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "R. Delminda Silveira, 900" in out.split("you>")[0]  # the banner's samples
+    assert "/location" in out.split("you>")[0]
+    assert "1. Contratar internet" in out  # options numbered on a terminal
+    assert re.search(r"Código da reserva: OZB-[A-Z2-9]{6}\n", out), out
+    assert "Obrigado, Carla Dias! Registramos seu interesse" in out
+    assert "never read" not in out  # /quit stops reading
+    assert "Traceback" not in done.stderr
+
+
+def test_end_of_input_leaves_cleanly(tmp_path: Path) -> None:
+    done = run_demo("oi\n/location -27.5782336721312 -48.527442812919624\n", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "you> /location" in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("line", "text", "location"),
+    [
+        ("oi", "oi", None),
+        ("  R. Delminda Silveira, 900 ", "R. Delminda Silveira, 900", None),
+        ("/location -27.57 -48.52", None, Location(-27.57, -48.52)),
+        ("/location -27,57 -48,52", None, Location(-27.57, -48.52)),
+        ("/location here", "/location here", None),  # unreadable: the bot answers the text
+    ],
+)
+def test_parse_line(line: str, text: str | None, location: Location | None) -> None:
+    message = parse_line(line)
+    assert message is not None
+    assert (message.text, message.location) == (text, location)
+    assert message.channel == "console" and message.provider_id
+
+
+def test_quit() -> None:
+    assert parse_line("/QUIT") is None
