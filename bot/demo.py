@@ -78,14 +78,20 @@ def banner(samples: dict[str, Any], ozmap_url: str) -> str:
     )
 
 
-def _start_reader(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None]) -> None:
-    """Read stdin in a daemon thread (it must not keep the process alive on Ctrl-C)."""
+def _start_reader(
+    loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None], ready: threading.Event
+) -> None:
+    """Read stdin in a daemon thread (it must not keep the process alive on Ctrl-C). In a
+    terminal the prompt waits for ``ready`` (the previous turn's replies printed), so it never
+    lands in the middle of the bot's answer."""
     interactive = sys.stdin.isatty()
 
     def read() -> None:
         try:
             while True:
                 if interactive:
+                    ready.wait()
+                    ready.clear()
                     line = input("you> ")
                 else:
                     line = sys.stdin.readline()
@@ -129,16 +135,18 @@ async def run_demo(out: TextIO | None = None) -> int:
                 out.write(banner(network.samples, sandbox.url) + "\n")
                 out.flush()
                 queue: asyncio.Queue[str | None] = asyncio.Queue()
-                _start_reader(asyncio.get_running_loop(), queue)
+                ready = threading.Event()
+                ready.set()
+                _start_reader(asyncio.get_running_loop(), queue, ready)
                 while (line := await queue.get()) is not None:
-                    if not line.strip():
-                        continue
-                    if echo:
+                    message = parse_line(line) if line.strip() else None
+                    if line.strip() and echo:
                         out.write(f"you> {line}\n")
-                    message = parse_line(line)
-                    if message is None:
-                        break
-                    await runtime.engine.handle(message)
+                    if message is None and line.strip():
+                        break  # /quit
+                    if message is not None:
+                        await runtime.engine.handle(message)
+                    ready.set()
             finally:
                 await runtime.aclose()
     return 0
