@@ -20,6 +20,7 @@ __all__ = ["main"]
 # Modules that contribute sub-commands, in the order they appear in --help.
 COMMAND_MODULES: tuple[str, ...] = (
     "bot.demo",
+    "bot.serve",
     "bot.ozmap.cli",
     "bot.ozmap.sandbox.cli",
     "bot.engine.diagrams",
