@@ -11,7 +11,7 @@ import re
 import pytest
 
 from bot.errors import NoFreePort
-from bot.geo.gazetteer import Gazetteer
+from bot.geo.gazetteer import Gazetteer, GazetteerGeocoder
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.models import NewReservation
 from bot.ozmap.sandbox import BOX_900, RunningSandbox
@@ -221,6 +221,25 @@ async def test_horizontal_condominium_asks_for_the_house(
     reserved = property_of(sandbox, reserved_code(chat))
     assert reserved["box"] == option.box_id  # a box of the condominium's own network
     assert "(Casa 12)" in str(reserved["address"])
+
+
+async def test_typed_condominium_address_asks_for_the_house(
+    chat: Chat, sandbox: RunningSandbox, ozmap: OzmapClient
+) -> None:
+    typed = "rua frei caneca 300"  # the condominium's gate, typed the way a customer would
+    [gate] = await GazetteerGeocoder.from_file().geocode(typed, limit=1)
+    [option] = await ozmap.condominium_feasibility(gate.lat, gate.lng)
+    assert option.name == sandbox.network.samples["horizontal_condominium"]["name"]
+    await until_address(chat)
+    await chat.says(typed)
+    await chat.says("sim")
+    assert "Jardim das Palmeiras" in chat.last_reply.text and "casa" in chat.last_reply.text
+    await chat.says("Casa 7")
+    await chat.says("Carla Dias")
+    await chat.says("sim")
+    reserved = property_of(sandbox, reserved_code(chat))
+    assert reserved["box"] == option.box_id  # the condominium's network, not the street's
+    assert "(Casa 7)" in str(reserved["address"])
 
 
 async def test_cpf_required_and_checked(make_chat: MakeChat, sandbox: RunningSandbox) -> None:

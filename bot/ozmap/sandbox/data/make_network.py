@@ -1059,7 +1059,9 @@ def build() -> tuple[dict[str, Any], dict[str, Any]]:
 
     # --- horizontal condominium with two boxes inside (south-west Agronômica) ---
     hc_id = oid("horizontal-condominium", "Jardim das Palmeiras")
-    hc_centre = offset(*locate("Rua Frei Caneca", 300), 0, -120)
+    # the condominium's gate is its street address, so the polygon reaches the street: a typed
+    # "R. Frei Caneca, 300" geocodes inside it, as a pin at the gate would
+    hc_centre = offset(*locate("Rua Frei Caneca", 300), 0, -50)
     cx, cy = hc_centre
     b.col["horizontal-condominiums"].append(
         b.meta(
@@ -1225,6 +1227,10 @@ def check(b: Builder, samples: dict[str, Any]) -> None:
     assert any(dist(x, cov) <= 250 and sellable(b, x) for x in b.col["boxes"])
     nc = samples["not_covered"]
     assert min(dist(x, nc) for x in b.col["boxes"]) > 600
+    hc_ring = b.col["horizontal-condominiums"][0]["polygon"]["coordinates"][0]
+    gate_lng, gate_lat = locate("Rua Frei Caneca", 300)
+    xs, ys = [p[0] for p in hc_ring], [p[1] for p in hc_ring]
+    assert min(xs) < gate_lng < max(xs) and min(ys) < gate_lat < max(ys)  # an upright rectangle
     three = next(x for x in b.col["boxes"] if x["_id"] == THREE_FREE_PORTS_BOX)
     assert sellable(b, three) == 3
     box900 = next(x for x in b.col["boxes"] if x["_id"] == BOX_900)
