@@ -70,7 +70,7 @@ def banner(samples: dict[str, Any], ozmap_url: str) -> str:
             f"  covered address       {address('covered')}",
             f"  not covered           {address('not_covered')}",
             f"  in a building         {address('building')}",
-            f"  in a gated community  {pin('horizontal_condominium')}",
+            f"  in a gated community  {address('horizontal_condominium')}",
             f"  a location pin        {pin('covered')}",
             "Options are numbered: answer with the number. Type /quit (or Ctrl-D) to leave.",
             "",
