@@ -8,12 +8,50 @@ Adapters: :class:`bot.storage.sqlite.SqliteStore` (the embedded default) and
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
 
 from bot.conversation import Conversation, TranscriptEntry
 
-__all__ = ["Store"]
+__all__ = ["HANDOFF_RELEASE", "HandoffStatus", "HandoffTicket", "Store", "Timer"]
+
+HandoffStatus = Literal["waiting", "claimed", "closed"]
+#: the timer kind that gives an unclaimed handoff back to the bot; claiming or closing the
+#: ticket cancels it in the same transaction
+HANDOFF_RELEASE = "handoff_release"
+
+
+@dataclass(frozen=True)
+class Timer:
+    """A pending timer of one conversation, as a runner claimed it. ``claim`` identifies this
+    claim: scheduling the same (key, kind) again clears it, which is how a customer's message
+    makes a claimed timer stale (see :meth:`Store.timer_pending`)."""
+
+    id: int
+    key: str
+    kind: str
+    due_at: datetime
+    claim: str | None = None
+
+
+@dataclass(frozen=True)
+class HandoffTicket:
+    """A conversation in the agents' queue. ``status`` goes waiting → claimed → closed (or
+    waiting → closed); ``outcome`` says how it closed (e.g. ``released``, ``resolved``,
+    ``expired``, ``customer_left``)."""
+
+    id: int
+    key: str
+    status: HandoffStatus
+    reason: str
+    since: datetime
+    agent: str | None = None
+    claimed_at: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: str | None = None
 
 
 class Store(ABC):
@@ -66,4 +104,68 @@ class Store(ABC):
 
     @abstractmethod
     async def forget(self, key: str) -> None:
-        """Delete everything stored about one conversation (LGPD erasure): record, transcript."""
+        """Delete everything stored about one conversation (LGPD erasure): record, transcript,
+        timers and handoff tickets. Message ids are kept, no longer tied to the conversation."""
+
+    @abstractmethod
+    async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
+        """Delete the cache entries of ``namespace`` whose key ends with one of ``suffixes``
+        (an erasure removes the lookups it can attribute to a customer); returns how many."""
+
+    # -- timers -----------------------------------------------------------------------------
+
+    @abstractmethod
+    async def set_timers(self, key: str, plan: Mapping[str, datetime | None]) -> None:
+        """In one transaction, for each ``kind`` of ``plan``: schedule the conversation's timer
+        of that kind at the given time (moving it, and clearing any claim, if it exists), or
+        cancel it for None. Kinds not in ``plan`` are left alone."""
+
+    @abstractmethod
+    async def pending_timers(self, key: str) -> list[Timer]:
+        """The conversation's timers, soonest first."""
+
+    @abstractmethod
+    async def claim_timers(self, now: datetime, *, limit: int, lease: float) -> list[Timer]:
+        """Atomically claim up to ``limit`` timers due at ``now`` (and not under another live
+        claim) for ``lease`` seconds, soonest first. Safe with several runners in several
+        processes: a timer is handed to one of them; a runner that dies before
+        :meth:`finish_timer` leaves it due again once the lease ends."""
+
+    @abstractmethod
+    async def timer_pending(self, timer: Timer) -> bool:
+        """Whether ``timer`` still stands as claimed (not moved, cancelled or finished since).
+        Asked under the conversation's lock, where customer turns move timers, it is final."""
+
+    @abstractmethod
+    async def finish_timer(self, timer: Timer) -> None:
+        """Delete ``timer`` if it still stands as claimed (a moved timer stays scheduled)."""
+
+    # -- the agents' queue ------------------------------------------------------------------
+
+    @abstractmethod
+    async def enqueue_handoff(self, key: str, reason: str, at: datetime) -> HandoffTicket:
+        """Put the conversation in the queue (status ``waiting``), or return its open ticket
+        when it is already there (idempotent)."""
+
+    @abstractmethod
+    async def open_handoff(self, key: str) -> HandoffTicket | None:
+        """The conversation's waiting or claimed ticket, if any."""
+
+    @abstractmethod
+    async def waiting_handoffs(self, limit: int = 100) -> list[HandoffTicket]:
+        """Tickets nobody has claimed yet, longest waiting first."""
+
+    @abstractmethod
+    async def claim_handoff(self, key: str, agent: str, at: datetime) -> HandoffTicket | None:
+        """Atomically give the waiting ticket of ``key`` to ``agent`` (and cancel the
+        conversation's ``handoff_release`` timer). None when it is not waiting: another agent
+        was faster, or it was closed."""
+
+    @abstractmethod
+    async def close_handoff(self, key: str, outcome: str, at: datetime) -> HandoffTicket | None:
+        """Close the conversation's open ticket with ``outcome`` (and cancel its
+        ``handoff_release`` timer). None when it had none."""
+
+    @abstractmethod
+    async def record_agent_message(self, key: str, text: str, at: datetime) -> None:
+        """Append an agent's line (role ``agent``) to the conversation's transcript."""

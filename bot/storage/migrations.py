@@ -125,9 +125,70 @@ CREATE TABLE cache (
 );
 """
 
+# One pending timer per (conversation, kind): scheduling again moves it. ``claimed_by`` and
+# ``claimed_until`` are a runner's lease: a runner that died leaves timers due again once the
+# lease ends. At most one open (waiting or claimed) handoff per conversation, by the partial
+# unique index; closed ones stay as the queue's history until the conversation is forgotten.
+_SQLITE_TIMERS_AND_HANDOFFS = """
+CREATE TABLE timers (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    due_at TEXT NOT NULL,
+    claimed_by TEXT,
+    claimed_until TEXT,
+    UNIQUE (key, kind)
+);
+CREATE INDEX timers_due ON timers (due_at);
+CREATE TABLE handoffs (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    agent TEXT,
+    since TEXT NOT NULL,
+    claimed_at TEXT,
+    closed_at TEXT,
+    outcome TEXT
+);
+CREATE UNIQUE INDEX handoffs_open ON handoffs (key) WHERE status <> 'closed';
+CREATE INDEX handoffs_status ON handoffs (status, since);
+"""
+
+_POSTGRES_TIMERS_AND_HANDOFFS = """
+CREATE TABLE timers (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    key text NOT NULL,
+    kind text NOT NULL,
+    due_at timestamptz NOT NULL,
+    claimed_by text,
+    claimed_until timestamptz,
+    UNIQUE (key, kind)
+);
+CREATE INDEX timers_due ON timers (due_at);
+CREATE TABLE handoffs (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    key text NOT NULL,
+    status text NOT NULL,
+    reason text NOT NULL,
+    agent text,
+    since timestamptz NOT NULL,
+    claimed_at timestamptz,
+    closed_at timestamptz,
+    outcome text
+);
+CREATE UNIQUE INDEX handoffs_open ON handoffs (key) WHERE status <> 'closed';
+CREATE INDEX handoffs_status ON handoffs (status, since);
+"""
+
 # PostgreSQL needs no locks table: it has advisory locks.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("initial", sqlite=_SQLITE_INITIAL, postgres=_POSTGRES_INITIAL),
+    Migration(
+        "timers_and_handoffs",
+        sqlite=_SQLITE_TIMERS_AND_HANDOFFS,
+        postgres=_POSTGRES_TIMERS_AND_HANDOFFS,
+    ),
 )
 
 

@@ -15,10 +15,11 @@ import hashlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
 import psycopg
@@ -29,7 +30,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import LockTimeout, StorageError
 from bot.storage._common import KeyedLocks, dump_context, masked_key, to_utc
-from bot.storage.base import Store
+from bot.storage.base import HANDOFF_RELEASE, HandoffTicket, Store, Timer
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION_DDL, Migration, pending
 
 __all__ = ["PostgresStore", "describe_dsn"]
@@ -55,6 +56,28 @@ ON CONFLICT (key) DO UPDATE SET
     failures = excluded.failures, created_at = excluded.created_at,
     updated_at = excluded.updated_at
 """
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    return None if moment is None else moment.astimezone(UTC)
+
+
+def _ticket(row: Sequence[Any]) -> HandoffTicket:
+    return HandoffTicket(
+        id=row[0],
+        key=row[1],
+        status=row[2],
+        reason=row[3],
+        since=row[4].astimezone(UTC),
+        agent=row[5],
+        claimed_at=_utc(row[6]),
+        closed_at=_utc(row[7]),
+        outcome=row[8],
+    )
+
+
+def _timer(row: Sequence[Any]) -> Timer:
+    return Timer(id=row[0], key=row[1], kind=row[2], due_at=row[3].astimezone(UTC), claim=row[4])
 
 
 def describe_dsn(dsn: str) -> str:
@@ -395,6 +418,8 @@ class PostgresStore(Store):
             async with self._connection() as conn, conn.transaction():
                 await conn.execute("DELETE FROM conversations WHERE key = %s", [key])
                 await conn.execute("DELETE FROM transcript WHERE key = %s", [key])
+                await conn.execute("DELETE FROM timers WHERE key = %s", [key])
+                await conn.execute("DELETE FROM handoffs WHERE key = %s", [key])
                 # Keep the message ids (a redelivered webhook stays a duplicate) but not whose
                 # they were.
                 await conn.execute("UPDATE processed_messages SET key = NULL WHERE key = %s", [key])
@@ -426,3 +451,177 @@ class PostgresStore(Store):
                 )
         except psycopg.Error as exc:
             self._fail("writing the cache", exc)
+
+    async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
+        wanted = [s for s in dict.fromkeys(suffixes) if s]
+        if not wanted:
+            return 0
+        try:
+            async with self._connection() as conn:
+                cur = await conn.execute(
+                    "DELETE FROM cache USING unnest(%s::text[]) AS s(suffix)"
+                    " WHERE cache.namespace = %s AND right(cache.key, length(s.suffix)) = s.suffix",
+                    [wanted, namespace],
+                )
+                return cur.rowcount
+        except psycopg.Error as exc:
+            self._fail("forgetting cache entries", exc)
+
+    # -- timers -----------------------------------------------------------------------------
+
+    async def _rows(self, what: str, query: str, params: Sequence[Any]) -> list[Any]:
+        try:
+            async with self._connection() as conn:
+                cur = await conn.execute(query, params)
+                return await cur.fetchall()
+        except psycopg.Error as exc:
+            self._fail(what, exc)
+
+    async def set_timers(self, key: str, plan: Mapping[str, datetime | None]) -> None:
+        if not plan:
+            return
+        try:
+            async with self._connection() as conn, conn.transaction():
+                for kind, due in plan.items():
+                    if due is None:
+                        await conn.execute(
+                            "DELETE FROM timers WHERE key = %s AND kind = %s", [key, kind]
+                        )
+                    else:
+                        await conn.execute(
+                            "INSERT INTO timers (key, kind, due_at) VALUES (%s, %s, %s)"
+                            " ON CONFLICT (key, kind) DO UPDATE SET due_at = excluded.due_at,"
+                            " claimed_by = NULL, claimed_until = NULL",
+                            [key, kind, to_utc(due)],
+                        )
+        except psycopg.Error as exc:
+            self._fail("scheduling timers", exc)
+
+    async def pending_timers(self, key: str) -> list[Timer]:
+        rows = await self._rows(
+            "reading timers",
+            "SELECT id, key, kind, due_at, claimed_by FROM timers WHERE key = %s"
+            " ORDER BY due_at, id",
+            [key],
+        )
+        return [_timer(row) for row in rows]
+
+    async def claim_timers(self, now: datetime, *, limit: int, lease: float) -> list[Timer]:
+        # SKIP LOCKED: runners in other processes claiming at the same moment take other rows
+        # instead of waiting for these.
+        at = to_utc(now)
+        rows = await self._rows(
+            "claiming timers",
+            "UPDATE timers SET claimed_by = %s, claimed_until = %s FROM ("
+            " SELECT id FROM timers WHERE due_at <= %s"
+            " AND (claimed_until IS NULL OR claimed_until < %s)"
+            " ORDER BY due_at, id LIMIT %s FOR UPDATE SKIP LOCKED) AS due"
+            " WHERE timers.id = due.id"
+            " RETURNING timers.id, timers.key, timers.kind, timers.due_at, timers.claimed_by",
+            [uuid.uuid4().hex, at + timedelta(seconds=lease), at, at, limit],
+        )
+        return sorted((_timer(row) for row in rows), key=lambda t: (t.due_at, t.id))
+
+    async def timer_pending(self, timer: Timer) -> bool:
+        rows = await self._rows(
+            "checking a timer",
+            "SELECT 1 FROM timers WHERE id = %s AND claimed_by IS NOT DISTINCT FROM %s",
+            [timer.id, timer.claim],
+        )
+        return bool(rows)
+
+    async def finish_timer(self, timer: Timer) -> None:
+        await self._rows(
+            "finishing a timer",
+            "DELETE FROM timers WHERE id = %s AND claimed_by IS NOT DISTINCT FROM %s RETURNING id",
+            [timer.id, timer.claim],
+        )
+
+    # -- the agents' queue ------------------------------------------------------------------
+
+    async def enqueue_handoff(self, key: str, reason: str, at: datetime) -> HandoffTicket:
+        try:
+            async with self._connection() as conn, conn.transaction():
+                await conn.execute(
+                    "INSERT INTO handoffs (key, status, reason, since)"
+                    " VALUES (%s, 'waiting', %s, %s)"
+                    " ON CONFLICT (key) WHERE status <> 'closed' DO NOTHING",
+                    [key, reason, to_utc(at)],
+                )
+                cur = await conn.execute(
+                    "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
+                    " FROM handoffs"
+                    " WHERE key = %s AND status <> 'closed'",
+                    [key],
+                )
+                row = await cur.fetchone()
+        except psycopg.Error as exc:
+            self._fail("queueing a handoff", exc)
+        assert row is not None  # just inserted, or the open one that prevented it
+        return _ticket(row)
+
+    async def open_handoff(self, key: str) -> HandoffTicket | None:
+        rows = await self._rows(
+            "reading a handoff",
+            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
+            " FROM handoffs WHERE key = %s AND status <> 'closed'",
+            [key],
+        )
+        return _ticket(rows[0]) if rows else None
+
+    async def waiting_handoffs(self, limit: int = 100) -> list[HandoffTicket]:
+        rows = await self._rows(
+            "reading the queue",
+            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
+            " FROM handoffs WHERE status = 'waiting'"
+            " ORDER BY since, id LIMIT %s",
+            [limit],
+        )
+        return [_ticket(row) for row in rows]
+
+    async def claim_handoff(self, key: str, agent: str, at: datetime) -> HandoffTicket | None:
+        try:
+            async with self._connection() as conn, conn.transaction():
+                cur = await conn.execute(
+                    "UPDATE handoffs SET status = 'claimed', agent = %s, claimed_at = %s"
+                    " WHERE key = %s AND status = 'waiting'"
+                    " RETURNING id, key, status, reason, since, agent,"
+                    " claimed_at, closed_at, outcome",
+                    [agent, to_utc(at), key],
+                )
+                row = await cur.fetchone()
+                if row is not None:
+                    await conn.execute(
+                        "DELETE FROM timers WHERE key = %s AND kind = %s", [key, HANDOFF_RELEASE]
+                    )
+        except psycopg.Error as exc:
+            self._fail("claiming a handoff", exc)
+        return None if row is None else _ticket(row)
+
+    async def close_handoff(self, key: str, outcome: str, at: datetime) -> HandoffTicket | None:
+        try:
+            async with self._connection() as conn, conn.transaction():
+                cur = await conn.execute(
+                    "UPDATE handoffs SET status = 'closed', outcome = %s, closed_at = %s"
+                    " WHERE key = %s AND status <> 'closed'"
+                    " RETURNING id, key, status, reason, since, agent,"
+                    " claimed_at, closed_at, outcome",
+                    [outcome, to_utc(at), key],
+                )
+                row = await cur.fetchone()
+                await conn.execute(
+                    "DELETE FROM timers WHERE key = %s AND kind = %s", [key, HANDOFF_RELEASE]
+                )
+        except psycopg.Error as exc:
+            self._fail("closing a handoff", exc)
+        return None if row is None else _ticket(row)
+
+    async def record_agent_message(self, key: str, text: str, at: datetime) -> None:
+        try:
+            async with self._connection() as conn:
+                await conn.execute(
+                    "INSERT INTO transcript (key, role, text, at) VALUES (%s, 'agent', %s, %s)",
+                    [key, text, to_utc(at)],
+                )
+        except psycopg.Error as exc:
+            self._fail("recording an agent's message", exc)

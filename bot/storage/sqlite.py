@@ -22,9 +22,9 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,7 @@ import aiosqlite
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import LockTimeout, StorageError
 from bot.storage._common import KeyedLocks, dump_context, masked_key, to_utc, translate
-from bot.storage.base import Store
+from bot.storage.base import HANDOFF_RELEASE, HandoffTicket, Store, Timer
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION_DDL, Migration, pending
 
 __all__ = ["SqliteStore"]
@@ -65,6 +65,28 @@ def _iso(moment: datetime) -> str:
 
 def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def _maybe(text: str | None) -> datetime | None:
+    return None if text is None else _parse(text)
+
+
+def _ticket(row: Sequence[Any]) -> HandoffTicket:
+    return HandoffTicket(
+        id=row[0],
+        key=row[1],
+        status=row[2],
+        reason=row[3],
+        since=_parse(row[4]),
+        agent=row[5],
+        claimed_at=_maybe(row[6]),
+        closed_at=_maybe(row[7]),
+        outcome=row[8],
+    )
+
+
+def _timer(row: Sequence[Any]) -> Timer:
+    return Timer(id=row[0], key=row[1], kind=row[2], due_at=_parse(row[3]), claim=row[4])
 
 
 class SqliteStore(Store):
@@ -383,6 +405,8 @@ class SqliteStore(Store):
                 try:
                     await db.execute("DELETE FROM conversations WHERE key = ?", (key,))
                     await db.execute("DELETE FROM transcript WHERE key = ?", (key,))
+                    await db.execute("DELETE FROM timers WHERE key = ?", (key,))
+                    await db.execute("DELETE FROM handoffs WHERE key = ?", (key,))
                     # Keep the message ids (a redelivered webhook stays a duplicate) but not
                     # whose they were.
                     await db.execute(
@@ -419,6 +443,172 @@ class SqliteStore(Store):
                     " expires_at = excluded.expires_at",
                     (namespace, key, value, self._clock() + ttl),
                 )
+
+    async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
+        wanted = [s for s in dict.fromkeys(suffixes) if s]
+        if not wanted:
+            return 0
+        async with self._write("forgetting cache entries") as db:
+            deleted = 0
+            for suffix in wanted:
+                cursor = await db.execute(
+                    "DELETE FROM cache WHERE namespace = ? AND length(key) >= length(?)"
+                    " AND substr(key, -length(?)) = ?",
+                    (namespace, suffix, suffix, suffix),
+                )
+                deleted += cursor.rowcount
+        return deleted
+
+    # -- timers -----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _write(self, what: str) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction, taken at once (BEGIN IMMEDIATE) so it is atomic against other
+        processes on the file too; committed when the body returns, rolled back if it raises."""
+        db = self._require()
+        async with self._op:
+            with translate(what):
+                await db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                    await db.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        await db.execute("ROLLBACK")
+                    raise
+
+    async def _read(self, what: str, query: str, params: Sequence[Any]) -> list[Any]:
+        db = self._require()
+        async with self._op:
+            with translate(what):
+                return list(await db.execute_fetchall(query, params))
+
+    async def set_timers(self, key: str, plan: Mapping[str, datetime | None]) -> None:
+        if not plan:
+            return
+        async with self._write("scheduling timers") as db:
+            for kind, due in plan.items():
+                if due is None:
+                    await db.execute("DELETE FROM timers WHERE key = ? AND kind = ?", (key, kind))
+                else:
+                    await db.execute(
+                        "INSERT INTO timers (key, kind, due_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT (key, kind) DO UPDATE SET due_at = excluded.due_at,"
+                        " claimed_by = NULL, claimed_until = NULL",
+                        (key, kind, _iso(due)),
+                    )
+
+    async def pending_timers(self, key: str) -> list[Timer]:
+        rows = await self._read(
+            "reading timers",
+            "SELECT id, key, kind, due_at, claimed_by FROM timers WHERE key = ?"
+            " ORDER BY due_at, id",
+            (key,),
+        )
+        return [_timer(row) for row in rows]
+
+    async def claim_timers(self, now: datetime, *, limit: int, lease: float) -> list[Timer]:
+        claim = uuid.uuid4().hex
+        until = _iso(now + timedelta(seconds=lease))
+        at = _iso(now)
+        async with self._write("claiming timers") as db:
+            cursor = await db.execute(
+                "UPDATE timers SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+                " SELECT id FROM timers WHERE due_at <= ?"
+                " AND (claimed_until IS NULL OR claimed_until < ?)"
+                " ORDER BY due_at, id LIMIT ?)"
+                " RETURNING id, key, kind, due_at, claimed_by",
+                (claim, until, at, at, limit),
+            )
+            rows = list(await cursor.fetchall())
+        return sorted((_timer(row) for row in rows), key=lambda t: (t.due_at, t.id))
+
+    async def timer_pending(self, timer: Timer) -> bool:
+        rows = await self._read(
+            "checking a timer",
+            "SELECT 1 FROM timers WHERE id = ? AND claimed_by IS ?",
+            (timer.id, timer.claim),
+        )
+        return bool(rows)
+
+    async def finish_timer(self, timer: Timer) -> None:
+        async with self._write("finishing a timer") as db:
+            await db.execute(
+                "DELETE FROM timers WHERE id = ? AND claimed_by IS ?", (timer.id, timer.claim)
+            )
+
+    # -- the agents' queue ------------------------------------------------------------------
+
+    async def enqueue_handoff(self, key: str, reason: str, at: datetime) -> HandoffTicket:
+        async with self._write("queueing a handoff") as db:
+            await db.execute(
+                "INSERT INTO handoffs (key, status, reason, since) VALUES (?, 'waiting', ?, ?)"
+                " ON CONFLICT (key) WHERE status <> 'closed' DO NOTHING",
+                (key, reason, _iso(at)),
+            )
+            cursor = await db.execute(
+                "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
+                " FROM handoffs WHERE key = ? AND status <> 'closed'",
+                (key,),
+            )
+            row = await cursor.fetchone()
+        assert row is not None  # just inserted, or the open one that prevented it
+        return _ticket(row)
+
+    async def open_handoff(self, key: str) -> HandoffTicket | None:
+        rows = await self._read(
+            "reading a handoff",
+            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
+            " FROM handoffs WHERE key = ? AND status <> 'closed'",
+            (key,),
+        )
+        return _ticket(rows[0]) if rows else None
+
+    async def waiting_handoffs(self, limit: int = 100) -> list[HandoffTicket]:
+        rows = await self._read(
+            "reading the queue",
+            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
+            " FROM handoffs WHERE status = 'waiting'"
+            " ORDER BY since, id LIMIT ?",
+            (limit,),
+        )
+        return [_ticket(row) for row in rows]
+
+    async def claim_handoff(self, key: str, agent: str, at: datetime) -> HandoffTicket | None:
+        async with self._write("claiming a handoff") as db:
+            cursor = await db.execute(
+                "UPDATE handoffs SET status = 'claimed', agent = ?, claimed_at = ?"
+                " WHERE key = ? AND status = 'waiting'"
+                " RETURNING id, key, status, reason, since, agent, claimed_at, closed_at, outcome",
+                (agent, _iso(at), key),
+            )
+            row = await cursor.fetchone()
+            if row is not None:
+                await db.execute(
+                    "DELETE FROM timers WHERE key = ? AND kind = ?", (key, HANDOFF_RELEASE)
+                )
+        return None if row is None else _ticket(row)
+
+    async def close_handoff(self, key: str, outcome: str, at: datetime) -> HandoffTicket | None:
+        async with self._write("closing a handoff") as db:
+            cursor = await db.execute(
+                "UPDATE handoffs SET status = 'closed', outcome = ?, closed_at = ?"
+                " WHERE key = ? AND status <> 'closed'"
+                " RETURNING id, key, status, reason, since, agent, claimed_at, closed_at, outcome",
+                (outcome, _iso(at), key),
+            )
+            row = await cursor.fetchone()
+            await db.execute(
+                "DELETE FROM timers WHERE key = ? AND kind = ?", (key, HANDOFF_RELEASE)
+            )
+        return None if row is None else _ticket(row)
+
+    async def record_agent_message(self, key: str, text: str, at: datetime) -> None:
+        async with self._write("recording an agent's message") as db:
+            await db.execute(
+                "INSERT INTO transcript (key, role, text, at) VALUES (?, 'agent', ?, ?)",
+                (key, text, _iso(at)),
+            )
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -14,7 +15,7 @@ from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import GeocoderUnavailable, StorageError
 from bot.geo.cache import DAY, CachedGeocoder
 from bot.geo.geopy_adapter import GeopyGeocoder
-from bot.storage.base import Store
+from bot.storage.base import HandoffTicket, Store, Timer
 from bot.storage.sqlite import SqliteStore
 
 DATA = Path(__file__).parent / "data"
@@ -181,6 +182,43 @@ class BrokenStore(Store):
         raise NotImplementedError
 
     async def forget(self, key: str) -> None:
+        raise NotImplementedError
+
+    # timers and the agents' queue are not used by the cache either
+    async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
+        raise NotImplementedError
+
+    async def set_timers(self, key: str, plan: Mapping[str, datetime | None]) -> None:
+        raise NotImplementedError
+
+    async def pending_timers(self, key: str) -> list[Timer]:
+        raise NotImplementedError
+
+    async def claim_timers(self, now: datetime, *, limit: int, lease: float) -> list[Timer]:
+        raise NotImplementedError
+
+    async def timer_pending(self, timer: Timer) -> bool:
+        raise NotImplementedError
+
+    async def finish_timer(self, timer: Timer) -> None:
+        raise NotImplementedError
+
+    async def enqueue_handoff(self, key: str, reason: str, at: datetime) -> HandoffTicket:
+        raise NotImplementedError
+
+    async def open_handoff(self, key: str) -> HandoffTicket | None:
+        raise NotImplementedError
+
+    async def waiting_handoffs(self, limit: int = 100) -> list[HandoffTicket]:
+        raise NotImplementedError
+
+    async def claim_handoff(self, key: str, agent: str, at: datetime) -> HandoffTicket | None:
+        raise NotImplementedError
+
+    async def close_handoff(self, key: str, outcome: str, at: datetime) -> HandoffTicket | None:
+        raise NotImplementedError
+
+    async def record_agent_message(self, key: str, text: str, at: datetime) -> None:
         raise NotImplementedError
 
 
