@@ -24,7 +24,7 @@ import httpx
 from bot.channels.telegram import TelegramChannel, make_bot
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
-from bot.web.app import QUIET_LOGGERS, Prepare, create_app
+from bot.web.app import QUIET_LOGGERS, Prepare, create_app, request_stop
 
 __all__ = ["register", "sandbox_prepare"]
 
@@ -81,6 +81,15 @@ def _serve(args: argparse.Namespace) -> int:
     )
     log.info("web chat at http://%s:%d/chat", args.host, port)
     server = uvicorn.Server(config)
+    handle_exit = server.handle_exit
+
+    def stop(sig: int, frame: Any) -> None:
+        # uvicorn waits for open responses before the lifespan's shutdown: end the web-chat
+        # streams first, or every open chat tab would hold the shutdown for its grace period
+        request_stop(app)
+        handle_exit(sig, frame)
+
+    server.handle_exit = stop  # type: ignore[method-assign]  # uvicorn installs this on signals
     server.run()
     # uvicorn reports a failed start-up (its lifespan raised) by not having started
     return 0 if server.started else 1

@@ -31,7 +31,7 @@ from bot.web.dispatch import Dispatcher
 from bot.web.metrics import Metrics
 from bot.web.state import AppState, RuntimeFactory
 
-__all__ = ["Prepare", "create_app"]
+__all__ = ["Prepare", "create_app", "request_stop"]
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +182,8 @@ def create_app(
                 sessions=webchat.session_serializer(secret),
                 sse_seconds=sse_seconds,
                 readiness=_readiness(runtime),
+                stopping=asyncio.Event(),
+                loop=asyncio.get_running_loop(),
             )
             if polling:
                 if telegram is None:
@@ -196,6 +198,15 @@ def create_app(
         routes=[*webhooks.routes, *webchat.routes, *health.routes],
         lifespan=lifespan,
     )
+
+
+def request_stop(app: Starlette) -> None:
+    """Tell long-lived responses (web-chat streams) that the server is shutting down, so they
+    end now rather than hold the shutdown up. Safe from a signal handler or another thread;
+    does nothing before the lifespan has started."""
+    state: AppState | None = getattr(app.state, "ozbot", None)
+    if state is not None:
+        state.loop.call_soon_threadsafe(state.stopping.set)
 
 
 @asynccontextmanager

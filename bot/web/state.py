@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -53,6 +54,8 @@ class AppState:
     sessions: URLSafeTimedSerializer
     sse_seconds: float
     readiness: Callable[[], Awaitable[dict[str, str]]]
+    stopping: asyncio.Event  # set when the server starts shutting down (see request_stop)
+    loop: asyncio.AbstractEventLoop
 
 
 def app_state(request: Request) -> AppState:

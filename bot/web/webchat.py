@@ -7,7 +7,8 @@
   {"lat", "lng"}}``; 202 when accepted. JSON only: a cross-site form cannot post it, which with
   the SameSite cookie keeps other sites from speaking for a visitor.
 * ``GET /chat/api/events`` the replies, as Server-Sent Events (``event: reply``). A stream ends
-  after a while and the browser reconnects by itself; replies sent in between are kept.
+  after a while, or as soon as the server starts shutting down (so streams never hold a
+  shutdown up), and the browser reconnects by itself; replies sent in between are kept.
 
 Everything a visitor or the bot wrote is rendered by the page as text, never as HTML.
 """
@@ -32,7 +33,7 @@ from starlette.staticfiles import StaticFiles
 
 from bot.channels.webchat import reply_to_json
 from bot.i18n import negotiate
-from bot.messages import Inbound, Location
+from bot.messages import Inbound, Location, Reply
 from bot.validation import valid_coordinates
 from bot.web.dispatch import Closing
 from bot.web.state import AppState, app_state
@@ -45,11 +46,24 @@ log = logging.getLogger(__name__)
 COOKIE = "ozbot_chat"
 COOKIE_MAX_AGE = 30 * 24 * 3600
 MAX_TEXT = 2000
+KEEPALIVE = 15.0  # seconds between comments that keep proxies from closing an idle stream
 _HERE = Path(__file__).parent
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _templates = Environment(
     loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"])
 )
+
+
+async def _next_reply(
+    queue: asyncio.Queue[Reply], stopping: asyncio.Future[Any], wait: float
+) -> Reply | None:
+    """The next reply, or None after ``wait`` seconds or when the server starts stopping."""
+    getter = asyncio.ensure_future(queue.get())
+    await asyncio.wait({getter, stopping}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+    if getter.done():
+        return getter.result()
+    getter.cancel()  # a cancelled Queue.get leaves its item in the queue
+    return None
 
 
 def session_serializer(secret: str) -> URLSafeTimedSerializer:
@@ -181,15 +195,18 @@ async def events(request: Request) -> Response:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + state.sse_seconds
         yield "retry: 1000\n\n"
-        async with state.webchat.subscribe(session) as queue:
-            while (left := deadline - loop.time()) > 0:
-                try:
-                    reply = await asyncio.wait_for(queue.get(), timeout=min(left, 15.0))
-                except TimeoutError:
-                    yield ": keep-alive\n\n"
-                    continue
-                payload = json.dumps(reply_to_json(reply), ensure_ascii=False)
-                yield f"event: reply\ndata: {payload}\n\n"
+        stopping = asyncio.ensure_future(state.stopping.wait())
+        try:
+            async with state.webchat.subscribe(session) as queue:
+                while (left := deadline - loop.time()) > 0 and not state.stopping.is_set():
+                    reply = await _next_reply(queue, stopping, min(left, KEEPALIVE))
+                    if reply is not None:
+                        payload = json.dumps(reply_to_json(reply), ensure_ascii=False)
+                        yield f"event: reply\ndata: {payload}\n\n"
+                    elif not state.stopping.is_set():
+                        yield ": keep-alive\n\n"
+        finally:
+            stopping.cancel()
 
     return StreamingResponse(
         stream(),

@@ -46,6 +46,7 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float = field(default_factory=time.monotonic)
+    wall: float = field(default_factory=time.time)  # for other processes (benchmark)
 
 
 def _decode(value: Any) -> Any:
@@ -212,7 +213,8 @@ class FakeTelegramAPI:
         return True
 
     async def _m_getWebhookInfo(self, params: dict[str, Any]) -> Any:
-        return {k: v for k, v in self.webhook.items() if k in {"url", "pending_update_count"}}
+        info = {k: v for k, v in self.webhook.items() if k in {"url", "pending_update_count"}}
+        return {**info, "has_custom_certificate": False}
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> Any:
         if self.webhook.get("url"):

@@ -39,6 +39,7 @@ class SentMessage:
     sid: str
     fields: dict[str, str]
     at: float = field(default_factory=time.monotonic)
+    wall: float = field(default_factory=time.time)  # for other processes (benchmark)
 
     @property
     def to(self) -> str:

@@ -20,6 +20,7 @@ from bot.channels.base import Channel
 from bot.messages import Button, Inbound, Reply
 from bot.settings import Settings, load_settings
 from bot.storage.sqlite import SqliteStore
+from bot.web.app import request_stop
 from tests.fakes.payloads import ACCOUNT_SID, BOT_NUMBER
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
@@ -85,6 +86,7 @@ async def running(app: Starlette) -> AsyncIterator[str]:
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
+        request_stop(app)  # as `ozbot serve` does on SIGTERM
         server.should_exit = True
         await task
         sock.close()

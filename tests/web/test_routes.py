@@ -431,3 +431,26 @@ async def test_webchat_needs_a_valid_session(served: Served) -> None:
     assert (await served.client.post("/chat/api/messages", json={"text": "oi"})).status_code == 401
     await served.settle()
     assert served.factory.engine.seen == []
+
+
+async def test_an_open_chat_stream_ends_cleanly_when_the_server_stops(tmp_path: Path) -> None:
+    app = create_app(
+        channel_settings(tmp_path), runtime_factory=EchoFactory(tmp_path), sse_seconds=60
+    )
+    received: list[str] = []
+    opened = asyncio.Event()
+
+    async def listen(client: httpx.AsyncClient, url: str) -> None:
+        async with client.stream("GET", url + "/chat/api/events") as stream:
+            async for line in stream.aiter_lines():  # raises if the stream is cut off
+                received.append(line)
+                opened.set()
+
+    async with httpx.AsyncClient() as client:  # outlives the server: only the server ends it
+        async with running(app) as url:
+            page = await client.get(url + "/chat")
+            client.cookies.set("ozbot_chat", page.cookies["ozbot_chat"], path="/chat")
+            listener = asyncio.create_task(listen(client, url))
+            await asyncio.wait_for(opened.wait(), 10)
+        await asyncio.wait_for(listener, 10)
+    assert received[0] == "retry: 1000"

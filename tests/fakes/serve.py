@@ -1,0 +1,86 @@
+"""Run a messenger fake on loopback: in a thread of this process (:func:`serve_in_thread`, for
+tests of the CLI), or as its own process (``python -m tests.fakes.serve telegram|twilio
+--port N``, for the benchmark). Both fakes also answer ``GET /_fake/sent`` with what they
+received and when (epoch seconds), so another process can measure reply latency."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from tests.fakes.payloads import ACCOUNT_SID
+from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.fakes.twilio_api import FakeTwilioAPI
+
+__all__ = ["add_inspection", "serve_in_thread"]
+
+
+def add_inspection(fake: FakeTelegramAPI | FakeTwilioAPI) -> None:
+    """Add ``GET /_fake/sent``: ``[{"to", "text", "at"}]`` for every message received."""
+
+    async def sent(request: Request) -> JSONResponse:
+        rows: list[dict[str, Any]]
+        if isinstance(fake, FakeTelegramAPI):
+            rows = [
+                {"to": str(c.params["chat_id"]), "text": c.params["text"], "at": c.wall}
+                for c in fake.sent()
+            ]
+        else:
+            rows = [{"to": m.to, "text": m.text, "at": m.wall} for m in fake.messages]
+        return JSONResponse(rows)
+
+    fake.app.router.routes.append(Route("/_fake/sent", sent, methods=["GET"]))
+
+
+@contextmanager
+def serve_in_thread(app: Any) -> Iterator[str]:
+    """Serve ``app`` on a free loopback port in a daemon thread; yields its URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the fake did not start")
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("which", choices=["telegram", "twilio"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--token", required=True, help="bot token, or Twilio auth token")
+    args = parser.parse_args()
+    fake: FakeTelegramAPI | FakeTwilioAPI
+    if args.which == "telegram":
+        fake = FakeTelegramAPI(args.token)
+    else:
+        fake = FakeTwilioAPI(ACCOUNT_SID, args.token)
+    add_inspection(fake)
+    uvicorn.run(fake.app, host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+
+
+if __name__ == "__main__":
+    main()
