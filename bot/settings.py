@@ -78,6 +78,9 @@ class Settings:
     ozmap_condo_ttl: float = 300.0
     prospect_tags: tuple[str, ...] = ()
     outage_tags: tuple[str, ...] = ("MASSIVA", "ROMPIMENTO", "MANUTENCAO")
+    # seconds the outage tags' ids are reused before OZmap's tag list is read again
+    outage_tags_ttl: float = 600.0
+    outage_handoff: bool = False  # also queue a customer with a known outage for a person
 
     geocoder: str = "nominatim"  # "gazetteer" (offline, sandbox area) or any geopy provider name
     geocoder_api_key: str = ""
@@ -87,6 +90,17 @@ class Settings:
     cep_url: str = "https://viacep.com.br/ws"
 
     require_cpf: bool = False
+
+    # when people answer handoffs (see bot/engine/hours.py); empty hours = always
+    business_hours: str = "mon-fri 08:00-18:00; sat 08:00-12:00"
+    holidays: tuple[str, ...] = ()
+    timezone: str = "America/Sao_Paulo"
+    # silence, in minutes, before the bot nudges a customer mid-flow, before it returns the
+    # conversation to the menu (data kept), and before an unclaimed handoff (counted from
+    # opening time) goes back to the bot
+    nudge_minutes: float = 10.0
+    expire_minutes: float = 120.0
+    handoff_timeout_minutes: float = 30.0
 
     public_base_url: str = "http://127.0.0.1:8000"
     telegram_token: str = ""
@@ -104,6 +118,9 @@ class Settings:
     # them WhatsApp options are sent as numbered text
     twilio_quick_reply_sids: tuple[str, ...] = ()
     webhook_concurrency: int = 32  # turns processed at once by one `ozbot serve` process
+    # Content SID of an approved WhatsApp template for timer messages outside the 24-hour
+    # window; without it such messages are not sent (the state change still happens)
+    twilio_timer_template_sid: str = ""
 
     def __repr__(self) -> str:
         shown = []
@@ -128,6 +145,14 @@ ENV_NAMES = {
     "prospect_tags": "OZMAP_PROSPECT_TAGS",
     "outage_tags": "OZMAP_OUTAGE_TAGS",
     "webhook_concurrency": "OZBOT_WEBHOOK_CONCURRENCY",
+    "outage_tags_ttl": "OZMAP_OUTAGE_TAGS_TTL",
+    "outage_handoff": "OZBOT_OUTAGE_HANDOFF",
+    "business_hours": "OZBOT_BUSINESS_HOURS",
+    "holidays": "OZBOT_HOLIDAYS",
+    "timezone": "OZBOT_TIMEZONE",
+    "nudge_minutes": "OZBOT_NUDGE_MINUTES",
+    "expire_minutes": "OZBOT_EXPIRE_MINUTES",
+    "handoff_timeout_minutes": "OZBOT_HANDOFF_TIMEOUT_MINUTES",
 }
 
 

@@ -8,8 +8,10 @@ from each adapter's module; the engine only ever calls :meth:`Channel.send`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
+from bot.errors import ChannelError
 from bot.messages import Reply
 
 __all__ = ["Channel"]
@@ -27,3 +29,18 @@ class Channel(ABC):
     async def send(self, contact: str, replies: Sequence[Reply]) -> None:
         """Deliver ``replies`` to ``contact`` in order. Splits texts longer than the messenger's
         limit. Raises :class:`bot.errors.ChannelError` when the messenger refuses or is down."""
+
+    async def can_send_freeform(self, contact: str, now: datetime) -> bool:
+        """Whether a message the customer did not just prompt (a timer's nudge, a handoff
+        given back) may be sent now as free text. True unless the messenger restricts it
+        (WhatsApp: only within 24 hours of the customer's last message). May raise
+        :class:`bot.errors.StorageError` when the answer is kept in the store."""
+        return True
+
+    async def send_template(
+        self, contact: str, template: str, variables: Mapping[str, str]
+    ) -> None:
+        """Send a pre-approved template (``template`` is its id, e.g. a Twilio Content SID),
+        for when :meth:`can_send_freeform` is False. Raises :class:`bot.errors.ChannelError`;
+        by default the messenger has no templates."""
+        raise ChannelError(f"the {self.name} channel sends no templates: leave it unconfigured")

@@ -53,6 +53,7 @@ class Turn:
     __slots__ = (
         "_t",
         "context",
+        "erase",
         "flow",
         "language",
         "message",
@@ -82,6 +83,9 @@ class Turn:
         self._t = t
         self.language = language
         self.replies: list[Reply] = []
+        #: set by a step (after the customer confirmed) to have the engine delete everything
+        #: stored about this conversation once the turn's replies are decided
+        self.erase = False
 
     # -- reading the message ---------------------------------------------------------------
     @property
@@ -126,6 +130,8 @@ class FlowSpec:
     #: runs when the flow begins, before ``start``: clears what an earlier pass left in the
     #: context, and may say an opening line (pure, like a prompt)
     on_begin: Prompt | None = None
+    #: states where the flow is finished and the customer owes no answer: no nudge there
+    resting: frozenset[Enum] = frozenset()
 
     def state_of(self, value: str) -> Enum | None:
         """The state saved as ``value``, or None when this flow has no such state (any more)."""

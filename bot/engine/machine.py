@@ -71,7 +71,7 @@ class CompiledFlow:
                     )
         if START not in triggers:
             raise FlowDefinitionError(f"flow {spec.name!r} has no {START!r} transition")
-        for state in [*spec.steps, *spec.prompts]:
+        for state in [*spec.steps, *spec.prompts, *spec.resting]:
             if state not in members:
                 raise FlowDefinitionError(f"flow {spec.name!r}: {state!r} is not one of its states")
 

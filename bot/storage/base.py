@@ -162,9 +162,12 @@ class Store(ABC):
         was faster, or it was closed."""
 
     @abstractmethod
-    async def close_handoff(self, key: str, outcome: str, at: datetime) -> HandoffTicket | None:
+    async def close_handoff(
+        self, key: str, outcome: str, at: datetime, *, waiting_only: bool = False
+    ) -> HandoffTicket | None:
         """Close the conversation's open ticket with ``outcome`` (and cancel its
-        ``handoff_release`` timer). None when it had none."""
+        ``handoff_release`` timer). None when it had none, or, with ``waiting_only``, when an
+        agent holds it (the check and the close are one atomic step)."""
 
     @abstractmethod
     async def record_agent_message(self, key: str, text: str, at: datetime) -> None:

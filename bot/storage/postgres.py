@@ -598,15 +598,17 @@ class PostgresStore(Store):
             self._fail("claiming a handoff", exc)
         return None if row is None else _ticket(row)
 
-    async def close_handoff(self, key: str, outcome: str, at: datetime) -> HandoffTicket | None:
+    async def close_handoff(
+        self, key: str, outcome: str, at: datetime, *, waiting_only: bool = False
+    ) -> HandoffTicket | None:
         try:
             async with self._connection() as conn, conn.transaction():
                 cur = await conn.execute(
                     "UPDATE handoffs SET status = 'closed', outcome = %s, closed_at = %s"
-                    " WHERE key = %s AND status <> 'closed'"
+                    " WHERE key = %s AND status <> 'closed' AND (NOT %s OR status = 'waiting')"
                     " RETURNING id, key, status, reason, since, agent,"
                     " claimed_at, closed_at, outcome",
-                    [outcome, to_utc(at), key],
+                    [outcome, to_utc(at), key, waiting_only],
                 )
                 row = await cur.fetchone()
                 await conn.execute(

@@ -589,13 +589,15 @@ class SqliteStore(Store):
                 )
         return None if row is None else _ticket(row)
 
-    async def close_handoff(self, key: str, outcome: str, at: datetime) -> HandoffTicket | None:
+    async def close_handoff(
+        self, key: str, outcome: str, at: datetime, *, waiting_only: bool = False
+    ) -> HandoffTicket | None:
         async with self._write("closing a handoff") as db:
             cursor = await db.execute(
                 "UPDATE handoffs SET status = 'closed', outcome = ?, closed_at = ?"
-                " WHERE key = ? AND status <> 'closed'"
+                " WHERE key = ? AND status <> 'closed' AND (NOT ? OR status = 'waiting')"
                 " RETURNING id, key, status, reason, since, agent, claimed_at, closed_at, outcome",
-                (outcome, _iso(at), key),
+                (outcome, _iso(at), key, waiting_only),
             )
             row = await cursor.fetchone()
             await db.execute(

@@ -186,6 +186,21 @@ async def test_close_ends_the_ticket_and_a_new_request_opens_another(store: Stor
     assert reopened.id != opened.id and reopened.status == "waiting"
 
 
+async def test_waiting_only_close_leaves_a_claimed_ticket_alone(store: Store) -> None:
+    """The release timer closes only a ticket nobody holds: an agent's claim landing first
+    wins, whatever order the two arrive in."""
+    await store.enqueue_handoff(KEY, "asked", at(0))
+    await store.claim_handoff(KEY, "ana", at(29))
+
+    assert await store.close_handoff(KEY, "expired", at(30), waiting_only=True) is None
+    held = await store.open_handoff(KEY)
+    assert held is not None and (held.status, held.agent) == ("claimed", "ana")
+
+    await store.enqueue_handoff(OTHER, "asked", at(0))
+    closed = await store.close_handoff(OTHER, "expired", at(30), waiting_only=True)
+    assert closed is not None and closed.outcome == "expired"
+
+
 async def test_agent_messages_join_the_transcript(store: Store) -> None:
     convo = Conversation.new("whatsapp", "5548999990001")
     customer = TranscriptEntry("customer", "alô?", at(0))

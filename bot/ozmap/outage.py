@@ -1,0 +1,140 @@
+"""Is a customer under a known mass outage? Read from OZmap's tags.
+
+Providers tag what an outage affects (a client, a property, a box, one splitter port, or a
+region drawn around it) with tags such as MASSIVA, ROMPIMENTO, MANUTENCAO. :class:`OutageReader`
+finds a client's property by its code and looks for the configured tags on all of those.
+
+Tag names are matched without case or accents and turned into ids once, then reused for ``ttl``
+seconds (a list of every tag is one request, not one per turn). Nothing personal leaves this
+module: the :class:`OutageStatus` holds no name or address.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.errors import OzmapError, OzmapNotFound
+from bot.ozmap.client import OzmapClient
+from bot.ozmap.models import Box, ClientStatus, Property, Splitter, Tag
+from bot.validation import fold
+
+__all__ = ["OutageReader", "OutageStatus", "tag_ids"]
+
+_OBJECT_ID = re.compile(r"[0-9a-f]{24}")
+
+
+def tag_ids(tags: Iterable[str | Tag]) -> set[str]:
+    """The ids of a ``tags`` field, whether OZmap sent ids or populated tags."""
+    return {tag.id if isinstance(tag, Tag) else tag for tag in tags}
+
+
+@dataclass(frozen=True)
+class OutageStatus:
+    """What OZmap says about one client code: ``outage_on`` names the elements carrying an
+    outage tag (``client``, ``property``, ``box``, ``splitter_port``, ``region``); ``error`` is
+    the client's red status; ``implanted`` whether it is installed (not a reservation)."""
+
+    outage_on: tuple[str, ...]
+    error: bool
+    implanted: bool
+
+    @property
+    def outage(self) -> bool:
+        return bool(self.outage_on)
+
+
+class OutageReader:
+    """Reads outage status through ``ozmap``. ``names`` are the configured outage tags (names,
+    or 24-hex ids taken as they are). Raises what the client raises (OzmapUnavailable...)."""
+
+    def __init__(
+        self,
+        ozmap: OzmapClient,
+        names: Sequence[str],
+        *,
+        ttl: float = 600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ozmap = ozmap
+        self._ids = frozenset(n for n in names if _OBJECT_ID.fullmatch(n))
+        self._names = frozenset(fold(n) for n in names if n not in self._ids)
+        self._ttl = ttl
+        self._clock = clock
+        self._cached: tuple[frozenset[str], float] | None = None
+        self._lock = asyncio.Lock()
+
+    async def outage_tag_ids(self) -> frozenset[str]:
+        """The configured tags' ids; the tag list is read at most once per ``ttl``. When OZmap
+        fails and an older answer exists, the older answer is used."""
+        if not self._names:
+            return self._ids
+        async with self._lock:  # concurrent turns wait for one read instead of each making one
+            now = self._clock()
+            if self._cached is not None and now - self._cached[1] < self._ttl:
+                return self._cached[0]
+            try:
+                tags = await self._ozmap.tags()
+            except OzmapError:
+                if self._cached is None:
+                    raise
+                return self._cached[0]
+            found = self._ids | {t.id for t in tags if fold(t.name) in self._names}
+            self._cached = (frozenset(found), now)
+            return self._cached[0]
+
+    async def status(self, code: str) -> OutageStatus | None:
+        """The outage status of the client with ``code``; None when OZmap has no such code."""
+        properties = await self._ozmap.properties_by_client_code(code)
+        if not properties:
+            return None
+        prop = properties[0]
+        client = prop.client_obj
+        if client is None:
+            try:
+                client = await self._ozmap.client_by_code(code)
+            except OzmapNotFound:
+                return None
+        wanted = await self.outage_tag_ids()
+        box, port_tags = await asyncio.gather(self._box(prop), self._port_tags(prop))
+        # a property inside a building has no point of its own: its box stands for it
+        point = prop if prop.coords else box
+        regions = []
+        if point is not None and point.lat is not None and point.lng is not None:
+            regions = await self._ozmap.regions_at(point.lat, point.lng)
+        places: list[tuple[str, set[str]]] = [
+            ("client", tag_ids(client.tags)),
+            ("property", tag_ids(prop.tags)),
+            ("box", tag_ids(box.tags) if box else set()),
+            ("splitter_port", port_tags),
+            ("region", set().union(*(tag_ids(r.tags) for r in regions)) if regions else set()),
+        ]
+        return OutageStatus(
+            outage_on=tuple(name for name, ids in places if ids & wanted),
+            error=client.status == ClientStatus.ERROR,
+            implanted=client.implanted,
+        )
+
+    async def _box(self, prop: Property) -> Box | None:
+        if not prop.box:
+            return None
+        try:
+            return await self._ozmap.box(prop.box)
+        except OzmapNotFound:
+            return None  # a box removed since: nothing to read on it
+
+    async def _port_tags(self, prop: Property) -> set[str]:
+        connection = next((c for c in prop.connections if c.id and c.port), None)
+        if connection is None or connection.port is None:
+            return set()
+        try:
+            splitter: Splitter = await self._ozmap.splitter(connection.id)
+        except OzmapNotFound:
+            return set()
+        index = connection.port - 1  # OZmap's ports are 1-based; ``ports`` is a list
+        if not 0 <= index < len(splitter.ports):
+            return set()
+        return tag_ids(splitter.ports[index].tags)
