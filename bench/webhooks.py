@@ -28,6 +28,8 @@ customer rate):
          60        300        184         4.2 ms / 221 ms     1.7 s  / 4.0 s   (saturated)
         100        500        212          25 ms / 5.5 s      1.6 s  / 5.4 s   (overloaded)
 
+"done turns/s" averages over the whole run, ramp and 4 s tail included, so it stays below the
+offered rate even when nothing queues (30/s: 1,500 turns in 13.9 s, 14 s being the ideal).
 One process tops out near 200 turns/s here; past that turns queue (reply latency grows) while
 webhooks are still acknowledged, until the event loop itself is starved (100/s: webhook p99 in
 seconds, and a customer's messages sent 1 s apart start overtaking each other in flight, which
