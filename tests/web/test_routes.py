@@ -454,3 +454,27 @@ async def test_an_open_chat_stream_ends_cleanly_when_the_server_stops(tmp_path: 
             await asyncio.wait_for(opened.wait(), 10)
         await asyncio.wait_for(listener, 10)
     assert received[0] == "retry: 1000"
+
+
+async def test_polling_mode_removes_the_webhook_and_answers_polled_updates(tmp_path: Path) -> None:
+    fakes = make_fakes()
+    fakes.telegram.webhook = {"url": "https://old.example.com/hook", "pending_update_count": 0}
+    factory = EchoFactory(tmp_path)
+    app = create_app(
+        channel_settings(tmp_path, telegram_mode="polling"),
+        runtime_factory=factory,
+        http_mounts=fakes.mounts,
+    )
+    async with running(app):
+        fakes.telegram.updates.put_nowait(tg_text(50, CHAT, "via polling"))
+        fakes.telegram.updates.put_nowait(tg_callback(51, CHAT, "intent:sales", query_id="cb-9"))
+        await fakes.telegram.wait_sent(2, CHAT)
+        assert fakes.telegram.webhook["url"] == ""
+        assert fakes.telegram.texts(CHAT) == ["echo: via polling", "echo: intent:sales"]
+        await app.state.ozbot.dispatcher.join()
+        answered = [
+            c.params["callback_query_id"]
+            for c in fakes.telegram.calls
+            if c.method == "answerCallbackQuery"
+        ]
+        assert answered == ["cb-9"]
