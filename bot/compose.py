@@ -10,15 +10,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import httpx
 
 from bot.channels.base import Channel
 from bot.engine import Engine, Services
+from bot.engine.hours import BusinessHours
+from bot.engine.timers import TimerPolicy, TimerRunner
 from bot.geo.base import CepLookup, Geocoder
 from bot.geo.factory import make_cep_lookup, make_geocoder
 from bot.i18n import Catalogs
 from bot.ozmap.client import OzmapClient
+from bot.ozmap.outage import OutageReader
 from bot.settings import Settings
 from bot.storage import make_store
 from bot.storage.base import Store
@@ -41,6 +46,11 @@ class Runtime:
     async def aclose(self) -> None:
         await self.store.close()
 
+    def timer_runner(self, **options: Any) -> TimerRunner:
+        """The runner of this bot's timers (``start()`` it after start-up, ``await stop()`` it
+        before :meth:`aclose`); ``options`` go to :class:`TimerRunner`."""
+        return TimerRunner(self.engine, self.store, **options)
+
 
 async def build_runtime(
     settings: Settings, http: httpx.AsyncClient, channels: Mapping[str, Channel]
@@ -61,6 +71,7 @@ async def build_runtime(
     await store.open()
     try:
         geocoder = make_geocoder(settings, http, store)
+        hours = BusinessHours.parse(settings.business_hours, settings.holidays, settings.timezone)
         services = Services(
             ozmap=ozmap,
             geocoder=geocoder,
@@ -68,6 +79,9 @@ async def build_runtime(
             radius=settings.ozmap_radius,
             require_cpf=settings.require_cpf,
             prospect_tags=settings.prospect_tags,
+            outages=OutageReader(ozmap, settings.outage_tags, ttl=settings.outage_tags_ttl),
+            outage_handoff=settings.outage_handoff,
+            business_hours=hours,
         )
         engine = Engine(
             store=store,
@@ -77,6 +91,13 @@ async def build_runtime(
             catalogs=catalogs,
             channels=channels,
             default_language=settings.language,
+            timers=TimerPolicy(
+                nudge_after=_minutes(settings.nudge_minutes),
+                expire_after=_minutes(settings.expire_minutes),
+                handoff_timeout=_minutes(settings.handoff_timeout_minutes),
+                hours=hours,
+                template=settings.twilio_timer_template_sid or None,
+            ),
         )
     except BaseException:
         await store.close()
@@ -90,3 +111,8 @@ async def build_runtime(
         catalogs=catalogs,
         engine=engine,
     )
+
+
+def _minutes(value: float) -> timedelta | None:
+    """A setting in minutes; 0 (or less) turns that timer off."""
+    return timedelta(minutes=value) if value > 0 else None

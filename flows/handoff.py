@@ -1,11 +1,16 @@
-"""Handoff: tell the customer a person will answer, and go quiet.
+"""Handoff: tell the customer a person will answer (and when, outside business hours), and go
+quiet.
 
 While the conversation is here the bot answers nothing (routing keeps every message in this
-flow, except the way back to the menu); the agent console shows the customer's lines to a person.
+flow, except the way back to the menu). The engine puts the conversation in the agents' queue
+on entering, keeps the customer's lines in the transcript for the agent, and announces them to
+the console (:mod:`bot.engine.events`); an agent, or the timer for a request nobody took, gives
+the conversation back to the bot.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -24,8 +29,48 @@ TRANSITIONS: list[list[Any]] = [
 ]  # fmt: skip
 
 
+def weekday(turn: Turn, day: int) -> str:
+    t = turn.t
+    names = (
+        t("common.weekday.mon"),
+        t("common.weekday.tue"),
+        t("common.weekday.wed"),
+        t("common.weekday.thu"),
+        t("common.weekday.fri"),
+        t("common.weekday.sat"),
+        t("common.weekday.sun"),
+    )
+    return names[day]
+
+
+def next_opening(turn: Turn) -> datetime | None:
+    """When the team opens next, in the team's time zone; None when it is open now (or no
+    hours are configured)."""
+    services = turn.services
+    hours = getattr(services, "business_hours", None)
+    if hours is None:
+        return None
+    now: datetime = services.clock()
+    opens: datetime | None = hours.next_opening(now)
+    if opens is None or opens == now:
+        return None
+    local: datetime = opens.astimezone(hours.zone)
+    return local
+
+
 def announce(turn: Turn) -> None:
-    turn.say(turn.t("handoff.waiting"))
+    opens = next_opening(turn)
+    if opens is None:
+        turn.say(turn.t("handoff.waiting"))
+        return
+    turn.say(
+        turn.t(
+            "handoff.waiting.closed",
+            weekday=weekday(turn, opens.weekday()),
+            date=opens.strftime("%d/%m"),
+            time=opens.strftime("%H:%M"),
+        )
+    )
 
 
 async def listen(turn: Turn) -> str:

@@ -2,8 +2,7 @@
 
 Phrases are written normalised (lower case, no accents; see :func:`bot.engine.normalize`) in the
 three languages the bot speaks. Order matters: the first matching row wins, so the specific
-requests come before the generic ones. Cancelling a reservation and reporting an outage go to a
-person until their flows exist: then their row's ``flow`` changes, nothing else.
+requests come before the generic ones.
 """
 
 from __future__ import annotations
@@ -21,15 +20,26 @@ INTENTS: tuple[Intent, ...] = (
         ),
     ),
     Intent(
+        "privacy",
+        flow="privacy",
+        phrases=(
+            "apagar meus dados", "excluir meus dados", "apague meus dados", "apagar dados",
+            "apagar minhas informacoes", "lgpd",
+            "delete my data", "erase my data", "remove my data",
+            "borrar mis datos", "eliminar mis datos",
+        ),
+    ),
+    Intent(
         "cancel",
-        flow="handoff",
+        flow="cancellation",
         phrases=("cancelar", "cancelamento", "cancel", "cancellation", "cancelacion"),
     ),
     Intent(
         "outage",
-        flow="handoff",
+        flow="outage",
         phrases=(
             "sem internet", "sem conexao", "internet caiu", "internet nao funciona", "sem sinal",
+            "massiva", "queda de internet",
             "no internet", "internet down", "internet is down", "no connection",
             "sin internet", "sin conexion", "internet no funciona",
         ),

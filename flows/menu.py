@@ -1,8 +1,6 @@
 """Menu: greet the customer and offer what the bot does, as buttons (numbered where a channel has
 none). The buttons carry ``intent:<name>`` payloads, so choosing one routes exactly like typing the
 intent ("quero contratar", "atendente"); anything else gets the options again.
-
-Cancelling a reservation and reporting an outage join the options when their flows exist.
 """
 
 from __future__ import annotations
@@ -30,6 +28,8 @@ def options(turn: Turn) -> list[Button]:
     t = turn.t
     return [
         Button("intent:sales", t("menu.option.sales")),
+        Button("intent:outage", t("menu.option.outage")),
+        Button("intent:cancel", t("menu.option.cancel")),
         Button("intent:handoff", t("menu.option.human")),
     ]
 

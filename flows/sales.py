@@ -573,4 +573,6 @@ FLOW = FlowSpec(
         S.PROSPECT: prospect_recorded,
     },
     on_begin=begin,
+    # finished: the customer owes no answer, so no nudge
+    resting=frozenset({S.RESERVED, S.PROSPECT}),
 )

@@ -419,7 +419,7 @@ class Engine:
             if closed is None:
                 return None  # an agent took it just now
             self._publish("closed", conversation.key, now, "expired")
-            return self._back_to_bot(conversation, t, now, "timers.handoff_released")
+            return self._back_to_bot(conversation, t, now, t("timers.handoff_released"))
         log.warning("unknown timer kind %r dropped", timer.kind)
         return None
 
@@ -437,11 +437,11 @@ class Engine:
         )
 
     def _back_to_bot(
-        self, conversation: Conversation, t: Translate, now: datetime, key: str
+        self, conversation: Conversation, t: Translate, now: datetime, text: str
     ) -> tuple[Conversation, list[Reply]]:
         human = Button(INTENT_PREFIX + self._handoff_flow, t("menu.option.human"))
         menu = Button(INTENT_PREFIX + self._default_flow, t("menu.option.menu"))
-        reply = Reply(t(key), buttons=(menu, human))
+        reply = Reply(text, buttons=(menu, human))
         updated = self._to_default(conversation, now)
         updated.context[BUTTONS_KEY] = [[b.payload, b.label] for b in reply.buttons]
         return updated, [reply]
@@ -492,8 +492,8 @@ class Engine:
             conversation = await self._store.load(key)
             if conversation is not None and conversation.flow == self._handoff_flow:
                 t = self._catalogs.translator(conversation.language)
-                text_key = "handoff.resolved" if outcome == "resolved" else "handoff.released"
-                updated, replies = self._back_to_bot(conversation, t, now, text_key)
+                said = t("handoff.resolved") if outcome == "resolved" else t("handoff.released")
+                updated, replies = self._back_to_bot(conversation, t, now, said)
                 channel = self._channels.get(conversation.channel)
                 freeform = channel is not None and await self._may_send(
                     channel, conversation.contact, now, ref

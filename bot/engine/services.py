@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.conversation import utcnow
+from bot.engine.hours import BusinessHours
 from bot.geo.base import CepLookup, Geocoder
 from bot.ozmap.client import OzmapClient
+from bot.ozmap.outage import OutageReader
 
 __all__ = ["Services"]
 
@@ -20,7 +22,10 @@ __all__ = ["Services"]
 @dataclass(frozen=True)
 class Services:
     """What steps call. ``radius`` is the feasibility search radius in metres; ``require_cpf``
-    makes the sales flow ask for (and check) a CPF; ``prospect_tags`` label recorded prospects."""
+    makes the sales flow ask for (and check) a CPF; ``prospect_tags`` label recorded prospects.
+    ``outages`` reads mass-outage tags (None: the outage flow builds none and says OZmap is
+    unavailable); ``outage_handoff`` also queues a customer told of an outage for a person;
+    ``business_hours`` (None: always open) tells a customer waiting for a person when."""
 
     ozmap: OzmapClient
     geocoder: Geocoder
@@ -29,3 +34,6 @@ class Services:
     require_cpf: bool = False
     prospect_tags: tuple[str, ...] = ()
     clock: Callable[[], datetime] = field(default=utcnow)
+    outages: OutageReader | None = None
+    outage_handoff: bool = False
+    business_hours: BusinessHours | None = None

@@ -18,7 +18,7 @@ from bot.errors import ChannelError, GeocoderUnavailable, OzmapUnavailable
 from bot.i18n import Catalogs
 from bot.messages import Inbound
 from bot.storage.base import Store
-from flows import INTENTS, handoff, menu, sales
+from flows import FLOWS, INTENTS, handoff, menu, sales
 from tests.engine.support import Chat, RecordingChannel
 
 
@@ -82,7 +82,7 @@ def channel() -> RecordingChannel:
 def engine(store: Store, catalogs: Catalogs, channel: RecordingChannel, probe: Probe) -> Engine:
     return Engine(
         store=store,
-        flows=[menu.FLOW, handoff.FLOW, sales.FLOW, probe_flow(probe)],
+        flows=[*FLOWS, probe_flow(probe)],
         intents=[Intent("probe", flow="probe", exact=("probe",)), *INTENTS],
         services=None,
         catalogs=catalogs,
@@ -101,7 +101,12 @@ async def test_new_conversation_gets_the_menu(
     chat = Chat(engine, channel, name="Ana")
     await chat.says("boa tarde, tudo bem?")
     assert "Olá, Ana!" in chat.last_reply.text
-    assert [b.payload for b in chat.last_reply.buttons] == ["intent:sales", "intent:handoff"]
+    assert [b.payload for b in chat.last_reply.buttons] == [
+        "intent:sales",
+        "intent:outage",
+        "intent:cancel",
+        "intent:handoff",
+    ]
     saved = await store.load(chat.key)
     assert saved is not None and (saved.flow, saved.state) == ("menu", "choosing")
     assert saved.context[BUTTONS_KEY][0][0] == "intent:sales"
@@ -248,7 +253,12 @@ async def test_in_handoff_the_bot_is_quiet_until_menu(
     lines = [e.text for e in await store.transcript(chat.key)]
     assert lines[-1] == "alô? quero contratar"  # kept for the agent, unanswered
     await chat.says("menu")
-    assert [b.payload for b in chat.options] == ["intent:sales", "intent:handoff"]
+    assert [b.payload for b in chat.options] == [
+        "intent:sales",
+        "intent:outage",
+        "intent:cancel",
+        "intent:handoff",
+    ]
 
 
 async def test_database_down_still_answers_honestly(
@@ -274,7 +284,12 @@ async def test_a_saved_state_the_flow_no_longer_has_restarts_it(
     await store.commit_turn(stale, [])
     chat = Chat(engine, channel, contact="5548999990009")
     await chat.says("qualquer coisa")
-    assert [b.payload for b in chat.options] == ["intent:sales", "intent:handoff"]
+    assert [b.payload for b in chat.options] == [
+        "intent:sales",
+        "intent:outage",
+        "intent:cancel",
+        "intent:handoff",
+    ]
 
 
 def test_flow_tables_are_checked_at_start_up(

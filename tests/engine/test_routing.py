@@ -48,9 +48,10 @@ def test_normalize(raw: str, normal: str) -> None:
         ("atendente", "handoff", "handoff"),
         ("quero falar com um HUMANO", "handoff", "handoff"),
         ("talk to an agent please", "handoff", "handoff"),
-        ("cancelar", "handoff", "cancel"),  # a person handles it until its flow exists
-        ("estou sem internet", "handoff", "outage"),
-        ("Sem conexão desde ontem", "handoff", "outage"),
+        ("cancelar", "cancellation", "cancel"),
+        ("estou sem internet", "outage", "outage"),
+        ("Sem conexão desde ontem", "outage", "outage"),
+        ("Quero apagar meus dados, por favor", "privacy", "privacy"),
         ("menu", "menu", "menu"),
         ("Oi!", "menu", "menu"),
         ("olá", "menu", "menu"),

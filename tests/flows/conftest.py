@@ -16,6 +16,8 @@ import httpx
 import pytest
 
 from bot.engine import Engine, Services
+from bot.engine.events import HandoffEvent
+from bot.engine.hours import BusinessHours
 from bot.geo.gazetteer import (
     Gazetteer,
     GazetteerGeocoder,
@@ -24,13 +26,21 @@ from bot.geo.gazetteer import (
 )
 from bot.i18n import Catalogs
 from bot.ozmap.client import OzmapClient
+from bot.ozmap.outage import OutageReader
 from bot.ozmap.sandbox import RunningSandbox
 from bot.storage.sqlite import SqliteStore
 from flows import FLOWS, INTENTS
 from tests.engine.support import Chat, RecordingChannel
 
 MakeChat = Callable[..., Awaitable[Chat]]
-FIXED_NOW = datetime(2025, 3, 10, 14, 30, tzinfo=UTC)
+FIXED_NOW = datetime(2025, 3, 10, 14, 30, tzinfo=UTC)  # a Monday, 11:30 in São Paulo
+OUTAGE_TAGS = ("MASSIVA", "ROMPIMENTO", "MANUTENCAO")
+
+
+@pytest.fixture
+def handoff_events() -> list[HandoffEvent]:
+    """Every queue event the flows' engines publish, in order."""
+    return []
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +85,11 @@ def ozmap(sandbox: RunningSandbox, http: httpx.AsyncClient) -> OzmapClient:
 
 @pytest.fixture
 async def make_chat(
-    tmp_path: Path, catalogs: Catalogs, gazetteer: Gazetteer, ozmap: OzmapClient
+    tmp_path: Path,
+    catalogs: Catalogs,
+    gazetteer: Gazetteer,
+    ozmap: OzmapClient,
+    handoff_events: list[HandoffEvent],
 ) -> AsyncIterator[MakeChat]:
     store = SqliteStore(tmp_path / "ozbot.db")
     await store.open()
@@ -88,10 +102,12 @@ async def make_chat(
         require_cpf: bool = False,
         prospect_tags: tuple[str, ...] = (),
         streets: Gazetteer | None = None,
+        outage_handoff: bool = False,
+        business_hours: BusinessHours | None = None,
         **chat_options: Any,
     ) -> Chat:
         streets = streets or gazetteer
-        key = (require_cpf, prospect_tags, id(streets))
+        key = (require_cpf, prospect_tags, id(streets), outage_handoff, id(business_hours))
         if key not in engines:
             services = Services(
                 ozmap=ozmap,
@@ -101,6 +117,9 @@ async def make_chat(
                 require_cpf=require_cpf,
                 prospect_tags=prospect_tags,
                 clock=lambda: FIXED_NOW,
+                outages=OutageReader(ozmap, OUTAGE_TAGS),
+                outage_handoff=outage_handoff,
+                business_hours=business_hours,
             )
             engines[key] = Engine(
                 store=store,
@@ -109,7 +128,9 @@ async def make_chat(
                 services=services,
                 catalogs=catalogs,
                 channels={channel.name: channel},
+                clock=lambda: FIXED_NOW,
             )
+            engines[key].events.subscribe(handoff_events.append)
         return Chat(engines[key], channel, contact, store=store, **chat_options)
 
     yield make

@@ -20,7 +20,10 @@ ALLOWED = (
     "bot.geo.base",
     "flows",
 )
-STDLIB_OK = {"__future__", "asyncio", "re", "secrets", "enum", "typing", "dataclasses"}
+STDLIB_OK = {
+    "__future__", "asyncio", "re", "secrets", "enum", "typing", "dataclasses", "contextlib",
+    "datetime",
+}  # fmt: skip
 
 
 def imported_modules(path: Path) -> list[str]:

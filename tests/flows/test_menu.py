@@ -12,6 +12,8 @@ async def test_greeting_offers_the_choices(make_chat: MakeChat) -> None:
     assert chat.last_reply.text.startswith("Olá, Ana!")
     assert [(b.payload, b.label) for b in chat.options] == [
         ("intent:sales", "Contratar internet"),
+        ("intent:outage", "Estou sem internet"),
+        ("intent:cancel", "Cancelar reserva"),
         ("intent:handoff", "Falar com atendente"),
     ]
 
@@ -36,7 +38,12 @@ async def test_anything_else_gets_the_choices_again(chat: Chat) -> None:
     await chat.says("oi")
     await chat.says("qual o preço do plano?")
     assert chat.last_reply.text.startswith("Não entendi")
-    assert [b.payload for b in chat.options] == ["intent:sales", "intent:handoff"]
+    assert [b.payload for b in chat.options] == [
+        "intent:sales",
+        "intent:outage",
+        "intent:cancel",
+        "intent:handoff",
+    ]
     await chat.says("7")  # a number beyond the options is not a choice
     assert chat.last_reply.text.startswith("Não entendi")
 
@@ -45,7 +52,12 @@ async def test_menu_from_the_middle_of_a_sale(chat: Chat) -> None:
     await chat.says("quero contratar")
     await chat.says("R. Delminda Silveira, 900")
     await chat.says("MENU")
-    assert [b.payload for b in chat.options] == ["intent:sales", "intent:handoff"]
+    assert [b.payload for b in chat.options] == [
+        "intent:sales",
+        "intent:outage",
+        "intent:cancel",
+        "intent:handoff",
+    ]
     assert (await chat.saved()).flow == "menu"
 
 
@@ -53,7 +65,12 @@ async def test_other_languages(make_chat: MakeChat) -> None:
     english = await make_chat("5548999990002", language="en")
     await english.says("hi")
     assert english.last_reply.text.startswith("Hello!")
-    assert [b.label for b in english.options] == ["Get fibre internet", "Talk to a person"]
+    assert [b.label for b in english.options] == [
+        "Get fibre internet",
+        "My internet is down",
+        "Cancel reservation",
+        "Talk to a person",
+    ]
     await english.says("1")
     assert "installation address" in english.last_reply.text
     spanish = await make_chat("5548999990003", language="es-AR")

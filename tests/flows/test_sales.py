@@ -78,7 +78,12 @@ async def test_typed_address_covered_to_reservation(chat: Chat, sandbox: Running
     }
 
     await chat.says("obrigado")  # after the reservation: back to the menu, nothing reserved
-    assert [b.payload for b in chat.options] == ["intent:sales", "intent:handoff"]
+    assert [b.payload for b in chat.options] == [
+        "intent:sales",
+        "intent:outage",
+        "intent:cancel",
+        "intent:handoff",
+    ]
 
 
 async def test_cep_then_number(chat: Chat, sandbox: RunningSandbox) -> None:

@@ -1,0 +1,126 @@
+"""Outage: "estou sem internet". Is there a known mass outage where the customer is?
+
+The customer picks one of the client codes this contact is known by (their reservations, which
+become installations) or types one. OZmap is asked for that client's property and its outage
+tags: on the client, the property, its box, its splitter port and any region around it
+(:class:`bot.ozmap.outage.OutageReader`). Reading the status of a typed code reveals nothing
+personal, and the bot never repeats a name or an address from it.
+
+* a known outage: the team is on it (and, when the provider wants it, a person is called);
+* no outage, but the client's status is ERROR: a problem on their connection, a person offered;
+* neither: short troubleshooting steps, then a person offered;
+* an unknown code: said so, another try or a person. OZmap down: the engine's honest message.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any
+
+from bot.engine import FlowSpec, Jump, Services, Turn
+from bot.errors import OzmapUnavailable
+from bot.messages import Button
+
+
+class State(StrEnum):
+    START = "start"
+    ASK_CODE = "ask_code"
+    OUTAGE = "outage"
+    PROBLEM = "problem"
+    NOT_INSTALLED = "not_installed"
+    TROUBLESHOOT = "troubleshoot"
+
+
+S = State
+#: states with the answer given; the next message goes back to the menu
+ANSWERED = [S.OUTAGE, S.PROBLEM, S.NOT_INSTALLED, S.TROUBLESHOOT]
+
+TRANSITIONS: list[list[Any]] = [
+    # trigger          source       dest
+    ["start",          S.START,     S.ASK_CODE],
+    ["outage",         S.ASK_CODE,  S.OUTAGE],
+    ["problem",        S.ASK_CODE,  S.PROBLEM],
+    ["not_installed",  S.ASK_CODE,  S.NOT_INSTALLED],
+    ["no_outage",      S.ASK_CODE,  S.TROUBLESHOOT],
+    ["unknown",        S.ASK_CODE,  None],
+    ["unclear",        S.ASK_CODE,  None],
+]  # fmt: skip
+
+CODE_PREFIX = "code:"
+_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_\-|./]{2,}")
+#: how many known codes are offered as buttons (the latest)
+SHOWN_CODES = 3
+
+
+def known_codes(turn: Turn) -> list[str]:
+    """The client codes of this contact: its reservations, latest first."""
+    codes = [r["code"] for r in turn.context.get("reservations", [])]
+    return list(dict.fromkeys(reversed(codes)))[:SHOWN_CODES]
+
+
+def typed_code(turn: Turn) -> str | None:
+    if turn.button is not None and turn.button.startswith(CODE_PREFIX):
+        return turn.button.removeprefix(CODE_PREFIX)
+    words = _CODE.findall(turn.text)
+    # a code has a digit in it; "internet" or "caiu" are not codes
+    return next((w for w in words if any(ch.isdigit() for ch in w)), None)
+
+
+def human_or_menu(turn: Turn) -> tuple[Button, Button]:
+    t = turn.t
+    return Button("intent:handoff", t("menu.option.human")), Button(
+        "intent:menu", t("menu.option.menu")
+    )
+
+
+def ask_code(turn: Turn) -> None:
+    codes = known_codes(turn)
+    if codes:
+        turn.say(turn.t("outage.ask_code.known"), *(Button(CODE_PREFIX + c, c) for c in codes))
+    else:
+        turn.say(turn.t("outage.ask_code"))
+
+
+async def check(turn: Turn) -> str | Jump:
+    code = typed_code(turn)
+    if code is None:
+        turn.say(turn.t("outage.unclear"))
+        return "unclear"
+    svc: Services = turn.services
+    if svc.outages is None:
+        raise OzmapUnavailable("no outage reader was configured in Services")
+    status = await svc.outages.status(code)
+    if status is None:
+        turn.say(turn.t("outage.unknown_code", code=code), *human_or_menu(turn))
+        return "unknown"
+    if status.outage:
+        if svc.outage_handoff:
+            turn.say(turn.t("outage.known"))
+            return Jump("handoff")
+        turn.say(turn.t("outage.known"), Button("intent:menu", turn.t("menu.option.menu")))
+        return "outage"
+    if not status.implanted:
+        turn.say(turn.t("outage.not_installed", code=code), *human_or_menu(turn))
+        return "not_installed"
+    if status.error:
+        turn.say(turn.t("outage.problem"), *human_or_menu(turn))
+        return "problem"
+    turn.say(turn.t("outage.troubleshoot"), *human_or_menu(turn))
+    return "no_outage"
+
+
+async def back_to_menu(turn: Turn) -> Jump:
+    return Jump("menu")
+
+
+FLOW = FlowSpec(
+    name="outage",
+    summary="known mass outage, a problem on the connection, or troubleshooting",
+    states=State,
+    initial=State.START,
+    transitions=TRANSITIONS,
+    steps={S.ASK_CODE: check, **dict.fromkeys(ANSWERED, back_to_menu)},
+    prompts={S.ASK_CODE: ask_code},
+    resting=frozenset(ANSWERED),
+)
