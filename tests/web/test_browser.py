@@ -74,6 +74,7 @@ async def open_chat(browser: Browser, url: str, lat: float, lng: float) -> Page:
         permissions=["geolocation"],
     )
     page = await context.new_page()
+    page.set_default_timeout(10_000)  # a missing button fails in 10 s, not Playwright's 30
     await page.goto(url)
     await expect(page.locator("header")).to_have_text(t("webchat.title"))
     return page
