@@ -39,6 +39,7 @@ from bot.channels.base import Channel
 from bot.channels.textsplit import numbered, split_text
 from bot.errors import BadPayload, ChannelError, SignatureError
 from bot.messages import Inbound, Location, Reply
+from bot.validation import valid_coordinates
 
 __all__ = [
     "ALLOWED_UPDATES",
@@ -102,6 +103,8 @@ def _location(message: Message) -> Location | None:
 def _from_message(message: Message, provider_id: str) -> Inbound | None:
     if message.chat.type != "private":
         return None  # the bot serves customers one to one; groups are ignored
+    if not isinstance(message.chat.id, int):
+        raise TypeError("chat id")
     user = message.from_user
     text = message.text if message.text is not None else message.caption
     if text is not None and (text == "/start" or text.startswith("/start ")):
@@ -127,13 +130,20 @@ def _from_message(message: Message, provider_id: str) -> Inbound | None:
 def parse_update(data: Any) -> TelegramEvent | None:
     """Read one webhook/getUpdates update. Returns None for updates the bot does not serve
     (edits, group messages, channel posts, membership changes). Raises :class:`BadPayload` when
-    ``data`` is not an update."""
+    ``data`` is not an update, including fields of the wrong type (PTB's parsing does not check
+    types, so a forged ``"text": 5`` would otherwise surface as a crash further on)."""
     if not isinstance(data, Mapping) or not isinstance(data.get("update_id"), int):
         raise BadPayload("not a Telegram update: expected a JSON object with an update_id")
     try:
-        update = Update.de_json(dict(data), bot=None)
+        event = _read(Update.de_json(dict(data), bot=None))
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BadPayload(f"malformed Telegram update: {type(exc).__name__}") from exc
+    if event is not None:
+        _check(event.inbound)
+    return event
+
+
+def _read(update: Update) -> TelegramEvent | None:
     provider_id = f"tg:{update.update_id}"
     if update.message is not None:
         inbound = _from_message(update.message, provider_id)
@@ -144,6 +154,8 @@ def parse_update(data: Any) -> TelegramEvent | None:
         if message is not None and message.chat.type != "private":
             return None
         chat_id = message.chat.id if message is not None else query.from_user.id
+        if not isinstance(chat_id, int) or not isinstance(query.id, str):
+            raise TypeError("chat id or query id")
         inbound = Inbound(
             channel="telegram",
             contact=str(chat_id),
@@ -154,6 +166,21 @@ def parse_update(data: Any) -> TelegramEvent | None:
         )
         return TelegramEvent(inbound, callback_query_id=query.id)
     return None
+
+
+def _check(inbound: Inbound) -> None:
+    """Raise BadPayload unless every field has the type the engine expects."""
+    optional_text = (inbound.text, inbound.button, inbound.phone, inbound.name, inbound.language)
+    if not all(value is None or isinstance(value, str) for value in optional_text):
+        raise BadPayload("malformed Telegram update: a text field is not a string")
+    if not inbound.contact.lstrip("-").isdigit():
+        raise BadPayload("malformed Telegram update: the chat id is not a number")
+    point = inbound.location
+    if point is not None and not (
+        all(isinstance(v, int | float) and not isinstance(v, bool) for v in (point.lat, point.lng))
+        and valid_coordinates(point.lat, point.lng)
+    ):
+        raise BadPayload("malformed Telegram update: the location is not a valid point")
 
 
 class SharedClientRequest(BaseRequest):

@@ -4,6 +4,7 @@ against the local Bot API fake (plugged in at the httpx transport)."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import httpx
@@ -290,3 +291,49 @@ async def test_long_polling_hands_over_served_updates_in_order(
     await asyncio.wait_for(poll_updates(channel.bot, on_event, stop=stop, poll_timeout=1), 10)
     assert [e.inbound.provider_id for e in got] == ["tg:1", "tg:2", "tg:3"]
     assert got[1].callback_query_id is not None
+
+
+def _leaves(value: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _leaves(v, (*path, k))] or [path]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _leaves(v, (*path, i))] or [path]
+    return [path]
+
+
+def _with(update: dict[str, object], path: tuple[object, ...], new: object) -> dict[str, object]:
+    copy = json.loads(json.dumps(update))
+    target = copy
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = new
+    return copy  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        tg_text(1, 4242, "oi"),
+        tg_location(2, 4242, -23.5, -46.6),
+        tg_contact(3, 4242, "+5511999990000"),
+        tg_callback(4, 4242, "intent:sales"),
+    ],
+    ids=["text", "location", "contact", "callback"],
+)
+def test_any_field_of_the_wrong_type_is_a_bad_payload_never_a_crash(
+    update: dict[str, object],
+) -> None:
+    checked = 0
+    for path in _leaves(update):
+        for wrong in (None, 7, -1.5, True, "x", [], {}, [1], {"a": 1}):
+            try:
+                event = parse_update(_with(update, path, wrong))
+            except BadPayload:
+                continue
+            checked += 1
+            if event is not None:  # whatever was accepted is well-typed for the engine
+                inbound = event.inbound
+                assert inbound.contact.lstrip("-").isdigit()
+                assert inbound.text is None or isinstance(inbound.text, str)
+                assert inbound.button is None or isinstance(inbound.button, str)
+    assert checked > 0  # some changes are harmless (e.g. a name), and are accepted
