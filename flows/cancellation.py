@@ -13,13 +13,13 @@ property is deleted; one already gone counts as cancelled (a retried "yes" is ha
 from __future__ import annotations
 
 import contextlib
-import re
 from enum import StrEnum
 from typing import Any
 
 from bot.engine import FlowSpec, Jump, Services, Turn
 from bot.errors import OzmapNotFound
 from bot.messages import Button
+from flows.outage import WORD, looks_like_code
 from flows.sales import answer
 
 
@@ -44,8 +44,6 @@ TRANSITIONS: list[list[Any]] = [
 ]  # fmt: skip
 
 CODE_PREFIX = "code:"
-# something a customer could mean as a reservation code: one word with a digit in it
-_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_\-|./]{2,}")
 
 
 def own_reservations(turn: Turn) -> list[dict[str, Any]]:
@@ -64,7 +62,7 @@ def chosen_code(turn: Turn) -> tuple[str | None, bool]:
     if turn.button is not None and turn.button.startswith(CODE_PREFIX):
         candidates = [turn.button.removeprefix(CODE_PREFIX)]
     else:
-        candidates = [w for w in _CODE.findall(turn.text) if any(ch.isdigit() for ch in w)]
+        candidates = [w for w in WORD.findall(turn.text) if looks_like_code(w)]
     for word in candidates:
         match = next((code for code in mine if _same(code, word)), None)
         if match is not None:

@@ -39,7 +39,7 @@ INTENTS: tuple[Intent, ...] = (
         flow="outage",
         phrases=(
             "sem internet", "sem conexao", "internet caiu", "internet nao funciona", "sem sinal",
-            "massiva", "queda de internet",
+            "queda de internet",
             "no internet", "internet down", "internet is down", "no connection",
             "sin internet", "sin conexion", "internet no funciona",
         ),

@@ -48,7 +48,16 @@ TRANSITIONS: list[list[Any]] = [
 ]  # fmt: skip
 
 CODE_PREFIX = "code:"
-_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_\-|./]{2,}")
+
+
+def looks_like_code(word: str) -> bool:
+    """A code has a digit or a joining mark in it ("OZB-7KQ2MX", "cliente_42"); "internet" or
+    "caiu" are words."""
+    return any(ch.isdigit() or ch in "-_|" for ch in word)
+
+
+#: a word as a code is spelled (codes are checked further with :func:`looks_like_code`)
+WORD = re.compile(r"[0-9A-Za-z][0-9A-Za-z_\-|./]{2,}")
 #: how many known codes are offered as buttons (the latest)
 SHOWN_CODES = 3
 
@@ -62,9 +71,8 @@ def known_codes(turn: Turn) -> list[str]:
 def typed_code(turn: Turn) -> str | None:
     if turn.button is not None and turn.button.startswith(CODE_PREFIX):
         return turn.button.removeprefix(CODE_PREFIX)
-    words = _CODE.findall(turn.text)
-    # a code has a digit in it; "internet" or "caiu" are not codes
-    return next((w for w in words if any(ch.isdigit() for ch in w)), None)
+    words = WORD.findall(turn.text)
+    return next((w for w in words if looks_like_code(w)), None)
 
 
 def human_or_menu(turn: Turn) -> tuple[Button, Button]:

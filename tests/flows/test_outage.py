@@ -1,0 +1,182 @@
+"""The outage question, as transcripts (pt_BR) against the sandbox's seeded network: its box and
+region tagged MASSIVA, its ERROR client, its installed clients; plus tags put on a client, a
+property and one splitter port for the occasion. No answer repeats a name or an address."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from bot.ozmap.client import OzmapClient
+from bot.ozmap.outage import OutageReader
+from bot.ozmap.sandbox import RunningSandbox
+from tests.engine.support import Chat
+from tests.flows.conftest import MakeChat
+from tests.flows.test_sales import COVERED, reserved_code
+
+KNOWN_OUTAGE = "Identificamos uma falha em massa na sua região"
+
+
+def tag_id(sandbox: RunningSandbox, name: str) -> str:
+    return next(str(t["_id"]) for t in sandbox.network.docs("tags") if t["name"] == name)
+
+
+def personal_data(sandbox: RunningSandbox, code: str) -> list[str]:
+    client = sandbox.network.client_by_code(code)
+    assert client is not None
+    [prop] = sandbox.network.properties_of_client(client["_id"])
+    return [client["name"], *([prop["address"]] if prop.get("address") else [])]
+
+
+async def ask(chat: Chat, code: str) -> None:
+    await chat.says("Boa noite, estou sem internet desde cedo")
+    assert "Qual é o seu código de cliente?" in chat.last_reply.text
+    await chat.says(f"o código é {code}")
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "cliente-massiva-caixa",  # its box is tagged MASSIVA
+        "cliente-massiva-regiao",  # inside a region tagged MASSIVA (and ERROR: the outage wins)
+    ],
+)
+async def test_a_known_mass_outage(chat: Chat, sandbox: RunningSandbox, code: str) -> None:
+    await ask(chat, code)
+    assert KNOWN_OUTAGE in chat.text
+    assert "equipe técnica já está trabalhando" in chat.text
+    assert "intent:handoff" not in [b.payload for b in chat.options]  # no person by default
+    for secret in personal_data(sandbox, code):
+        assert secret not in chat.text
+    saved = await chat.saved()
+    assert (saved.flow, saved.state) == ("outage", "outage")
+
+
+async def test_an_error_status_without_outage_offers_a_person(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    await ask(chat, "cliente-erro")
+    assert "detectamos um problema na sua conexão" in chat.text
+    assert KNOWN_OUTAGE not in chat.text
+    assert [b.payload for b in chat.options] == ["intent:handoff", "intent:menu"]
+    for secret in personal_data(sandbox, "cliente-erro"):
+        assert secret not in chat.text
+    await chat.says("1")
+    assert "Uma pessoa da nossa equipe" in chat.text
+    assert (await chat.saved()).flow == "handoff"
+
+
+async def test_nothing_wrong_gives_troubleshooting_then_a_person(chat: Chat) -> None:
+    await ask(chat, "reserva_123")
+    assert "Não há falha conhecida na sua região" in chat.text
+    assert "ONU" in chat.text and "30 segundos" in chat.text
+    assert [b.payload for b in chat.options] == ["intent:handoff", "intent:menu"]
+
+
+async def test_an_unknown_code_is_said_and_another_try_allowed(chat: Chat) -> None:
+    await ask(chat, "XYZ-000")
+    assert "Não encontrei o código XYZ-000" in chat.text
+    assert "intent:handoff" in [b.payload for b in chat.options]
+    await chat.says("sem sinal")  # an outage phrase restarts the question: fine
+    await chat.says("cliente-erro")
+    assert "detectamos um problema" in chat.text
+
+
+async def test_a_message_without_a_code_asks_again(chat: Chat) -> None:
+    await chat.says("sem internet")
+    await chat.says("não sei")
+    assert "Não encontrei um código na sua mensagem" in chat.text
+
+
+async def test_tags_on_the_client_the_property_or_the_splitter_port(
+    make_chat: MakeChat, sandbox: RunningSandbox
+) -> None:
+    network = sandbox.network
+    manutencao = tag_id(sandbox, "MANUTENCAO")
+    client = network.client_by_code("test-status")
+    assert client is not None
+    [prop] = network.properties_of_client(client["_id"])
+    connection = prop["connections"][0]
+    splitter = network.get("splitters", connection["id"])
+    assert splitter is not None
+
+    async def outage_reported(contact: str) -> bool:
+        chat = await make_chat(contact)
+        await ask(chat, "test-status")
+        return KNOWN_OUTAGE in chat.text
+
+    assert not await outage_reported("5548999990010")
+    port = splitter["ports"][connection["port"] - 1]
+    port["tags"] = [manutencao]
+    assert await outage_reported("5548999990011")
+    port["tags"] = []
+    client["tags"] = [manutencao]
+    assert await outage_reported("5548999990012")
+    client["tags"] = []
+    prop["tags"] = [tag_id(sandbox, "ROMPIMENTO")]
+    assert await outage_reported("5548999990013")
+
+
+async def test_the_contacts_own_code_is_offered(chat: Chat) -> None:
+    await chat.says("oi")
+    await chat.says("1")
+    await chat.says(COVERED)
+    await chat.says("sim")
+    await chat.says("Gabriel Marioto")
+    await chat.says(str(chat.option("yes")))
+    code = reserved_code(chat)
+
+    await chat.taps("intent:outage")
+    assert "Escolha o código de cliente" in chat.last_reply.text
+    assert [b.payload for b in chat.options] == [f"code:{code}"]
+    await chat.says("1")
+    assert f"O código {code} é de uma reserva que ainda não foi instalada" in chat.text
+
+
+async def test_the_provider_may_queue_outage_customers_for_a_person(
+    make_chat: MakeChat, handoff_events: list[object]
+) -> None:
+    chat = await make_chat(outage_handoff=True)
+    await ask(chat, "cliente-massiva-caixa")
+    assert KNOWN_OUTAGE in chat.text
+    assert "Uma pessoa da nossa equipe" in chat.text
+    assert chat.store is not None
+    ticket = await chat.store.open_handoff(chat.key)
+    assert ticket is not None and (ticket.status, ticket.reason) == ("waiting", "outage")
+
+
+async def test_ozmap_down_is_said_and_a_person_offered(chat: Chat, sandbox: RunningSandbox) -> None:
+    await chat.says("sem internet")
+    sandbox.sandbox.error_rate = 1.0
+    try:
+        await chat.says("cliente-erro")
+    finally:
+        sandbox.sandbox.error_rate = 0.0
+    assert "fora do ar" in chat.text
+    assert "intent:handoff" in [b.payload for b in chat.options]
+
+
+async def test_tag_ids_are_read_once_per_ttl_matching_without_case_or_accents(
+    sandbox: RunningSandbox,
+) -> None:
+    tag_lists: list[str] = []
+
+    async def count(request: httpx.Request) -> None:
+        if request.url.path.endswith("/tags"):
+            tag_lists.append(request.url.path)
+
+    now = [0.0]
+    async with httpx.AsyncClient(event_hooks={"request": [count]}) as http:
+        ozmap = OzmapClient(http, sandbox.url, sandbox.token, backoff=0.01)
+        reader = OutageReader(ozmap, ["massiva", "Manutenção"], ttl=600, clock=lambda: now[0])
+        first = await reader.status("cliente-massiva-caixa")
+        await reader.status("cliente-erro")
+        assert len(tag_lists) == 1
+        now[0] = 601
+        await reader.status("cliente-erro")
+        assert len(tag_lists) == 2
+    assert first is not None and first.outage_on == ("box",)
+    assert await reader.outage_tag_ids() == {
+        tag_id(sandbox, "MASSIVA"),
+        tag_id(sandbox, "MANUTENCAO"),
+    }
