@@ -181,6 +181,38 @@ CREATE UNIQUE INDEX handoffs_open ON handoffs (key) WHERE status <> 'closed';
 CREATE INDEX handoffs_status ON handoffs (status, since);
 """
 
+# The agent console: accounts (argon2 hashes) and login sessions (SHA-256 digests of the
+# cookie's token). Removing an account deletes its sessions in the same transaction.
+_SQLITE_AGENTS = """
+CREATE TABLE agents (
+    name TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE agent_sessions (
+    token_hash TEXT PRIMARY KEY,
+    agent TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL
+);
+CREATE INDEX agent_sessions_agent ON agent_sessions (agent);
+"""
+
+_POSTGRES_AGENTS = """
+CREATE TABLE agents (
+    name text PRIMARY KEY,
+    password_hash text NOT NULL,
+    created_at timestamptz NOT NULL
+);
+CREATE TABLE agent_sessions (
+    token_hash text PRIMARY KEY,
+    agent text NOT NULL,
+    created_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL
+);
+CREATE INDEX agent_sessions_agent ON agent_sessions (agent);
+"""
+
 # PostgreSQL needs no locks table: it has advisory locks.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("initial", sqlite=_SQLITE_INITIAL, postgres=_POSTGRES_INITIAL),
@@ -189,6 +221,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         sqlite=_SQLITE_TIMERS_AND_HANDOFFS,
         postgres=_POSTGRES_TIMERS_AND_HANDOFFS,
     ),
+    Migration("agents", sqlite=_SQLITE_AGENTS, postgres=_POSTGRES_AGENTS),
 )
 
 

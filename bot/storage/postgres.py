@@ -30,6 +30,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import LockTimeout, StorageError
 from bot.storage._common import KeyedLocks, dump_context, masked_key, to_utc
+from bot.storage.agents import AgentAccount, AgentSession, AgentStore
 from bot.storage.base import HANDOFF_RELEASE, HandoffTicket, Store, Timer
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION_DDL, Migration, pending
 
@@ -97,7 +98,7 @@ def _lock_id(namespace: str, key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-class PostgresStore(Store):
+class PostgresStore(Store, AgentStore):
     """The Store port on PostgreSQL at ``dsn``.
 
     ``schema`` (a lower-case identifier) confines every table to that schema, created if
@@ -627,3 +628,96 @@ class PostgresStore(Store):
                 )
         except psycopg.Error as exc:
             self._fail("recording an agent's message", exc)
+
+    # -- the agent console (AgentStore) ------------------------------------------------------
+
+    async def add_agent(self, name: str, password_hash: str, at: datetime) -> bool:
+        rows = await self._rows(
+            "adding an agent",
+            "INSERT INTO agents (name, password_hash, created_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (name) DO NOTHING RETURNING name",
+            [name, password_hash, to_utc(at)],
+        )
+        return bool(rows)
+
+    async def agent_password(self, name: str) -> str | None:
+        rows = await self._rows(
+            "reading an agent", "SELECT password_hash FROM agents WHERE name = %s", [name]
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def set_agent_password(self, name: str, password_hash: str) -> bool:
+        rows = await self._rows(
+            "changing an agent's password",
+            "UPDATE agents SET password_hash = %s WHERE name = %s RETURNING name",
+            [password_hash, name],
+        )
+        return bool(rows)
+
+    async def list_agents(self) -> list[AgentAccount]:
+        rows = await self._rows(
+            "listing agents", "SELECT name, created_at FROM agents ORDER BY name", []
+        )
+        return [AgentAccount(name=row[0], created_at=row[1].astimezone(UTC)) for row in rows]
+
+    async def remove_agent(self, name: str) -> bool:
+        try:
+            async with self._connection() as conn, conn.transaction():
+                await conn.execute("DELETE FROM agent_sessions WHERE agent = %s", [name])
+                cur = await conn.execute(
+                    "DELETE FROM agents WHERE name = %s RETURNING name", [name]
+                )
+                row = await cur.fetchone()
+        except psycopg.Error as exc:
+            self._fail("removing an agent", exc)
+        return row is not None
+
+    async def create_agent_session(
+        self, token_hash: str, agent: str, at: datetime, expires_at: datetime
+    ) -> None:
+        try:
+            async with self._connection() as conn, conn.transaction():
+                await conn.execute("DELETE FROM agent_sessions WHERE expires_at <= %s", [at])
+                await conn.execute(
+                    "INSERT INTO agent_sessions (token_hash, agent, created_at, expires_at)"
+                    " VALUES (%s, %s, %s, %s)",
+                    [token_hash, agent, to_utc(at), to_utc(expires_at)],
+                )
+        except psycopg.Error as exc:
+            self._fail("recording a login", exc)
+
+    async def agent_session(self, token_hash: str, now: datetime) -> AgentSession | None:
+        rows = await self._rows(
+            "reading a login",
+            "SELECT s.agent, s.expires_at FROM agent_sessions s JOIN agents a ON a.name = s.agent"
+            " WHERE s.token_hash = %s AND s.expires_at > %s",
+            [token_hash, to_utc(now)],
+        )
+        if not rows:
+            return None
+        return AgentSession(agent=rows[0][0], expires_at=rows[0][1].astimezone(UTC))
+
+    async def end_agent_session(self, token_hash: str) -> None:
+        try:
+            async with self._connection() as conn:
+                await conn.execute("DELETE FROM agent_sessions WHERE token_hash = %s", [token_hash])
+        except psycopg.Error as exc:
+            self._fail("ending a login", exc)
+
+    async def handoff(self, ticket_id: int) -> HandoffTicket | None:
+        rows = await self._rows(
+            "reading a handoff",
+            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
+            " FROM handoffs WHERE id = %s",
+            [ticket_id],
+        )
+        return _ticket(rows[0]) if rows else None
+
+    async def open_handoffs(self, limit: int = 200) -> list[HandoffTicket]:
+        rows = await self._rows(
+            "reading the queue",
+            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
+            " FROM handoffs WHERE status <> 'closed' ORDER BY since, id LIMIT %s",
+            [limit],
+        )
+        return [_ticket(row) for row in rows]

@@ -33,6 +33,7 @@ import aiosqlite
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import LockTimeout, StorageError
 from bot.storage._common import KeyedLocks, dump_context, masked_key, to_utc, translate
+from bot.storage.agents import AgentAccount, AgentSession, AgentStore
 from bot.storage.base import HANDOFF_RELEASE, HandoffTicket, Store, Timer
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION_DDL, Migration, pending
 
@@ -89,7 +90,7 @@ def _timer(row: Sequence[Any]) -> Timer:
     return Timer(id=row[0], key=row[1], kind=row[2], due_at=_parse(row[3]), claim=row[4])
 
 
-class SqliteStore(Store):
+class SqliteStore(Store, AgentStore):
     """The Store port on a SQLite file at ``path`` (parent directories are created).
 
     ``clock`` gives epoch seconds for cache expiry (tests pass one they control). ``lease`` is
@@ -611,6 +612,84 @@ class SqliteStore(Store):
                 "INSERT INTO transcript (key, role, text, at) VALUES (?, 'agent', ?, ?)",
                 (key, text, _iso(at)),
             )
+
+    # -- the agent console (AgentStore) ------------------------------------------------------
+
+    async def add_agent(self, name: str, password_hash: str, at: datetime) -> bool:
+        async with self._write("adding an agent") as db:
+            cursor = await db.execute(
+                "INSERT INTO agents (name, password_hash, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT (name) DO NOTHING",
+                (name, password_hash, _iso(at)),
+            )
+            return cursor.rowcount == 1
+
+    async def agent_password(self, name: str) -> str | None:
+        rows = await self._read(
+            "reading an agent", "SELECT password_hash FROM agents WHERE name = ?", (name,)
+        )
+        return str(rows[0][0]) if rows else None
+
+    async def set_agent_password(self, name: str, password_hash: str) -> bool:
+        async with self._write("changing an agent's password") as db:
+            cursor = await db.execute(
+                "UPDATE agents SET password_hash = ? WHERE name = ?", (password_hash, name)
+            )
+            return cursor.rowcount == 1
+
+    async def list_agents(self) -> list[AgentAccount]:
+        rows = await self._read(
+            "listing agents", "SELECT name, created_at FROM agents ORDER BY name", ()
+        )
+        return [AgentAccount(name=row[0], created_at=_parse(row[1])) for row in rows]
+
+    async def remove_agent(self, name: str) -> bool:
+        async with self._write("removing an agent") as db:
+            await db.execute("DELETE FROM agent_sessions WHERE agent = ?", (name,))
+            cursor = await db.execute("DELETE FROM agents WHERE name = ?", (name,))
+            return cursor.rowcount == 1
+
+    async def create_agent_session(
+        self, token_hash: str, agent: str, at: datetime, expires_at: datetime
+    ) -> None:
+        async with self._write("recording a login") as db:
+            await db.execute("DELETE FROM agent_sessions WHERE expires_at <= ?", (_iso(at),))
+            await db.execute(
+                "INSERT INTO agent_sessions (token_hash, agent, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?)",
+                (token_hash, agent, _iso(at), _iso(expires_at)),
+            )
+
+    async def agent_session(self, token_hash: str, now: datetime) -> AgentSession | None:
+        rows = await self._read(
+            "reading a login",
+            "SELECT s.agent, s.expires_at FROM agent_sessions s JOIN agents a ON a.name = s.agent"
+            " WHERE s.token_hash = ? AND s.expires_at > ?",
+            (token_hash, _iso(now)),
+        )
+        return AgentSession(agent=rows[0][0], expires_at=_parse(rows[0][1])) if rows else None
+
+    async def end_agent_session(self, token_hash: str) -> None:
+        async with self._write("ending a login") as db:
+            await db.execute("DELETE FROM agent_sessions WHERE token_hash = ?", (token_hash,))
+
+    async def handoff(self, ticket_id: int) -> HandoffTicket | None:
+        rows = await self._read(
+            "reading a handoff",
+            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
+            " FROM handoffs WHERE id = ?",
+            (ticket_id,),
+        )
+        return _ticket(rows[0]) if rows else None
+
+    async def open_handoffs(self, limit: int = 200) -> list[HandoffTicket]:
+        rows = await self._read(
+            "reading the queue",
+            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
+            " FROM handoffs WHERE status <> 'closed' ORDER BY since, id LIMIT ?",
+            (limit,),
+        )
+        return [_ticket(row) for row in rows]
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
