@@ -291,6 +291,19 @@ class WhatsappChannel(Channel):
             raise ChannelError("WhatsappChannel has no store: call use_store() at start-up")
         return self._store_
 
+    async def can_send_freeform(self, contact: str, now: datetime) -> bool:
+        """WhatsApp allows free text only within 24 hours of the customer's last message."""
+        return await self.window_open(contact, now)
+
+    async def send_template(
+        self, contact: str, template: str, variables: Mapping[str, str]
+    ) -> None:
+        """Send the approved template whose Content SID is ``template`` with ``variables``
+        (``{"1": ...}``); the way to reach a customer outside the 24-hour window."""
+        to = f"whatsapp:+{contact.lstrip('+')}"
+        content = json.dumps(dict(variables), ensure_ascii=False)
+        await self._create(to, content_sid=template, content_variables=content)
+
     async def note_inbound(self, contact: str, at: datetime | None = None) -> None:
         """Record that ``contact`` just wrote, which (re)opens their 24-hour window."""
         moment = at or datetime.now(UTC)

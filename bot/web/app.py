@@ -1,7 +1,7 @@
 """The Starlette application behind ``ozbot serve``. Its lifespan is the composition root of the
 web process: one shared ``httpx.AsyncClient``, the channels, the runtime (store, OZmap client,
-geocoder, engine: :func:`bot.compose.build_runtime`), the dispatcher; all closed in reverse
-order at shutdown, after running turns have finished.
+geocoder, engine: :func:`bot.compose.build_runtime`), its timer runner, the dispatcher; all
+closed in reverse order at shutdown, after running turns have finished.
 
 Channels are enabled by their settings: Telegram with ``TELEGRAM_TOKEN``; WhatsApp with
 ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and ``TWILIO_FROM``; the web chat always.
@@ -155,6 +155,11 @@ def create_app(
             stack.push_async_callback(runtime.aclose)
             if whatsapp is not None:
                 whatsapp.use_store(runtime.store)
+
+            # every process runs timers: claims are atomic with a lease, so they never double up
+            timers = runtime.timer_runner()
+            timers.start()
+            stack.push_async_callback(timers.stop)
 
             metrics = Metrics()
             dispatcher = Dispatcher(

@@ -370,3 +370,18 @@ async def test_without_a_store_the_window_names_the_fix(http: httpx.AsyncClient)
     )
     with pytest.raises(ChannelError, match="use_store"):
         await wa.window_open(CUSTOMER)
+
+
+async def test_freeform_follows_the_window_and_templates_go_by_content_sid(
+    http: httpx.AsyncClient, store: SqliteStore, fake: FakeTwilioAPI
+) -> None:
+    wa = channel(http, store)
+    now = datetime.now(UTC)
+    assert await wa.can_send_freeform(CUSTOMER, now) is False
+    await wa.note_inbound(CUSTOMER, at=now - timedelta(hours=2))
+    assert await wa.can_send_freeform(CUSTOMER, now) is True
+    await wa.send_template(CUSTOMER, QUICK[0], {"1": "Ainda quer continuar?"})
+    (message,) = fake.messages
+    assert message.fields["ContentSid"] == QUICK[0]
+    assert message.content_variables == {"1": "Ainda quer continuar?"}
+    assert "Body" not in message.fields

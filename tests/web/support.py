@@ -136,12 +136,29 @@ class EchoEngine:
         await self.channels[inbound.channel].send(inbound.contact, [reply])
 
 
+class _Timers:
+    """The timer runner's start/stop (the echo engine sets no timers)."""
+
+    def __init__(self) -> None:
+        self.running = False
+
+    def start(self) -> None:
+        self.running = True
+
+    async def stop(self) -> None:
+        self.running = False
+
+
 @dataclass
 class EchoRuntime:
     engine: EchoEngine
     store: SqliteStore
     ozmap: _Probe
     closed: bool = False
+    timers: _Timers = field(default_factory=_Timers)
+
+    def timer_runner(self) -> _Timers:
+        return self.timers
 
     async def aclose(self) -> None:
         self.closed = True

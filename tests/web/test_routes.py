@@ -296,6 +296,7 @@ async def test_logs_hold_no_numbers_chat_ids_or_tokens(
 
 
 async def test_health_readiness_and_metrics(served: Served) -> None:
+    assert served.factory.runtime is not None and served.factory.runtime.timers.running
     assert (await served.client.get("/healthz")).json() == {"status": "ok"}
     ready = await served.client.get("/readyz")
     assert ready.status_code == 200
@@ -341,6 +342,7 @@ async def test_shutdown_finishes_running_turns(tmp_path: Path) -> None:
         assert fakes.telegram.sent() == []  # still running when the server is told to stop
     assert fakes.telegram.texts(CHAT) == ["echo: oi"]
     assert factory.runtime is not None and factory.runtime.closed
+    assert factory.runtime.timers.running is False  # started with the server, stopped with it
 
 
 # --- web chat --------------------------------------------------------------------------------
