@@ -7,6 +7,8 @@ piped input it reads one message per line and prints the replies as they come, s
 conversation can be scripted::
 
     printf 'oi\\n1\\nR. Delminda Silveira, 900\\nsim\\nAna Souza\\nsim\\n' | ozbot demo
+    printf 'oi\\n1\\nR. Delminda Silveira, 900\\nsim\\nAna\\n1\\ncancelar\\n1\\nsim\\n' | ozbot demo
+    printf 'sem internet\\ncliente-massiva-caixa\\n' | ozbot demo
 
 ``/location LAT LNG`` sends a location pin; ``/quit`` (or end of input) leaves.
 """
@@ -72,6 +74,13 @@ def banner(samples: dict[str, Any], ozmap_url: str) -> str:
             f"  in a building         {address('building')}",
             f"  in a gated community  {address('horizontal_condominium')}",
             f"  a location pin        {pin('covered')}",
+            "Then 2 (Estou sem internet) with one of the sandbox's client codes:",
+            "  known mass outage     cliente-massiva-caixa (box), cliente-massiva-regiao (region)",
+            "  problem on the line   cliente-erro",
+            "  nothing known         reserva_123",
+            "3 (Cancelar reserva) cancels a reservation made in this session (another's code,",
+            "  e.g. reservation_123, is refused). 'atendente' queues you for a person;",
+            "  'apagar meus dados' erases what the bot keeps. Left idle mid-flow, it nudges you.",
             "Options are numbered: answer with the number. Type /quit (or Ctrl-D) to leave.",
             "",
         ]
@@ -131,6 +140,8 @@ async def run_demo(out: TextIO | None = None) -> int:
         console = ConsoleChannel(name=CHANNEL, out=out, location_hint=LOCATION_HINT)
         async with httpx.AsyncClient() as http:
             runtime = await build_runtime(settings, http, {CHANNEL: console})
+            timers = runtime.timer_runner()
+            timers.start()  # a nudge shows up if you leave the chat idle mid-flow
             try:
                 out.write(banner(network.samples, sandbox.url) + "\n")
                 out.flush()
@@ -148,6 +159,7 @@ async def run_demo(out: TextIO | None = None) -> int:
                         await runtime.engine.handle(message)
                     ready.set()
             finally:
+                await timers.stop()
                 await runtime.aclose()
     return 0
 

@@ -54,6 +54,30 @@ def test_a_scripted_demo_reserves_and_records_a_prospect(tmp_path: Path) -> None
     assert "Traceback" not in done.stderr
 
 
+def test_a_scripted_demo_cancels_its_reservation_and_asks_about_an_outage(
+    tmp_path: Path,
+) -> None:
+    script = [
+        "oi", "1", "R. Delminda Silveira, 900", "sim", "Ana Souza", "1",
+        "cancelar", "1", "sim",
+        "cancelar", "reservation_123",
+        "estou sem internet", "cliente-massiva-caixa",
+        "sem internet", "cliente-erro",
+    ]  # fmt: skip
+    done = run_demo("\n".join(script) + "\n", tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    banner = out.split("you>")[0]
+    assert "cliente-massiva-caixa" in banner and "Cancelar reserva" in banner
+    code = re.search(r"Código da reserva: (OZB-[A-Z2-9]{6})", out)
+    assert code, out
+    assert f"a reserva {code.group(1)} foi cancelada" in out
+    assert "não está entre as reservas feitas por este contato" in out
+    assert "Identificamos uma falha em massa na sua região" in out
+    assert "detectamos um problema na sua conexão" in out
+    assert "Traceback" not in done.stderr
+
+
 def test_end_of_input_leaves_cleanly(tmp_path: Path) -> None:
     done = run_demo("oi\n/location -27.5782336721312 -48.527442812919624\n", tmp_path)
     assert done.returncode == 0, done.stderr
