@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.errors import OzbotError
+from bot.logsafe import quiet_noisy_loggers
 
 __all__ = ["main"]
 
@@ -46,6 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet_noisy_loggers()  # even with -v: their detail carries phone numbers and tokens
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

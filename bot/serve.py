@@ -24,7 +24,7 @@ import httpx
 from bot.channels.telegram import TelegramChannel, make_bot
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
-from bot.web.app import QUIET_LOGGERS, Prepare, create_app, request_stop
+from bot.web.app import Prepare, create_app, request_stop
 
 __all__ = ["register", "sandbox_prepare"]
 
@@ -105,8 +105,6 @@ def _telegram_settings() -> Settings:
 
 
 async def _with_channel(settings: Settings, action: Any) -> Any:
-    for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
     async with httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0)) as http:
         bot = make_bot(settings.telegram_token, http, settings.telegram_api_url)
         return await action(TelegramChannel(bot, location_label=""))

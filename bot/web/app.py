@@ -25,6 +25,7 @@ from bot.channels.telegram import TelegramChannel, TelegramEvent, make_bot, poll
 from bot.channels.webchat import WebchatChannel
 from bot.channels.whatsapp import WhatsappChannel, make_twilio_client
 from bot.i18n import Catalogs
+from bot.logsafe import quiet_noisy_loggers
 from bot.settings import Settings
 from bot.web import health, webchat, webhooks
 from bot.web.dispatch import Dispatcher
@@ -40,11 +41,6 @@ log = logging.getLogger(__name__)
 Prepare = Callable[[Settings], AbstractAsyncContextManager[Settings]]
 
 READINESS_TIMEOUT = 3.0
-# Libraries that log customer data or secrets below WARNING: httpx every request URL at INFO
-# (Telegram's carry the bot token), PTB every call's parameters at DEBUG (chat ids, texts),
-# aiosqlite every statement's parameters at DEBUG (conversation keys hold phone numbers).
-# transitions narrates every state change at INFO: noise, not news, in a server's log.
-QUIET_LOGGERS = ("httpx", "telegram", "aiosqlite", "transitions")
 
 
 async def _default_runtime(settings: Settings, http: httpx.AsyncClient, channels: Any) -> Any:
@@ -125,8 +121,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        for name in QUIET_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
+        quiet_noisy_loggers()
         async with AsyncExitStack() as stack:
             s = settings
             if prepare is not None:

@@ -80,8 +80,7 @@ def run_sandbox_process(
     """
     token = token or secrets.token_urlsafe(16)
     extra: list[str] = [
-        "--token",
-        token,
+        f"--token={token}",  # one argument: a token may start with "-"
         "--latency",
         str(latency),
         "--error-rate",
