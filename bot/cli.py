@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.ozmap.cli",
     "bot.ozmap.sandbox.cli",
     "bot.engine.diagrams",
+    "bot.agents",
 )
 
 

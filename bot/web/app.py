@@ -27,7 +27,7 @@ from bot.channels.whatsapp import WhatsappChannel, make_twilio_client
 from bot.i18n import Catalogs
 from bot.logsafe import quiet_noisy_loggers
 from bot.settings import Settings
-from bot.web import health, webchat, webhooks
+from bot.web import console, health, webchat, webhooks
 from bot.web.dispatch import Dispatcher
 from bot.web.metrics import Metrics
 from bot.web.state import AppState, RuntimeFactory
@@ -195,7 +195,7 @@ def create_app(
             log.info("shutting down: finishing %d accepted messages", dispatcher.pending)
 
     return Starlette(
-        routes=[*webhooks.routes, *webchat.routes, *health.routes],
+        routes=[*webhooks.routes, *webchat.routes, *health.routes, console.mount()],
         lifespan=lifespan,
     )
 
