@@ -16,7 +16,7 @@ import contextlib
 from enum import StrEnum
 from typing import Any
 
-from bot.engine import FlowSpec, Jump, Services, Turn
+from bot.engine import FlowSpec, Jump, Services, Turn, back_to_menu
 from bot.errors import OzmapNotFound
 from bot.messages import Button
 from flows.outage import WORD, looks_like_code
@@ -166,10 +166,6 @@ async def cancel(turn: Turn) -> str | Jump:
     turn.context.pop("cancellation", None)
     turn.say(turn.t("cancel.done", code=code))
     return "cancelled"
-
-
-async def back_to_menu(turn: Turn) -> Jump:
-    return Jump("menu")
 
 
 FLOW = FlowSpec(

@@ -18,7 +18,7 @@ import re
 from enum import StrEnum
 from typing import Any
 
-from bot.engine import FlowSpec, Jump, Services, Turn
+from bot.engine import FlowSpec, Jump, Services, Turn, back_to_menu
 from bot.errors import OzmapUnavailable
 from bot.messages import Button
 
@@ -116,10 +116,6 @@ async def check(turn: Turn) -> str | Jump:
         return "problem"
     turn.say(turn.t("outage.troubleshoot"), *human_or_menu(turn))
     return "no_outage"
-
-
-async def back_to_menu(turn: Turn) -> Jump:
-    return Jump("menu")
 
 
 FLOW = FlowSpec(

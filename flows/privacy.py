@@ -13,7 +13,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from bot.engine import FlowSpec, Jump, Turn
+from bot.engine import FlowSpec, Jump, Turn, back_to_menu
 from bot.messages import Button
 from flows.sales import answer
 
@@ -56,10 +56,6 @@ async def confirm(turn: Turn) -> str | Jump:
     turn.erase = True
     turn.say(turn.t("privacy.erased"))
     return "erased"
-
-
-async def back_to_menu(turn: Turn) -> Jump:
-    return Jump("menu")
 
 
 FLOW = FlowSpec(

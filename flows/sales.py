@@ -20,7 +20,7 @@ import secrets
 from enum import StrEnum
 from typing import Any
 
-from bot.engine import FlowSpec, Jump, Services, Turn, normalize
+from bot.engine import FlowSpec, Jump, Services, Turn, back_to_menu, normalize
 from bot.errors import InvalidInput, NoFreePort
 from bot.geo.base import Place
 from bot.messages import Button
@@ -534,10 +534,6 @@ async def read_prospect_name(turn: Turn) -> str | Jump:
     sales(turn)["name"] = name
     await _record_prospect(turn)
     return "recorded"
-
-
-async def back_to_menu(turn: Turn) -> Jump:
-    return Jump("menu")
 
 
 FLOW = FlowSpec(

@@ -5,7 +5,7 @@ Flows import from here only the types they are written in (:class:`FlowSpec`, :c
 """
 
 from bot.engine.core import Engine
-from bot.engine.flow import FlowSpec, Jump, Prompt, Step, Translate, Turn
+from bot.engine.flow import FlowSpec, Jump, Prompt, Step, Translate, Turn, back_to_menu
 from bot.engine.routing import Intent, Route, normalize, route
 from bot.engine.services import Services
 
@@ -20,6 +20,7 @@ __all__ = [
     "Step",
     "Translate",
     "Turn",
+    "back_to_menu",
     "normalize",
     "route",
 ]

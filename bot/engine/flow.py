@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from bot.messages import Button, Inbound, Reply
 
-__all__ = ["FlowSpec", "Jump", "Prompt", "Step", "Translate", "Turn"]
+__all__ = ["FlowSpec", "Jump", "Prompt", "Step", "Translate", "Turn", "back_to_menu"]
 
 
 class Translate(Protocol):
@@ -107,6 +107,11 @@ class Turn:
         """Queue a reply. ``text`` comes from :meth:`t`: flows never hold customer-facing
         literals."""
         self.replies.append(Reply(text=text, buttons=buttons, ask_location=ask_location))
+
+
+async def back_to_menu(turn: Turn) -> Jump:
+    """The step of a finished state: whatever the customer says next starts at the menu."""
+    return Jump("menu")
 
 
 #: reads the customer's message in one state; returns the trigger to fire (or a Jump)
