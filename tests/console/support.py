@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 
 from bot.agents import create_agent
+from bot.i18n import Catalogs
 from bot.ozmap.sandbox import RunningSandbox
 from bot.web import create_app
 from bot.web.state import AppState
@@ -31,6 +32,7 @@ from tests.web.support import (
 )
 
 PASSWORD = "correct horse battery"
+COVERED = "R. Delminda Silveira, 900"
 _update_ids = itertools.count(7000)
 
 
@@ -162,3 +164,25 @@ class AgentClient:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+
+
+async def reserve_then_ask_for_a_person(served: Served, number: str) -> str:
+    """A WhatsApp customer reserves a port (options typed as numbers), then asks for a person;
+    returns the reservation's client code."""
+    t = Catalogs.load(strict=True).translator("pt_BR")
+    customer = WhatsappCustomer(served, number)
+
+    def choose(label: str) -> str:
+        found = re.search(rf"^(\d+)\. {re.escape(label)}$", customer.received[-1], re.M)
+        assert found, customer.received[-1]
+        return found.group(1)
+
+    await customer.says("quero contratar")
+    await customer.says(COVERED)
+    await customer.says(choose(t("sales.button.right_address")))
+    await customer.says("Bruno Lima")
+    await customer.says(choose(t("sales.button.reserve")))
+    code = re.search(r"OZB-[A-Z2-9]{6}", customer.received[-1])
+    assert code, customer.received[-1]
+    await customer.says("atendente")
+    return code.group(0)

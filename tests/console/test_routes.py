@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.i18n import Catalogs
 from bot.ozmap.sandbox import RunningSandbox
 from bot.web.console.auth import SESSION_COOKIE
 from tests.console.support import (
@@ -20,10 +19,9 @@ from tests.console.support import (
     Served,
     TelegramCustomer,
     WhatsappCustomer,
+    reserve_then_ask_for_a_person,
     serve_console,
 )
-
-COVERED = "R. Delminda Silveira, 900"
 
 
 @pytest.fixture
@@ -92,6 +90,7 @@ async def test_login_sets_a_strict_httponly_cookie_and_logout_ends_the_session(
     assert cookie.get_nonstandard_attr("SameSite") in ("Strict", "strict")
     assert not cookie.secure  # PUBLIC_BASE_URL is http here
     token = cookie.value
+    assert token
 
     page = await maria.get("/console/")
     found = re.search(r'name="csrf" value="([^"]+)"', page.text)
@@ -268,28 +267,6 @@ async def test_bad_requests_name_the_problem(served: Served, maria: AgentClient)
 # -- OZmap actions ------------------------------------------------------------------------------
 
 
-async def reserve_then_ask_for_a_person(served: Served, number: str) -> str:
-    """A WhatsApp customer reserves a port (options typed as numbers), then asks for a person;
-    returns the reservation's client code."""
-    t = Catalogs.load(strict=True).translator("pt_BR")
-    customer = WhatsappCustomer(served, number)
-
-    def choose(label: str) -> str:
-        found = re.search(rf"^(\d+)\. {re.escape(label)}$", customer.received[-1], re.M)
-        assert found, customer.received[-1]
-        return found.group(1)
-
-    await customer.says("quero contratar")
-    await customer.says(COVERED)
-    await customer.says(choose(t("sales.button.right_address")))
-    await customer.says("Bruno Lima")
-    await customer.says(choose(t("sales.button.reserve")))
-    code = re.search(r"OZB-[A-Z2-9]{6}", customer.received[-1])
-    assert code, customer.received[-1]
-    await customer.says("atendente")
-    return code.group(0)
-
-
 async def test_ozmap_actions_on_the_conversations_own_reservation(
     served: Served, maria: AgentClient
 ) -> None:
@@ -354,3 +331,15 @@ async def test_an_ozmap_outage_is_reported_not_hidden(served: Served, maria: Age
     assert client is not None and client["implanted"] is False
     transcript = (await maria.get(base)).json()["transcript"]
     assert not any(e["role"] == "system" and code in e["text"] for e in transcript)
+
+
+async def test_a_reply_whatsapp_refuses_says_why(served: Served, maria: AgentClient) -> None:
+    await WhatsappCustomer(served, "5548991110003").says("atendente")
+    (listed,) = await maria.queue()
+    base = f"/console/api/tickets/{listed['id']}"
+    await maria.post(base + "/claim")
+    served.fakes.twilio.fail_next(400, 63016, "Failed to send freeform message outside the window")
+    refused = await maria.post(base + "/messages", {"text": "ainda está aí?"})
+    assert refused.status_code == 502
+    assert "24-hour window" in refused.json()["error"]
+    assert not any("ainda está aí" in m.text for m in served.fakes.twilio.messages)

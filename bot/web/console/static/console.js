@@ -133,6 +133,7 @@
         (ticket.status === "waiting" ? waiting : claimed).appendChild(row(ticket, fresh));
       }
       first = false;
+      body.dataset.loaded = "1";  // arrivals from now on are highlighted
       document.getElementById("waiting-empty").hidden = waiting.children.length > 0;
       document.getElementById("claimed-empty").hidden = claimed.children.length > 0;
       showWaiting(data.waiting);
