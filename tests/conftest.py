@@ -20,13 +20,46 @@ port). The seed's notable elements are constants in :mod:`bot.ozmap.sandbox` (``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from playwright.async_api import Browser, async_playwright
 
 from bot.ozmap.sandbox import Network, RunningSandbox, serve_in_thread
 
 SANDBOX_TOKEN = "sandbox-test-token"
+
+# Debian's chromium, never a browser Playwright downloads; flags that keep it off the network
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """A real headless Chromium. Missing: a failure in CI (``scripts/services-up`` installs it),
+    a skip on a developer's machine."""
+    if not shutil.which(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail(
+                f"{CHROMIUM} is missing: scripts/services-up installs it (apt-get install chromium)"
+            )
+        pytest.skip(f"{CHROMIUM} is not installed: run scripts/services-up")
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield launched
+        await launched.close()
 
 
 @pytest.fixture(scope="session")

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import Browser, BrowserContext, Page, expect
 
 from bot.ozmap.sandbox import RunningSandbox
 from tests.console.support import (
@@ -27,28 +26,11 @@ from tests.console.support import (
     reserve_then_ask_for_a_person,
     serve_console,
 )
-from tests.web.test_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.browser
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 XSS = '<img src=x onerror="window.__pwned = 1"><script>window.__pwned = 2</script>'
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                f"{CHROMIUM} is missing: scripts/services-up installs it (apt-get install chromium)"
-            )
-        pytest.skip(f"{CHROMIUM} is not installed: run scripts/services-up")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=ARGS, headless=True
-        )
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture

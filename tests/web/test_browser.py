@@ -4,15 +4,13 @@ shown as text, never run as HTML; the session cookie is out of the page's reach.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 
 from bot.i18n import Catalogs
 from bot.ozmap.sandbox import RunningSandbox
@@ -21,33 +19,7 @@ from tests.web.support import channel_settings, running
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 t = Catalogs.load(strict=True).translator("pt_BR")
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if not shutil.which(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                f"{CHROMIUM} is missing: scripts/services-up installs it (apt-get install chromium)"
-            )
-        pytest.skip(f"{CHROMIUM} is not installed: run scripts/services-up")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=ARGS, headless=True
-        )
-        yield browser
-        await browser.close()
 
 
 @pytest.fixture
