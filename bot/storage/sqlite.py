@@ -1,15 +1,20 @@
 """The embedded store: one SQLite file (WAL), shared safely by several processes.
 
-One aiosqlite connection per store; an asyncio lock keeps each operation (and each transaction)
-whole on it, since every task of the process shares that connection. Conversation locks are
-two-level: a FIFO asyncio lock per key inside the process, then a lease row in ``locks`` that
-other processes on the same file respect. A background task renews the leases this store holds,
-so a long turn keeps its lease; a crashed process's leases expire after ``lease`` seconds and
-are then taken over.
+One plain :mod:`sqlite3` connection per store, owned by a dedicated thread (a single-worker
+executor). Every store operation is one call into that thread: a synchronous function that runs
+all its SQL, its whole transaction included, in one go. The thread serves calls in the order they
+were made, one at a time, so operations never interleave on the connection and no asyncio lock
+is needed; each operation costs the event loop one wake-up, whatever its number of statements.
+
+Conversation locks are two-level: a FIFO asyncio lock per key inside the process, then a lease
+row in ``locks`` that other processes on the same file respect (one statement to take it, one to
+drop it). A background task renews the leases this store holds, so a long turn keeps its lease;
+a crashed process's leases expire after ``lease`` seconds and are then taken over.
 
 Checkpoints (copying the WAL back into the file, with an fsync) would otherwise run inside
 whichever commit crossed the 1000-page mark, adding milliseconds to one turn in a hundred; the
-store turns that off and checkpoints PASSIVE-ly from a second connection in the background.
+store turns that off and checkpoints PASSIVE-ly from a second connection, in a thread of its
+own, in the background.
 """
 
 from __future__ import annotations
@@ -20,15 +25,15 @@ import json
 import logging
 import os
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
+from typing import Any, TypeVar
 
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import LockTimeout, StorageError
@@ -41,6 +46,10 @@ __all__ = ["SqliteStore"]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+A = TypeVar("A")
+Db = sqlite3.Connection
+
 _UPSERT_CONVERSATION = """
 INSERT INTO conversations
     (key, channel, contact, flow, state, language, context, failures, created_at, updated_at)
@@ -52,11 +61,13 @@ ON CONFLICT (key) DO UPDATE SET
     updated_at = excluded.updated_at
 """
 
-# Take the lease when absent, or when the holder let it expire (a dead process).
+# Take the lease when absent, or when the holder let it expire (a dead process). A row of our
+# own is a lease an interrupted take left behind: the in-process lock already makes us its
+# rightful holder.
 _TAKE_LEASE = """
 INSERT INTO locks (key, owner, expires_at) VALUES (?, ?, ?)
 ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-WHERE locks.expires_at < ?
+WHERE locks.expires_at < ? OR locks.owner = excluded.owner
 """
 
 
@@ -90,6 +101,32 @@ def _timer(row: Sequence[Any]) -> Timer:
     return Timer(id=row[0], key=row[1], kind=row[2], due_at=_parse(row[3]), claim=row[4])
 
 
+class _Duplicate(Exception):
+    """commit_turn's message id was already recorded: roll back, write nothing."""
+
+
+def _transaction(db: Db, body: Callable[[Db], T]) -> T:
+    """Run ``body`` in one write transaction, taken at once (BEGIN IMMEDIATE) so it is atomic
+    against other processes on the file too; committed when it returns, rolled back if it
+    raises. Runs in the database thread."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        result = body(db)
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _connect(path: Path, busy_timeout: float) -> Db:
+    # isolation_level=None: no implicit transactions; each method says BEGIN IMMEDIATE itself.
+    db = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout)
+    db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+    return db
+
+
 class SqliteStore(Store, AgentStore):
     """The Store port on a SQLite file at ``path`` (parent directories are created).
 
@@ -114,20 +151,48 @@ class SqliteStore(Store, AgentStore):
         self._busy_timeout = busy_timeout
         self._checkpoint_every = checkpoint_every
         self._migrations = tuple(migrations)
-        self._db: aiosqlite.Connection | None = None
-        self._op = asyncio.Lock()
+        # The database thread, and its connection (touched only from that thread).
+        self._thread: ThreadPoolExecutor | None = None
+        self._db: Db | None = None
         self._keyed = KeyedLocks()
         self._owner = f"{os.getpid()}:{uuid.uuid4().hex}"
         self._held: set[str] = set()
-        self._background: list[asyncio.Task[None]] = []
+        self._renewer: asyncio.Task[None] | None = None
+        self._checkpointer: threading.Thread | None = None
+        self._stop = threading.Event()
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
 
+    # -- the database thread ----------------------------------------------------------------
+
+    async def _call(self, what: str, operation: Callable[[Db], T]) -> T:
+        """Run ``operation`` on the connection, in the database thread, as one call; sqlite3
+        errors become StorageError naming ``what``."""
+        return await self._in_thread(what, self._run, operation)
+
+    async def _in_thread(self, what: str, function: Callable[[A], T], arg: A) -> T:
+        if self._thread is None:
+            raise StorageError("the store is not open: call `await store.open()` first")
+        with translate(what):
+            return await asyncio.get_running_loop().run_in_executor(self._thread, function, arg)
+
+    def _run(self, operation: Callable[[Db], T]) -> T:
+        if self._db is None:  # the store closed while this call waited its turn
+            raise StorageError("the store is closed")
+        return operation(self._db)
+
+    async def _write(self, what: str, body: Callable[[Db], T]) -> T:
+        """``body`` as one write transaction (see :func:`_transaction`), in one call."""
+        return await self._call(what, lambda db: _transaction(db, body))
+
+    async def _read(self, what: str, query: str, params: Sequence[Any]) -> list[Any]:
+        return await self._call(what, lambda db: db.execute(query, params).fetchall())
+
     # -- life cycle -------------------------------------------------------------------------
 
     async def open(self) -> None:
-        if self._db is not None:
+        if self._thread is not None:
             return
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -136,35 +201,43 @@ class SqliteStore(Store, AgentStore):
                 f"cannot create the directory for {self.path} ({exc}): point OZBOT_DATA_DIR or "
                 "DATABASE_URL at a writable place"
             ) from exc
-        with translate(f"opening {self.path}"):
-            db = await aiosqlite.connect(self.path, isolation_level=None)
-            try:
-                # WAL lets readers in other processes work beside the writer; NORMAL syncs at
-                # checkpoints only (a power cut may lose the last turns, never corrupt the file).
-                await db.execute("PRAGMA journal_mode = WAL")
-                await db.execute("PRAGMA synchronous = NORMAL")
-                await db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-                await db.execute("PRAGMA temp_store = MEMORY")
-                await db.execute("PRAGMA wal_autocheckpoint = 0")  # see the module docstring
-                await db.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
-                await self._migrate(db)
-            except BaseException:
-                await db.close()
-                raise
-        self._db = db
-        self._background = [
-            asyncio.create_task(self._renew_leases(), name="ozbot-sqlite-leases"),
-            asyncio.create_task(self._checkpoint(), name="ozbot-sqlite-checkpoint"),
-        ]
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ozbot-sqlite")
+        try:
+            await self._in_thread(f"opening {self.path}", self._open_in_thread, None)
+        except BaseException:
+            thread, self._thread = self._thread, None
+            thread.shutdown(wait=False)
+            raise
+        self._stop = threading.Event()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint, name="ozbot-sqlite-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
+        self._renewer = asyncio.create_task(self._renew_leases(), name="ozbot-sqlite-leases")
 
-    async def _migrate(self, db: aiosqlite.Connection) -> None:
+    def _open_in_thread(self, _: None) -> None:
+        # The connection is made here, in the thread that will own it.
+        db = _connect(self.path, self._busy_timeout)
+        try:
+            # WAL lets readers in other processes work beside the writer; NORMAL syncs at
+            # checkpoints only (a power cut may lose the last turns, never corrupt the file).
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            db.execute("PRAGMA temp_store = MEMORY")
+            db.execute("PRAGMA wal_autocheckpoint = 0")  # see the module docstring
+            db.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
+            self._migrate(db)
+        except BaseException:
+            db.close()
+            raise
+        self._db = db
+
+    def _migrate(self, db: Db) -> None:
         # BEGIN IMMEDIATE takes the write lock first: a second process opening the same file
         # waits (busy_timeout) and then finds the work done.
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            await db.execute(SCHEMA_VERSION_DDL["sqlite"])
-            async with db.execute("SELECT coalesce(max(version), 0) FROM schema_version") as cur:
-                row = await cur.fetchone()
+        def migrate(db: Db) -> None:
+            db.execute(SCHEMA_VERSION_DDL["sqlite"])
+            row = db.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
             current = int(row[0]) if row else 0
             if current > len(self._migrations):
                 raise StorageError(
@@ -172,43 +245,44 @@ class SqliteStore(Store, AgentStore):
                     f"({len(self._migrations)}): upgrade ozbot"
                 )
             for version, name, sqls in pending(self._migrations, current, "sqlite"):
-                for sql in sqls:
-                    await db.execute(sql)
-                await db.execute(
+                for statement in sqls:
+                    db.execute(statement)
+                db.execute(
                     "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
                     (version, name, _iso(datetime.now(UTC))),
                 )
                 log.info("sqlite schema migrated to version %d (%s)", version, name)
-            await db.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                await db.execute("ROLLBACK")
-            raise
+
+        _transaction(db, migrate)
 
     async def close(self) -> None:
-        for task in self._background:
-            task.cancel()
-        for task in self._background:
+        if self._renewer is not None:
+            renewer, self._renewer = self._renewer, None
+            renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._background = []
-        if self._db is not None:
-            db, self._db = self._db, None
-            with translate("closing"):
-                await db.close()
+                await renewer
+        if self._checkpointer is not None:
+            checkpointer, self._checkpointer = self._checkpointer, None
+            self._stop.set()
+            await asyncio.to_thread(checkpointer.join)
+        if self._thread is not None:
+            try:
+                # Queued behind any call still pending, so those finish first.
+                await self._call("closing", self._close_in_thread)
+            finally:
+                thread, self._thread = self._thread, None
+                thread.shutdown(wait=False)
 
-    def _require(self) -> aiosqlite.Connection:
-        if self._db is None:
-            raise StorageError("the store is not open: call `await store.open()` first")
-        return self._db
+    def _close_in_thread(self, db: Db) -> None:
+        self._db = None
+        db.close()
 
     async def schema_version(self) -> int:
         """The number of migrations applied to the file."""
-        db = self._require()
-        async with self._op:
-            with translate("reading schema_version"):
-                rows = await db.execute_fetchall("SELECT max(version) FROM schema_version")
-        return int(next(iter(rows))[0] or 0)
+        rows = await self._read(
+            "reading schema_version", "SELECT max(version) FROM schema_version", ()
+        )
+        return int(rows[0][0] or 0)
 
     # -- locks ------------------------------------------------------------------------------
 
@@ -218,28 +292,34 @@ class SqliteStore(Store, AgentStore):
         key: str,
         timeout: float = 30.0,  # noqa: ASYNC109 - the port's signature: bounds the wait only
     ) -> AsyncIterator[None]:
-        db = self._require()
+        if self._thread is None:
+            raise StorageError("the store is not open: call `await store.open()` first")
         deadline = time.monotonic() + timeout
         async with self._keyed.hold(key, timeout):
-            await self._take_lease(db, key, deadline, timeout)
+            await self._take_lease(key, deadline, timeout)
             try:
                 yield
             finally:
                 self._held.discard(key)
-                await self._drop_lease(db, key)
+                await self._drop_lease(key)
 
-    async def _take_lease(
-        self, db: aiosqlite.Connection, key: str, deadline: float, waited: float
-    ) -> None:
+    async def _take_lease(self, key: str, deadline: float, waited: float) -> None:
         backoff = 0.002
         while True:
             now = time.time()  # leases are compared across processes: wall clock, not self._clock
-            async with self._op:
-                with translate("taking a lock"):
-                    cursor = await db.execute(
-                        _TAKE_LEASE, (key, self._owner, now + self._lease, now)
-                    )
-            if cursor.rowcount == 1:
+            params = (key, self._owner, now + self._lease, now)
+
+            def take(db: Db, params: tuple[str, str, float, float] = params) -> bool:
+                return db.execute(_TAKE_LEASE, params).rowcount == 1
+
+            try:
+                taken = await self._call("taking a lock", take)
+            except asyncio.CancelledError:
+                # The call runs on in the thread and may take the lease: give it back (a row of
+                # ours left behind would block other processes until it expired).
+                self._release_later(key)
+                raise
+            if taken:
                 self._held.add(key)
                 return
             remaining = deadline - time.monotonic()
@@ -251,64 +331,82 @@ class SqliteStore(Store, AgentStore):
             await asyncio.sleep(min(backoff, remaining))
             backoff = min(backoff * 2, 0.05)
 
-    async def _drop_lease(self, db: aiosqlite.Connection, key: str) -> None:
+    def _drop_in_thread(self, key: str) -> Callable[[Db], None]:
         # Only if still ours: had the lease expired and been taken over, the row is another's.
+        def drop(db: Db) -> None:
+            db.execute("DELETE FROM locks WHERE key = ? AND owner = ?", (key, self._owner))
+
+        return drop
+
+    async def _drop_lease(self, key: str) -> None:
         try:
-            async with self._op:
-                await db.execute(
-                    "DELETE FROM locks WHERE key = ? AND owner = ?", (key, self._owner)
-                )
-        except sqlite3.Error as exc:
+            await self._call("releasing a lock", self._drop_in_thread(key))
+        except asyncio.CancelledError:
+            self._release_later(key)
+            raise
+        except StorageError as exc:
             # Not renewed any more, so the lease expires by itself; the turn's work is done.
             log.warning("could not release the lock of %s: %s", masked_key(key), exc)
+
+    def _release_later(self, key: str) -> None:
+        """Queue the lease's release without waiting for it (for a cancelled task): the
+        thread runs it after the call in flight."""
+        thread = self._thread
+        if thread is None:
+            return
+        drop = self._drop_in_thread(key)
+
+        def release() -> None:
+            try:
+                self._run(drop)
+            except (sqlite3.Error, StorageError) as exc:
+                log.warning("could not release the lock of %s: %s", masked_key(key), exc)
+
+        with contextlib.suppress(RuntimeError):  # the thread is already shutting down
+            thread.submit(release)
 
     async def _renew_leases(self) -> None:
         while True:
             await asyncio.sleep(self._lease / 3)
-            if not self._held or self._db is None:
+            if not self._held:
                 continue
             expires = time.time() + self._lease
-            try:
-                async with self._op:
-                    await self._db.executemany(
-                        "UPDATE locks SET expires_at = ? WHERE key = ? AND owner = ?",
-                        [(expires, key, self._owner) for key in list(self._held)],
-                    )
-            except sqlite3.Error as exc:
-                log.warning("could not renew %d lock lease(s): %s", len(self._held), exc)
+            rows = [(expires, key, self._owner) for key in self._held]
 
-    async def _checkpoint(self) -> None:
-        # Its own connection (and so its own thread): the fsync does not hold up turns, and a
-        # PASSIVE checkpoint never blocks the writer.
+            def renew(db: Db, rows: list[tuple[float, str, str]] = rows) -> None:
+                db.executemany("UPDATE locks SET expires_at = ? WHERE key = ? AND owner = ?", rows)
+
+            try:
+                await self._call("renewing lock leases", renew)
+            except StorageError as exc:
+                log.warning("could not renew %d lock lease(s): %s", len(rows), exc)
+
+    def _checkpoint(self) -> None:
+        # Its own connection in its own thread: the fsync does not hold up turns, and a PASSIVE
+        # checkpoint never blocks the writer.
         try:
-            db = await aiosqlite.connect(self.path, isolation_level=None)
+            db = _connect(self.path, self._busy_timeout)
         except sqlite3.Error as exc:
             log.warning("no checkpoint connection (%s): the WAL file will keep growing", exc)
             return
         try:
-            await db.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
-            while True:
-                await asyncio.sleep(self._checkpoint_every)
+            while not self._stop.wait(self._checkpoint_every):
                 try:
-                    await db.execute_fetchall("PRAGMA wal_checkpoint(PASSIVE)")
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                 except sqlite3.Error as exc:
                     log.warning("sqlite checkpoint failed (will retry): %s", exc)
         finally:
-            await db.close()
+            db.close()
 
     # -- conversations ----------------------------------------------------------------------
 
     async def load(self, key: str) -> Conversation | None:
-        db = self._require()
-        async with self._op:
-            with translate("loading a conversation"):
-                rows = list(
-                    await db.execute_fetchall(
-                        "SELECT channel, contact, flow, state, language, context, failures,"
-                        " created_at, updated_at FROM conversations WHERE key = ?",
-                        (key,),
-                    )
-                )
+        rows = await self._read(
+            "loading a conversation",
+            "SELECT channel, contact, flow, state, language, context, failures,"
+            " created_at, updated_at FROM conversations WHERE key = ?",
+            (key,),
+        )
         if not rows:
             return None
         row = rows[0]
@@ -326,13 +424,12 @@ class SqliteStore(Store, AgentStore):
         )
 
     async def seen(self, provider_id: str) -> bool:
-        db = self._require()
-        async with self._op:
-            with translate("checking a message id"):
-                rows = await db.execute_fetchall(
-                    "SELECT 1 FROM processed_messages WHERE provider_id = ?", (provider_id,)
-                )
-        return bool(list(rows))
+        rows = await self._read(
+            "checking a message id",
+            "SELECT 1 FROM processed_messages WHERE provider_id = ?",
+            (provider_id,),
+        )
+        return bool(rows)
 
     async def commit_turn(
         self,
@@ -340,7 +437,6 @@ class SqliteStore(Store, AgentStore):
         transcript: Sequence[TranscriptEntry],
         provider_id: str | None = None,
     ) -> bool:
-        db = self._require()
         c = conversation
         values = (
             c.key,
@@ -355,34 +451,30 @@ class SqliteStore(Store, AgentStore):
             _iso(c.updated_at),
         )
         lines = [(c.key, entry.role, entry.text, _iso(entry.at)) for entry in transcript]
-        async with self._op:
-            with translate("committing a turn"):
-                await db.execute("BEGIN IMMEDIATE")
-                try:
-                    if provider_id is not None:
-                        cursor = await db.execute(
-                            "INSERT INTO processed_messages (provider_id, key, at) VALUES (?, ?, ?)"
-                            " ON CONFLICT (provider_id) DO NOTHING",
-                            (provider_id, c.key, _iso(self._now())),
-                        )
-                        if cursor.rowcount == 0:
-                            await db.execute("ROLLBACK")
-                            return False
-                    await db.execute(_UPSERT_CONVERSATION, values)
-                    if lines:
-                        await db.executemany(
-                            "INSERT INTO transcript (key, role, text, at) VALUES (?, ?, ?, ?)",
-                            lines,
-                        )
-                    await db.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        await db.execute("ROLLBACK")
-                    raise
+        message = None if provider_id is None else (provider_id, c.key, _iso(self._now()))
+
+        def commit(db: Db) -> None:
+            if message is not None:
+                cursor = db.execute(
+                    "INSERT INTO processed_messages (provider_id, key, at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (provider_id) DO NOTHING",
+                    message,
+                )
+                if cursor.rowcount == 0:
+                    raise _Duplicate
+            db.execute(_UPSERT_CONVERSATION, values)
+            if lines:
+                db.executemany(
+                    "INSERT INTO transcript (key, role, text, at) VALUES (?, ?, ?, ?)", lines
+                )
+
+        try:
+            await self._write("committing a turn", commit)
+        except _Duplicate:
+            return False
         return True
 
     async def transcript(self, key: str, limit: int | None = None) -> list[TranscriptEntry]:
-        db = self._require()
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0, not {limit}")
         sql = "SELECT role, text, at FROM transcript WHERE key = ? ORDER BY id"
@@ -393,111 +485,81 @@ class SqliteStore(Store, AgentStore):
                 " WHERE key = ? ORDER BY id DESC LIMIT ?) ORDER BY id"
             )
             params = (key, limit)
-        async with self._op:
-            with translate("reading a transcript"):
-                rows = await db.execute_fetchall(sql, params)
+        rows = await self._read("reading a transcript", sql, params)
         return [TranscriptEntry(role=row[0], text=row[1], at=_parse(row[2])) for row in rows]
 
     async def forget(self, key: str) -> None:
-        db = self._require()
-        async with self._op:
-            with translate("forgetting a conversation"):
-                await db.execute("BEGIN IMMEDIATE")
-                try:
-                    await db.execute("DELETE FROM conversations WHERE key = ?", (key,))
-                    await db.execute("DELETE FROM transcript WHERE key = ?", (key,))
-                    await db.execute("DELETE FROM timers WHERE key = ?", (key,))
-                    await db.execute("DELETE FROM handoffs WHERE key = ?", (key,))
-                    # Keep the message ids (a redelivered webhook stays a duplicate) but not
-                    # whose they were.
-                    await db.execute(
-                        "UPDATE processed_messages SET key = NULL WHERE key = ?", (key,)
-                    )
-                    await db.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        await db.execute("ROLLBACK")
-                    raise
+        def forget(db: Db) -> None:
+            db.execute("DELETE FROM conversations WHERE key = ?", (key,))
+            db.execute("DELETE FROM transcript WHERE key = ?", (key,))
+            db.execute("DELETE FROM timers WHERE key = ?", (key,))
+            db.execute("DELETE FROM handoffs WHERE key = ?", (key,))
+            # Keep the message ids (a redelivered webhook stays a duplicate) but not whose
+            # they were.
+            db.execute("UPDATE processed_messages SET key = NULL WHERE key = ?", (key,))
+
+        await self._write("forgetting a conversation", forget)
 
     # -- cache ------------------------------------------------------------------------------
 
     async def cache_get(self, namespace: str, key: str) -> str | None:
-        db = self._require()
-        async with self._op:
-            with translate("reading the cache"):
-                rows = list(
-                    await db.execute_fetchall(
-                        "SELECT value FROM cache WHERE namespace = ? AND key = ?"
-                        " AND expires_at > ?",
-                        (namespace, key, self._clock()),
-                    )
-                )
+        rows = await self._read(
+            "reading the cache",
+            "SELECT value FROM cache WHERE namespace = ? AND key = ? AND expires_at > ?",
+            (namespace, key, self._clock()),
+        )
         return str(rows[0][0]) if rows else None
 
     async def cache_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
-        db = self._require()
-        async with self._op:
-            with translate("writing the cache"):
-                await db.execute(
-                    "INSERT INTO cache (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)"
-                    " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,"
-                    " expires_at = excluded.expires_at",
-                    (namespace, key, value, self._clock() + ttl),
-                )
+        params = (namespace, key, value, self._clock() + ttl)
+        await self._call(
+            "writing the cache",
+            lambda db: db.execute(
+                "INSERT INTO cache (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,"
+                " expires_at = excluded.expires_at",
+                params,
+            ),
+        )
 
     async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
         wanted = [s for s in dict.fromkeys(suffixes) if s]
         if not wanted:
             return 0
-        async with self._write("forgetting cache entries") as db:
+
+        def delete(db: Db) -> int:
             deleted = 0
             for suffix in wanted:
-                cursor = await db.execute(
+                cursor = db.execute(
                     "DELETE FROM cache WHERE namespace = ? AND length(key) >= length(?)"
                     " AND substr(key, -length(?)) = ?",
                     (namespace, suffix, suffix, suffix),
                 )
                 deleted += cursor.rowcount
-        return deleted
+            return deleted
+
+        return await self._write("forgetting cache entries", delete)
 
     # -- timers -----------------------------------------------------------------------------
-
-    @asynccontextmanager
-    async def _write(self, what: str) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction, taken at once (BEGIN IMMEDIATE) so it is atomic against other
-        processes on the file too; committed when the body returns, rolled back if it raises."""
-        db = self._require()
-        async with self._op:
-            with translate(what):
-                await db.execute("BEGIN IMMEDIATE")
-                try:
-                    yield db
-                    await db.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        await db.execute("ROLLBACK")
-                    raise
-
-    async def _read(self, what: str, query: str, params: Sequence[Any]) -> list[Any]:
-        db = self._require()
-        async with self._op:
-            with translate(what):
-                return list(await db.execute_fetchall(query, params))
 
     async def set_timers(self, key: str, plan: Mapping[str, datetime | None]) -> None:
         if not plan:
             return
-        async with self._write("scheduling timers") as db:
-            for kind, due in plan.items():
+        steps = [(kind, None if due is None else _iso(due)) for kind, due in plan.items()]
+
+        def schedule(db: Db) -> None:
+            for kind, due in steps:
                 if due is None:
-                    await db.execute("DELETE FROM timers WHERE key = ? AND kind = ?", (key, kind))
+                    db.execute("DELETE FROM timers WHERE key = ? AND kind = ?", (key, kind))
                 else:
-                    await db.execute(
+                    db.execute(
                         "INSERT INTO timers (key, kind, due_at) VALUES (?, ?, ?)"
                         " ON CONFLICT (key, kind) DO UPDATE SET due_at = excluded.due_at,"
                         " claimed_by = NULL, claimed_until = NULL",
-                        (key, kind, _iso(due)),
+                        (key, kind, due),
                     )
+
+        await self._write("scheduling timers", schedule)
 
     async def pending_timers(self, key: str) -> list[Timer]:
         rows = await self._read(
@@ -512,16 +574,17 @@ class SqliteStore(Store, AgentStore):
         claim = uuid.uuid4().hex
         until = _iso(now + timedelta(seconds=lease))
         at = _iso(now)
-        async with self._write("claiming timers") as db:
-            cursor = await db.execute(
+        rows = await self._write(
+            "claiming timers",
+            lambda db: db.execute(
                 "UPDATE timers SET claimed_by = ?, claimed_until = ? WHERE id IN ("
                 " SELECT id FROM timers WHERE due_at <= ?"
                 " AND (claimed_until IS NULL OR claimed_until < ?)"
                 " ORDER BY due_at, id LIMIT ?)"
                 " RETURNING id, key, kind, due_at, claimed_by",
                 (claim, until, at, at, limit),
-            )
-            rows = list(await cursor.fetchall())
+            ).fetchall(),
+        )
         return sorted((_timer(row) for row in rows), key=lambda t: (t.due_at, t.id))
 
     async def timer_pending(self, timer: Timer) -> bool:
@@ -533,26 +596,29 @@ class SqliteStore(Store, AgentStore):
         return bool(rows)
 
     async def finish_timer(self, timer: Timer) -> None:
-        async with self._write("finishing a timer") as db:
-            await db.execute(
+        await self._write(
+            "finishing a timer",
+            lambda db: db.execute(
                 "DELETE FROM timers WHERE id = ? AND claimed_by IS ?", (timer.id, timer.claim)
-            )
+            ),
+        )
 
     # -- the agents' queue ------------------------------------------------------------------
 
     async def enqueue_handoff(self, key: str, reason: str, at: datetime) -> HandoffTicket:
-        async with self._write("queueing a handoff") as db:
-            await db.execute(
+        def enqueue(db: Db) -> Any:
+            db.execute(
                 "INSERT INTO handoffs (key, status, reason, since) VALUES (?, 'waiting', ?, ?)"
                 " ON CONFLICT (key) WHERE status <> 'closed' DO NOTHING",
                 (key, reason, _iso(at)),
             )
-            cursor = await db.execute(
+            return db.execute(
                 "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
                 " FROM handoffs WHERE key = ? AND status <> 'closed'",
                 (key,),
-            )
-            row = await cursor.fetchone()
+            ).fetchone()
+
+        row = await self._write("queueing a handoff", enqueue)
         assert row is not None  # just inserted, or the open one that prevented it
         return _ticket(row)
 
@@ -576,53 +642,59 @@ class SqliteStore(Store, AgentStore):
         return [_ticket(row) for row in rows]
 
     async def claim_handoff(self, key: str, agent: str, at: datetime) -> HandoffTicket | None:
-        async with self._write("claiming a handoff") as db:
-            cursor = await db.execute(
+        def claim(db: Db) -> Any:
+            row = db.execute(
                 "UPDATE handoffs SET status = 'claimed', agent = ?, claimed_at = ?"
                 " WHERE key = ? AND status = 'waiting'"
                 " RETURNING id, key, status, reason, since, agent, claimed_at, closed_at, outcome",
                 (agent, _iso(at), key),
-            )
-            row = await cursor.fetchone()
+            ).fetchone()
             if row is not None:
-                await db.execute(
-                    "DELETE FROM timers WHERE key = ? AND kind = ?", (key, HANDOFF_RELEASE)
-                )
+                db.execute("DELETE FROM timers WHERE key = ? AND kind = ?", (key, HANDOFF_RELEASE))
+            return row
+
+        row = await self._write("claiming a handoff", claim)
         return None if row is None else _ticket(row)
 
     async def close_handoff(
         self, key: str, outcome: str, at: datetime, *, waiting_only: bool = False
     ) -> HandoffTicket | None:
-        async with self._write("closing a handoff") as db:
-            cursor = await db.execute(
+        def close(db: Db) -> Any:
+            row = db.execute(
                 "UPDATE handoffs SET status = 'closed', outcome = ?, closed_at = ?"
                 " WHERE key = ? AND status <> 'closed' AND (NOT ? OR status = 'waiting')"
                 " RETURNING id, key, status, reason, since, agent, claimed_at, closed_at, outcome",
                 (outcome, _iso(at), key, waiting_only),
-            )
-            row = await cursor.fetchone()
-            await db.execute(
-                "DELETE FROM timers WHERE key = ? AND kind = ?", (key, HANDOFF_RELEASE)
-            )
+            ).fetchone()
+            db.execute("DELETE FROM timers WHERE key = ? AND kind = ?", (key, HANDOFF_RELEASE))
+            return row
+
+        row = await self._write("closing a handoff", close)
         return None if row is None else _ticket(row)
 
     async def record_agent_message(self, key: str, text: str, at: datetime) -> None:
-        async with self._write("recording an agent's message") as db:
-            await db.execute(
+        await self._write(
+            "recording an agent's message",
+            lambda db: db.execute(
                 "INSERT INTO transcript (key, role, text, at) VALUES (?, 'agent', ?, ?)",
                 (key, text, _iso(at)),
-            )
+            ),
+        )
 
     # -- the agent console (AgentStore) ------------------------------------------------------
 
     async def add_agent(self, name: str, password_hash: str, at: datetime) -> bool:
-        async with self._write("adding an agent") as db:
-            cursor = await db.execute(
-                "INSERT INTO agents (name, password_hash, created_at) VALUES (?, ?, ?)"
-                " ON CONFLICT (name) DO NOTHING",
-                (name, password_hash, _iso(at)),
-            )
-            return cursor.rowcount == 1
+        return await self._write(
+            "adding an agent",
+            lambda db: (
+                db.execute(
+                    "INSERT INTO agents (name, password_hash, created_at) VALUES (?, ?, ?)"
+                    " ON CONFLICT (name) DO NOTHING",
+                    (name, password_hash, _iso(at)),
+                ).rowcount
+                == 1
+            ),
+        )
 
     async def agent_password(self, name: str) -> str | None:
         rows = await self._read(
@@ -631,11 +703,15 @@ class SqliteStore(Store, AgentStore):
         return str(rows[0][0]) if rows else None
 
     async def set_agent_password(self, name: str, password_hash: str) -> bool:
-        async with self._write("changing an agent's password") as db:
-            cursor = await db.execute(
-                "UPDATE agents SET password_hash = ? WHERE name = ?", (password_hash, name)
-            )
-            return cursor.rowcount == 1
+        return await self._write(
+            "changing an agent's password",
+            lambda db: (
+                db.execute(
+                    "UPDATE agents SET password_hash = ? WHERE name = ?", (password_hash, name)
+                ).rowcount
+                == 1
+            ),
+        )
 
     async def list_agents(self) -> list[AgentAccount]:
         rows = await self._read(
@@ -644,21 +720,24 @@ class SqliteStore(Store, AgentStore):
         return [AgentAccount(name=row[0], created_at=_parse(row[1])) for row in rows]
 
     async def remove_agent(self, name: str) -> bool:
-        async with self._write("removing an agent") as db:
-            await db.execute("DELETE FROM agent_sessions WHERE agent = ?", (name,))
-            cursor = await db.execute("DELETE FROM agents WHERE name = ?", (name,))
-            return cursor.rowcount == 1
+        def remove(db: Db) -> bool:
+            db.execute("DELETE FROM agent_sessions WHERE agent = ?", (name,))
+            return db.execute("DELETE FROM agents WHERE name = ?", (name,)).rowcount == 1
+
+        return await self._write("removing an agent", remove)
 
     async def create_agent_session(
         self, token_hash: str, agent: str, at: datetime, expires_at: datetime
     ) -> None:
-        async with self._write("recording a login") as db:
-            await db.execute("DELETE FROM agent_sessions WHERE expires_at <= ?", (_iso(at),))
-            await db.execute(
+        def create(db: Db) -> None:
+            db.execute("DELETE FROM agent_sessions WHERE expires_at <= ?", (_iso(at),))
+            db.execute(
                 "INSERT INTO agent_sessions (token_hash, agent, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?)",
                 (token_hash, agent, _iso(at), _iso(expires_at)),
             )
+
+        await self._write("recording a login", create)
 
     async def agent_session(self, token_hash: str, now: datetime) -> AgentSession | None:
         rows = await self._read(
@@ -670,8 +749,10 @@ class SqliteStore(Store, AgentStore):
         return AgentSession(agent=rows[0][0], expires_at=_parse(rows[0][1])) if rows else None
 
     async def end_agent_session(self, token_hash: str) -> None:
-        async with self._write("ending a login") as db:
-            await db.execute("DELETE FROM agent_sessions WHERE token_hash = ?", (token_hash,))
+        await self._write(
+            "ending a login",
+            lambda db: db.execute("DELETE FROM agent_sessions WHERE token_hash = ?", (token_hash,)),
+        )
 
     async def handoff(self, ticket_id: int) -> HandoffTicket | None:
         rows = await self._read(
@@ -686,7 +767,8 @@ class SqliteStore(Store, AgentStore):
         rows = await self._read(
             "reading the queue",
             "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
-            " FROM handoffs WHERE status <> 'closed' ORDER BY since, id LIMIT ?",
+            " FROM handoffs WHERE status <> 'closed'"
+            " ORDER BY since, id LIMIT ?",
             (limit,),
         )
         return [_ticket(row) for row in rows]
