@@ -47,16 +47,43 @@ _HELD: ContextVar[tuple[PostgresStore, asyncio.Task[Any] | None, Conn] | None] =
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
-_UPSERT_CONVERSATION = """
-INSERT INTO conversations
-    (key, channel, contact, flow, state, language, context, failures, created_at, updated_at)
-VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s)
-ON CONFLICT (key) DO UPDATE SET
-    channel = excluded.channel, contact = excluded.contact, flow = excluded.flow,
-    state = excluded.state, language = excluded.language, context = excluded.context,
-    failures = excluded.failures, created_at = excluded.created_at,
-    updated_at = excluded.updated_at
+# commit_turn as one statement (one round trip, and atomic on its own): record the message id,
+# save the conversation and append its lines, the last two only if the id was new. Data-modifying
+# CTEs all run to completion whether or not the final SELECT reads them; they see one snapshot,
+# hence the guard on ``message``'s RETURNING rather than on the table. The lines are inserted in
+# their order (ORDER BY the array position), so their ids keep the transcript's order.
+_SAVE_TURN = """
+conversation AS (
+    INSERT INTO conversations
+        (key, channel, contact, flow, state, language, context, failures, created_at, updated_at)
+    SELECT %(key)s::text, %(channel)s::text, %(contact)s::text, %(flow)s::text, %(state)s::text,
+        %(language)s::text, %(context)s::jsonb, %(failures)s::integer, %(created_at)s::timestamptz,
+        %(updated_at)s::timestamptz
+    {guard}
+    ON CONFLICT (key) DO UPDATE SET
+        channel = excluded.channel, contact = excluded.contact, flow = excluded.flow,
+        state = excluded.state, language = excluded.language, context = excluded.context,
+        failures = excluded.failures, created_at = excluded.created_at,
+        updated_at = excluded.updated_at
+), lines AS (
+    INSERT INTO transcript (key, role, text, at)
+    SELECT %(key)s::text, line.role, line.text, line.at
+    FROM unnest(%(roles)s::text[], %(texts)s::text[], %(ats)s::timestamptz[])
+        WITH ORDINALITY AS line (role, text, at, position)
+    {guard}
+    ORDER BY line.position
+)
 """
+# (built from the constants above, once: nothing from outside reaches the SQL text)
+_COMMIT_TURN = (
+    "WITH message AS ("  # noqa: S608
+    " INSERT INTO processed_messages (provider_id, key, at)"
+    " VALUES (%(provider_id)s::text, %(key)s::text, %(now)s::timestamptz)"
+    " ON CONFLICT (provider_id) DO NOTHING RETURNING 1),"
+    + _SAVE_TURN.format(guard="WHERE EXISTS (SELECT FROM message)")
+    + "SELECT count(*) FROM message"
+)
+_COMMIT_TURN_WITHOUT_ID = "WITH" + _SAVE_TURN.format(guard="") + "SELECT 1"
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -358,42 +385,33 @@ class PostgresStore(Store, AgentStore):
         provider_id: str | None = None,
     ) -> bool:
         c = conversation
-        context = dump_context(c.context)  # sent as text, cast to jsonb by the server
-        values = [
-            c.key,
-            c.channel,
-            c.contact,
-            c.flow,
-            c.state,
-            c.language,
-            context,
-            c.failures,
-            to_utc(c.created_at),
-            to_utc(c.updated_at),
-        ]
-        lines = [(c.key, entry.role, entry.text, to_utc(entry.at)) for entry in transcript]
-        committed = True
+        params = {
+            "key": c.key,
+            "channel": c.channel,
+            "contact": c.contact,
+            "flow": c.flow,
+            "state": c.state,
+            "language": c.language,
+            "context": dump_context(c.context),  # sent as text, cast to jsonb by the server
+            "failures": c.failures,
+            "created_at": to_utc(c.created_at),
+            "updated_at": to_utc(c.updated_at),
+            "roles": [entry.role for entry in transcript],
+            "texts": [entry.text for entry in transcript],
+            "ats": [to_utc(entry.at) for entry in transcript],
+        }
+        query = _COMMIT_TURN_WITHOUT_ID
+        if provider_id is not None:
+            query = _COMMIT_TURN
+            params["provider_id"] = provider_id
+            params["now"] = datetime.fromtimestamp(self._clock(), UTC)
         try:
-            async with self._connection() as conn, conn.transaction() as tx:
-                if provider_id is not None:
-                    cur = await conn.execute(
-                        "INSERT INTO processed_messages (provider_id, key, at)"
-                        " VALUES (%s, %s, %s) ON CONFLICT (provider_id) DO NOTHING",
-                        [provider_id, c.key, datetime.fromtimestamp(self._clock(), UTC)],
-                    )
-                    if cur.rowcount == 0:
-                        committed = False
-                        raise psycopg.Rollback(tx)
-                await conn.execute(_UPSERT_CONVERSATION, values)
-                if lines:
-                    async with conn.cursor() as cur:
-                        await cur.executemany(
-                            "INSERT INTO transcript (key, role, text, at) VALUES (%s, %s, %s, %s)",
-                            lines,
-                        )
+            async with self._connection() as conn:
+                cur = await conn.execute(query, params)
+                row = await cur.fetchone()
         except psycopg.Error as exc:
             self._fail("committing a turn", exc)
-        return committed
+        return row is not None and row[0] == 1
 
     async def transcript(self, key: str, limit: int | None = None) -> list[TranscriptEntry]:
         if limit is not None and limit < 0:
