@@ -499,20 +499,23 @@ class PostgresStore(Store, AgentStore):
     async def set_timers(self, key: str, plan: Mapping[str, datetime | None]) -> None:
         if not plan:
             return
+        # One statement (one round trip, atomic): a plan names each kind once, so the rows it
+        # deletes and the rows it writes are never the same.
+        kinds = list(plan)
+        dues = [None if due is None else to_utc(due) for due in plan.values()]
         try:
-            async with self._connection() as conn, conn.transaction():
-                for kind, due in plan.items():
-                    if due is None:
-                        await conn.execute(
-                            "DELETE FROM timers WHERE key = %s AND kind = %s", [key, kind]
-                        )
-                    else:
-                        await conn.execute(
-                            "INSERT INTO timers (key, kind, due_at) VALUES (%s, %s, %s)"
-                            " ON CONFLICT (key, kind) DO UPDATE SET due_at = excluded.due_at,"
-                            " claimed_by = NULL, claimed_until = NULL",
-                            [key, kind, to_utc(due)],
-                        )
+            async with self._connection() as conn:
+                await conn.execute(
+                    "WITH plan AS (SELECT * FROM unnest(%(kinds)s::text[], %(dues)s::timestamptz[])"
+                    " AS plan (kind, due)),"
+                    " cancelled AS (DELETE FROM timers USING plan WHERE timers.key = %(key)s"
+                    " AND timers.kind = plan.kind AND plan.due IS NULL)"
+                    " INSERT INTO timers (key, kind, due_at)"
+                    " SELECT %(key)s::text, kind, due FROM plan WHERE due IS NOT NULL"
+                    " ON CONFLICT (key, kind) DO UPDATE SET due_at = excluded.due_at,"
+                    " claimed_by = NULL, claimed_until = NULL",
+                    {"key": key, "kinds": kinds, "dues": dues},
+                )
         except psycopg.Error as exc:
             self._fail("scheduling timers", exc)
 
