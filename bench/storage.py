@@ -7,12 +7,19 @@ Reports, per store, the whole turn sequentially (latency) and with ``--concurren
 distinct contacts (throughput), plus commit_turn and load alone. PostgreSQL runs in a throwaway
 schema, dropped at the end. Not a test: numbers depend on the machine; record them in reports.
 
-Recorded (2 shared cores, PostgreSQL 15 on loopback, other test suites running beside it):
+Recorded (2 shared cores, PostgreSQL 15 on loopback, load average ~0.8; before -> after each
+store operation became one call: SQLite on the event loop with busy timeout 0, falling back to
+its database thread; PostgreSQL commit_turn in one statement):
 
-    SQLite      turn sequential  p50 0.33-0.72 ms  p99 0.46-1.4 ms   1,450-2,900 turns/s
-                turn paced 1000/s p50 0.8 ms  p99 7.9 ms   commit_turn p50 0.15-0.21 ms
-    PostgreSQL  turn sequential  p50 1.0 ms  p99 1.8-5.5 ms  ~800-950 turns/s
-                turn paced 1000/s p50 1.3 ms  p99 7.4 ms   commit_turn p50 0.8 ms
+    SQLite      turn sequential    p50 0.73 -> 0.115 ms   p99 1.28 -> 0.20 ms
+                turn 32 concurrent 1,222 -> 7,839 turns/s
+                turn paced 1000/s  p50 0.81 -> 0.15 ms    p99 13.9 -> 0.34 ms
+                commit_turn alone  p50 0.39 -> 0.046 ms   load alone p50 0.070 -> 0.008 ms
+    PostgreSQL  turn sequential    p50 1.12 -> 0.91 ms    p99 1.67 -> 1.47 ms
+                turn 32 concurrent 1,635 -> 1,866 turns/s
+                turn paced 1000/s  p50 1.37 -> 1.20 ms    p99 5.6 -> 3.6 ms
+                commit_turn alone  p50 0.78 -> 0.66 ms (one round trip; the rest is the server's
+                                   WAL flush, synchronous_commit=on)
     Before background checkpoints, one SQLite turn in ~100 paid a WAL checkpoint: p99 4 ms.
 """
 
