@@ -8,9 +8,8 @@ __all__ = ["QUIET_LOGGERS", "quiet_noisy_loggers"]
 
 # Libraries that log customer data or secrets below WARNING: httpx every request URL at INFO
 # (Telegram's carry the bot token), PTB every call's parameters at DEBUG (chat ids, texts),
-# aiosqlite every statement's parameters at DEBUG (conversation keys hold phone numbers).
 # transitions narrates every state change at INFO: noise, not news, in a server's log.
-QUIET_LOGGERS = ("httpx", "httpcore", "telegram", "aiosqlite", "transitions")
+QUIET_LOGGERS = ("httpx", "httpcore", "telegram", "transitions")
 
 
 def quiet_noisy_loggers() -> None:
