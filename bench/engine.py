@@ -16,22 +16,27 @@ Three measurements per store:
 Replies go to a channel that drops them. PostgreSQL runs in a throwaway schema. Not a test: the
 numbers depend on the machine; record them in reports.
 
-Recorded (2 shared cores, other engineers' test suites running beside it, load ~1.5):
+Recorded 2026-11-23, after the store rewrite (2 cores, machine otherwise quiet, load ~1.0):
 
     engine's own work per menu turn (route, transitions step, prompts, i18n, copy; no store)
-                                 p50 0.08 ms   p99 0.12-0.15 ms  (~12,000 turns/s of CPU)
-    menu turns, whole            SQLite      sequential p50 0.5-0.9 ms  p99 1.3-1.5 ms
-                                             50 customers 1,350-1,600 turns/s
-                                             paced 1,000/s: p50 12 ms  p99 42 ms (near capacity)
-                                 PostgreSQL  sequential p50 1.2-1.4 ms  p99 3.4-5.4 ms
-                                             50 customers 950-1,065 turns/s
+                                 p50 0.08 ms   p99 0.13 ms
+    menu turns, whole            SQLite      sequential p50 0.24 ms  p99 0.41 ms
+                                             50 customers 3,765 turns/s
+                                             paced 1,000/s: 983 turns/s, p50 0.39 ms, p99 1.13 ms
+                                 PostgreSQL  sequential p50 1.38 ms  p99 2.03 ms
+                                             50 customers 1,604 turns/s
+                                             paced 1,000/s: 998 turns/s, p50 1.20 ms, p99 2.89 ms
     OZmap at 50 ms, one customer at a time:
-        radius request alone 54.5 ms, condominium request alone 54.4 ms
-        feasibility turn     p50 55.7 ms (SQLite) / 58.3 ms (PostgreSQL): one round trip
-        reservation turn     p50 105-108 ms: two (look the code up, then create)
-        turns without OZmap  p50 0.6-2 ms
-    50 sales conversations at once, 50 ms: 200-390 turns/s; the single-process sandbox's own
-    CPU (feasibility over the whole network) is then the bottleneck, not the engine.
+        radius request alone 55.1 ms, condominium request alone 54.5 ms
+        feasibility turn     p50 56.1 ms (SQLite) / 57.1 ms (PostgreSQL): one round trip
+        reservation turn     p50 106-107 ms: two (look the code up, then create)
+        turns without OZmap  p50 0.3-1.5 ms
+    50 sales conversations at once, 50 ms: 332 (SQLite) / 209 (PostgreSQL) turns/s; the
+    single-process sandbox's own CPU (feasibility over the whole network) is the bottleneck
+    there, not the engine.
+
+(The paced runs show 983-998 turns/s rather than 1,000: the load generator's sleep granularity;
+all 3,000 turns completed.)
 """
 
 from __future__ import annotations
