@@ -19,7 +19,14 @@ from datetime import datetime
 
 from bot.storage.base import HandoffTicket
 
-__all__ = ["AgentAccount", "AgentSession", "AgentStore"]
+__all__ = ["RETURN_CLAIMED_SQL", "AgentAccount", "AgentSession", "AgentStore"]
+
+#: what removing an agent does to the conversations it held: back to the queue, unclaimed
+#: (``%s`` is the agent's name; SQLite's adapter swaps in its own placeholder)
+RETURN_CLAIMED_SQL = (
+    "UPDATE handoffs SET status = 'waiting', agent = NULL, claimed_at = NULL"
+    " WHERE agent = %s AND status = 'claimed'"
+)
 
 
 @dataclass(frozen=True)
@@ -60,9 +67,9 @@ class AgentStore(ABC):
 
     @abstractmethod
     async def remove_agent(self, name: str) -> bool:
-        """Delete the account and end its sessions; False when there was none. Tickets it holds
-        stay claimed in its name (the queue's history), to be closed by the bot's timers or
-        handed back by a colleague's ``release``."""
+        """Delete the account and end its sessions; False when there was none. Conversations it
+        held go back to the queue as waiting (see :data:`RETURN_CLAIMED_SQL`): only the holder
+        may act on a claimed one, so they would otherwise be stuck with nobody able to answer."""
 
     # -- sessions ---------------------------------------------------------------------------
 

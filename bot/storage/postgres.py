@@ -30,7 +30,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import LockTimeout, StorageError
 from bot.storage._common import KeyedLocks, dump_context, masked_key, to_utc
-from bot.storage.agents import AgentAccount, AgentSession, AgentStore
+from bot.storage.agents import RETURN_CLAIMED_SQL, AgentAccount, AgentSession, AgentStore
 from bot.storage.base import HANDOFF_RELEASE, HandoffTicket, Store, Timer
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION_DDL, Migration, pending
 
@@ -685,6 +685,7 @@ class PostgresStore(Store, AgentStore):
         try:
             async with self._connection() as conn, conn.transaction():
                 await conn.execute("DELETE FROM agent_sessions WHERE agent = %s", [name])
+                await conn.execute(RETURN_CLAIMED_SQL, [name])
                 cur = await conn.execute(
                     "DELETE FROM agents WHERE name = %s RETURNING name", [name]
                 )

@@ -50,7 +50,7 @@ from typing import Any, TypeVar
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import LockTimeout, StorageError
 from bot.storage._common import KeyedLocks, dump_context, masked_key, to_utc, translate
-from bot.storage.agents import AgentAccount, AgentSession, AgentStore
+from bot.storage.agents import RETURN_CLAIMED_SQL, AgentAccount, AgentSession, AgentStore
 from bot.storage.base import HANDOFF_RELEASE, HandoffTicket, Store, Timer
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION_DDL, Migration, pending
 
@@ -799,6 +799,7 @@ class SqliteStore(Store, AgentStore):
     async def remove_agent(self, name: str) -> bool:
         def remove(db: Db) -> bool:
             db.execute("DELETE FROM agent_sessions WHERE agent = ?", (name,))
+            db.execute(RETURN_CLAIMED_SQL.replace("%s", "?"), (name,))
             return db.execute("DELETE FROM agents WHERE name = ?", (name,)).rowcount == 1
 
         return await self._write("removing an agent", remove)

@@ -94,3 +94,23 @@ async def test_the_console_reads_tickets_by_id_and_the_open_ones(store: Store) -
     assert await s.handoff(third.id + 1000) is None
     await store.forget("telegram:1")
     assert await s.handoff(first.id) is None
+
+
+async def test_removing_an_agent_returns_their_conversations_to_the_queue(store: Store) -> None:
+    s = agents(store)
+    await s.add_agent("maria", "h", T0)
+    await s.add_agent("joao", "h", T0)
+    held = await store.enqueue_handoff("telegram:1", "asked", T0)
+    other = await store.enqueue_handoff("telegram:2", "asked", T0)
+    await store.claim_handoff("telegram:1", "maria", T0 + timedelta(minutes=1))
+    await store.claim_handoff("telegram:2", "joao", T0 + timedelta(minutes=1))
+
+    await s.remove_agent("maria")
+
+    returned = await s.handoff(held.id)
+    assert returned is not None and (returned.status, returned.agent) == ("waiting", None)
+    kept = await s.handoff(other.id)  # a colleague's conversation is untouched
+    assert kept is not None and (kept.status, kept.agent) == ("claimed", "joao")
+    # and a colleague can take it now
+    taken = await store.claim_handoff("telegram:1", "joao", T0 + timedelta(minutes=2))
+    assert taken is not None and taken.agent == "joao"
