@@ -28,6 +28,7 @@ from bot.engine.machine import CompiledFlow
 from bot.engine.routing import (
     BUTTONS_KEY,
     INTENT_PREFIX,
+    PROFILE_NAME_KEY,
     Intent,
     Route,
     offered_buttons,
@@ -241,6 +242,10 @@ class Engine:
             context[BUTTONS_KEY] = [[b.payload, b.label] for b in offered]
         else:
             context.pop(BUTTONS_KEY, None)
+        profile = (turn.message.name or "").strip()
+        if profile:
+            # what the customer's messenger already shows: an agent may greet them by it
+            context[PROFILE_NAME_KEY] = profile[:80]
         return dataclasses.replace(
             conversation,
             flow=turn.flow,

@@ -25,6 +25,7 @@ from bot.messages import Button, Inbound
 __all__ = [
     "BUTTONS_KEY",
     "INTENT_PREFIX",
+    "PROFILE_NAME_KEY",
     "Intent",
     "Route",
     "match_intent",
@@ -36,6 +37,8 @@ __all__ = [
 
 #: where the engine keeps the options of the bot's last message, in ``Conversation.context``
 BUTTONS_KEY = "_buttons"
+#: the name the messenger shows for the customer (their profile), for the agents' console
+PROFILE_NAME_KEY = "profile_name"
 INTENT_PREFIX = "intent:"
 
 _NOT_WORD = re.compile(r"[^\w/]+")

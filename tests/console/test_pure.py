@@ -34,6 +34,8 @@ SALE: dict[str, Any] = {
         ({}, "telegram:552201", "…2201"),
         ({}, "webchat:Zx81_kq2", "visitante _kq2"),
         ({"sales": {"name": "  "}}, "telegram:123456789", "***6789"),
+        ({"profile_name": "Ana P."}, "telegram:552201", "Ana P."),
+        ({**SALE, "profile_name": "Ana P."}, "telegram:552201", "Bruno Lima"),
     ],
 )
 def test_the_customer_is_named_without_showing_their_number(

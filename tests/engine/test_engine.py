@@ -13,7 +13,7 @@ import pytest
 
 from bot.conversation import Conversation
 from bot.engine import Engine, FlowSpec, Intent, Turn
-from bot.engine.routing import BUTTONS_KEY
+from bot.engine.routing import BUTTONS_KEY, PROFILE_NAME_KEY
 from bot.errors import ChannelError, GeocoderUnavailable, OzmapUnavailable
 from bot.i18n import Catalogs
 from bot.messages import Inbound
@@ -110,6 +110,7 @@ async def test_new_conversation_gets_the_menu(
     saved = await store.load(chat.key)
     assert saved is not None and (saved.flow, saved.state) == ("menu", "choosing")
     assert saved.context[BUTTONS_KEY][0][0] == "intent:sales"
+    assert saved.context[PROFILE_NAME_KEY] == "Ana"  # for the agents' console
 
 
 async def test_the_language_comes_from_the_channel_hint(

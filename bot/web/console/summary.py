@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.conversation import Conversation, TranscriptEntry
+from bot.engine.routing import PROFILE_NAME_KEY
 from bot.storage.base import HandoffTicket
 from bot.validation import mask_cpf, mask_phone
 
@@ -44,11 +45,15 @@ def _sales(context: Mapping[str, Any]) -> Mapping[str, Any]:
 
 
 def customer_label(conversation: Conversation | None, key: str) -> str:
-    """The name the customer gave, else the channel's contact with only its end showing."""
+    """The name the customer gave, else their messenger profile's, else the channel's contact
+    with only its end showing."""
     if conversation is not None:
-        name = _sales(conversation.context).get("name")
-        if isinstance(name, str) and name.strip():
-            return name.strip()
+        for name in (
+            _sales(conversation.context).get("name"),
+            conversation.context.get(PROFILE_NAME_KEY),
+        ):
+            if isinstance(name, str) and name.strip():
+                return name.strip()
     contact = key.partition(":")[2]
     if key.startswith("webchat:"):
         return "visitante " + contact[-4:]
