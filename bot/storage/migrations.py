@@ -15,7 +15,7 @@ migration's SQL may hold several statements separated by ``;`` at the end of a l
 textual, so keep ``;`` out of string literals). SQLite stores times as ISO-8601 UTC text
 (``2024-05-01T12:00:00.000000+00:00``, which sorts chronologically) and JSON as text; PostgreSQL
 uses ``timestamptz`` and ``jsonb``. Cache expiry is epoch seconds (``REAL``/``double precision``)
-from the store's clock in both.
+from the store's clock in both, and so are the inbox's leases.
 """
 
 from __future__ import annotations
@@ -213,6 +213,37 @@ CREATE TABLE agent_sessions (
 CREATE INDEX agent_sessions_agent ON agent_sessions (agent);
 """
 
+# Accepted messages until their turn has run (see bot/storage/inbox.py). ``message`` is the
+# Inbound as JSON; the unique provider id makes a re-delivered webhook a no-op; (key, id) finds
+# the earlier entries of a conversation when claiming. Leases are epoch seconds from the store's
+# clock, like cache expiry. Rows are deleted when done, so the table holds only what is in
+# flight.
+_SQLITE_INBOX = """
+CREATE TABLE inbox (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    provider_id TEXT UNIQUE,
+    message TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    claimed_by TEXT,
+    claimed_until REAL
+);
+CREATE INDEX inbox_key ON inbox (key, id);
+"""
+
+_POSTGRES_INBOX = """
+CREATE TABLE inbox (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    key text NOT NULL,
+    provider_id text UNIQUE,
+    message jsonb NOT NULL,
+    received_at timestamptz NOT NULL,
+    claimed_by text,
+    claimed_until double precision
+);
+CREATE INDEX inbox_key ON inbox (key, id);
+"""
+
 # PostgreSQL needs no locks table: it has advisory locks.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("initial", sqlite=_SQLITE_INITIAL, postgres=_POSTGRES_INITIAL),
@@ -222,6 +253,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         postgres=_POSTGRES_TIMERS_AND_HANDOFFS,
     ),
     Migration("agents", sqlite=_SQLITE_AGENTS, postgres=_POSTGRES_AGENTS),
+    Migration("inbox", sqlite=_SQLITE_INBOX, postgres=_POSTGRES_INBOX),
 )
 
 

@@ -29,9 +29,11 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import LockTimeout, StorageError
+from bot.messages import Inbound
 from bot.storage._common import KeyedLocks, dump_context, masked_key, to_utc
 from bot.storage.agents import RETURN_CLAIMED_SQL, AgentAccount, AgentSession, AgentStore
 from bot.storage.base import HANDOFF_RELEASE, HandoffTicket, Store, Timer
+from bot.storage.inbox import InboxEntry, InboxStore, inbound_from_json, inbound_to_json
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION_DDL, Migration, pending
 
 __all__ = ["PostgresStore", "describe_dsn"]
@@ -86,6 +88,33 @@ _COMMIT_TURN = (
 _COMMIT_TURN_WITHOUT_ID = "WITH" + _SAVE_TURN.format(guard="") + "SELECT 1"
 
 
+# A provider id a turn already committed is skipped (its inbox row is gone by then).
+_INBOX_PUT = """
+INSERT INTO inbox (key, provider_id, message, received_at, claimed_by, claimed_until)
+SELECT %(key)s::text, %(provider_id)s::text, %(message)s::jsonb, %(at)s::timestamptz,
+    %(owner)s::text, %(until)s::double precision
+WHERE NOT EXISTS (SELECT FROM processed_messages WHERE provider_id = %(provider_id)s::text)
+ON CONFLICT (provider_id) DO NOTHING
+RETURNING id
+"""
+
+# Entries whose lease ran out (or was given back), oldest first, unless an earlier entry of the
+# same conversation is under a live lease (it must run first). SKIP LOCKED passes over rows
+# another statement is finishing or renewing instead of waiting for them.
+_INBOX_CLAIM = """
+UPDATE inbox SET claimed_by = %(owner)s, claimed_until = %(until)s FROM (
+    SELECT i.id FROM inbox AS i
+    WHERE (i.claimed_until IS NULL OR i.claimed_until < %(now)s)
+    AND NOT EXISTS (
+        SELECT FROM inbox AS e WHERE e.key = i.key AND e.id < i.id AND e.claimed_until >= %(now)s
+    )
+    ORDER BY i.id LIMIT %(limit)s FOR UPDATE OF i SKIP LOCKED
+) AS due
+WHERE inbox.id = due.id
+RETURNING inbox.id, inbox.message
+"""
+
+
 def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
 
@@ -125,7 +154,7 @@ def _lock_id(namespace: str, key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-class PostgresStore(Store, AgentStore):
+class PostgresStore(Store, AgentStore, InboxStore):
     """The Store port on PostgreSQL at ``dsn``.
 
     ``schema`` (a lower-case identifier) confines every table to that schema, created if
@@ -488,7 +517,9 @@ class PostgresStore(Store, AgentStore):
 
     # -- timers -----------------------------------------------------------------------------
 
-    async def _rows(self, what: str, query: str, params: Sequence[Any]) -> list[Any]:
+    async def _rows(
+        self, what: str, query: str, params: Sequence[Any] | Mapping[str, Any]
+    ) -> list[Any]:
         try:
             async with self._connection() as conn:
                 cur = await conn.execute(query, params)
@@ -743,3 +774,71 @@ class PostgresStore(Store, AgentStore):
             [limit],
         )
         return [_ticket(row) for row in rows]
+
+    # -- the inbox (InboxStore) --------------------------------------------------------------
+
+    async def inbox_put(self, inbound: Inbound, owner: str, lease: float) -> int | None:
+        now = self._clock()
+        rows = await self._rows(
+            "storing an accepted message",
+            _INBOX_PUT,
+            {
+                "key": inbound.key,
+                "provider_id": inbound.provider_id,
+                "message": inbound_to_json(inbound),
+                "at": datetime.fromtimestamp(now, UTC),
+                "owner": owner,
+                "until": now + lease,
+            },
+        )
+        return int(rows[0][0]) if rows else None
+
+    async def inbox_claim(self, owner: str, lease: float, limit: int) -> list[InboxEntry]:
+        now = self._clock()
+        try:
+            async with self._connection() as conn, conn.transaction():
+                # Claimers take turns (each statement of a READ COMMITTED transaction sees what
+                # committed before it began): with SKIP LOCKED alone, a second claimer could
+                # take a conversation's later entry while the first still holds its earlier
+                # ones uncommitted, and run them out of order.
+                await conn.execute(
+                    "SELECT pg_advisory_xact_lock(%s)", [_lock_id(self._namespace, "inbox claim")]
+                )
+                cur = await conn.execute(
+                    _INBOX_CLAIM, {"owner": owner, "until": now + lease, "now": now, "limit": limit}
+                )
+                rows = await cur.fetchall()
+        except psycopg.Error as exc:
+            self._fail("claiming inbox entries", exc)
+        return sorted(
+            (InboxEntry(id=row[0], inbound=inbound_from_json(row[1])) for row in rows),
+            key=lambda entry: entry.id,
+        )
+
+    async def inbox_renew(self, owner: str, lease: float) -> int:
+        rows = await self._rows(
+            "renewing inbox leases",
+            "UPDATE inbox SET claimed_until = %s WHERE claimed_by = %s RETURNING id",
+            [self._clock() + lease, owner],
+        )
+        return len(rows)
+
+    async def inbox_done(self, entry_id: int, owner: str) -> None:
+        await self._rows(
+            "finishing an inbox entry",
+            "DELETE FROM inbox WHERE id = %s AND claimed_by = %s RETURNING id",
+            [entry_id, owner],
+        )
+
+    async def inbox_release(self, owner: str) -> int:
+        rows = await self._rows(
+            "releasing inbox entries",
+            "UPDATE inbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = %s"
+            " RETURNING id",
+            [owner],
+        )
+        return len(rows)
+
+    async def inbox_pending(self) -> int:
+        rows = await self._rows("counting inbox entries", "SELECT count(*) FROM inbox", [])
+        return int(rows[0][0])

@@ -49,9 +49,11 @@ from typing import Any, TypeVar
 
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import LockTimeout, StorageError
+from bot.messages import Inbound
 from bot.storage._common import KeyedLocks, dump_context, masked_key, to_utc, translate
 from bot.storage.agents import RETURN_CLAIMED_SQL, AgentAccount, AgentSession, AgentStore
 from bot.storage.base import HANDOFF_RELEASE, HandoffTicket, Store, Timer
+from bot.storage.inbox import InboxEntry, InboxStore, inbound_from_json, inbound_to_json
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION_DDL, Migration, pending
 
 __all__ = ["SqliteStore"]
@@ -80,6 +82,31 @@ _TAKE_LEASE = """
 INSERT INTO locks (key, owner, expires_at) VALUES (?, ?, ?)
 ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
 WHERE locks.expires_at < ? OR locks.owner = excluded.owner
+"""
+
+
+# Skips a provider id a turn already committed (the row is gone from the inbox by then); the
+# SELECT's WHERE also keeps SQLite from reading ON CONFLICT as part of the SELECT.
+_INBOX_PUT = """
+INSERT INTO inbox (key, provider_id, message, received_at, claimed_by, claimed_until)
+SELECT ?, ?, ?, ?, ?, ?
+WHERE NOT EXISTS (SELECT 1 FROM processed_messages WHERE provider_id = ?)
+ON CONFLICT (provider_id) DO NOTHING
+RETURNING id
+"""
+
+# Entries whose lease ran out (or was given back), oldest first, unless an earlier entry of the
+# same conversation is still under a live lease: it must run first.
+_INBOX_CLAIM = """
+UPDATE inbox SET claimed_by = ?, claimed_until = ? WHERE id IN (
+    SELECT i.id FROM inbox AS i
+    WHERE (i.claimed_until IS NULL OR i.claimed_until < ?)
+    AND NOT EXISTS (
+        SELECT 1 FROM inbox AS e WHERE e.key = i.key AND e.id < i.id AND e.claimed_until >= ?
+    )
+    ORDER BY i.id LIMIT ?
+)
+RETURNING id, message
 """
 
 
@@ -151,7 +178,7 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-class SqliteStore(Store, AgentStore):
+class SqliteStore(Store, AgentStore, InboxStore):
     """The Store port on a SQLite file at ``path`` (parent directories are created).
 
     ``clock`` gives epoch seconds for cache expiry (tests pass one they control). ``lease`` is
@@ -851,6 +878,70 @@ class SqliteStore(Store, AgentStore):
             inline=False,
         )
         return [_ticket(row) for row in rows]
+
+    # -- the inbox (InboxStore) --------------------------------------------------------------
+
+    async def inbox_put(self, inbound: Inbound, owner: str, lease: float) -> int | None:
+        now = self._clock()
+        params = (
+            inbound.key,
+            inbound.provider_id,
+            inbound_to_json(inbound),
+            _iso(self._now()),
+            owner,
+            now + lease,
+            inbound.provider_id,
+        )
+        # One statement (atomic on its own, no BEGIN/COMMIT): on the loop at once, like a cache
+        # write; it is the only database work a webhook waits for.
+        rows = await self._read("storing an accepted message", _INBOX_PUT, params)
+        return int(rows[0][0]) if rows else None
+
+    async def inbox_claim(self, owner: str, lease: float, limit: int) -> list[InboxEntry]:
+        now = self._clock()
+        rows = await self._write(
+            "claiming inbox entries",
+            lambda db: db.execute(_INBOX_CLAIM, (owner, now + lease, now, now, limit)).fetchall(),
+            inline=False,
+        )
+        return sorted(
+            (InboxEntry(id=row[0], inbound=inbound_from_json(row[1])) for row in rows),
+            key=lambda entry: entry.id,
+        )
+
+    async def inbox_renew(self, owner: str, lease: float) -> int:
+        until = self._clock() + lease
+        return await self._call(
+            "renewing inbox leases",
+            lambda db: (
+                db.execute(
+                    "UPDATE inbox SET claimed_until = ? WHERE claimed_by = ?", (until, owner)
+                ).rowcount
+            ),
+        )
+
+    async def inbox_done(self, entry_id: int, owner: str) -> None:
+        await self._call(
+            "finishing an inbox entry",
+            lambda db: db.execute(
+                "DELETE FROM inbox WHERE id = ? AND claimed_by = ?", (entry_id, owner)
+            ),
+        )
+
+    async def inbox_release(self, owner: str) -> int:
+        return await self._call(
+            "releasing inbox entries",
+            lambda db: (
+                db.execute(
+                    "UPDATE inbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?",
+                    (owner,),
+                ).rowcount
+            ),
+        )
+
+    async def inbox_pending(self) -> int:
+        rows = await self._read("counting inbox entries", "SELECT count(*) FROM inbox", ())
+        return int(rows[0][0])
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

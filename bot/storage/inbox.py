@@ -1,0 +1,103 @@
+"""The inbox port: accepted messages kept in the database until their turn has run.
+
+A webhook answers 200 only once its message is in the inbox (the messenger never sends it
+again), and the message leaves the inbox when its turn is over. A process that dies in between
+leaves it there, under a lease that runs out; another process (or the same one restarted)
+claims it then and runs it. A port of its own, beside :class:`bot.storage.base.Store`, because
+only the web layer's dispatcher (:mod:`bot.web.dispatch`) uses it; both adapters
+(:class:`bot.storage.sqlite.SqliteStore`, :class:`bot.storage.postgres.PostgresStore`) implement
+it, and ``tests/storage/test_inbox.py`` is its contract suite.
+
+Leases are held by an ``owner`` (one per dispatcher, i.e. per process) until the store's clock
+passes ``claimed_until`` (epoch seconds); the owner renews all of its leases at once while it
+holds them. Running an entry twice is possible (a lease that ran out under a turn still
+running) and harmless: the engine records each provider id with its turn and skips one it has
+seen, which is why every entry has a provider id (the web chat makes one up).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from bot.errors import StorageError
+from bot.messages import Inbound, Location
+
+__all__ = ["InboxEntry", "InboxStore", "inbound_from_json", "inbound_to_json"]
+
+_INBOUND_FIELDS = frozenset(f.name for f in fields(Inbound))
+_LOCATION_FIELDS = frozenset(f.name for f in fields(Location))
+
+
+def inbound_to_json(inbound: Inbound) -> str:
+    """``inbound`` as compact JSON (its location nested as an object, or null)."""
+    return json.dumps(asdict(inbound), ensure_ascii=False, separators=(",", ":"))
+
+
+def inbound_from_json(value: str | Mapping[str, Any]) -> Inbound:
+    """The message :func:`inbound_to_json` wrote (PostgreSQL hands ``jsonb`` over already
+    parsed). Fields this version does not know (written by a newer one) are dropped. Raises
+    :class:`StorageError` for anything that is not such a message."""
+    try:
+        data = json.loads(value) if isinstance(value, str) else dict(value)
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+        known = {name: item for name, item in data.items() if name in _INBOUND_FIELDS}
+        point = known.get("location")
+        if point is not None:
+            if not isinstance(point, dict):
+                raise TypeError("location is not an object")
+            known["location"] = Location(
+                **{name: item for name, item in point.items() if name in _LOCATION_FIELDS}
+            )
+        return Inbound(**known)
+    except (TypeError, ValueError) as exc:  # a missing channel/contact is a TypeError
+        raise StorageError(f"an inbox entry is not a readable message: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """A message claimed from the inbox; ``id`` orders entries by arrival."""
+
+    id: int
+    inbound: Inbound
+
+
+class InboxStore(ABC):
+    """Accepted messages until their turn is done. Every method may raise
+    :class:`bot.errors.StorageError`."""
+
+    @abstractmethod
+    async def inbox_put(self, inbound: Inbound, owner: str, lease: float) -> int | None:
+        """Store ``inbound``, claimed by ``owner`` for ``lease`` seconds, in one statement;
+        returns its entry id. None (storing nothing) when its provider id is already in the
+        inbox or was already committed by a turn (a re-delivered webhook)."""
+
+    @abstractmethod
+    async def inbox_claim(self, owner: str, lease: float, limit: int) -> list[InboxEntry]:
+        """Atomically claim, for ``owner`` and ``lease`` seconds, up to ``limit`` entries no
+        live lease holds (their holder died, or gave them back), in arrival order. An entry is
+        left alone while an earlier one of its conversation is under a live lease, so a
+        conversation's messages are never claimed ahead of its earlier ones. Safe with several
+        processes: an entry goes to one of them."""
+
+    @abstractmethod
+    async def inbox_renew(self, owner: str, lease: float) -> int:
+        """Extend every lease ``owner`` holds to ``lease`` seconds from now; returns how many."""
+
+    @abstractmethod
+    async def inbox_done(self, entry_id: int, owner: str) -> None:
+        """Remove the entry once its turn has run, if ``owner`` still holds it (had its lease
+        run out and another process claimed it, that one removes it)."""
+
+    @abstractmethod
+    async def inbox_release(self, owner: str) -> int:
+        """Give back every lease ``owner`` holds (a process stopping with turns unrun), so
+        another process may claim those entries at once; returns how many."""
+
+    @abstractmethod
+    async def inbox_pending(self) -> int:
+        """How many entries the inbox holds, claimed or not (for metrics and tests)."""
