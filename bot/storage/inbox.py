@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -77,12 +77,19 @@ class InboxStore(ABC):
         inbox or was already committed by a turn (a re-delivered webhook)."""
 
     @abstractmethod
-    async def inbox_claim(self, owner: str, lease: float, limit: int) -> list[InboxEntry]:
+    async def inbox_claim(
+        self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()
+    ) -> list[InboxEntry]:
         """Atomically claim, for ``owner`` and ``lease`` seconds, up to ``limit`` entries no
-        live lease holds (their holder died, or gave them back), in arrival order. An entry is
-        left alone while an earlier one of its conversation is under a live lease, so a
-        conversation's messages are never claimed ahead of its earlier ones. Safe with several
-        processes: an entry goes to one of them."""
+        live lease holds (their holder died, or gave them back), in arrival order. The leases
+        of ``orphans`` (holders known to be dead) count as run out. An entry is left alone
+        while an earlier one of its conversation is under a live lease, so a conversation's
+        messages are never claimed ahead of its earlier ones. Safe with several processes: an
+        entry goes to one of them."""
+
+    @abstractmethod
+    async def inbox_holders(self) -> list[str]:
+        """The owners holding live leases (a new process checks which of them are dead)."""
 
     @abstractmethod
     async def inbox_renew(self, owner: str, lease: float) -> int:

@@ -104,9 +104,11 @@ RETURNING id
 _INBOX_CLAIM = """
 UPDATE inbox SET claimed_by = %(owner)s, claimed_until = %(until)s FROM (
     SELECT i.id FROM inbox AS i
-    WHERE (i.claimed_until IS NULL OR i.claimed_until < %(now)s)
+    WHERE (i.claimed_until IS NULL OR i.claimed_until < %(now)s
+        OR i.claimed_by = ANY(%(orphans)s::text[]))
     AND NOT EXISTS (
         SELECT FROM inbox AS e WHERE e.key = i.key AND e.id < i.id AND e.claimed_until >= %(now)s
+        AND e.claimed_by <> ALL(%(orphans)s::text[])
     )
     ORDER BY i.id LIMIT %(limit)s FOR UPDATE OF i SKIP LOCKED
 ) AS due
@@ -793,7 +795,9 @@ class PostgresStore(Store, AgentStore, InboxStore):
         )
         return int(rows[0][0]) if rows else None
 
-    async def inbox_claim(self, owner: str, lease: float, limit: int) -> list[InboxEntry]:
+    async def inbox_claim(
+        self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()
+    ) -> list[InboxEntry]:
         now = self._clock()
         try:
             async with self._connection() as conn, conn.transaction():
@@ -805,7 +809,14 @@ class PostgresStore(Store, AgentStore, InboxStore):
                     "SELECT pg_advisory_xact_lock(%s)", [_lock_id(self._namespace, "inbox claim")]
                 )
                 cur = await conn.execute(
-                    _INBOX_CLAIM, {"owner": owner, "until": now + lease, "now": now, "limit": limit}
+                    _INBOX_CLAIM,
+                    {
+                        "owner": owner,
+                        "until": now + lease,
+                        "now": now,
+                        "orphans": list(orphans),
+                        "limit": limit,
+                    },
                 )
                 rows = await cur.fetchall()
         except psycopg.Error as exc:
@@ -814,6 +825,14 @@ class PostgresStore(Store, AgentStore, InboxStore):
             (InboxEntry(id=row[0], inbound=inbound_from_json(row[1])) for row in rows),
             key=lambda entry: entry.id,
         )
+
+    async def inbox_holders(self) -> list[str]:
+        rows = await self._rows(
+            "reading inbox leases",
+            "SELECT DISTINCT claimed_by FROM inbox WHERE claimed_until >= %s",
+            [self._clock()],
+        )
+        return sorted(str(row[0]) for row in rows)
 
     async def inbox_renew(self, owner: str, lease: float) -> int:
         rows = await self._rows(

@@ -98,13 +98,15 @@ RETURNING id
 # Entries whose lease ran out (or was given back), oldest first, unless an earlier entry of the
 # same conversation is still under a live lease: it must run first.
 _INBOX_CLAIM = """
-UPDATE inbox SET claimed_by = ?, claimed_until = ? WHERE id IN (
+UPDATE inbox SET claimed_by = :owner, claimed_until = :until WHERE id IN (
     SELECT i.id FROM inbox AS i
-    WHERE (i.claimed_until IS NULL OR i.claimed_until < ?)
+    WHERE (i.claimed_until IS NULL OR i.claimed_until < :now
+        OR i.claimed_by IN (SELECT value FROM json_each(:orphans)))
     AND NOT EXISTS (
-        SELECT 1 FROM inbox AS e WHERE e.key = i.key AND e.id < i.id AND e.claimed_until >= ?
+        SELECT 1 FROM inbox AS e WHERE e.key = i.key AND e.id < i.id AND e.claimed_until >= :now
+        AND e.claimed_by NOT IN (SELECT value FROM json_each(:orphans))
     )
-    ORDER BY i.id LIMIT ?
+    ORDER BY i.id LIMIT :limit
 )
 RETURNING id, message
 """
@@ -897,17 +899,34 @@ class SqliteStore(Store, AgentStore, InboxStore):
         rows = await self._read("storing an accepted message", _INBOX_PUT, params)
         return int(rows[0][0]) if rows else None
 
-    async def inbox_claim(self, owner: str, lease: float, limit: int) -> list[InboxEntry]:
+    async def inbox_claim(
+        self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()
+    ) -> list[InboxEntry]:
         now = self._clock()
+        params = {
+            "owner": owner,
+            "until": now + lease,
+            "now": now,
+            "orphans": json.dumps(list(orphans)),
+            "limit": limit,
+        }
         rows = await self._write(
             "claiming inbox entries",
-            lambda db: db.execute(_INBOX_CLAIM, (owner, now + lease, now, now, limit)).fetchall(),
+            lambda db: db.execute(_INBOX_CLAIM, params).fetchall(),
             inline=False,
         )
         return sorted(
             (InboxEntry(id=row[0], inbound=inbound_from_json(row[1])) for row in rows),
             key=lambda entry: entry.id,
         )
+
+    async def inbox_holders(self) -> list[str]:
+        rows = await self._read(
+            "reading inbox leases",
+            "SELECT DISTINCT claimed_by FROM inbox WHERE claimed_until >= ?",
+            (self._clock(),),
+        )
+        return sorted(str(row[0]) for row in rows)
 
     async def inbox_renew(self, owner: str, lease: float) -> int:
         until = self._clock() + lease

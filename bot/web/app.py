@@ -1,7 +1,8 @@
 """The Starlette application behind ``ozbot serve``. Its lifespan is the composition root of the
 web process: one shared ``httpx.AsyncClient``, the channels, the runtime (store, OZmap client,
 geocoder, engine: :func:`bot.compose.build_runtime`), its timer runner, the dispatcher; all
-closed in reverse order at shutdown, after running turns have finished.
+closed in reverse order at shutdown, after running turns have finished. Before it serves, the
+dispatcher runs the messages a process that died had accepted (kept in the store's inbox).
 
 Channels are enabled by their settings: Telegram with ``TELEGRAM_TOKEN``; WhatsApp with
 ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and ``TWILIO_FROM``; the web chat always.
@@ -24,9 +25,11 @@ from bot.channels.base import Channel
 from bot.channels.telegram import TelegramChannel, TelegramEvent, make_bot, poll_updates
 from bot.channels.webchat import WebchatChannel
 from bot.channels.whatsapp import WhatsappChannel, make_twilio_client
+from bot.errors import StorageError
 from bot.i18n import Catalogs
 from bot.logsafe import quiet_noisy_loggers
 from bot.settings import Settings
+from bot.storage.inbox import InboxStore
 from bot.web import console, health, webchat, webhooks
 from bot.web.dispatch import Dispatcher
 from bot.web.metrics import Metrics
@@ -107,6 +110,8 @@ def create_app(
     telegram_polling: bool | None = None,
     sse_seconds: float = 20.0,
     shutdown_grace: float = 30.0,
+    inbox_lease: float = 30.0,
+    inbox_sweep: float = 5.0,
 ) -> Starlette:
     """The application; nothing is built until its lifespan starts.
 
@@ -114,7 +119,9 @@ def create_app(
     some URL prefixes of the shared client elsewhere (tests mount the messenger fakes on
     ``https://api.telegram.org`` and ``https://api.twilio.com``); ``telegram_polling`` None
     follows ``TELEGRAM_MODE``. ``shutdown_grace`` bounds how long running turns may take to
-    finish at shutdown. The lifespan raises :class:`bot.errors.ConfigError` for bad settings.
+    finish at shutdown; ``inbox_lease`` and ``inbox_sweep`` are the :class:`Dispatcher`'s
+    ``lease`` and ``sweep_every``. The lifespan raises :class:`bot.errors.ConfigError` for
+    bad settings.
     """
     factory: RuntimeFactory = runtime_factory or _default_runtime
     polling = settings.telegram_mode == "polling" if telegram_polling is None else telegram_polling
@@ -157,10 +164,20 @@ def create_app(
             stack.push_async_callback(timers.stop)
 
             metrics = Metrics()
+            inbox = runtime.store
+            if not isinstance(inbox, InboxStore):
+                raise TypeError(f"the runtime's store {inbox!r} does not implement InboxStore")
             dispatcher = Dispatcher(
-                runtime.engine.handle, concurrency=s.webhook_concurrency, metrics=metrics
+                runtime.engine.handle,
+                inbox,
+                concurrency=s.webhook_concurrency,
+                metrics=metrics,
+                lease=inbox_lease,
+                sweep_every=inbox_sweep,
             )
             stack.push_async_callback(dispatcher.close, shutdown_grace)
+            # what a process that died left accepted runs before anything new is accepted
+            await dispatcher.start()
 
             secret = s.session_secret
             if not secret:
@@ -217,7 +234,14 @@ async def _polling(telegram: TelegramChannel, dispatcher: Dispatcher) -> AsyncIt
     async def on_event(event: TelegramEvent) -> None:
         if event.callback_query_id is not None:
             dispatcher.spawn(telegram.answer_callback(event.callback_query_id), "callback")
-        dispatcher.submit(event.inbound)
+        # getUpdates has moved past it already: keep trying until the inbox takes it
+        while True:
+            try:
+                await dispatcher.submit(event.inbound)
+                return
+            except StorageError as exc:
+                log.warning("could not keep a polled update (retrying in 1s): %s", exc)
+                await asyncio.sleep(1.0)
 
     stop = asyncio.Event()
     task = asyncio.create_task(poll_updates(telegram.bot, on_event, stop=stop))

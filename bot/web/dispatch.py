@@ -1,36 +1,93 @@
-"""Background processing of accepted messages, so a webhook answers at once.
+"""Accepted messages: kept in the store's inbox, then run in the background.
 
-Messengers re-deliver when a webhook is slow (Twilio after 15 s, Telegram after 60 s), so the
-routes only verify, parse and :meth:`Dispatcher.submit`; the turn runs here. Guarantees:
+Messengers re-deliver when a webhook is slow (Twilio after 15 s, Telegram after 60 s) and never
+again once it answered 200. So a route verifies, parses and awaits :meth:`Dispatcher.submit`,
+which stores the message in the inbox (:mod:`bot.storage.inbox`, one insert) *before* the route
+answers; the turn runs here afterwards. Guarantees:
 
-* messages of one conversation run one after another, in the order they were submitted (one
-  worker per conversation drains its queue; the engine's store lock then orders turns across
-  processes);
+* an accepted message is answered even when the process dies before its turn: it stays in the
+  inbox under this dispatcher's lease (renewed every ``sweep_every`` seconds while it waits),
+  and the process that claims it next runs it: at start-up (:meth:`start`) and every
+  ``sweep_every`` seconds, entries whose holder is dead are claimed, a holder on this host at
+  once (its process is gone), one elsewhere when its lease has run out. A dispatcher that
+  stops with turns unrun gives its leases back, so the next process takes them at once;
+* a message the inbox cannot keep is refused: ``submit`` raises
+  :class:`bot.errors.StorageError` and the route answers 503, so the messenger re-sends it;
+* messages of one conversation run one after another in arrival order, recovered ones
+  included (one worker per conversation drains its queue; the inbox never hands out a message
+  while an earlier one of its conversation is held; the engine's store lock orders turns
+  across processes). Not covered: a new message that arrives while an earlier one still sits
+  under the lease of a process that died on another host runs first;
 * at most ``concurrency`` turns run at once across conversations;
-* a provider id submitted again while remembered (the last ``seen_window`` ids) is dropped
-  before any work (the engine's store check covers restarts and other processes);
+* a provider id already in the inbox, or committed by a turn, is dropped (``submit`` returns
+  False); the last ``seen_window`` ids are dropped before reaching the store;
 * :meth:`close` stops accepting and waits for queued and running turns (graceful shutdown).
 
-Accepted messages live in memory until processed: a crash loses the queue (the messenger was
-already told 200). The store's de-duplication makes re-sending them safe, but nothing re-sends.
+An entry leaves the inbox after its turn. A process dying between the turn's commit and that
+leaves it to be run again, and the engine skips it (it records the provider id with the turn),
+so nobody is answered twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from typing import Any
 
+from bot.errors import StorageError
 from bot.messages import Inbound
+from bot.storage.inbox import InboxStore
 from bot.web.metrics import Metrics
 from bot.web.privacy import ref
 
-__all__ = ["Closing", "Dispatcher"]
+__all__ = ["Closing", "Dispatcher", "orphans", "this_host"]
 
 log = logging.getLogger(__name__)
+
+# Owners of the dispatchers of this process that are not closed: a holder with our host and pid
+# that is not among them is a dispatcher that ended (a test, an app built twice).
+_LIVE: set[str] = set()
+
+
+def this_host() -> str:
+    """This host as lease owners name it: the host name, and the PID namespace on Linux (two
+    containers may share a host name, never a PID namespace)."""
+    try:
+        namespace = f"~{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:
+        namespace = ""
+    return f"{socket.gethostname()}{namespace}"
+
+
+def orphans(holders: Iterable[str]) -> list[str]:
+    """The lease holders (``host:pid:token``) that were processes on this host and are gone.
+    Holders elsewhere are never called dead: their leases run out instead."""
+    here, me = this_host(), os.getpid()
+    dead: list[str] = []
+    for holder in holders:
+        parts = holder.rsplit(":", 2)
+        if len(parts) != 3 or parts[0] != here or not parts[1].isdigit():
+            continue
+        pid = int(parts[1])
+        if pid == me:
+            if holder not in _LIVE:
+                dead.append(holder)
+            continue
+        try:
+            os.kill(pid, 0)  # signal 0: only asks whether the process exists
+        except ProcessLookupError:
+            dead.append(holder)
+        except PermissionError:  # alive, another user's
+            pass
+    return dead
 
 
 class Closing(RuntimeError):
@@ -38,51 +95,136 @@ class Closing(RuntimeError):
     messenger re-delivers to the next process)."""
 
 
+@dataclass(frozen=True, slots=True)
+class _Job:
+    entry: int  # the inbox entry
+    inbound: Inbound
+    arrived: float  # monotonic
+
+
 class Dispatcher:
-    """Runs ``handle(inbound)`` for submitted messages; see the module docstring."""
+    """Runs ``handle(inbound)`` for messages kept in ``inbox``; see the module docstring.
+
+    ``lease`` is how long an entry stays this dispatcher's without a renewal; ``sweep_every``
+    how often leases are renewed and dead holders' entries looked for (at most a third of the
+    lease, so a renewal is never missed)."""
 
     def __init__(
         self,
         handle: Callable[[Inbound], Awaitable[None]],
+        inbox: InboxStore,
         *,
         concurrency: int = 32,
         metrics: Metrics | None = None,
         seen_window: int = 10_000,
+        lease: float = 30.0,
+        sweep_every: float = 5.0,
+        batch: int = 100,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
+        if not 0 < sweep_every <= lease / 3:
+            raise ValueError("sweep_every must be positive and at most a third of lease")
         self._handle = handle
+        self._inbox = inbox
         self._slots = asyncio.Semaphore(concurrency)
         self._metrics = metrics or Metrics()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._seen_window = seen_window
-        self._queues: dict[str, deque[tuple[Inbound, float]]] = {}
+        self._lease = lease
+        self._sweep_every = sweep_every
+        self._batch = batch
+        self.owner = f"{this_host()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+        _LIVE.add(self.owner)
+        self._queues: dict[str, deque[_Job]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
         self._closing = False
+        self._sweeper: asyncio.Task[None] | None = None
 
-    def submit(self, inbound: Inbound) -> bool:
-        """Queue ``inbound`` for its conversation. Returns False for a provider id already
-        submitted. Raises :class:`Closing` during shutdown."""
+    async def start(self) -> int:
+        """Queue what dead processes left in the inbox (before any new message, so a
+        conversation's recovered messages come first), then renew leases and look for more
+        every ``sweep_every`` seconds in the background. Returns how many were recovered now;
+        database trouble is logged and left to the next sweep."""
+        recovered = await self._sweep_logged()
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(
+                self._sweep_forever(), name="ozbot-inbox-sweep"
+            )
+        return recovered
+
+    async def recover(self) -> int:
+        """Claim and queue the entries dead holders left, until none is left; returns how many.
+        Raises :class:`StorageError`."""
+        dead = orphans(await self._inbox.inbox_holders())
+        total = 0
+        while not self._closing:
+            entries = await self._inbox.inbox_claim(
+                self.owner, self._lease, self._batch, orphans=dead
+            )
+            for entry in entries:
+                if entry.inbound.provider_id is not None:
+                    self._remember(entry.inbound.provider_id)
+                self._enqueue(_Job(entry.id, entry.inbound, time.monotonic()))
+            total += len(entries)
+            if len(entries) < self._batch:
+                break
+        if total:
+            log.warning("re-dispatching %d accepted messages a stopped process left", total)
+        return total
+
+    async def _sweep_logged(self) -> int:
+        try:
+            return await self.recover()
+        except StorageError as exc:
+            log.warning("could not look for messages left in the inbox (will retry): %s", exc)
+            return 0
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_every)
+            if self._queues:
+                try:
+                    await self._inbox.inbox_renew(self.owner, self._lease)
+                except StorageError as exc:
+                    log.warning("could not renew the inbox leases (will retry): %s", exc)
+            await self._sweep_logged()
+
+    async def submit(self, inbound: Inbound) -> bool:
+        """Keep ``inbound`` in the inbox, then queue it for its conversation. Returns False for
+        a provider id already accepted (or answered). Raises :class:`Closing` during shutdown
+        and :class:`StorageError` when the inbox cannot keep it (it is then not accepted)."""
         if self._closing:
             raise Closing("shutting down")
         pid = inbound.provider_id
+        if pid is not None and pid in self._seen:
+            return False
+        entry = await self._inbox.inbox_put(inbound, self.owner, self._lease)
         if pid is not None:
-            if pid in self._seen:
-                return False
-            self._seen[pid] = None
-            if len(self._seen) > self._seen_window:
-                self._seen.popitem(last=False)
+            self._remember(pid)
+        if entry is None:
+            return False
+        if self._closing:
+            # Stopped while the insert ran: it is kept, and the next process runs it.
+            return True
+        self._enqueue(_Job(entry, inbound, time.monotonic()))
+        return True
+
+    def _remember(self, pid: str) -> None:
+        self._seen[pid] = None
+        if len(self._seen) > self._seen_window:
+            self._seen.popitem(last=False)
+
+    def _enqueue(self, job: _Job) -> None:
         self._metrics.queued.inc()
-        job = (inbound, time.monotonic())
-        queue = self._queues.get(inbound.key)
+        queue = self._queues.get(job.inbound.key)
         if queue is not None:
             queue.append(job)  # its worker is running and will get to it, in order
         else:
-            self._queues[inbound.key] = deque([job])
-            self._start(self._work(inbound.key))
-        return True
+            self._queues[job.inbound.key] = deque([job])
+            self._start(self._work(job.inbound.key))
 
     def spawn(self, job: Coroutine[Any, Any, None], what: str) -> None:
         """Run a side job (acknowledge a button tap, record a status) in the background; it is
@@ -114,30 +256,44 @@ class Dispatcher:
         queue = self._queues[key]
         try:
             while queue:
-                inbound, arrived = queue[0]  # stays queued while running: later ones append
+                job = queue[0]  # stays queued while running: later ones append
                 self._metrics.queued.dec()
                 async with self._slots:
                     self._metrics.in_flight.inc()
                     outcome = "ok"
                     try:
-                        await self._handle(inbound)
+                        await self._handle(job.inbound)
                     except Exception:
+                        # done all the same: run again, it would most likely fail again
                         outcome = "error"
                         log.exception("turn failed for conversation %s", ref(key))
                     finally:
                         self._metrics.in_flight.dec()
-                        self._metrics.turns.labels(inbound.channel, outcome).inc()
-                        self._metrics.turn_seconds.labels(inbound.channel).observe(
-                            time.monotonic() - arrived
+                        self._metrics.turns.labels(job.inbound.channel, outcome).inc()
+                        self._metrics.turn_seconds.labels(job.inbound.channel).observe(
+                            time.monotonic() - job.arrived
                         )
+                await self._finish(job)
                 queue.popleft()
         finally:
             # no await between the loop's last check and here: a submit cannot slip in between
             del self._queues[key]
 
+    async def _finish(self, job: _Job) -> None:
+        try:
+            await self._inbox.inbox_done(job.entry, self.owner)
+        except StorageError as exc:
+            # Still held (and renewed) by us: after we stop, another process runs it again
+            # and the engine skips it as already answered.
+            log.warning(
+                "could not clear a finished message of conversation %s from the inbox: %s",
+                ref(job.inbound.key),
+                exc,
+            )
+
     @property
     def pending(self) -> int:
-        """Messages accepted and not finished (queued or running)."""
+        """Messages accepted and not finished (queued or running) in this process."""
         return sum(len(q) for q in self._queues.values())
 
     async def join(self) -> None:
@@ -146,8 +302,14 @@ class Dispatcher:
 
     async def close(self, grace: float = 30.0) -> None:
         """Stop accepting; let queued and running turns finish for up to ``grace`` seconds,
-        then cancel what is left (logged with how many)."""
+        then cancel what is left (logged with how many) and give its inbox entries back for
+        the next process."""
         self._closing = True
+        if self._sweeper is not None:
+            sweeper, self._sweeper = self._sweeper, None
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
         try:
             await asyncio.wait_for(self._idle.wait(), grace)
         except TimeoutError:
@@ -156,3 +318,12 @@ class Dispatcher:
             for task in left:
                 task.cancel()
             await asyncio.gather(*left, return_exceptions=True)
+        try:
+            released = await self._inbox.inbox_release(self.owner)
+        except StorageError as exc:
+            log.warning("could not give back unfinished inbox entries: %s", exc)
+        else:
+            if released:
+                log.warning("shutdown: %d accepted messages left for the next process", released)
+        finally:
+            _LIVE.discard(self.owner)

@@ -4,7 +4,8 @@
   the visitor an anonymous session: a random id in a signed cookie (HttpOnly, SameSite=Lax,
   Secure behind https), valid for 30 days.
 * ``POST /chat/api/messages`` one message, JSON ``{"id", "text" | "button" | "location":
-  {"lat", "lng"}}``; 202 when accepted. JSON only: a cross-site form cannot post it, which with
+  {"lat", "lng"}}``; 202 when accepted (kept in the store's inbox), 503 when the store cannot
+  keep it. JSON only: a cross-site form cannot post it, which with
   the SameSite cookie keeps other sites from speaking for a visitor.
 * ``GET /chat/api/events`` the replies, as Server-Sent Events (``event: reply``). A stream ends
   after a while, or as soon as the server starts shutting down (so streams never hold a
@@ -20,6 +21,7 @@ import json
 import logging
 import re
 import secrets
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.channels.webchat import reply_to_json
+from bot.errors import StorageError
 from bot.i18n import negotiate
 from bot.messages import Inbound, Location, Reply
 from bot.validation import valid_coordinates
@@ -155,7 +158,8 @@ def _inbound(data: Any, session: str, language: str | None) -> Inbound:
         text=text if button is None and point is None else None,
         button=button,
         location=point,
-        provider_id=f"web:{session}:{message_id}" if message_id else None,
+        # every message gets an id, so a re-run after a crash is recognised as answered
+        provider_id=f"web:{session}:{message_id or uuid.uuid4().hex}",
         language=language,
     )
 
@@ -178,9 +182,12 @@ async def post_message(request: Request) -> Response:
     except ValueError as exc:  # includes json.JSONDecodeError
         return _error(400, str(exc) if not isinstance(exc, json.JSONDecodeError) else "bad JSON")
     try:
-        state.dispatcher.submit(inbound)
+        await state.dispatcher.submit(inbound)
     except Closing:
         return _error(503, "the server is restarting: try again in a moment")
+    except StorageError as exc:
+        log.error("could not keep a web-chat message (answered 503): %s", exc)
+        return _error(503, "the server could not take your message: send it again in a moment")
     state.metrics.webhooks.labels("webchat", "accepted").inc()
     return JSONResponse({"accepted": True}, status_code=202)
 

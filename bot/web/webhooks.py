@@ -1,8 +1,9 @@
-"""The messenger webhooks: verify, parse, hand the turn to the dispatcher, answer at once.
+"""The messenger webhooks: verify, parse, hand the message to the dispatcher, answer at once.
 
-Answers: 200 once a message is accepted (or deliberately ignored, or a duplicate); 403 when the
-secret or signature does not verify (nothing is processed); 400 for a body we cannot read;
-413 for an oversized one; 404 for a channel that is not configured; 503 while shutting down (the
+Answers: 200 once a message is accepted, i.e. kept in the store's inbox (or deliberately
+ignored, or a duplicate); 403 when the secret or signature does not verify (nothing is
+processed); 400 for a body we cannot read; 413 for an oversized one; 404 for a channel that is
+not configured; 503 while shutting down or when the store cannot keep the message (the
 messenger re-delivers). Never 500 for what a request contains. Logs name conversations by
 digest only (:func:`bot.web.privacy.ref`).
 """
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Coroutine
+from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.datastructures import FormData, UploadFile
@@ -27,7 +30,8 @@ from bot.channels.whatsapp import (
     signed_url,
     verify_signature,
 )
-from bot.errors import BadPayload, SignatureError
+from bot.errors import BadPayload, SignatureError, StorageError
+from bot.messages import Inbound
 from bot.web.dispatch import Closing
 from bot.web.privacy import ref
 from bot.web.state import AppState, app_state
@@ -56,6 +60,32 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
             raise TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _submit(state: AppState, channel: str, inbound: Inbound) -> bool | Response:
+    """Whether the dispatcher accepted ``inbound`` (False: a duplicate), once it is in the
+    inbox; or the 503 refusing it, so the messenger sends it again."""
+    try:
+        return await state.dispatcher.submit(inbound)
+    except Closing:
+        return _answer(state, channel, "unavailable", 503)
+    except StorageError as exc:
+        log.error(
+            "could not keep a %s message of conversation %s (answered 503, it will be re-sent): %s",
+            channel,
+            ref(inbound.key),
+            exc,
+        )
+        return _answer(state, channel, "store_failed", 503)
+
+
+def _side_job(state: AppState, job: Coroutine[Any, Any, None], what: str) -> None:
+    """Run a best-effort side job of an accepted message; skipped when shutting down (the
+    message itself is kept for the next process)."""
+    try:
+        state.dispatcher.spawn(job, what)
+    except Closing:
+        log.info("shutting down: skipped %s", what)
 
 
 def _answer(
@@ -87,14 +117,12 @@ async def telegram_webhook(request: Request) -> Response:
         return _answer(state, "telegram", "bad_request", 400)
     if event is None:
         return _answer(state, "telegram", "ignored", 200)
-    try:
-        if event.callback_query_id is not None:
-            state.dispatcher.spawn(
-                telegram.answer_callback(event.callback_query_id), "answerCallbackQuery"
-            )
-        accepted = state.dispatcher.submit(event.inbound)
-    except Closing:
-        return _answer(state, "telegram", "unavailable", 503)
+    submitted = await _submit(state, "telegram", event.inbound)
+    if isinstance(submitted, Response):
+        return submitted
+    accepted = submitted
+    if accepted and event.callback_query_id is not None:
+        _side_job(state, telegram.answer_callback(event.callback_query_id), "answerCallbackQuery")
     log.info(
         "telegram update accepted for conversation %s%s",
         ref(event.inbound.key),
@@ -153,11 +181,12 @@ async def twilio_webhook(request: Request) -> Response:
     if inbound is None:
         return _twiml(state, "ignored")
     assert state.whatsapp is not None  # checked by _twilio_form
-    try:
-        state.dispatcher.spawn(state.whatsapp.note_inbound(inbound.contact), "24h window")
-        accepted = state.dispatcher.submit(inbound)
-    except Closing:
-        return _answer(state, "whatsapp", "unavailable", 503)
+    submitted = await _submit(state, "whatsapp", inbound)
+    if isinstance(submitted, Response):
+        return submitted
+    accepted = submitted
+    if accepted:
+        _side_job(state, state.whatsapp.note_inbound(inbound.contact), "24h window")
     log.info(
         "whatsapp message accepted for conversation %s%s",
         ref(inbound.key),

@@ -180,3 +180,18 @@ async def test_two_stores_claiming_together_never_share_an_entry(
     )
     ids = [e.id for batch in results for e in batch]
     assert len(ids) == len(set(ids)) == 40
+
+
+async def test_the_leases_of_dead_holders_can_be_taken_at_once(store: Store) -> None:
+    box = inbox(store)
+    await box.inbox_put(msg("1", "a", "tg:1"), A, LEASE)
+    await box.inbox_put(msg("1", "b", "tg:2"), B, LEASE)
+    await box.inbox_put(msg("2", "c", "tg:3"), B, LEASE)
+    assert await box.inbox_holders() == [A, B]
+    # B is known dead, A is not: B's "b" still waits behind A's earlier "a"
+    assert [e.inbound.text for e in await box.inbox_claim("c", LEASE, 10, orphans=[B])] == ["c"]
+    assert [e.inbound.text for e in await box.inbox_claim("d", LEASE, 10, orphans=[A, B])] == [
+        "a",
+        "b",
+    ]
+    assert await box.inbox_holders() == ["c", "d"]

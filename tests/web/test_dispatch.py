@@ -1,21 +1,65 @@
-"""The dispatcher: per-conversation order, bounded concurrency, de-duplication, drain."""
+"""The dispatcher on a real SQLite inbox: per-conversation order, bounded concurrency,
+de-duplication, drain, and messages that outlive the process that accepted them."""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from bot.engine import Engine
+from bot.errors import StorageError
+from bot.i18n import Catalogs
 from bot.messages import Inbound
-from bot.web.dispatch import Closing, Dispatcher
+from bot.storage.sqlite import SqliteStore
+from bot.web.dispatch import Closing, Dispatcher, orphans, this_host
 from bot.web.metrics import Metrics
+from flows import FLOWS, INTENTS
+from tests.engine.support import RecordingChannel
+from tests.storage.conftest import FakeClock
+
+LEASE = 30.0
 
 
 def msg(contact: str, text: str, pid: str | None = None) -> Inbound:
     return Inbound(channel="telegram", contact=contact, text=text, provider_id=pid)
 
 
-async def test_messages_of_one_conversation_run_in_order_one_at_a_time() -> None:
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SqliteStore]:
+    opened = SqliteStore(tmp_path / "ozbot.db", clock=clock)
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (and been reaped)."""
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return int(child.stdout)
+
+
+# --- running turns ---------------------------------------------------------------------------
+
+
+async def test_messages_of_one_conversation_run_in_order_one_at_a_time(
+    store: SqliteStore,
+) -> None:
     log: list[str] = []
     running = 0
 
@@ -27,14 +71,14 @@ async def test_messages_of_one_conversation_run_in_order_one_at_a_time() -> None
         log.append(inbound.text or "")
         running -= 1
 
-    dispatcher = Dispatcher(handle, concurrency=8)
+    dispatcher = Dispatcher(handle, store, concurrency=8)
     for text in ("1", "2", "3"):
-        dispatcher.submit(msg("42", text))
+        assert await dispatcher.submit(msg("42", text, f"tg:{text}"))
     await dispatcher.join()
     assert log == ["1", "2", "3"]
 
 
-async def test_conversations_run_concurrently_up_to_the_limit() -> None:
+async def test_conversations_run_concurrently_up_to_the_limit(store: SqliteStore) -> None:
     gate = asyncio.Event()
     started: list[str] = []
 
@@ -43,9 +87,9 @@ async def test_conversations_run_concurrently_up_to_the_limit() -> None:
         await gate.wait()
 
     metrics = Metrics()
-    dispatcher = Dispatcher(handle, concurrency=3, metrics=metrics)
+    dispatcher = Dispatcher(handle, store, concurrency=3, metrics=metrics)
     for contact in "abcde":
-        dispatcher.submit(msg(contact, "oi"))
+        await dispatcher.submit(msg(contact, "oi", f"tg:{contact}"))
     for _ in range(20):
         await asyncio.sleep(0)
     assert len(started) == 3
@@ -57,23 +101,40 @@ async def test_conversations_run_concurrently_up_to_the_limit() -> None:
     assert dispatcher.pending == 0
 
 
-async def test_a_provider_id_is_dispatched_once() -> None:
+async def test_a_message_stays_in_the_inbox_until_its_turn_is_done(store: SqliteStore) -> None:
+    gate = asyncio.Event()
+
+    async def handle(inbound: Inbound) -> None:
+        await gate.wait()
+
+    dispatcher = Dispatcher(handle, store)
+    assert await dispatcher.submit(msg("1", "oi", "tg:1"))
+    assert await store.inbox_pending() == 1  # kept before submit returned (the 200)
+    gate.set()
+    await dispatcher.join()
+    assert await store.inbox_pending() == 0
+
+
+async def test_a_provider_id_is_dispatched_once(store: SqliteStore) -> None:
     seen: list[str] = []
 
     async def handle(inbound: Inbound) -> None:
         seen.append(inbound.provider_id or "")
 
-    dispatcher = Dispatcher(handle, seen_window=2)
-    assert dispatcher.submit(msg("1", "a", "p1")) is True
-    assert dispatcher.submit(msg("1", "a", "p1")) is False
-    assert dispatcher.submit(msg("2", "b", "p2")) is True
-    assert dispatcher.submit(msg("3", "c", "p3")) is True  # p1 leaves the window
+    dispatcher = Dispatcher(handle, store, seen_window=2)
+    assert await dispatcher.submit(msg("1", "a", "p1")) is True
+    assert await dispatcher.submit(msg("1", "a", "p1")) is False  # the window
+    assert await dispatcher.submit(msg("2", "b", "p2")) is True
+    assert await dispatcher.submit(msg("3", "c", "p3")) is True  # p1 leaves the window
+    # another process (its own window) gets p3 while it is still in the inbox
+    other = Dispatcher(handle, store)
+    assert await other.submit(msg("3", "c", "p3")) is False
     await dispatcher.join()
     assert seen == ["p1", "p2", "p3"]
-    assert dispatcher.submit(msg("1", "a", "p1")) is True  # the store's check covers this case
+    assert await store.inbox_pending() == 0
 
 
-async def test_a_failing_turn_does_not_stop_the_queue() -> None:
+async def test_a_failing_turn_does_not_stop_the_queue(store: SqliteStore) -> None:
     done: list[str] = []
 
     async def handle(inbound: Inbound) -> None:
@@ -82,49 +143,34 @@ async def test_a_failing_turn_does_not_stop_the_queue() -> None:
         done.append(inbound.text or "")
 
     metrics = Metrics()
-    dispatcher = Dispatcher(handle, metrics=metrics)
-    dispatcher.submit(msg("1", "boom"))
-    dispatcher.submit(msg("1", "depois"))
+    dispatcher = Dispatcher(handle, store, metrics=metrics)
+    await dispatcher.submit(msg("1", "boom", "tg:1"))
+    await dispatcher.submit(msg("1", "depois", "tg:2"))
     await dispatcher.join()
     assert done == ["depois"]
     assert metrics.turns.labels("telegram", "error")._value.get() == 1
     assert metrics.turns.labels("telegram", "ok")._value.get() == 1
+    assert await store.inbox_pending() == 0  # a failed turn is not retried for ever
 
 
-async def test_close_finishes_running_and_queued_turns_then_refuses() -> None:
+async def test_close_finishes_running_and_queued_turns_then_refuses(store: SqliteStore) -> None:
     done: list[str] = []
 
     async def handle(inbound: Inbound) -> None:
         await asyncio.sleep(0.01)
         done.append(inbound.text or "")
 
-    dispatcher = Dispatcher(handle, concurrency=1)
+    dispatcher = Dispatcher(handle, store, concurrency=1)
     for text in ("a", "b", "c"):
-        dispatcher.submit(msg(text, text))
+        await dispatcher.submit(msg(text, text, f"tg:{text}"))
     await dispatcher.close(grace=10)
     assert sorted(done) == ["a", "b", "c"]
     with pytest.raises(Closing):
-        dispatcher.submit(msg("d", "d"))
+        await dispatcher.submit(msg("d", "d", "tg:d"))
+    assert await store.inbox_pending() == 0
 
 
-async def test_close_cancels_what_outlasts_the_grace_period() -> None:
-    cancelled = asyncio.Event()
-
-    async def handle(inbound: Inbound) -> None:
-        try:
-            await asyncio.Event().wait()
-        except asyncio.CancelledError:
-            cancelled.set()
-            raise
-
-    dispatcher = Dispatcher(handle)
-    dispatcher.submit(msg("1", "forever"))
-    await asyncio.sleep(0)
-    await dispatcher.close(grace=0.05)
-    assert cancelled.is_set()
-
-
-async def test_side_jobs_are_awaited_and_their_failures_contained() -> None:
+async def test_side_jobs_are_awaited_and_their_failures_contained(store: SqliteStore) -> None:
     ran: list[str] = []
 
     async def ok() -> None:
@@ -133,8 +179,163 @@ async def test_side_jobs_are_awaited_and_their_failures_contained() -> None:
     async def bad() -> None:
         raise RuntimeError("nope")
 
-    dispatcher = Dispatcher(lambda inbound: asyncio.sleep(0))
+    dispatcher = Dispatcher(lambda inbound: asyncio.sleep(0), store)
     dispatcher.spawn(ok(), "ok")
     dispatcher.spawn(bad(), "bad")
     await dispatcher.join()
     assert ran == ["ok"]
+
+
+# --- the inbox refusing ----------------------------------------------------------------------
+
+
+async def test_a_message_the_inbox_cannot_keep_is_refused_and_taken_when_sent_again(
+    tmp_path: Path,
+) -> None:
+    seen: list[str] = []
+
+    async def handle(inbound: Inbound) -> None:
+        seen.append(inbound.text or "")
+
+    store = SqliteStore(tmp_path / "ozbot.db")
+    await store.open()
+    dispatcher = Dispatcher(handle, store)
+    await store.close()  # the database went away
+    with pytest.raises(StorageError):
+        await dispatcher.submit(msg("1", "oi", "tg:1"))
+    assert dispatcher.pending == 0
+    await store.open()
+    try:
+        # the messenger re-sends it (it got a 503): not taken for a duplicate
+        assert await dispatcher.submit(msg("1", "oi", "tg:1")) is True
+        await dispatcher.close()
+    finally:
+        await store.close()
+    assert seen == ["oi"]
+
+
+# --- what a stopped process left -------------------------------------------------------------
+
+
+async def test_turns_cut_short_at_shutdown_run_in_the_next_process_in_order(
+    store: SqliteStore,
+) -> None:
+    first_ran: list[str] = []
+
+    async def stuck(inbound: Inbound) -> None:
+        first_ran.append(inbound.text or "")
+        await asyncio.Event().wait()  # outlasts the grace period
+
+    before = Dispatcher(stuck, store)
+    for n in (1, 2, 3):
+        await before.submit(msg("1", f"m{n}", f"tg:{n}"))
+    await before.submit(msg("2", "other", "tg:4"))
+    await asyncio.sleep(0)
+    await before.close(grace=0.01)  # cancels the turns: not done, given back
+    assert await store.inbox_pending() == 4
+
+    answered: list[str] = []
+
+    async def handle(inbound: Inbound) -> None:
+        answered.append(inbound.text or "")
+
+    after = Dispatcher(handle, store)
+    assert await after.start() == 4
+    await after.join()
+    await after.close()
+    assert [t for t in answered if t != "other"] == ["m1", "m2", "m3"]
+    assert sorted(answered) == ["m1", "m2", "m3", "other"]
+    assert await store.inbox_pending() == 0
+    assert set(first_ran) <= {"m1", "other"}  # the others never started before
+
+
+async def test_what_a_process_elsewhere_left_runs_once_its_lease_runs_out(
+    store: SqliteStore, clock: FakeClock
+) -> None:
+    gone = "other-host:4242:abcdef"
+    for n in (1, 2, 3):
+        await store.inbox_put(msg("1", f"m{n}", f"tg:{n}"), gone, LEASE)
+    answered: list[str] = []
+    all_in = asyncio.Event()
+
+    async def handle(inbound: Inbound) -> None:
+        answered.append(inbound.text or "")
+        if len(answered) == 3:
+            all_in.set()
+
+    dispatcher = Dispatcher(handle, store, lease=LEASE, sweep_every=0.01)
+    assert await dispatcher.start() == 0  # its lease still runs: it may be alive
+    for _ in range(5):
+        await asyncio.sleep(0.02)
+    assert answered == []
+    clock.advance(LEASE + 1)
+    await asyncio.wait_for(all_in.wait(), 10)  # the periodic sweep finds them
+    await dispatcher.close()
+    assert answered == ["m1", "m2", "m3"]
+    assert await store.inbox_pending() == 0
+
+
+async def test_what_a_dead_process_on_this_host_left_runs_at_start_up(
+    store: SqliteStore,
+) -> None:
+    gone = f"{this_host()}:{dead_pid()}:abcdef"
+    await store.inbox_put(msg("1", "oi", "tg:1"), gone, LEASE)
+    answered: list[str] = []
+
+    async def handle(inbound: Inbound) -> None:
+        answered.append(inbound.text or "")
+
+    dispatcher = Dispatcher(handle, store)
+    assert await dispatcher.start() == 1  # no waiting for the lease: that process is gone
+    await dispatcher.join()
+    await dispatcher.close()
+    assert answered == ["oi"]
+
+
+async def test_a_live_holder_is_never_taken_for_dead(store: SqliteStore) -> None:
+    async def handle(inbound: Inbound) -> None:
+        await asyncio.sleep(0)
+
+    alive_here = Dispatcher(handle, store)
+    ended_here = Dispatcher(handle, store)
+    await ended_here.close()
+    here = this_host()
+    holders = [
+        alive_here.owner,
+        ended_here.owner,
+        f"{here}:{dead_pid()}:x",
+        f"{here}:{os.getppid()}:x",  # pytest's parent: alive
+        "elsewhere:1:x",  # another host: only its lease can tell
+        "garbage",
+    ]
+    assert orphans(holders) == [ended_here.owner, holders[2]]
+    await alive_here.close()
+
+
+async def test_a_turn_committed_before_a_crash_is_not_answered_again(
+    store: SqliteStore,
+) -> None:
+    channel = RecordingChannel()
+    engine = Engine(
+        store=store,
+        flows=FLOWS,
+        intents=INTENTS,
+        services=None,
+        catalogs=Catalogs.load(strict=True),
+        channels={"test": channel},
+    )
+    message = Inbound(channel="test", contact="5548999990001", text="oi", provider_id="tg:1")
+    # what a process did before it died: kept the message, ran the turn (committed, replied),
+    # and never got to clear the entry
+    await store.inbox_put(message, f"{this_host()}:{dead_pid()}:abcdef", LEASE)
+    await engine.handle(message)
+    assert len(channel.sent) == 1
+
+    dispatcher = Dispatcher(engine.handle, store)
+    assert await dispatcher.start() == 1  # run again...
+    await dispatcher.join()
+    await dispatcher.close()
+    assert len(channel.sent) == 1  # ...and skipped by the engine: one answer
+    assert await store.inbox_pending() == 0
+    # and the messenger sending it once more (our 200 lost) does not queue it again
+    assert await store.inbox_put(message, "elsewhere:1:x", LEASE) is None
