@@ -17,24 +17,29 @@ and of the reply latency (POST sent → the turn's last reply received by the fa
 of each turn are told apart by the number of replies each step gives, measured first with one
 customer per channel. Not a test: numbers depend on the machine; record them in reports.
 
-Recorded (2 shared cores: server, sandbox, both fakes and this client on one machine, other
-suites running beside it; SQLite; webhook concurrency 32; think 1 s; offered turns/s is 5x the
-customer rate):
+Recorded 2026-11-23 (2 cores: server, sandbox, both fakes and this client on one machine;
+SQLite; durable inbox; webhook concurrency 32; think 1 s; offered turns/s is 5x the customer
+rate), after two fixes found by profiling the server with py-spy under this load: sniffio made a
+direct dependency (httpcore re-imported it on every pool operation and failed, 8% of the CPU;
+encode/httpcore#1103) and one connection pool per upstream (httpcore's per-request scan of the
+pool, 24% of the CPU; encode/httpcore#928):
 
     customers/s  offered  done turns/s  webhook p50 / p99     reply p50 / p99
-         30        150        108         2.2 ms / 11 ms       12 ms / 219 ms
-         30 (OZmap +50 ms)    108         2.3 ms / 10 ms       17 ms / 133 ms
-         40        200        144         2.3 ms / 10 ms       28 ms / 154 ms
-         60        300        184         4.2 ms / 221 ms     1.7 s  / 4.0 s   (saturated)
-        100        500        212          25 ms / 5.5 s      1.6 s  / 5.4 s   (overloaded)
+         30        150        108         2.5 ms / 8.1 ms      6.3 ms / 46 ms
+         40        200        131         2.6 ms / 9.5 ms      7.5 ms / 68 ms
+         60        300        165         3.9 ms / 18.5 ms      16 ms / 458 ms  (near capacity)
+         80        400        190         6-7 ms / 55-70 ms   0.3-0.5 s / 1.1 s (saturated)
+
+Before those fixes, 40/s gave reply p50 857 ms / p99 1.7 s, and 60/s p50 1.7 s.
+Near capacity the runs are noisy (the same setting varied 3-5x in p99 between runs).
 
 "done turns/s" averages over the whole run, ramp and 4 s tail included, so it stays below the
 offered rate even when nothing queues (30/s: 1,500 turns in 13.9 s, 14 s being the ideal).
-One process tops out near 200 turns/s here; past that turns queue (reply latency grows) while
-webhooks are still acknowledged, until the event loop itself is starved (100/s: webhook p99 in
-seconds, and a customer's messages sent 1 s apart start overtaking each other in flight, which
-changes their conversation: "unexpected reply counts"). Scale out with more processes on
-PostgreSQL.
+One process tops out near 190 sales turns/s here (five processes sharing two cores); past
+that turns queue (reply latency grows) while webhooks are still acknowledged, until the event
+loop itself is starved (100/s: webhook p99 in seconds, and a customer's messages sent 1 s apart
+start overtaking each other in flight, which changes their conversation: "unexpected reply
+counts"). Scale out with more processes on PostgreSQL.
 """
 
 from __future__ import annotations

@@ -44,6 +44,25 @@ log = logging.getLogger(__name__)
 Prepare = Callable[[Settings], AbstractAsyncContextManager[Settings]]
 
 READINESS_TIMEOUT = 3.0
+UPSTREAM_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+
+
+def upstream_pools(settings: Settings) -> dict[str, httpx.AsyncBaseTransport]:
+    """One connection pool per upstream (OZmap, Telegram, Twilio) inside the one shared client.
+
+    httpcore re-examines every connection of a pool, idle ones with a syscall, each time a
+    request starts or ends (encode/httpcore#928), so one pool shared by all upstreams costs
+    more per request the more connections the others keep open: a quarter of the server's CPU
+    under load in bench/webhooks.py. Separate pools keep each examination short.
+    """
+    pools: dict[str, httpx.AsyncBaseTransport] = {}
+    for url in (settings.ozmap_url, settings.telegram_api_url, settings.twilio_api_url):
+        origin = httpx.URL(url)
+        if origin.scheme in ("http", "https") and origin.host:
+            port = f":{origin.port}" if origin.port else ""
+            key = f"{origin.scheme}://{origin.host}{port}"
+            pools.setdefault(key, httpx.AsyncHTTPTransport(limits=UPSTREAM_LIMITS))
+    return pools
 
 
 async def _default_runtime(settings: Settings, http: httpx.AsyncClient, channels: Any) -> Any:
@@ -134,9 +153,9 @@ def create_app(
             if prepare is not None:
                 s = await stack.enter_async_context(prepare(s))
             http = httpx.AsyncClient(
-                mounts=dict(http_mounts or {}),
+                mounts={**upstream_pools(s), **(http_mounts or {})},
                 timeout=httpx.Timeout(15.0, connect=5.0),
-                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+                limits=UPSTREAM_LIMITS,
             )
             stack.push_async_callback(http.aclose)
             catalogs = Catalogs.load()
