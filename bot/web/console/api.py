@@ -92,6 +92,20 @@ def _refuse_action(ticket: HandoffTicket | None, agent: Agent) -> Response | Non
     return None
 
 
+async def _held(request: Request, agent: Agent) -> tuple[HandoffTicket, dict[str, Any]] | Response:
+    """The ticket ``agent`` holds and the action's JSON body, or the refusal to answer with
+    (checked in that order: who may act, then what they sent)."""
+    found = await _ticket(request)
+    refused = _refuse_action(found, agent)
+    if refused is not None:
+        return refused
+    assert found is not None  # _refuse_action refuses a missing ticket
+    try:
+        return found, await _json_body(request)
+    except ValueError as exc:
+        return error(400, str(exc))
+
+
 def _notify(request: Request, kind: str, ticket: int | None) -> None:
     console_state(request).publish({"kind": kind, "ticket": ticket})
 
@@ -150,15 +164,10 @@ async def claim(request: Request, agent: Agent) -> Response:
 
 @api
 async def message(request: Request, agent: Agent) -> Response:
-    found = await _ticket(request)
-    refused = _refuse_action(found, agent)
-    if refused is not None:
-        return refused
-    assert found is not None
-    try:
-        data = await _json_body(request)
-    except ValueError as exc:
-        return error(400, str(exc))
+    held = await _held(request, agent)
+    if isinstance(held, Response):
+        return held
+    found, data = held
     text = data.get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
         return error(400, f"text must be 1 to {MAX_TEXT} characters")
@@ -185,15 +194,10 @@ async def _client_of(request: Request, code: str) -> tuple[str, bool]:
 
 @api
 async def ozmap_action(request: Request, agent: Agent) -> Response:
-    found = await _ticket(request)
-    refused = _refuse_action(found, agent)
-    if refused is not None:
-        return refused
-    assert found is not None
-    try:
-        data = await _json_body(request)
-    except ValueError as exc:
-        return error(400, str(exc))
+    held = await _held(request, agent)
+    if isinstance(held, Response):
+        return held
+    found, data = held
     action, code = data.get("action"), data.get("code")
     if action not in ACTIONS:
         return error(400, "action must be one of: " + ", ".join(ACTIONS))
@@ -244,15 +248,10 @@ async def _record(
 
 @api
 async def release(request: Request, agent: Agent) -> Response:
-    found = await _ticket(request)
-    refused = _refuse_action(found, agent)
-    if refused is not None:
-        return refused
-    assert found is not None
-    try:
-        data = await _json_body(request)
-    except ValueError as exc:
-        return error(400, str(exc))
+    held = await _held(request, agent)
+    if isinstance(held, Response):
+        return held
+    found, data = held
     outcome = data.get("outcome")
     if outcome not in ("released", "resolved"):
         return error(400, "outcome must be released (back to the bot) or resolved (closed)")
