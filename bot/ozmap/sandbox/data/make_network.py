@@ -27,6 +27,8 @@ from typing import Any
 
 from geopy.distance import geodesic
 
+from bot.ozmap.sandbox.network import COLLECTIONS
+
 HERE = Path(__file__).resolve().parent
 
 # --- fixed ids (from OZmap's tutorials / fixtures) --------------------------------------------
@@ -480,22 +482,7 @@ TAG_TYPES = [
 
 class Builder:
     def __init__(self) -> None:
-        self.col: dict[str, list[dict[str, Any]]] = {
-            name: []
-            for name in (
-                "projects",
-                "tags",
-                "regions",
-                "poles",
-                "boxes",
-                "buildings",
-                "horizontal-condominiums",
-                "splitters",
-                "ftth-clients",
-                "properties",
-                "prospects",
-            )
-        }
+        self.col: dict[str, list[dict[str, Any]]] = {name: [] for name in COLLECTIONS}
         self.filler = 0
 
     def meta(self, doc: dict[str, Any], creator: dict[str, str] = SUPPORT_USER) -> dict[str, Any]:
