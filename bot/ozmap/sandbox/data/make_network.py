@@ -27,7 +27,7 @@ from typing import Any
 
 from geopy.distance import geodesic
 
-from bot.ozmap.sandbox.network import COLLECTIONS
+from bot.ozmap.sandbox.network import BOX_900, COLLECTIONS, SPLITTER_900
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,9 +36,7 @@ PROJECT_MAIN = "5d9f3ff9200141000647f814"
 PROJECT_902 = "62bc9b89a17d2b0030bddc0c"
 SUPPORT_USER = {"id": "5d9f3fb8200141000647f768", "name": "Support OZmap", "username": "devoz"}
 
-BOX_900 = "5da62201493d9c00066655b8"
 POLE_900 = "5da62201493d9c00066655b1"
-SPLITTER_900 = "5da6220df003e8132800001e"
 # the box the concurrency test reserves on: exactly three free ports
 THREE_FREE_PORTS_BOX = hashlib.md5(b"box:CTO-AGR-07").hexdigest()[:24]  # noqa: S324
 
