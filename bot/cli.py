@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.ozmap.sandbox.cli",
     "bot.engine.diagrams",
     "bot.agents",
+    "bot.ops.settings_cli",
 )
 
 

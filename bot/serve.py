@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
 import tempfile
@@ -45,8 +44,7 @@ async def sandbox_prepare(settings: Settings) -> AsyncIterator[Settings]:
         serve_in_thread(Network.load()) as sandbox,
     ):
         log.info("OZmap sandbox at %s (seed network; data in a temporary directory)", sandbox.url)
-        yield dataclasses.replace(
-            settings,
+        yield settings.replace(
             data_dir=Path(tmp),
             database_url=f"sqlite:///{Path(tmp) / 'ozbot.db'}",
             ozmap_url=sandbox.url,

@@ -1,199 +1,494 @@
-"""Settings, read once at the edge into a frozen object.
+"""Settings, read once at the edge into a frozen object (pydantic-settings).
 
 Every value comes from the process environment, falling back to a ``.env`` file in the working
 directory (the environment wins). Nothing here runs at import time: the CLI and the web lifespan
 call :func:`load_settings` and pass the result down. Secrets never appear in ``repr``.
+
+**Adding a setting** is one declaration in :class:`Settings`, in your block (or a new block,
+started with ``section=``)::
+
+    nlu_threshold: float = setting(0.6, "OZBOT_NLU_THRESHOLD", "lowest confidence acted on")
+
+The variable, the default, the comment and the example of ``.env.example`` all come from it;
+regenerate the file with ``ozbot settings example > .env.example`` (a test fails until you do).
+Give ``example=`` when the default is not a good sample, and ``secret=True`` for credentials
+(masked in ``repr`` and ``ozbot settings show``, a dummy value in the example).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+import textwrap
+from collections.abc import Callable, Iterator, Mapping
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from dotenv import dotenv_values
+from pydantic import BeforeValidator, Field, ValidationError
+from pydantic_core import PydanticCustomError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 from bot.errors import ConfigError
 
-__all__ = ["Settings", "load_settings", "mask"]
-
-# Fields whose values are credentials: masked in repr and in every log line.
-SECRET_FIELDS = frozenset(
-    {
-        "ozmap_token",
-        "geocoder_api_key",
-        "telegram_token",
-        "telegram_secret",
-        "twilio_auth_token",
-        "session_secret",
-        "database_url",
-    }
-)
+__all__ = [
+    "SECRET_FIELDS",
+    "Settings",
+    "env_example",
+    "env_name",
+    "load_settings",
+    "mask",
+    "setting",
+]
 
 
-def mask(value: str | None) -> str:
+def mask(value: object) -> str:
     """Show that a secret is set without showing it (keeps the last two characters)."""
-    if not value:
+    text = "" if value is None else str(value)
+    if not text:
         return "<unset>"
-    return "***" + value[-2:] if len(value) > 6 else "***"
+    return "***" + text[-2:] if len(text) > 6 else "***"
 
 
-def _split(raw: str) -> tuple[str, ...]:
+# --- value types: what a variable's text may say ------------------------------------------------
+
+_TRUE = frozenset({"1", "true", "yes", "on", "sim"})
+_FALSE = frozenset({"0", "false", "no", "off", "nao", "não", ""})
+
+
+def _flag(raw: object) -> object:
+    if not isinstance(raw, str):
+        return raw
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise PydanticCustomError("flag", "is not a boolean: use true or false")
+
+
+def _names(raw: object) -> object:
+    if not isinstance(raw, str):
+        return raw
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
-def _bool(name: str, raw: str) -> bool:
-    lowered = raw.strip().lower()
-    if lowered in {"1", "true", "yes", "on", "sim"}:
-        return True
-    if lowered in {"0", "false", "no", "off", "nao", "não", ""}:
-        return False
-    raise ConfigError(f"{name}={raw!r} is not a boolean: use true or false")
+#: true/false (also 1/0, yes/no, on/off, sim/não; empty is false)
+Flag = Annotated[bool, BeforeValidator(_flag)]
+#: a comma-separated list (pydantic-settings would read JSON: NoDecode keeps the plain text)
+Names = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_names)]
 
 
-def _number(name: str, raw: str, kind: type[int] | type[float]) -> Any:
-    try:
-        return kind(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a number: set it to e.g. 10") from None
+def setting(
+    default: Any,
+    env: str,
+    doc: str,
+    *,
+    example: str | None = None,
+    secret: bool = False,
+    section: str | None = None,
+) -> Any:
+    """Declare a setting: its default, its variable and the comment ``.env.example`` shows.
+
+    ``example`` is the value written in ``.env.example`` (the default when None; secrets need
+    one, a dummy); ``section`` starts a new block of ``.env.example`` with that title."""
+    if secret and example is None:
+        raise ValueError(f"{env} is a secret: give it a dummy example")
+    extra: dict[str, Any] = {"secret": secret}
+    if example is not None:
+        extra["example"] = example
+    if section is not None:
+        extra["section"] = section
+    return Field(default, validation_alias=env, description=doc, json_schema_extra=extra)
 
 
-@dataclass(frozen=True, repr=False)
-class Settings:
-    """The whole configuration; each field's variable is given by :func:`env_name`."""
+# --- the settings --------------------------------------------------------------------------------
 
-    data_dir: Path = Path("data")
-    database_url: str = ""  # empty = sqlite file under data_dir
-    language: str = "pt_BR"
 
-    ozmap_url: str = "http://127.0.0.1:9994"
-    ozmap_token: str = ""
-    ozmap_connect_timeout: float = 5.0
-    ozmap_read_timeout: float = 15.0
-    ozmap_retries: int = 2
-    ozmap_radius: int = 250
-    # seconds the directory of buildings and horizontal condominiums is reused (ports: always live)
-    ozmap_condo_ttl: float = 300.0
-    prospect_tags: tuple[str, ...] = ()
-    outage_tags: tuple[str, ...] = ("MASSIVA", "ROMPIMENTO", "MANUTENCAO")
-    # seconds the outage tags' ids are reused before OZmap's tag list is read again
-    outage_tags_ttl: float = 600.0
-    outage_handoff: bool = False  # also queue a customer with a known outage for a person
+class Settings(BaseSettings):
+    """The whole configuration; :func:`env_name` gives each field's variable."""
 
-    geocoder: str = "nominatim"  # "gazetteer" (offline, sandbox area) or any geopy provider name
-    geocoder_api_key: str = ""
-    geocoder_user_agent: str = "ozbot"
-    geocoder_country: str = "br"
-    cep_provider: str = "viacep"  # "offline" or "viacep"
-    cep_url: str = "https://viacep.com.br/ws"
+    model_config = SettingsConfigDict(
+        frozen=True,
+        case_sensitive=True,
+        extra="forbid",  # a misspelt override is an error; unknown variables are ignored
+        validate_by_name=True,  # overrides and replace() use the field names
+        validate_by_alias=True,
+        validate_default=True,
+    )
 
-    require_cpf: bool = False
+    # --- general ---
+    data_dir: Path = setting(
+        Path("data"),
+        "OZBOT_DATA_DIR",
+        "where the SQLite database lives when DATABASE_URL is empty",
+        section="general",
+    )
+    database_url: str = setting(
+        "",
+        "DATABASE_URL",
+        "empty: a SQLite file in OZBOT_DATA_DIR; several processes or hosts: PostgreSQL",
+        example="postgresql://ozbot:change-me@127.0.0.1:5432/ozbot",
+        secret=True,
+    )
+    language: Literal["pt_BR", "en", "es"] = setting(
+        "pt_BR",
+        "OZBOT_LANGUAGE",
+        "pt_BR, en or es: the language of new conversations when the messenger gives no hint",
+    )
+    require_cpf: Flag = setting(
+        False, "OZBOT_REQUIRE_CPF", "true: the sales flow asks the customer's CPF"
+    )
 
-    # when people answer handoffs (see bot/engine/hours.py); empty hours = always
-    business_hours: str = "mon-fri 08:00-18:00; sat 08:00-12:00"
-    holidays: tuple[str, ...] = ()
-    timezone: str = "America/Sao_Paulo"
-    # silence, in minutes, before the bot nudges a customer mid-flow, before it returns the
-    # conversation to the menu (data kept), and before an unclaimed handoff (counted from
-    # opening time) goes back to the bot
-    nudge_minutes: float = 10.0
-    expire_minutes: float = 120.0
-    handoff_timeout_minutes: float = 30.0
+    # --- OZmap ---
+    ozmap_url: str = setting(
+        "http://127.0.0.1:9994",
+        "OZMAP_URL",
+        "your OZmap's address (the default is `ozbot sandbox`'s)",
+        example="https://sua-empresa.ozmap.com.br",
+        section="OZmap",
+    )
+    ozmap_token: str = setting(
+        "",
+        "OZMAP_TOKEN",
+        "an API key from OZmap's user panel (API module)",
+        example="dummy-ozmap-api-key",
+        secret=True,
+    )
+    ozmap_connect_timeout: float = setting(5.0, "OZMAP_CONNECT_TIMEOUT", "seconds")
+    ozmap_read_timeout: float = setting(15.0, "OZMAP_READ_TIMEOUT", "seconds")
+    ozmap_retries: int = setting(
+        2, "OZMAP_RETRIES", "times a failed read is tried again (writes are never repeated)"
+    )
+    ozmap_radius: int = setting(
+        250,
+        "OZMAP_RADIUS",
+        "metres around the customer's point searched for a box with a free port",
+    )
+    ozmap_condo_ttl: float = setting(
+        300.0,
+        "OZMAP_CONDO_TTL",
+        "seconds the directory of buildings and horizontal condominiums is reused (ports are "
+        "always read live)",
+    )
+    prospect_tags: Names = setting(
+        (),
+        "OZMAP_PROSPECT_TAGS",
+        "tags (names or ids) put on prospects; comma-separated",
+        example="PROSPECT_BOT",
+    )
+    outage_tags: Names = setting(
+        ("MASSIVA", "ROMPIMENTO", "MANUTENCAO"),
+        "OZMAP_OUTAGE_TAGS",
+        'tags that mark a mass outage ("massiva") on boxes or regions; comma-separated',
+    )
+    outage_tags_ttl: float = setting(
+        600.0,
+        "OZMAP_OUTAGE_TAGS_TTL",
+        "seconds the outage tags' ids are reused before OZmap's tag list is read again",
+    )
+    outage_handoff: Flag = setting(
+        False,
+        "OZBOT_OUTAGE_HANDOFF",
+        "true: a customer told of a known outage is also queued for a person",
+    )
 
-    public_base_url: str = "http://127.0.0.1:8000"
-    telegram_token: str = ""
-    telegram_secret: str = ""
-    twilio_account_sid: str = ""
-    twilio_auth_token: str = ""
-    twilio_from: str = ""
-    session_secret: str = ""
-    # where the messenger APIs live: changed only to point at a local fake or a self-hosted
-    # Bot API server
-    telegram_api_url: str = "https://api.telegram.org"
-    telegram_mode: str = "webhook"  # "webhook" (production) or "polling" (local development)
-    twilio_api_url: str = "https://api.twilio.com"
-    # Content SIDs of quick-reply templates with 1, 2 and 3 buttons (see the README); without
-    # them WhatsApp options are sent as numbered text
-    twilio_quick_reply_sids: tuple[str, ...] = ()
-    webhook_concurrency: int = 32  # turns processed at once by one `ozbot serve` process
-    # Content SID of an approved WhatsApp template for timer messages outside the 24-hour
-    # window; without it such messages are not sent (the state change still happens)
-    twilio_timer_template_sid: str = ""
+    # --- people and timers ---
+    business_hours: str = setting(
+        "mon-fri 08:00-18:00; sat 08:00-12:00",
+        "OZBOT_BUSINESS_HOURS",
+        "when agents answer handoffs (days mon..sun or seg..dom); empty: always",
+        section="people and timers",
+    )
+    holidays: Names = setting(
+        (),
+        "OZBOT_HOLIDAYS",
+        "days the team is off, YYYY-MM-DD, comma-separated",
+        example="2026-12-25,2027-01-01",
+    )
+    timezone: str = setting("America/Sao_Paulo", "OZBOT_TIMEZONE", "the team's time zone")
+    nudge_minutes: float = setting(
+        10.0,
+        "OZBOT_NUDGE_MINUTES",
+        "minutes of silence mid-flow before the bot nudges the customer (0 turns it off)",
+    )
+    expire_minutes: float = setting(
+        120.0,
+        "OZBOT_EXPIRE_MINUTES",
+        "minutes of silence mid-flow before the conversation goes back to the menu, its data "
+        "kept (0 turns it off)",
+    )
+    handoff_timeout_minutes: float = setting(
+        30.0,
+        "OZBOT_HANDOFF_TIMEOUT_MINUTES",
+        "minutes (counted from opening time) before a handoff nobody claimed goes back to the bot",
+    )
 
-    def __repr__(self) -> str:
-        shown = []
-        for f in fields(self):
-            value = getattr(self, f.name)
-            shown.append(f"{f.name}={mask(value) if f.name in SECRET_FIELDS else value!r}")
-        return f"Settings({', '.join(shown)})"
+    # --- addresses ---
+    geocoder: str = setting(
+        "nominatim",
+        "GEOCODER",
+        "nominatim (or another geopy provider name), or gazetteer (offline, sandbox area only)",
+        section="addresses",
+    )
+    geocoder_api_key: str = setting(
+        "",
+        "GEOCODER_API_KEY",
+        "for providers that need a key",
+        example="dummy-geocoder-key",
+        secret=True,
+    )
+    geocoder_user_agent: str = setting(
+        "ozbot",
+        "GEOCODER_USER_AGENT",
+        "Nominatim's policy asks for a user agent naming you",
+        example="ozbot-sua-empresa",
+    )
+    geocoder_country: str = setting("br", "GEOCODER_COUNTRY", "searches stay in this country")
+    cep_provider: str = setting("viacep", "CEP_PROVIDER", "viacep or offline")
+    cep_url: str = setting("https://viacep.com.br/ws", "CEP_URL", "ViaCEP's address")
+
+    # --- web server ---
+    public_base_url: str = setting(
+        "http://127.0.0.1:8000",
+        "PUBLIC_BASE_URL",
+        "the https address messengers reach this server at (Twilio signs requests with it). "
+        "`ozbot serve` also reads PORT (default 8000) and FORWARDED_ALLOW_IPS (trusted proxies)",
+        example="https://bot.sua-empresa.com.br",
+        section="web server (ozbot serve)",
+    )
+    session_secret: str = setting(
+        "",
+        "OZBOT_SESSION_SECRET",
+        'signs web-chat session cookies: a long random string (e.g. python -c "import '
+        'secrets; print(secrets.token_urlsafe(32))")',
+        example="change-me-to-a-long-random-string",
+        secret=True,
+    )
+    webhook_concurrency: int = setting(
+        32, "OZBOT_WEBHOOK_CONCURRENCY", "turns one `ozbot serve` process runs at once"
+    )
+
+    # --- Telegram ---
+    telegram_token: str = setting(
+        "",
+        "TELEGRAM_TOKEN",
+        "from @BotFather; empty: no Telegram",
+        example="123456789:dummy-telegram-bot-token",
+        secret=True,
+        section="Telegram",
+    )
+    telegram_secret: str = setting(
+        "",
+        "TELEGRAM_SECRET",
+        "sent by Telegram with every update: letters, digits, _ and -, up to 256",
+        example="dummy_webhook_secret",
+        secret=True,
+    )
+    telegram_mode: Literal["webhook", "polling"] = setting(
+        "webhook",
+        "TELEGRAM_MODE",
+        "webhook (production: `ozbot telegram set-webhook`) or polling (local development)",
+    )
+    telegram_api_url: str = setting(
+        "https://api.telegram.org",
+        "TELEGRAM_API_URL",
+        "changed only to point at a local fake or a self-hosted Bot API server",
+    )
+
+    # --- WhatsApp through Twilio ---
+    twilio_account_sid: str = setting(
+        "",
+        "TWILIO_ACCOUNT_SID",
+        "from the Twilio console; empty: no WhatsApp",
+        example="ACxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+        section="WhatsApp through Twilio",
+    )
+    twilio_auth_token: str = setting(
+        "",
+        "TWILIO_AUTH_TOKEN",
+        "from the Twilio console",
+        example="dummy-twilio-auth-token",
+        secret=True,
+    )
+    twilio_from: str = setting(
+        "", "TWILIO_FROM", "your WhatsApp sender", example="whatsapp:+5511900000000"
+    )
+    twilio_quick_reply_sids: Names = setting(
+        (),
+        "TWILIO_QUICK_REPLY_SIDS",
+        "Content SIDs of twilio/quick-reply templates with 1, 2 and 3 buttons (see the README); "
+        "empty: options are sent as numbered text",
+        example="HXaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,HXbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb,"
+        "HXcccccccccccccccccccccccccccccccc",
+    )
+    twilio_api_url: str = setting(
+        "https://api.twilio.com",
+        "TWILIO_API_URL",
+        "changed only to point at a local fake",
+    )
+    twilio_timer_template_sid: str = setting(
+        "",
+        "TWILIO_TIMER_TEMPLATE_SID",
+        "Content SID of an approved template for timer messages outside WhatsApp's 24-hour "
+        "window; empty: such messages are not sent (the state change still happens)",
+        example="HXdddddddddddddddddddddddddddddddd",
+    )
+
+    # --- the end of the blocks: add yours above, with section= on its first setting ---
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # the overrides first, then the variables load_settings gathered (.env under the
+        # environment); unknown variables are ignored, as a shared environment has many
+        return init_settings, _Variables(settings_cls, _VARIABLES.get())
+
+    def __repr_args__(self) -> Iterator[tuple[str | None, Any]]:
+        for name, value in super().__repr_args__():
+            yield name, mask(value) if name in SECRET_FIELDS else value
 
     @property
     def effective_database_url(self) -> str:
         """The database to use: ``DATABASE_URL`` or a SQLite file in the data directory."""
         return self.database_url or f"sqlite:///{self.data_dir / 'ozbot.db'}"
 
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` (field names), validated like the originals.
 
-# Fields whose variable is not simply the upper-cased name (too generic on its own: LANGUAGE is
-# gettext's own variable).
-ENV_NAMES = {
-    "data_dir": "OZBOT_DATA_DIR",
-    "language": "OZBOT_LANGUAGE",
-    "require_cpf": "OZBOT_REQUIRE_CPF",
-    "session_secret": "OZBOT_SESSION_SECRET",
-    "prospect_tags": "OZMAP_PROSPECT_TAGS",
-    "outage_tags": "OZMAP_OUTAGE_TAGS",
-    "webhook_concurrency": "OZBOT_WEBHOOK_CONCURRENCY",
-    "outage_tags_ttl": "OZMAP_OUTAGE_TAGS_TTL",
-    "outage_handoff": "OZBOT_OUTAGE_HANDOFF",
-    "business_hours": "OZBOT_BUSINESS_HOURS",
-    "holidays": "OZBOT_HOLIDAYS",
-    "timezone": "OZBOT_TIMEZONE",
-    "nudge_minutes": "OZBOT_NUDGE_MINUTES",
-    "expire_minutes": "OZBOT_EXPIRE_MINUTES",
-    "handoff_timeout_minutes": "OZBOT_HANDOFF_TIMEOUT_MINUTES",
-}
+        Raises :class:`ConfigError` naming the variable of a value that does not fit."""
+        return _validated(lambda: type(self).model_validate({**self.model_dump(), **changes}))
+
+
+class _Variables(EnvSettingsSource):
+    """pydantic-settings' environment source over a mapping of our choosing (the environment
+    with ``.env`` beneath it, or a test's own), so every path parses variables the same way."""
+
+    def __init__(self, settings_cls: type[BaseSettings], variables: Mapping[str, str] | None):
+        self._variables = os.environ if variables is None else variables
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return dict(self._variables)
+
+
+# Set by load_settings around the construction it makes: sources are built inside Settings()
+_VARIABLES: ContextVar[Mapping[str, str] | None] = ContextVar("ozbot_variables", default=None)
+
+
+def _extra(field_name: str) -> dict[str, Any]:
+    extra = Settings.model_fields[field_name].json_schema_extra
+    return extra if isinstance(extra, dict) else {}
+
+
+#: fields whose values are credentials: masked in repr and in every log line
+SECRET_FIELDS = frozenset(name for name in Settings.model_fields if _extra(name).get("secret"))
 
 
 def env_name(field_name: str) -> str:
     """The environment variable that sets a field."""
-    return ENV_NAMES.get(field_name, field_name.upper())
+    alias = Settings.model_fields[field_name].validation_alias
+    return alias if isinstance(alias, str) else field_name.upper()
+
+
+_BY_ALIAS = {env_name(name): name for name in Settings.model_fields}
+_NUMBER_ERRORS = frozenset(
+    {"int_parsing", "float_parsing", "int_from_float", "int_type", "float_type", "finite_number"}
+)
+
+
+def _explain(exc: ValidationError) -> str:
+    """One line per wrong variable, naming it and the fix (the messages the old parser gave)."""
+    lines = []
+    for error in exc.errors():
+        key = str(error["loc"][0]) if error["loc"] else "?"
+        if key in Settings.model_fields:
+            key = env_name(key)
+        shown = f"{key}={error.get('input')!r}"
+        kind = error["type"]
+        if kind == "flag":
+            lines.append(f"{shown} is not a boolean: use true or false")
+        elif kind in _NUMBER_ERRORS:
+            lines.append(f"{shown} is not a number: set it to e.g. 10")
+        elif kind == "literal_error":
+            expected = str((error.get("ctx") or {}).get("expected", "")).replace("'", "")
+            lines.append(f"{shown}: use {expected}")
+        elif kind == "extra_forbidden":
+            lines.append(f"{key} is not a setting: see .env.example for the names")
+        else:
+            lines.append(f"{shown}: {error['msg']}")
+    return "; ".join(lines)
+
+
+def _validated(build: Callable[[], Settings]) -> Settings:
+    try:
+        settings = build()
+    except ValidationError as exc:
+        raise ConfigError(_explain(exc)) from None
+    return settings
 
 
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env"), **overrides: Any
 ) -> Settings:
-    """Read the settings once. ``overrides`` (field names) win over everything; used by the CLI
-    flags and by tests."""
-    source: dict[str, str] = {}
-    if env_file is not None and env_file.is_file():
-        source.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    source.update(os.environ if environ is None else environ)
+    """Read the settings once: ``overrides`` (field names; the CLI flags and tests) win over
+    ``environ`` (default: the process environment), which wins over ``env_file``.
 
-    values: dict[str, Any] = {}
-    for f in fields(Settings):
-        name = env_name(f.name)
-        if name not in source:
-            continue
-        raw = source[name]
-        default = f.default
-        if isinstance(default, bool):
-            values[f.name] = _bool(name, raw)
-        elif isinstance(default, int):
-            values[f.name] = _number(name, raw, int)
-        elif isinstance(default, float):
-            values[f.name] = _number(name, raw, float)
-        elif isinstance(default, tuple):
-            values[f.name] = _split(raw)
-        elif isinstance(default, Path):
-            values[f.name] = Path(raw)
-        else:
-            values[f.name] = raw
-    values.update(overrides)
-    settings = Settings(**values)
-    if settings.language not in {"pt_BR", "en", "es"}:
-        raise ConfigError(f"OZBOT_LANGUAGE={settings.language!r}: use pt_BR, en or es")
-    if settings.telegram_mode not in {"webhook", "polling"}:
-        raise ConfigError(f"TELEGRAM_MODE={settings.telegram_mode!r}: use webhook or polling")
-    return settings
+    Raises :class:`ConfigError` naming each variable that is malformed and how to fix it."""
+    variables: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        variables.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    variables.update(os.environ if environ is None else environ)
+    token = _VARIABLES.set(variables)
+    try:
+        return _validated(lambda: Settings(**overrides))
+    finally:
+        _VARIABLES.reset(token)
+
+
+# --- .env.example ---------------------------------------------------------------------------------
+
+_EXAMPLE_HEADER = """\
+# ozbot configuration: copy to .env and fill in. Generated from bot/settings.py by
+# `ozbot settings example > .env.example` (tests/web/test_env_example.py keeps it current): edit
+# the settings there, not here. Values here are dummies; the process environment wins over .env.
+"""
+
+
+def _sample(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, tuple):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def env_example() -> str:
+    """The text of ``.env.example``: every setting, its comment and a sample value."""
+    out = [_EXAMPLE_HEADER]
+    for name, field in Settings.model_fields.items():
+        extra = _extra(name)
+        if "section" in extra:
+            title = f"# --- {extra['section']} "
+            out.append("\n" + title + "-" * (95 - len(title)) + "\n")
+        if field.description:
+            out.append(
+                textwrap.fill(field.description, 100, initial_indent="# ", subsequent_indent="# ")
+                + "\n"
+            )
+        out.append(f"{env_name(name)}={extra.get('example', _sample(field.default))}\n")
+    return "".join(out)

@@ -1,0 +1,1 @@
+"""Operations commands: ``ozbot settings``, ``ozbot migrate``, ``ozbot doctor``."""
