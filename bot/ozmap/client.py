@@ -524,9 +524,13 @@ class OzmapClient:
         lng: float,
         observation: str = "",
         tags: Sequence[str] = (),
+        *,
+        code: str | None = None,
+        external_id: str | None = None,
     ) -> Prospect:
-        """Record a lead where there is no feasibility; ``tags`` are tag ids."""
-        body = {
+        """Record a lead where there is no feasibility; ``tags`` are tag ids, ``code`` and
+        ``external_id`` what the provider's ERP will know it by."""
+        body: dict[str, Any] = {
             "name": name,
             "phone": phone,
             "address": address,
@@ -535,6 +539,10 @@ class OzmapClient:
             "tags": list(tags),
             "viable": False,
         }
+        if code is not None:
+            body["code"] = code
+        if external_id is not None:
+            body["external_id"] = external_id
         return _parse(Prospect, await self._call("POST", "prospects", body=body, what="prospect"))
 
 

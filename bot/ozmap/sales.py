@@ -1,0 +1,204 @@
+"""What a sale asks of OZmap, decided here so the flows only call it.
+
+:class:`SalesDesk` answers the three questions of the sales flow:
+
+* :meth:`~SalesDesk.coverage`: can this point be served, and on which boxes (nearest first)?
+  Radius and condominium feasibility run together (one OZmap round trip of wall time). Inside
+  a condominium only its own network serves the customer.
+* :meth:`~SalesDesk.reserve`: reserve a port on the first of those boxes that still has one
+  (``auto_connect``; the next box when OZmap says there is no free port), unless an earlier
+  attempt with the same code already got through.
+* :meth:`~SalesDesk.new_code` / :meth:`~SalesDesk.record_prospect`: the code an ERP can match
+  (:mod:`bot.ozmap.codes`), and a prospect carrying one where there is no coverage.
+
+Everything here raises only :mod:`bot.errors` (what the client raises).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from bot.errors import NoFreePort
+from bot.ozmap.client import OzmapClient
+from bot.ozmap.codes import CodeTemplate
+from bot.ozmap.models import CondoOption, NewReservation, Property, Prospect
+from bot.validation import parse_house_number
+
+__all__ = ["BUILDING_AT_POINT_M", "Booking", "Coverage", "SalesDesk", "in_condominium"]
+
+#: a building this close to the point is the customer's even if the addresses differ in form
+BUILDING_AT_POINT_M = 30.0
+_STREET_TYPES = frozenset({"r", "rua", "av", "avenida", "al", "alameda", "tv", "travessa", "rod"})
+_NOT_WORD = re.compile(r"[^\w]+")
+_OBJECT_ID = re.compile(r"[0-9a-f]{24}")
+
+
+def _words(text: str) -> str:
+    """Lower case, no accents, punctuation as spaces: how addresses are compared."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(_NOT_WORD.sub(" ", bare).split())
+
+
+def in_condominium(option: CondoOption, street: str | None, number: str | None) -> bool:
+    """Whether the customer's place is in this condominium. A horizontal one contains the point
+    (OZmap matched its polygon); a building is only *near* it, so it counts when it stands at
+    the point or its address names the same street and number."""
+    if option.kind == "horizontal" or option.distance <= BUILDING_AT_POINT_M:
+        return True
+    if not (street and number and option.address):
+        return False
+    words = _words(street).split()
+    if words and words[0] in _STREET_TYPES:
+        words = words[1:]
+    same_number = parse_house_number(option.address) == parse_house_number(number)
+    return same_number and bool(words) and " ".join(words) in _words(option.address)
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """Feasibility for one point: ``kind`` is ``box``, ``condominium`` or ``none``; ``boxes``
+    the ids to reserve on, in the order to try them."""
+
+    kind: Literal["box", "condominium", "none"]
+    boxes: tuple[str, ...] = ()
+    condominium: CondoOption | None = None
+    distance: float | None = None
+
+    @property
+    def covered(self) -> bool:
+        return self.kind != "none"
+
+    def to_context(self) -> dict[str, Any]:
+        """A JSON-able form for the conversation's context (what :meth:`SalesDesk.reserve`
+        needs back is ``boxes``)."""
+        out: dict[str, Any] = {"kind": self.kind, "boxes": list(self.boxes)}
+        if self.condominium is not None:
+            c = self.condominium
+            out["condominium"] = {"id": c.id, "name": c.name, "kind": c.kind}
+        if self.distance is not None:
+            out["distance"] = self.distance
+        return out
+
+
+@dataclass(frozen=True)
+class Booking:
+    """Who and where a reservation is for; ``code`` is the client code (see :meth:`new_code`)."""
+
+    code: str
+    name: str
+    lat: float
+    lng: float
+    address: str
+    observation: str = ""
+    client_observation: str = ""
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SalesDesk:
+    """The sales flow's view of OZmap. ``radius``: metres searched around the point;
+    ``prospect_tags``: names or ids put on prospects; ``codes``: how codes are made;
+    ``timezone``: the provider's, for dates in codes."""
+
+    ozmap: OzmapClient
+    radius: float = 250
+    prospect_tags: tuple[str, ...] = ()
+    codes: CodeTemplate = field(default_factory=CodeTemplate)
+    timezone: str = "America/Sao_Paulo"
+    clock: Callable[[], datetime] = _utcnow
+
+    async def coverage(
+        self, lat: float, lng: float, *, street: str | None = None, number: str | None = None
+    ) -> Coverage:
+        """Where a sale at this point can reserve; ``street``/``number`` tell a building the
+        customer lives in from one that is merely near."""
+        radius, condominiums = await asyncio.gather(
+            self.ozmap.feasibility(lat, lng, self.radius),
+            self.ozmap.condominium_feasibility(lat, lng),
+        )
+        condo = next(
+            (c for c in condominiums if c.free_ports > 0 and in_condominium(c, street, number)),
+            None,
+        )
+        if condo is not None:
+            return Coverage("condominium", (condo.box_id,), condominium=condo)
+        boxes = [b for b in radius.boxes if b.available > 0]  # nearest first
+        if radius.viable and boxes:
+            return Coverage("box", tuple(b.id for b in boxes), distance=boxes[0].distance)
+        return Coverage("none")
+
+    async def new_code(self, cpf: str | None = None) -> str:
+        """A new client code from the provider's template."""
+        now = self.clock().astimezone(ZoneInfo(self.timezone))
+        return await self.codes.render(now, cpf)
+
+    async def reserve(self, booking: Booking, boxes: Sequence[str]) -> Property | None:
+        """Reserve a port for ``booking`` on the first box of ``boxes`` that has one; None when
+        none had. A property already holding ``booking.code`` (an earlier attempt whose answer
+        was lost) is returned as it is: a retried reservation never reserves twice."""
+        existing = await self.ozmap.properties_by_client_code(booking.code)
+        if existing:
+            return existing[0]
+        for box in boxes:
+            try:
+                return await self.ozmap.create_property(
+                    NewReservation(
+                        box=box,
+                        lat=booking.lat,
+                        lng=booking.lng,
+                        address=booking.address,
+                        observation=booking.observation,
+                        client_code=booking.code,
+                        client_name=booking.name,
+                        client_observation=booking.client_observation,
+                        auto_connect=True,
+                        force=False,  # only ports that are really lit (attached to a PON)
+                    )
+                )
+            except NoFreePort:
+                continue  # taken since the feasibility check: try the next box
+        return None
+
+    async def prospect_tag_ids(self) -> list[str]:
+        """The configured prospect tags as OZmap ids: ids are taken as they are, names looked
+        up (a name OZmap does not know is left out rather than failing the customer's turn)."""
+        ids = [tag for tag in self.prospect_tags if _OBJECT_ID.fullmatch(tag)]
+        names = [tag for tag in self.prospect_tags if tag not in ids]
+        if names:
+            ids.extend(tag.id for tag in await self.ozmap.tags(names))
+        return ids
+
+    async def record_prospect(
+        self,
+        *,
+        name: str,
+        phone: str,
+        address: str,
+        lat: float,
+        lng: float,
+        code: str | None = None,
+    ) -> Prospect:
+        """A prospect where there is no coverage, with a code (``code``, else a new one) as its
+        ``code`` and ``external_id`` so the provider's ERP finds what the bot recorded."""
+        code = code or await self.new_code()
+        return await self.ozmap.create_prospect(
+            name=name,
+            phone=phone,
+            address=address,
+            lat=lat,
+            lng=lng,
+            tags=await self.prospect_tag_ids(),
+            code=code,
+            external_id=code,
+        )

@@ -1,0 +1,114 @@
+"""The sales desk against the real sandbox over loopback: what a sale is offered at a point, the
+reservation loop over the boxes, and prospects an ERP can find."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.ozmap import OzmapClient
+from bot.ozmap.models import NewReservation
+from bot.ozmap.sales import Booking, SalesDesk
+from bot.ozmap.sandbox import BOX_900, THREE_FREE_PORTS_BOX, RunningSandbox
+
+
+@pytest.fixture
+async def ozmap(sandbox: RunningSandbox) -> AsyncIterator[OzmapClient]:
+    async with httpx.AsyncClient() as http:
+        yield OzmapClient(http, sandbox.url, sandbox.token, backoff=0.0, condo_ttl=0)
+
+
+def sample(sandbox: RunningSandbox, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = sandbox.network.samples[name]
+    return found
+
+
+def booking(code: str, sandbox: RunningSandbox) -> Booking:
+    covered = sample(sandbox, "covered")
+    return Booking(
+        code=code,
+        name="Gabriel Marioto",
+        lat=covered["lat"],
+        lng=covered["lng"],
+        address=covered["address"],
+    )
+
+
+def fill(sandbox: RunningSandbox, box: str) -> None:
+    """Every port of every splitter in ``box`` taken, as other sales would leave it."""
+    for splitter in sandbox.network.splitters_in(box):
+        output = splitter["connectables"]["output"]
+        output[:] = [fibre or f"fibre-{i}" for i, fibre in enumerate(output)]
+
+
+async def test_coverage_nearest_box_first(sandbox: RunningSandbox, ozmap: OzmapClient) -> None:
+    covered = sample(sandbox, "covered")
+    coverage = await SalesDesk(ozmap).coverage(covered["lat"], covered["lng"])
+    assert coverage.kind == "box" and coverage.boxes[0] == BOX_900
+    assert coverage.to_context()["boxes"] == list(coverage.boxes)
+
+    far = sample(sandbox, "not_covered")
+    assert (await SalesDesk(ozmap).coverage(far["lat"], far["lng"])).kind == "none"
+
+
+async def test_a_building_counts_when_the_customer_lives_in_it(
+    sandbox: RunningSandbox, ozmap: OzmapClient
+) -> None:
+    building = sample(sandbox, "building")
+    at = await SalesDesk(ozmap).coverage(building["lat"], building["lng"])
+    assert at.kind == "condominium" and at.condominium is not None
+    assert at.boxes == (building["building"],)
+    assert at.to_context()["condominium"]["kind"] == "building"
+
+
+async def test_reservation_moves_on_to_the_next_box(
+    sandbox: RunningSandbox, ozmap: OzmapClient
+) -> None:
+    fill(sandbox, BOX_900)
+    desk = SalesDesk(ozmap)
+    created = await desk.reserve(booking("vez-1", sandbox), [BOX_900, THREE_FREE_PORTS_BOX])
+    assert created is not None and created.box == THREE_FREE_PORTS_BOX
+    client = sandbox.network.client_by_code("vez-1")
+    assert client is not None and client["implanted"] is False
+
+    fill(sandbox, THREE_FREE_PORTS_BOX)
+    assert await desk.reserve(booking("vez-2", sandbox), [BOX_900, THREE_FREE_PORTS_BOX]) is None
+    assert sandbox.network.client_by_code("vez-2") is None
+
+
+async def test_a_code_already_reserved_is_found_not_reserved_again(
+    sandbox: RunningSandbox, ozmap: OzmapClient
+) -> None:
+    covered = sample(sandbox, "covered")
+    earlier = await ozmap.create_property(
+        NewReservation(
+            box=BOX_900,
+            lat=covered["lat"],
+            lng=covered["lng"],
+            address="x",
+            client_code="perdida-1",
+            client_name="Gabriel Marioto",
+        )
+    )
+    again = await SalesDesk(ozmap).reserve(booking("perdida-1", sandbox), [BOX_900])
+    assert again is not None and again.id == earlier.id
+    assert [c["code"] for c in sandbox.network.docs("ftth-clients")].count("perdida-1") == 1
+
+
+async def test_prospects_carry_a_code_and_external_id(
+    sandbox: RunningSandbox, ozmap: OzmapClient
+) -> None:
+    far = sample(sandbox, "not_covered")
+    desk = SalesDesk(ozmap, prospect_tags=("MASSIVA", "NO-SUCH-TAG"))
+    place = {"address": far["address"], "lat": far["lat"], "lng": far["lng"]}
+    given = await desk.record_prospect(name="Carla Dias", phone="+5548", code="OZB-ABCDEF", **place)
+    made = await desk.record_prospect(name="Rui Dias", phone="+5548", **place)
+    stored = [sandbox.network.get("prospects", p.id) for p in (given, made)]
+    assert [(s or {}).get("code") for s in stored] == ["OZB-ABCDEF", made.code]
+    assert [(s or {}).get("external_id") for s in stored] == ["OZB-ABCDEF", made.code]
+    assert made.code and made.code.startswith("OZB-") and made.code != "OZB-ABCDEF"
+    [massiva] = await ozmap.tags(["MASSIVA"])
+    assert all((s or {}).get("tags") == [massiva.id] for s in stored)
