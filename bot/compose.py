@@ -24,6 +24,7 @@ from bot.geo.factory import make_cep_lookup, make_geocoder
 from bot.i18n import Catalogs
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.outage import OutageReader
+from bot.ozmap.sales import SalesDesk
 from bot.settings import Settings
 from bot.storage import make_store
 from bot.storage.base import Store
@@ -82,6 +83,12 @@ async def build_runtime(
             outages=OutageReader(ozmap, settings.outage_tags, ttl=settings.outage_tags_ttl),
             outage_handoff=settings.outage_handoff,
             business_hours=hours,
+            sales=SalesDesk(
+                ozmap,
+                radius=settings.ozmap_radius,
+                prospect_tags=settings.prospect_tags,
+                timezone=settings.timezone,
+            ),
         )
         engine = Engine(
             store=store,
