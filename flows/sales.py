@@ -2,29 +2,29 @@
 (or record a prospect).
 
 The address comes typed, as a CEP plus the house number, or as a location pin (reverse-geocoded
-to something readable). The customer confirms it, or picks among up to three candidates. Radius
-and condominium feasibility run in parallel. In a condominium the bot asks for the unit; then the
+to something readable). The customer confirms it, or picks among up to three candidates. What
+OZmap answers is decided in :mod:`bot.ozmap.sales` (``Services.sales``): the boxes to try, nearest
+first, or the condominium the customer is in. In a condominium the bot asks for the unit; then the
 name (and CPF when the provider requires it), a summary, and the reservation: a property with a
-not-yet-implanted client on the nearest box with a free port, moving on to the next box when that
-port was taken meanwhile. Without coverage the customer's interest becomes an OZmap prospect.
+not-yet-implanted client on the first of those boxes that still has a free port. Without coverage
+the customer's interest becomes an OZmap prospect.
 
-The reservation code is generated and saved when the summary is shown, and the reserve step looks
-it up in OZmap first, so a repeated or retried "yes" never reserves twice.
+The reservation code (the provider's template, an ERP can match it) is made and saved when the
+summary is shown, and the reservation looks it up in OZmap first, so a repeated or retried "yes"
+never reserves twice.
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
-import secrets
 from enum import StrEnum
 from typing import Any
 
 from bot.engine import FlowSpec, Jump, Services, Turn, back_to_menu, normalize
-from bot.errors import InvalidInput, NoFreePort
+from bot.errors import InvalidInput
 from bot.geo.base import Place
 from bot.messages import Button
-from bot.ozmap.models import CondoOption, NewReservation
+from bot.ozmap.sales import Booking
 from bot.validation import (
     NO_NUMBER,
     format_cep,
@@ -92,15 +92,8 @@ NO = frozenset(
     {"nao", "n", "errado", "incorreto", "nao e esse", "nenhum", "no", "nope", "wrong", "ninguno"}
 )
 
-_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read over the phone
 _LETTER = re.compile(r"[^\W\d_]")
-_OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 OBSERVATION = "Reserva de porta pelo chatbot ozbot ({channel})"
-
-
-def new_code() -> str:
-    """A reservation code for OZmap's client ``code``: ``OZB-`` and 6 unambiguous characters."""
-    return "OZB-" + "".join(secrets.choice(_CODE_ALPHABET) for _ in range(6))
 
 
 def answer(turn: Turn) -> str | None:
@@ -134,32 +127,6 @@ def place_dict(place: Place) -> dict[str, Any]:
         "street": place.street,
         "number": place.number,
     }
-
-
-#: a building this close to the point is the customer's even if the addresses differ in form
-BUILDING_AT_POINT_M = 30.0
-_STREET_TYPES = frozenset({"r", "rua", "av", "avenida", "al", "alameda", "tv", "travessa", "rod"})
-
-
-def _street_words(street: str) -> list[str]:
-    words = normalize(street).split()
-    return words[1:] if words and words[0] in _STREET_TYPES else words
-
-
-def in_condominium(option: CondoOption, place: dict[str, Any]) -> bool:
-    """Whether the customer's place is in this condominium. A horizontal one contains the point
-    (OZmap matched its polygon); a building is only *near* it, so it counts when it stands at
-    the point or its address names the same street and number."""
-    if option.kind == "horizontal":
-        return True
-    if option.distance <= BUILDING_AT_POINT_M:
-        return True
-    street, number = place.get("street") or "", place.get("number") or ""
-    if not (street and number and option.address):
-        return False
-    same_number = parse_house_number(option.address) == parse_house_number(number)
-    words = _street_words(street)
-    return same_number and bool(words) and " ".join(words) in normalize(option.address)
 
 
 # -- resets and prompts (pure) -------------------------------------------------------------------
@@ -332,37 +299,18 @@ async def read_number(turn: Turn) -> str:
 
 
 async def check_feasibility(turn: Turn, place: dict[str, Any]) -> str:
-    """Radius and condominium feasibility in parallel: one OZmap round trip of wall time."""
-    svc = services(turn)
+    """OZmap decides (bot.ozmap.sales): the boxes to try, nearest first, or a condominium."""
     data = sales(turn)
     data["place"] = place
-    lat, lng = place["lat"], place["lng"]
-    radius, condominiums = await asyncio.gather(
-        svc.ozmap.feasibility(lat, lng, svc.radius),
-        svc.ozmap.condominium_feasibility(lat, lng),
+    coverage = await services(turn).sales.coverage(
+        place["lat"], place["lng"], street=place.get("street"), number=place.get("number")
     )
-    # inside a condominium only its own network serves the customer
-    condo = next((c for c in condominiums if c.free_ports > 0 and in_condominium(c, place)), None)
-    if condo is not None:
-        data["feasibility"] = {
-            "kind": "condominium",
-            "condominium": {"id": condo.id, "name": condo.name, "kind": condo.kind},
-            "boxes": [condo.box_id],
-        }
-        turn.say(turn.t("sales.covered"))
-        return "condominium"
-    boxes = [b for b in radius.boxes if b.available > 0]  # nearest first
-    if radius.viable and boxes:
-        data["feasibility"] = {
-            "kind": "box",
-            "boxes": [b.id for b in boxes],
-            "distance": boxes[0].distance,
-        }
-        turn.say(turn.t("sales.covered"))
-        return "covered"
-    data["feasibility"] = {"kind": "none", "boxes": []}
-    turn.say(turn.t("sales.not_covered"))
-    return "not_covered"
+    data["feasibility"] = coverage.to_context()
+    if not coverage.covered:
+        turn.say(turn.t("sales.not_covered"))
+        return "not_covered"
+    turn.say(turn.t("sales.covered"))
+    return "condominium" if coverage.kind == "condominium" else "covered"
 
 
 async def confirm_place(turn: Turn) -> str:
@@ -411,9 +359,11 @@ def _name(turn: Turn) -> str | None:
     return name
 
 
-def _prepare_summary(turn: Turn) -> None:
+async def _prepare_summary(turn: Turn) -> None:
     # saved with this turn, before the reserve turn: a retried "yes" finds the same code
-    sales(turn).setdefault("code", new_code())
+    data = sales(turn)
+    if "code" not in data:
+        data["code"] = await services(turn).sales.new_code(cpf=data.get("cpf"))
 
 
 async def read_name(turn: Turn) -> str:
@@ -423,7 +373,7 @@ async def read_name(turn: Turn) -> str:
     sales(turn)["name"] = name
     if services(turn).require_cpf:
         return "needs_cpf"
-    _prepare_summary(turn)
+    await _prepare_summary(turn)
     return "named"
 
 
@@ -433,31 +383,20 @@ async def read_cpf(turn: Turn) -> str:
         turn.say(turn.t("sales.cpf_invalid"))
         return "unclear"
     sales(turn)["cpf"] = digits
-    _prepare_summary(turn)
+    await _prepare_summary(turn)
     return "cpf_ok"
 
 
-async def _prospect_tags(svc: Services) -> list[str]:
-    """The configured prospect tags as OZmap ids: ids are taken as they are, names looked up
-    (a name OZmap does not know is left out rather than failing the customer's turn)."""
-    ids = [tag for tag in svc.prospect_tags if _OBJECT_ID.fullmatch(tag)]
-    names = [tag for tag in svc.prospect_tags if tag not in ids]
-    if names:
-        ids.extend(tag.id for tag in await svc.ozmap.tags(names))
-    return ids
-
-
 async def _record_prospect(turn: Turn) -> None:
-    svc = services(turn)
     data = sales(turn)
     place = data["place"]
-    await svc.ozmap.create_prospect(
+    await services(turn).sales.record_prospect(
         name=data["name"],
         phone=turn.message.phone or "",
         address=place["address"],
         lat=place["lat"],
         lng=place["lng"],
-        tags=await _prospect_tags(svc),
+        code=data.get("code"),
     )
 
 
@@ -482,35 +421,22 @@ async def reserve(turn: Turn) -> str | Jump:
     code: str = data["code"]
     place = data["place"]
     address = place["address"] + (f" ({data['unit']})" if data.get("unit") else "")
-    existing = await svc.ozmap.properties_by_client_code(code)
-    if existing:
-        property_id = existing[0].id  # an earlier attempt got through; its answer was lost
-    else:
-        property_id = None
-        for box in data["feasibility"]["boxes"]:
-            try:
-                created = await svc.ozmap.create_property(
-                    NewReservation(
-                        box=box,
-                        lat=place["lat"],
-                        lng=place["lng"],
-                        address=address,
-                        observation=OBSERVATION.format(channel=turn.message.channel),
-                        client_code=code,
-                        client_name=data["name"],
-                        client_observation=_client_observation(data),
-                        auto_connect=True,
-                        force=False,  # only ports that are really lit (attached to a PON)
-                    )
-                )
-            except NoFreePort:
-                continue  # taken since the feasibility check: try the next box
-            property_id = created.id
-            break
-        if property_id is None:
-            await _record_prospect(turn)
-            turn.say(turn.t("sales.ports_gone"))
-            return "ports_gone"
+    booking = Booking(
+        code=code,
+        name=data["name"],
+        lat=place["lat"],
+        lng=place["lng"],
+        address=address,
+        observation=OBSERVATION.format(channel=turn.message.channel),
+        client_observation=_client_observation(data),
+    )
+    # an earlier attempt that got through (its answer lost) is found by the code, not redone
+    created = await svc.sales.reserve(booking, data["feasibility"]["boxes"])
+    if created is None:
+        await _record_prospect(turn)
+        turn.say(turn.t("sales.ports_gone"))
+        return "ports_gone"
+    property_id = created.id
     reservations: list[dict[str, Any]] = turn.context.setdefault("reservations", [])
     if not any(r["code"] == code for r in reservations):
         reservations.append(

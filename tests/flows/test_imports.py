@@ -1,5 +1,6 @@
 """The dependency rule: flows/ imports engine types, messages, i18n, validation, errors and the
-service *ports* (OZmap client and models, geocoding base), never channels, storage or web."""
+service *ports* (OZmap client, models and sales desk, geocoding base), never channels, storage or
+web."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ ALLOWED = (
     "bot.errors",
     "bot.ozmap.client",
     "bot.ozmap.models",
+    "bot.ozmap.sales",
     "bot.geo.base",
     "flows",
 )
