@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any
 
 from bot.errors import LockTimeout, StorageError
 from bot.settings import mask
 
-__all__ = ["KeyedLocks", "dump_context", "masked_key", "to_utc", "translate"]
+__all__ = ["DriverErrors", "KeyedLocks", "dump_context", "masked_key", "to_utc"]
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -45,13 +45,33 @@ def masked_key(key: str) -> str:
     return f"{channel}:{mask(contact)}" if sep else mask(key)
 
 
-@contextmanager
-def translate(what: str) -> Iterator[None]:
-    """Turn sqlite3 errors into :class:`StorageError` (psycopg has its own in the adapter)."""
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise StorageError(f"SQLite {what} failed: {exc}") from exc
+class DriverErrors:
+    """``with DriverErrors("SQLite", sqlite3.Error, "loading a conversation"):`` turns the
+    driver's errors raised in the block into :class:`StorageError` naming the database and what
+    failed (``raise ... from``, so the driver's error stays attached). Anything else passes.
+
+    A class rather than a ``@contextmanager`` generator: its ``__exit__`` says (to mypy too)
+    that it never swallows an exception, so a ``return`` inside the block ends the function.
+    """
+
+    __slots__ = ("database", "errors", "what")
+
+    def __init__(self, database: str, errors: type[Exception], what: str) -> None:
+        self.database = database
+        self.errors = errors
+        self.what = what
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if isinstance(exc, self.errors):
+            raise StorageError(f"{self.database} {self.what} failed: {exc}") from exc
 
 
 class KeyedLocks:

@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any
 
 import psycopg
 from psycopg import AsyncConnection, sql
@@ -30,7 +30,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import LockTimeout, StorageError
 from bot.messages import Inbound
-from bot.storage._common import KeyedLocks, dump_context, masked_key, to_utc
+from bot.storage._common import DriverErrors, KeyedLocks, dump_context, masked_key, to_utc
 from bot.storage.agents import RETURN_CLAIMED_SQL, AgentAccount, AgentSession, AgentStore
 from bot.storage.base import HANDOFF_RELEASE, HandoffTicket, Store, Timer
 from bot.storage.inbox import InboxEntry, InboxStore, inbound_from_json, inbound_to_json
@@ -117,6 +117,11 @@ RETURNING inbox.id, inbox.message
 """
 
 
+def translate(what: str) -> DriverErrors:
+    """psycopg's errors in the block become :class:`StorageError` naming ``what``."""
+    return DriverErrors("PostgreSQL", psycopg.Error, what)
+
+
 def _utc(moment: datetime | None) -> datetime | None:
     return None if moment is None else moment.astimezone(UTC)
 
@@ -195,9 +200,6 @@ class PostgresStore(Store, AgentStore, InboxStore):
     def __repr__(self) -> str:
         return f"PostgresStore({describe_dsn(self._dsn)!r}, schema={self.schema!r})"
 
-    def _fail(self, what: str, exc: Exception) -> NoReturn:
-        raise StorageError(f"PostgreSQL {what} failed: {exc}") from exc
-
     # -- life cycle -------------------------------------------------------------------------
 
     async def open(self) -> None:
@@ -214,11 +216,9 @@ class PostgresStore(Store, AgentStore, InboxStore):
                 f"cannot connect to PostgreSQL at {describe_dsn(self._dsn)} ({exc}): check "
                 "DATABASE_URL and that the server is running"
             ) from exc
-        try:
+        with translate("migration"):
             async with conn:
                 await self._migrate(conn)
-        except psycopg.Error as exc:
-            self._fail("migration", exc)
         pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
             self._dsn,
             min_size=self._min_size,
@@ -295,12 +295,10 @@ class PostgresStore(Store, AgentStore, InboxStore):
 
     async def schema_version(self) -> int:
         """The number of migrations applied to the schema."""
-        try:
+        with translate("reading schema_version"):
             async with self._connection() as conn:
                 cur = await conn.execute("SELECT max(version) FROM schema_version")
                 row = await cur.fetchone()
-        except psycopg.Error as exc:
-            self._fail("reading schema_version", exc)
         return int(row[0]) if row and row[0] is not None else 0
 
     # -- locks ------------------------------------------------------------------------------
@@ -327,14 +325,13 @@ class PostgresStore(Store, AgentStore, InboxStore):
             except LockTimeout:
                 await pool.putconn(conn)
                 raise
-            except BaseException as exc:
+            except BaseException:
                 # Cancelled or failed mid-query: the lock may or may not be held by the
                 # session. Closing the session settles it; the pool replaces the connection.
                 await conn.close()
                 await pool.putconn(conn)
-                if isinstance(exc, psycopg.Error):
-                    self._fail("taking a lock", exc)
-                raise
+                with translate("taking a lock"):  # a psycopg error goes on as a StorageError
+                    raise
             token = _HELD.set((self, asyncio.current_task(), conn))
             try:
                 yield
@@ -374,7 +371,7 @@ class PostgresStore(Store, AgentStore, InboxStore):
     # -- conversations ----------------------------------------------------------------------
 
     async def load(self, key: str) -> Conversation | None:
-        try:
+        with translate("loading a conversation"):
             async with self._connection() as conn:
                 cur = await conn.execute(
                     "SELECT channel, contact, flow, state, language, context, failures,"
@@ -382,8 +379,6 @@ class PostgresStore(Store, AgentStore, InboxStore):
                     [key],
                 )
                 row = await cur.fetchone()
-        except psycopg.Error as exc:
-            self._fail("loading a conversation", exc)
         if row is None:
             return None
         return Conversation(
@@ -400,14 +395,12 @@ class PostgresStore(Store, AgentStore, InboxStore):
         )
 
     async def seen(self, provider_id: str) -> bool:
-        try:
+        with translate("checking a message id"):
             async with self._connection() as conn:
                 cur = await conn.execute(
                     "SELECT 1 FROM processed_messages WHERE provider_id = %s", [provider_id]
                 )
                 return await cur.fetchone() is not None
-        except psycopg.Error as exc:
-            self._fail("checking a message id", exc)
 
     async def commit_turn(
         self,
@@ -436,12 +429,10 @@ class PostgresStore(Store, AgentStore, InboxStore):
             query = _COMMIT_TURN
             params["provider_id"] = provider_id
             params["now"] = datetime.fromtimestamp(self._clock(), UTC)
-        try:
+        with translate("committing a turn"):
             async with self._connection() as conn:
                 cur = await conn.execute(query, params)
                 row = await cur.fetchone()
-        except psycopg.Error as exc:
-            self._fail("committing a turn", exc)
         return row is not None and row[0] == 1
 
     async def transcript(self, key: str, limit: int | None = None) -> list[TranscriptEntry]:
@@ -455,16 +446,14 @@ class PostgresStore(Store, AgentStore, InboxStore):
                 " WHERE key = %s ORDER BY id DESC LIMIT %s) AS last ORDER BY id"
             )
             params = [key, limit]
-        try:
+        with translate("reading a transcript"):
             async with self._connection() as conn:
                 cur = await conn.execute(query, params)
                 rows = await cur.fetchall()
-        except psycopg.Error as exc:
-            self._fail("reading a transcript", exc)
         return [TranscriptEntry(role=r[0], text=r[1], at=r[2].astimezone(UTC)) for r in rows]
 
     async def forget(self, key: str) -> None:
-        try:
+        with translate("forgetting a conversation"):
             async with self._connection() as conn, conn.transaction():
                 await conn.execute("DELETE FROM conversations WHERE key = %s", [key])
                 await conn.execute("DELETE FROM transcript WHERE key = %s", [key])
@@ -473,25 +462,21 @@ class PostgresStore(Store, AgentStore, InboxStore):
                 # Keep the message ids (a redelivered webhook stays a duplicate) but not whose
                 # they were.
                 await conn.execute("UPDATE processed_messages SET key = NULL WHERE key = %s", [key])
-        except psycopg.Error as exc:
-            self._fail("forgetting a conversation", exc)
 
     # -- cache ------------------------------------------------------------------------------
 
     async def cache_get(self, namespace: str, key: str) -> str | None:
-        try:
+        with translate("reading the cache"):
             async with self._connection() as conn:
                 cur = await conn.execute(
                     "SELECT value FROM cache WHERE namespace = %s AND key = %s AND expires_at > %s",
                     [namespace, key, self._clock()],
                 )
                 row = await cur.fetchone()
-        except psycopg.Error as exc:
-            self._fail("reading the cache", exc)
         return str(row[0]) if row else None
 
     async def cache_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
-        try:
+        with translate("writing the cache"):
             async with self._connection() as conn:
                 await conn.execute(
                     "INSERT INTO cache (namespace, key, value, expires_at)"
@@ -499,14 +484,12 @@ class PostgresStore(Store, AgentStore, InboxStore):
                     " SET value = excluded.value, expires_at = excluded.expires_at",
                     [namespace, key, value, self._clock() + ttl],
                 )
-        except psycopg.Error as exc:
-            self._fail("writing the cache", exc)
 
     async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
         wanted = [s for s in dict.fromkeys(suffixes) if s]
         if not wanted:
             return 0
-        try:
+        with translate("forgetting cache entries"):
             async with self._connection() as conn:
                 cur = await conn.execute(
                     "DELETE FROM cache USING unnest(%s::text[]) AS s(suffix)"
@@ -514,20 +497,16 @@ class PostgresStore(Store, AgentStore, InboxStore):
                     [wanted, namespace],
                 )
                 return cur.rowcount
-        except psycopg.Error as exc:
-            self._fail("forgetting cache entries", exc)
 
     # -- timers -----------------------------------------------------------------------------
 
     async def _rows(
         self, what: str, query: str, params: Sequence[Any] | Mapping[str, Any]
     ) -> list[Any]:
-        try:
+        with translate(what):
             async with self._connection() as conn:
                 cur = await conn.execute(query, params)
                 return await cur.fetchall()
-        except psycopg.Error as exc:
-            self._fail(what, exc)
 
     async def set_timers(self, key: str, plan: Mapping[str, datetime | None]) -> None:
         if not plan:
@@ -536,7 +515,7 @@ class PostgresStore(Store, AgentStore, InboxStore):
         # deletes and the rows it writes are never the same.
         kinds = list(plan)
         dues = [None if due is None else to_utc(due) for due in plan.values()]
-        try:
+        with translate("scheduling timers"):
             async with self._connection() as conn:
                 await conn.execute(
                     "WITH plan AS (SELECT * FROM unnest(%(kinds)s::text[], %(dues)s::timestamptz[])"
@@ -549,8 +528,6 @@ class PostgresStore(Store, AgentStore, InboxStore):
                     " claimed_by = NULL, claimed_until = NULL",
                     {"key": key, "kinds": kinds, "dues": dues},
                 )
-        except psycopg.Error as exc:
-            self._fail("scheduling timers", exc)
 
     async def pending_timers(self, key: str) -> list[Timer]:
         rows = await self._rows(
@@ -595,7 +572,7 @@ class PostgresStore(Store, AgentStore, InboxStore):
     # -- the agents' queue ------------------------------------------------------------------
 
     async def enqueue_handoff(self, key: str, reason: str, at: datetime) -> HandoffTicket:
-        try:
+        with translate("queueing a handoff"):
             async with self._connection() as conn, conn.transaction():
                 await conn.execute(
                     "INSERT INTO handoffs (key, status, reason, since)"
@@ -610,8 +587,6 @@ class PostgresStore(Store, AgentStore, InboxStore):
                     [key],
                 )
                 row = await cur.fetchone()
-        except psycopg.Error as exc:
-            self._fail("queueing a handoff", exc)
         assert row is not None  # just inserted, or the open one that prevented it
         return _ticket(row)
 
@@ -635,7 +610,7 @@ class PostgresStore(Store, AgentStore, InboxStore):
         return [_ticket(row) for row in rows]
 
     async def claim_handoff(self, key: str, agent: str, at: datetime) -> HandoffTicket | None:
-        try:
+        with translate("claiming a handoff"):
             async with self._connection() as conn, conn.transaction():
                 cur = await conn.execute(
                     "UPDATE handoffs SET status = 'claimed', agent = %s, claimed_at = %s"
@@ -649,14 +624,12 @@ class PostgresStore(Store, AgentStore, InboxStore):
                     await conn.execute(
                         "DELETE FROM timers WHERE key = %s AND kind = %s", [key, HANDOFF_RELEASE]
                     )
-        except psycopg.Error as exc:
-            self._fail("claiming a handoff", exc)
         return None if row is None else _ticket(row)
 
     async def close_handoff(
         self, key: str, outcome: str, at: datetime, *, waiting_only: bool = False
     ) -> HandoffTicket | None:
-        try:
+        with translate("closing a handoff"):
             async with self._connection() as conn, conn.transaction():
                 cur = await conn.execute(
                     "UPDATE handoffs SET status = 'closed', outcome = %s, closed_at = %s"
@@ -669,19 +642,15 @@ class PostgresStore(Store, AgentStore, InboxStore):
                 await conn.execute(
                     "DELETE FROM timers WHERE key = %s AND kind = %s", [key, HANDOFF_RELEASE]
                 )
-        except psycopg.Error as exc:
-            self._fail("closing a handoff", exc)
         return None if row is None else _ticket(row)
 
     async def record_agent_message(self, key: str, text: str, at: datetime) -> None:
-        try:
+        with translate("recording an agent's message"):
             async with self._connection() as conn:
                 await conn.execute(
                     "INSERT INTO transcript (key, role, text, at) VALUES (%s, 'agent', %s, %s)",
                     [key, text, to_utc(at)],
                 )
-        except psycopg.Error as exc:
-            self._fail("recording an agent's message", exc)
 
     # -- the agent console (AgentStore) ------------------------------------------------------
 
@@ -715,7 +684,7 @@ class PostgresStore(Store, AgentStore, InboxStore):
         return [AgentAccount(name=row[0], created_at=row[1].astimezone(UTC)) for row in rows]
 
     async def remove_agent(self, name: str) -> bool:
-        try:
+        with translate("removing an agent"):
             async with self._connection() as conn, conn.transaction():
                 await conn.execute("DELETE FROM agent_sessions WHERE agent = %s", [name])
                 await conn.execute(RETURN_CLAIMED_SQL, [name])
@@ -723,14 +692,12 @@ class PostgresStore(Store, AgentStore, InboxStore):
                     "DELETE FROM agents WHERE name = %s RETURNING name", [name]
                 )
                 row = await cur.fetchone()
-        except psycopg.Error as exc:
-            self._fail("removing an agent", exc)
         return row is not None
 
     async def create_agent_session(
         self, token_hash: str, agent: str, at: datetime, expires_at: datetime
     ) -> None:
-        try:
+        with translate("recording a login"):
             async with self._connection() as conn, conn.transaction():
                 await conn.execute("DELETE FROM agent_sessions WHERE expires_at <= %s", [at])
                 await conn.execute(
@@ -738,8 +705,6 @@ class PostgresStore(Store, AgentStore, InboxStore):
                     " VALUES (%s, %s, %s, %s)",
                     [token_hash, agent, to_utc(at), to_utc(expires_at)],
                 )
-        except psycopg.Error as exc:
-            self._fail("recording a login", exc)
 
     async def agent_session(self, token_hash: str, now: datetime) -> AgentSession | None:
         rows = await self._rows(
@@ -753,11 +718,9 @@ class PostgresStore(Store, AgentStore, InboxStore):
         return AgentSession(agent=rows[0][0], expires_at=rows[0][1].astimezone(UTC))
 
     async def end_agent_session(self, token_hash: str) -> None:
-        try:
+        with translate("ending a login"):
             async with self._connection() as conn:
                 await conn.execute("DELETE FROM agent_sessions WHERE token_hash = %s", [token_hash])
-        except psycopg.Error as exc:
-            self._fail("ending a login", exc)
 
     async def handoff(self, ticket_id: int) -> HandoffTicket | None:
         rows = await self._rows(
@@ -799,7 +762,7 @@ class PostgresStore(Store, AgentStore, InboxStore):
         self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()
     ) -> list[InboxEntry]:
         now = self._clock()
-        try:
+        with translate("claiming inbox entries"):
             async with self._connection() as conn, conn.transaction():
                 # Claimers take turns (each statement of a READ COMMITTED transaction sees what
                 # committed before it began): with SKIP LOCKED alone, a second claimer could
@@ -819,8 +782,6 @@ class PostgresStore(Store, AgentStore, InboxStore):
                     },
                 )
                 rows = await cur.fetchall()
-        except psycopg.Error as exc:
-            self._fail("claiming inbox entries", exc)
         return sorted(
             (InboxEntry(id=row[0], inbound=inbound_from_json(row[1])) for row in rows),
             key=lambda entry: entry.id,

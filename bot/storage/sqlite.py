@@ -50,7 +50,7 @@ from typing import Any, TypeVar
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import LockTimeout, StorageError
 from bot.messages import Inbound
-from bot.storage._common import KeyedLocks, dump_context, masked_key, to_utc, translate
+from bot.storage._common import DriverErrors, KeyedLocks, dump_context, masked_key, to_utc
 from bot.storage.agents import RETURN_CLAIMED_SQL, AgentAccount, AgentSession, AgentStore
 from bot.storage.base import HANDOFF_RELEASE, HandoffTicket, Store, Timer
 from bot.storage.inbox import InboxEntry, InboxStore, inbound_from_json, inbound_to_json
@@ -110,6 +110,11 @@ UPDATE inbox SET claimed_by = :owner, claimed_until = :until WHERE id IN (
 )
 RETURNING id, message
 """
+
+
+def translate(what: str) -> DriverErrors:
+    """sqlite3's errors in the block become :class:`StorageError` naming ``what``."""
+    return DriverErrors("SQLite", sqlite3.Error, what)
 
 
 def _iso(moment: datetime) -> str:

@@ -8,6 +8,7 @@ database). Unreachable PostgreSQL fails the run when ``CI=true`` and skips, sayi
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -58,6 +59,17 @@ class Backend:
 
     def child_args(self) -> list[str]:
         return [self.kind, self.target, self.schema or "-"]
+
+    def execute(self, statement: str) -> None:
+        """Run ``statement`` on the database behind the stores' backs, as another program
+        (or an operator) would."""
+        if self.kind == "sqlite":
+            with sqlite3.connect(self.target, isolation_level=None) as db:
+                db.execute(statement)
+            return
+        with psycopg.connect(self.target, autocommit=True) as conn:
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema or "")))
+            conn.execute(statement.encode())
 
 
 @pytest.fixture(scope="session")
