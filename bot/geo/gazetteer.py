@@ -24,12 +24,12 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError, InvalidInput
 from bot.geo.base import CepInfo, CepLookup, Geocoder, Place
+from bot.resources import package_path
 from bot.validation import (
     NO_NUMBER,
     fold,
@@ -99,7 +99,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 def default_street_file() -> Path:
     """The sandbox's street file, shipped as package data of ``bot.ozmap.sandbox``."""
-    return Path(str(resources.files("bot.ozmap.sandbox").joinpath("data", "addresses.json")))
+    return package_path("bot.ozmap.sandbox", "data", "addresses.json")
 
 
 def _words(text: str) -> list[str]:

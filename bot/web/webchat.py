@@ -23,7 +23,6 @@ import re
 import secrets
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -37,6 +36,7 @@ from bot.channels.webchat import reply_to_json
 from bot.errors import StorageError
 from bot.i18n import negotiate
 from bot.messages import Inbound, Location, Reply
+from bot.resources import package_path
 from bot.validation import valid_coordinates
 from bot.web.dispatch import Closing
 from bot.web.state import AppState, app_state
@@ -50,10 +50,10 @@ COOKIE = "ozbot_chat"
 COOKIE_MAX_AGE = 30 * 24 * 3600
 MAX_TEXT = 2000
 KEEPALIVE = 15.0  # seconds between comments that keep proxies from closing an idle stream
-_HERE = Path(__file__).parent
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _templates = Environment(
-    loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"])
+    loader=FileSystemLoader(package_path("bot.web", "templates")),
+    autoescape=select_autoescape(["html"]),
 )
 
 
@@ -226,5 +226,9 @@ routes: list[BaseRoute] = [
     Route("/chat", page, methods=["GET"], name="webchat_page"),
     Route("/chat/api/messages", post_message, methods=["POST"], name="webchat_messages"),
     Route("/chat/api/events", events, methods=["GET"], name="webchat_events"),
-    Mount("/chat/static", StaticFiles(directory=_HERE / "static"), name="webchat_static"),
+    Mount(
+        "/chat/static",
+        StaticFiles(directory=package_path("bot.web", "static")),
+        name="webchat_static",
+    ),
 ]

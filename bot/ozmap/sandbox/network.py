@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bot.resources import package_path
+
 __all__ = [
     "BOX_900",
     "COLLECTIONS",
@@ -36,7 +38,7 @@ __all__ = [
 
 Doc = dict[str, Any]
 
-DEFAULT_NETWORK_FILE = Path(__file__).resolve().parent / "data" / "network.json"
+DEFAULT_NETWORK_FILE = package_path("bot.ozmap.sandbox", "data", "network.json")
 
 # Collections, named as their API routes.
 COLLECTIONS: tuple[str, ...] = (

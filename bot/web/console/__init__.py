@@ -11,11 +11,10 @@ decided by the API (:mod:`.api`), not by what the page shows.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from bot.resources import package_path
 from bot.web.console import api, pages
 from bot.web.console.state import ConsoleState, console_state
 
@@ -36,7 +35,7 @@ routes: list[BaseRoute] = [
     Route("/api/tickets/{ticket:int}/release", api.release, methods=["POST"]),
     Mount(
         "/static",
-        StaticFiles(directory=Path(__file__).parent / "static"),
+        StaticFiles(directory=package_path("bot.web.console", "static")),
         name="console_static",
     ),
 ]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -18,6 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from bot.agents import verify_login
 from bot.conversation import utcnow
+from bot.resources import package_path
 from bot.web.console.access import (
     LOGIN,
     Agent,
@@ -44,7 +44,7 @@ __all__ = ["login_form", "login_submit", "logout", "queue_page", "ticket_page"]
 log = logging.getLogger(__name__)
 
 _templates = Environment(
-    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    loader=FileSystemLoader(package_path("bot.web.console", "templates")),
     autoescape=select_autoescape(["html"]),
 )
 
