@@ -1,9 +1,10 @@
-"""Customer-facing text, from the gettext catalogs in ``locales/``.
+"""Customer-facing text, from the gettext catalogs in ``bot/locales/``.
 
-Every sentence a customer reads lives in ``locales/<lang>/LC_MESSAGES/ozbot.po`` (pt_BR is the
-primary language; en and es follow). Message ids are symbolic keys (``"menu.greeting"``); the
-msgstr is the text, with ``{name}`` placeholders filled by :meth:`str.format` (write ``{{`` for a
-literal brace). Code asks for text with a callable named ``t``::
+Every sentence a customer reads lives in ``bot/locales/<lang>/LC_MESSAGES/ozbot.po`` (pt_BR is
+the primary language; en and es follow); the catalogs ship inside the package (see
+bot/resources.py). Message ids are symbolic keys (``"menu.greeting"``); the msgstr is the text,
+with ``{name}`` placeholders filled by :meth:`str.format` (write ``{{`` for a literal brace).
+Code asks for text with a callable named ``t``::
 
     t = catalogs.translator("pt_BR")
     t("menu.greeting.named", name="Ana")
@@ -24,7 +25,6 @@ import io
 import logging
 import os
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from bot.errors import ConfigError
+from bot.resources import package_path
 
 __all__ = [
     "DEFAULT_LANGUAGE",
@@ -64,31 +65,27 @@ STRICT_ENV = "OZBOT_I18N_STRICT"
 
 
 def default_locales_dir() -> Path:
-    """Where the catalogs are: ``$OZBOT_LOCALES_DIR``, else the repository's ``locales/`` (a
-    source checkout or an editable install), else ``<prefix>/share/ozbot/locales`` (a wheel
-    install, see ``[tool.setuptools.data-files]`` in pyproject.toml).
+    """Where the catalogs are: ``$OZBOT_LOCALES_DIR``, else ``bot/locales`` inside the installed
+    package (found with importlib.resources: the same in a checkout, a wheel, ``--user`` or
+    ``--target``).
 
-    Raises :class:`ConfigError` when none of them holds the primary catalog."""
+    Raises :class:`ConfigError` when the directory holds no primary catalog."""
     override = os.environ.get(LOCALES_DIR_ENV)
     if override:
         path = Path(override)
         if not _catalog_path(path, DEFAULT_LANGUAGE).is_file():
             raise ConfigError(
                 f"{LOCALES_DIR_ENV}={override!r} has no {DEFAULT_LANGUAGE}/LC_MESSAGES/"
-                f"{DOMAIN}.po: point it at the project's locales/ directory or unset it"
+                f"{DOMAIN}.po: point it at a copy of bot/locales/ or unset it"
             )
         return path
-    candidates = [
-        Path(__file__).resolve().parent.parent / "locales",
-        Path(sys.prefix) / "share" / DOMAIN / "locales",
-    ]
-    for path in candidates:
-        if _catalog_path(path, DEFAULT_LANGUAGE).is_file():
-            return path
-    raise ConfigError(
-        f"no gettext catalogs found (looked in {', '.join(map(str, candidates))}): "
-        f"set {LOCALES_DIR_ENV} to the project's locales/ directory"
-    )
+    path = package_path("bot", "locales")
+    if not _catalog_path(path, DEFAULT_LANGUAGE).is_file():
+        raise ConfigError(
+            f"no gettext catalogs in {path}: this installation of ozbot is incomplete; "
+            "reinstall it (pip install --force-reinstall ozbot)"
+        )
+    return path
 
 
 def _strict_from_environment() -> bool:
@@ -253,7 +250,7 @@ class Catalogs:
                 break
         else:
             if self.strict:
-                raise KeyError(f"{key!r} is in no catalog: add it to locales/*/LC_MESSAGES/")
+                raise KeyError(f"{key!r} is in no catalog: add it to bot/locales/*/LC_MESSAGES/")
             log.warning("i18n key %r missing in every catalog: showing the key", key)
             return key
         if self.strict:

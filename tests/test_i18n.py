@@ -37,7 +37,7 @@ from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, Catalogs, default_locales_dir,
 
 ROOT = Path(__file__).resolve().parent.parent
 CODE_DIRS = (ROOT / "bot", ROOT / "flows")
-LOCALES = ROOT / "locales"
+LOCALES = ROOT / "bot" / "locales"
 CALL_NAME = "t"
 
 
@@ -208,7 +208,7 @@ def test_every_key_used_in_code_has_text_in_every_language(
         or not entries[lang][u.key].text.strip()
         or entries[lang][u.key].fuzzy
     ]
-    assert not missing, "add these keys to locales/<lang>/LC_MESSAGES/ozbot.po:\n" + "\n".join(
+    assert not missing, "add these keys to bot/locales/<lang>/LC_MESSAGES/ozbot.po:\n" + "\n".join(
         sorted(set(missing))
     )
 

@@ -100,7 +100,7 @@ class Turn:
 
     # -- answering ---------------------------------------------------------------------------
     def t(self, key: str, /, **params: Any) -> str:
-        """The customer's language's text for ``key`` (a catalog key in ``locales/``)."""
+        """The customer's language's text for ``key`` (a catalog key in ``bot/locales/``)."""
         return self._t(key, **params)
 
     def say(self, text: str, /, *buttons: Button, ask_location: bool = False) -> None:
