@@ -19,14 +19,7 @@ from datetime import datetime
 
 from bot.storage.base import HandoffTicket
 
-__all__ = ["RETURN_CLAIMED_SQL", "AgentAccount", "AgentSession", "AgentStore"]
-
-#: what removing an agent does to the conversations it held: back to the queue, unclaimed
-#: (``%s`` is the agent's name; SQLite's adapter swaps in its own placeholder)
-RETURN_CLAIMED_SQL = (
-    "UPDATE handoffs SET status = 'waiting', agent = NULL, claimed_at = NULL"
-    " WHERE agent = %s AND status = 'claimed'"
-)
+__all__ = ["AgentAccount", "AgentSession", "AgentStore"]
 
 
 @dataclass(frozen=True)
@@ -68,7 +61,7 @@ class AgentStore(ABC):
     @abstractmethod
     async def remove_agent(self, name: str) -> bool:
         """Delete the account and end its sessions; False when there was none. Conversations it
-        held go back to the queue as waiting (see :data:`RETURN_CLAIMED_SQL`): only the holder
+        held go back to the queue as waiting, in the same transaction: only the holder
         may act on a claimed one, so they would otherwise be stuck with nobody able to answer."""
 
     # -- sessions ---------------------------------------------------------------------------

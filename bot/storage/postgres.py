@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection, sql
@@ -30,22 +30,34 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import LockTimeout, StorageError
 from bot.messages import Inbound
-from bot.storage._common import DriverErrors, KeyedLocks, dump_context, masked_key, to_utc
-from bot.storage.agents import RETURN_CLAIMED_SQL, AgentAccount, AgentSession, AgentStore
-from bot.storage.base import HANDOFF_RELEASE, HandoffTicket, Store, Timer
-from bot.storage.inbox import InboxEntry, InboxStore, inbound_from_json, inbound_to_json
+from bot.storage._common import DriverErrors, KeyedLocks, masked_key, to_utc
+from bot.storage.base import Timer
+from bot.storage.inbox import InboxEntry, inbound_from_json, inbound_to_json
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION_DDL, Migration, pending
+from bot.storage.queries import (
+    CONVERSATION_COLUMNS,
+    CONVERSATION_UPSERT,
+    POSTGRES,
+    TIMER_COLUMNS,
+    Row,
+    conversation_values,
+    timer,
+)
+from bot.storage.shared import Params, SqlStore, Transaction
 
 __all__ = ["PostgresStore", "describe_dsn"]
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Conn = AsyncConnection[tuple[Any, ...]]
 
 # (store, task, connection) while a task holds one of that store's conversation locks.
 _HELD: ContextVar[tuple[PostgresStore, asyncio.Task[Any] | None, Conn] | None] = ContextVar(
     "ozbot_postgres_held", default=None
 )
+
+_CONVERSATION_PARAMS = CONVERSATION_COLUMNS.split(", ")
 
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -56,17 +68,12 @@ _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # their order (ORDER BY the array position), so their ids keep the transcript's order.
 _SAVE_TURN = """
 conversation AS (
-    INSERT INTO conversations
-        (key, channel, contact, flow, state, language, context, failures, created_at, updated_at)
+    INSERT INTO conversations ({columns})
     SELECT %(key)s::text, %(channel)s::text, %(contact)s::text, %(flow)s::text, %(state)s::text,
         %(language)s::text, %(context)s::jsonb, %(failures)s::integer, %(created_at)s::timestamptz,
         %(updated_at)s::timestamptz
     {guard}
-    ON CONFLICT (key) DO UPDATE SET
-        channel = excluded.channel, contact = excluded.contact, flow = excluded.flow,
-        state = excluded.state, language = excluded.language, context = excluded.context,
-        failures = excluded.failures, created_at = excluded.created_at,
-        updated_at = excluded.updated_at
+    {upsert}
 ), lines AS (
     INSERT INTO transcript (key, role, text, at)
     SELECT %(key)s::text, line.role, line.text, line.at
@@ -82,10 +89,48 @@ _COMMIT_TURN = (
     " INSERT INTO processed_messages (provider_id, key, at)"
     " VALUES (%(provider_id)s::text, %(key)s::text, %(now)s::timestamptz)"
     " ON CONFLICT (provider_id) DO NOTHING RETURNING 1),"
-    + _SAVE_TURN.format(guard="WHERE EXISTS (SELECT FROM message)")
+    + _SAVE_TURN.format(
+        guard="WHERE EXISTS (SELECT FROM message)",
+        columns=CONVERSATION_COLUMNS,
+        upsert=CONVERSATION_UPSERT,
+    )
     + "SELECT count(*) FROM message"
 )
-_COMMIT_TURN_WITHOUT_ID = "WITH" + _SAVE_TURN.format(guard="") + "SELECT 1"
+_COMMIT_TURN_WITHOUT_ID = (
+    "WITH"
+    + _SAVE_TURN.format(guard="", columns=CONVERSATION_COLUMNS, upsert=CONVERSATION_UPSERT)
+    + "SELECT 1"
+)
+
+# One statement: the plan unnested; the kinds it cancels deleted, the others upserted. A plan
+# names each kind once, so the rows it deletes and the rows it writes are never the same.
+_SET_TIMERS = """
+WITH plan AS (
+    SELECT * FROM unnest(%(kinds)s::text[], %(dues)s::timestamptz[]) AS plan (kind, due)
+), cancelled AS (
+    DELETE FROM timers USING plan
+    WHERE timers.key = %(key)s AND timers.kind = plan.kind AND plan.due IS NULL
+)
+INSERT INTO timers (key, kind, due_at)
+SELECT %(key)s::text, kind, due FROM plan WHERE due IS NOT NULL
+ON CONFLICT (key, kind) DO UPDATE SET due_at = excluded.due_at,
+    claimed_by = NULL, claimed_until = NULL
+"""
+
+# SKIP LOCKED: runners in other processes claiming at the same moment take other rows instead
+# of waiting for these.
+_CLAIM_TIMERS = (
+    "UPDATE timers SET claimed_by = %s, claimed_until = %s FROM ("  # noqa: S608
+    " SELECT id AS due_id FROM timers WHERE due_at <= %s"
+    " AND (claimed_until IS NULL OR claimed_until < %s)"
+    " ORDER BY due_at, id LIMIT %s FOR UPDATE SKIP LOCKED) AS due"
+    f" WHERE timers.id = due.due_id RETURNING {TIMER_COLUMNS}"
+)
+
+_FORGET_CACHE = (
+    "DELETE FROM cache USING unnest(%s::text[]) AS s(suffix)"
+    " WHERE cache.namespace = %s AND right(cache.key, length(s.suffix)) = s.suffix"
+)
 
 
 # A provider id a turn already committed is skipped (its inbox row is gone by then).
@@ -122,28 +167,6 @@ def translate(what: str) -> DriverErrors:
     return DriverErrors("PostgreSQL", psycopg.Error, what)
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    return None if moment is None else moment.astimezone(UTC)
-
-
-def _ticket(row: Sequence[Any]) -> HandoffTicket:
-    return HandoffTicket(
-        id=row[0],
-        key=row[1],
-        status=row[2],
-        reason=row[3],
-        since=row[4].astimezone(UTC),
-        agent=row[5],
-        claimed_at=_utc(row[6]),
-        closed_at=_utc(row[7]),
-        outcome=row[8],
-    )
-
-
-def _timer(row: Sequence[Any]) -> Timer:
-    return Timer(id=row[0], key=row[1], kind=row[2], due_at=row[3].astimezone(UTC), claim=row[4])
-
-
 def describe_dsn(dsn: str) -> str:
     """The DSN without its password, for messages: ``postgresql://user@host:port/dbname``."""
     try:
@@ -161,13 +184,15 @@ def _lock_id(namespace: str, key: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-class PostgresStore(Store, AgentStore, InboxStore):
+class PostgresStore(SqlStore):
     """The Store port on PostgreSQL at ``dsn``.
 
     ``schema`` (a lower-case identifier) confines every table to that schema, created if
     missing; tests give each run its own. ``clock`` gives epoch seconds for cache expiry. Every
     method may raise :class:`StorageError`; ``lock`` raises :class:`LockTimeout`.
     """
+
+    queries = POSTGRES
 
     def __init__(
         self,
@@ -256,7 +281,7 @@ class PostgresStore(Store, AgentStore, InboxStore):
                 )
             await self._configure(conn)
             await conn.execute(SCHEMA_VERSION_DDL["postgres"])
-            cur = await conn.execute("SELECT coalesce(max(version), 0) FROM schema_version")
+            cur = await conn.execute(POSTGRES.schema_version)
             row = await cur.fetchone()
             current = int(row[0]) if row else 0
             if current > len(self._migrations):
@@ -267,10 +292,7 @@ class PostgresStore(Store, AgentStore, InboxStore):
             for version, name, sqls in pending(self._migrations, current, "postgres"):
                 for statement in sqls:
                     await conn.execute(statement.encode())
-                await conn.execute(
-                    "INSERT INTO schema_version (version, name, applied_at) VALUES (%s, %s, %s)",
-                    [version, name, datetime.now(UTC)],
-                )
+                await conn.execute(POSTGRES.record_version, [version, name, datetime.now(UTC)])
                 log.info("postgres schema migrated to version %d (%s)", version, name)
 
     async def close(self) -> None:
@@ -293,13 +315,37 @@ class PostgresStore(Store, AgentStore, InboxStore):
         async with self._require().connection() as conn:
             yield conn
 
-    async def schema_version(self) -> int:
-        """The number of migrations applied to the schema."""
-        with translate("reading schema_version"):
+    # -- the shared statements' ways to run (see bot.storage.shared) ------------------------
+
+    async def _fetch(
+        self, what: str, statement: str, params: Params, *, bulk: bool = False
+    ) -> list[Row]:
+        with translate(what):
             async with self._connection() as conn:
-                cur = await conn.execute("SELECT max(version) FROM schema_version")
-                row = await cur.fetchone()
-        return int(row[0]) if row and row[0] is not None else 0
+                cur = await conn.execute(statement, params)
+                return await cur.fetchall()
+
+    async def _count(self, what: str, statement: str, params: Params) -> int:
+        with translate(what):
+            async with self._connection() as conn:
+                cur = await conn.execute(statement, params)
+                return cur.rowcount
+
+    async def _transact(
+        self, what: str, body: Callable[[], Transaction[T]], *, bulk: bool = False
+    ) -> T:
+        with translate(what):
+            async with self._connection() as conn, conn.transaction():
+                steps = body()
+                try:
+                    statement, params = next(steps)
+                    while True:
+                        cur = await conn.execute(statement, params)
+                        found = await cur.fetchall() if cur.description is not None else []
+                        statement, params = steps.send(found)
+                except StopIteration as done:
+                    result: T = done.value
+                    return result
 
     # -- locks ------------------------------------------------------------------------------
 
@@ -370,56 +416,17 @@ class PostgresStore(Store, AgentStore, InboxStore):
 
     # -- conversations ----------------------------------------------------------------------
 
-    async def load(self, key: str) -> Conversation | None:
-        with translate("loading a conversation"):
-            async with self._connection() as conn:
-                cur = await conn.execute(
-                    "SELECT channel, contact, flow, state, language, context, failures,"
-                    " created_at, updated_at FROM conversations WHERE key = %s",
-                    [key],
-                )
-                row = await cur.fetchone()
-        if row is None:
-            return None
-        return Conversation(
-            key=key,
-            channel=row[0],
-            contact=row[1],
-            flow=row[2],
-            state=row[3],
-            language=row[4],
-            context=row[5],
-            failures=row[6],
-            created_at=row[7].astimezone(UTC),
-            updated_at=row[8].astimezone(UTC),
-        )
-
-    async def seen(self, provider_id: str) -> bool:
-        with translate("checking a message id"):
-            async with self._connection() as conn:
-                cur = await conn.execute(
-                    "SELECT 1 FROM processed_messages WHERE provider_id = %s", [provider_id]
-                )
-                return await cur.fetchone() is not None
-
     async def commit_turn(
         self,
         conversation: Conversation,
         transcript: Sequence[TranscriptEntry],
         provider_id: str | None = None,
     ) -> bool:
-        c = conversation
-        params = {
-            "key": c.key,
-            "channel": c.channel,
-            "contact": c.contact,
-            "flow": c.flow,
-            "state": c.state,
-            "language": c.language,
-            "context": dump_context(c.context),  # sent as text, cast to jsonb by the server
-            "failures": c.failures,
-            "created_at": to_utc(c.created_at),
-            "updated_at": to_utc(c.updated_at),
+        # the context goes as text, cast to jsonb by the server
+        params: dict[str, Any] = dict(
+            zip(_CONVERSATION_PARAMS, conversation_values(conversation, to_utc), strict=True)
+        )
+        params |= {
             "roles": [entry.role for entry in transcript],
             "texts": [entry.text for entry in transcript],
             "ats": [to_utc(entry.at) for entry in transcript],
@@ -429,322 +436,39 @@ class PostgresStore(Store, AgentStore, InboxStore):
             query = _COMMIT_TURN
             params["provider_id"] = provider_id
             params["now"] = datetime.fromtimestamp(self._clock(), UTC)
-        with translate("committing a turn"):
-            async with self._connection() as conn:
-                cur = await conn.execute(query, params)
-                row = await cur.fetchone()
-        return row is not None and row[0] == 1
-
-    async def transcript(self, key: str, limit: int | None = None) -> list[TranscriptEntry]:
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be >= 0, not {limit}")
-        query = "SELECT role, text, at FROM transcript WHERE key = %s ORDER BY id"
-        params: list[Any] = [key]
-        if limit is not None:
-            query = (
-                "SELECT role, text, at FROM (SELECT id, role, text, at FROM transcript"
-                " WHERE key = %s ORDER BY id DESC LIMIT %s) AS last ORDER BY id"
-            )
-            params = [key, limit]
-        with translate("reading a transcript"):
-            async with self._connection() as conn:
-                cur = await conn.execute(query, params)
-                rows = await cur.fetchall()
-        return [TranscriptEntry(role=r[0], text=r[1], at=r[2].astimezone(UTC)) for r in rows]
-
-    async def forget(self, key: str) -> None:
-        with translate("forgetting a conversation"):
-            async with self._connection() as conn, conn.transaction():
-                await conn.execute("DELETE FROM conversations WHERE key = %s", [key])
-                await conn.execute("DELETE FROM transcript WHERE key = %s", [key])
-                await conn.execute("DELETE FROM timers WHERE key = %s", [key])
-                await conn.execute("DELETE FROM handoffs WHERE key = %s", [key])
-                # Keep the message ids (a redelivered webhook stays a duplicate) but not whose
-                # they were.
-                await conn.execute("UPDATE processed_messages SET key = NULL WHERE key = %s", [key])
-
-    # -- cache ------------------------------------------------------------------------------
-
-    async def cache_get(self, namespace: str, key: str) -> str | None:
-        with translate("reading the cache"):
-            async with self._connection() as conn:
-                cur = await conn.execute(
-                    "SELECT value FROM cache WHERE namespace = %s AND key = %s AND expires_at > %s",
-                    [namespace, key, self._clock()],
-                )
-                row = await cur.fetchone()
-        return str(row[0]) if row else None
-
-    async def cache_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
-        with translate("writing the cache"):
-            async with self._connection() as conn:
-                await conn.execute(
-                    "INSERT INTO cache (namespace, key, value, expires_at)"
-                    " VALUES (%s, %s, %s, %s) ON CONFLICT (namespace, key) DO UPDATE"
-                    " SET value = excluded.value, expires_at = excluded.expires_at",
-                    [namespace, key, value, self._clock() + ttl],
-                )
+        found = await self._fetch("committing a turn", query, params)
+        return bool(found) and found[0][0] == 1
 
     async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
         wanted = [s for s in dict.fromkeys(suffixes) if s]
         if not wanted:
             return 0
-        with translate("forgetting cache entries"):
-            async with self._connection() as conn:
-                cur = await conn.execute(
-                    "DELETE FROM cache USING unnest(%s::text[]) AS s(suffix)"
-                    " WHERE cache.namespace = %s AND right(cache.key, length(s.suffix)) = s.suffix",
-                    [wanted, namespace],
-                )
-                return cur.rowcount
+        return await self._count("forgetting cache entries", _FORGET_CACHE, (wanted, namespace))
 
     # -- timers -----------------------------------------------------------------------------
-
-    async def _rows(
-        self, what: str, query: str, params: Sequence[Any] | Mapping[str, Any]
-    ) -> list[Any]:
-        with translate(what):
-            async with self._connection() as conn:
-                cur = await conn.execute(query, params)
-                return await cur.fetchall()
 
     async def set_timers(self, key: str, plan: Mapping[str, datetime | None]) -> None:
         if not plan:
             return
-        # One statement (one round trip, atomic): a plan names each kind once, so the rows it
-        # deletes and the rows it writes are never the same.
-        kinds = list(plan)
         dues = [None if due is None else to_utc(due) for due in plan.values()]
-        with translate("scheduling timers"):
-            async with self._connection() as conn:
-                await conn.execute(
-                    "WITH plan AS (SELECT * FROM unnest(%(kinds)s::text[], %(dues)s::timestamptz[])"
-                    " AS plan (kind, due)),"
-                    " cancelled AS (DELETE FROM timers USING plan WHERE timers.key = %(key)s"
-                    " AND timers.kind = plan.kind AND plan.due IS NULL)"
-                    " INSERT INTO timers (key, kind, due_at)"
-                    " SELECT %(key)s::text, kind, due FROM plan WHERE due IS NOT NULL"
-                    " ON CONFLICT (key, kind) DO UPDATE SET due_at = excluded.due_at,"
-                    " claimed_by = NULL, claimed_until = NULL",
-                    {"key": key, "kinds": kinds, "dues": dues},
-                )
-
-    async def pending_timers(self, key: str) -> list[Timer]:
-        rows = await self._rows(
-            "reading timers",
-            "SELECT id, key, kind, due_at, claimed_by FROM timers WHERE key = %s"
-            " ORDER BY due_at, id",
-            [key],
+        await self._count(
+            "scheduling timers", _SET_TIMERS, {"key": key, "kinds": list(plan), "dues": dues}
         )
-        return [_timer(row) for row in rows]
 
     async def claim_timers(self, now: datetime, *, limit: int, lease: float) -> list[Timer]:
-        # SKIP LOCKED: runners in other processes claiming at the same moment take other rows
-        # instead of waiting for these.
         at = to_utc(now)
-        rows = await self._rows(
+        claimed = await self._fetch(
             "claiming timers",
-            "UPDATE timers SET claimed_by = %s, claimed_until = %s FROM ("
-            " SELECT id FROM timers WHERE due_at <= %s"
-            " AND (claimed_until IS NULL OR claimed_until < %s)"
-            " ORDER BY due_at, id LIMIT %s FOR UPDATE SKIP LOCKED) AS due"
-            " WHERE timers.id = due.id"
-            " RETURNING timers.id, timers.key, timers.kind, timers.due_at, timers.claimed_by",
-            [uuid.uuid4().hex, at + timedelta(seconds=lease), at, at, limit],
+            _CLAIM_TIMERS,
+            (uuid.uuid4().hex, at + timedelta(seconds=lease), at, at, limit),
         )
-        return sorted((_timer(row) for row in rows), key=lambda t: (t.due_at, t.id))
-
-    async def timer_pending(self, timer: Timer) -> bool:
-        rows = await self._rows(
-            "checking a timer",
-            "SELECT 1 FROM timers WHERE id = %s AND claimed_by IS NOT DISTINCT FROM %s",
-            [timer.id, timer.claim],
-        )
-        return bool(rows)
-
-    async def finish_timer(self, timer: Timer) -> None:
-        await self._rows(
-            "finishing a timer",
-            "DELETE FROM timers WHERE id = %s AND claimed_by IS NOT DISTINCT FROM %s RETURNING id",
-            [timer.id, timer.claim],
-        )
-
-    # -- the agents' queue ------------------------------------------------------------------
-
-    async def enqueue_handoff(self, key: str, reason: str, at: datetime) -> HandoffTicket:
-        with translate("queueing a handoff"):
-            async with self._connection() as conn, conn.transaction():
-                await conn.execute(
-                    "INSERT INTO handoffs (key, status, reason, since)"
-                    " VALUES (%s, 'waiting', %s, %s)"
-                    " ON CONFLICT (key) WHERE status <> 'closed' DO NOTHING",
-                    [key, reason, to_utc(at)],
-                )
-                cur = await conn.execute(
-                    "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
-                    " FROM handoffs"
-                    " WHERE key = %s AND status <> 'closed'",
-                    [key],
-                )
-                row = await cur.fetchone()
-        assert row is not None  # just inserted, or the open one that prevented it
-        return _ticket(row)
-
-    async def open_handoff(self, key: str) -> HandoffTicket | None:
-        rows = await self._rows(
-            "reading a handoff",
-            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
-            " FROM handoffs WHERE key = %s AND status <> 'closed'",
-            [key],
-        )
-        return _ticket(rows[0]) if rows else None
-
-    async def waiting_handoffs(self, limit: int = 100) -> list[HandoffTicket]:
-        rows = await self._rows(
-            "reading the queue",
-            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
-            " FROM handoffs WHERE status = 'waiting'"
-            " ORDER BY since, id LIMIT %s",
-            [limit],
-        )
-        return [_ticket(row) for row in rows]
-
-    async def claim_handoff(self, key: str, agent: str, at: datetime) -> HandoffTicket | None:
-        with translate("claiming a handoff"):
-            async with self._connection() as conn, conn.transaction():
-                cur = await conn.execute(
-                    "UPDATE handoffs SET status = 'claimed', agent = %s, claimed_at = %s"
-                    " WHERE key = %s AND status = 'waiting'"
-                    " RETURNING id, key, status, reason, since, agent,"
-                    " claimed_at, closed_at, outcome",
-                    [agent, to_utc(at), key],
-                )
-                row = await cur.fetchone()
-                if row is not None:
-                    await conn.execute(
-                        "DELETE FROM timers WHERE key = %s AND kind = %s", [key, HANDOFF_RELEASE]
-                    )
-        return None if row is None else _ticket(row)
-
-    async def close_handoff(
-        self, key: str, outcome: str, at: datetime, *, waiting_only: bool = False
-    ) -> HandoffTicket | None:
-        with translate("closing a handoff"):
-            async with self._connection() as conn, conn.transaction():
-                cur = await conn.execute(
-                    "UPDATE handoffs SET status = 'closed', outcome = %s, closed_at = %s"
-                    " WHERE key = %s AND status <> 'closed' AND (NOT %s OR status = 'waiting')"
-                    " RETURNING id, key, status, reason, since, agent,"
-                    " claimed_at, closed_at, outcome",
-                    [outcome, to_utc(at), key, waiting_only],
-                )
-                row = await cur.fetchone()
-                await conn.execute(
-                    "DELETE FROM timers WHERE key = %s AND kind = %s", [key, HANDOFF_RELEASE]
-                )
-        return None if row is None else _ticket(row)
-
-    async def record_agent_message(self, key: str, text: str, at: datetime) -> None:
-        with translate("recording an agent's message"):
-            async with self._connection() as conn:
-                await conn.execute(
-                    "INSERT INTO transcript (key, role, text, at) VALUES (%s, 'agent', %s, %s)",
-                    [key, text, to_utc(at)],
-                )
-
-    # -- the agent console (AgentStore) ------------------------------------------------------
-
-    async def add_agent(self, name: str, password_hash: str, at: datetime) -> bool:
-        rows = await self._rows(
-            "adding an agent",
-            "INSERT INTO agents (name, password_hash, created_at) VALUES (%s, %s, %s)"
-            " ON CONFLICT (name) DO NOTHING RETURNING name",
-            [name, password_hash, to_utc(at)],
-        )
-        return bool(rows)
-
-    async def agent_password(self, name: str) -> str | None:
-        rows = await self._rows(
-            "reading an agent", "SELECT password_hash FROM agents WHERE name = %s", [name]
-        )
-        return str(rows[0][0]) if rows else None
-
-    async def set_agent_password(self, name: str, password_hash: str) -> bool:
-        rows = await self._rows(
-            "changing an agent's password",
-            "UPDATE agents SET password_hash = %s WHERE name = %s RETURNING name",
-            [password_hash, name],
-        )
-        return bool(rows)
-
-    async def list_agents(self) -> list[AgentAccount]:
-        rows = await self._rows(
-            "listing agents", "SELECT name, created_at FROM agents ORDER BY name", []
-        )
-        return [AgentAccount(name=row[0], created_at=row[1].astimezone(UTC)) for row in rows]
-
-    async def remove_agent(self, name: str) -> bool:
-        with translate("removing an agent"):
-            async with self._connection() as conn, conn.transaction():
-                await conn.execute("DELETE FROM agent_sessions WHERE agent = %s", [name])
-                await conn.execute(RETURN_CLAIMED_SQL, [name])
-                cur = await conn.execute(
-                    "DELETE FROM agents WHERE name = %s RETURNING name", [name]
-                )
-                row = await cur.fetchone()
-        return row is not None
-
-    async def create_agent_session(
-        self, token_hash: str, agent: str, at: datetime, expires_at: datetime
-    ) -> None:
-        with translate("recording a login"):
-            async with self._connection() as conn, conn.transaction():
-                await conn.execute("DELETE FROM agent_sessions WHERE expires_at <= %s", [at])
-                await conn.execute(
-                    "INSERT INTO agent_sessions (token_hash, agent, created_at, expires_at)"
-                    " VALUES (%s, %s, %s, %s)",
-                    [token_hash, agent, to_utc(at), to_utc(expires_at)],
-                )
-
-    async def agent_session(self, token_hash: str, now: datetime) -> AgentSession | None:
-        rows = await self._rows(
-            "reading a login",
-            "SELECT s.agent, s.expires_at FROM agent_sessions s JOIN agents a ON a.name = s.agent"
-            " WHERE s.token_hash = %s AND s.expires_at > %s",
-            [token_hash, to_utc(now)],
-        )
-        if not rows:
-            return None
-        return AgentSession(agent=rows[0][0], expires_at=rows[0][1].astimezone(UTC))
-
-    async def end_agent_session(self, token_hash: str) -> None:
-        with translate("ending a login"):
-            async with self._connection() as conn:
-                await conn.execute("DELETE FROM agent_sessions WHERE token_hash = %s", [token_hash])
-
-    async def handoff(self, ticket_id: int) -> HandoffTicket | None:
-        rows = await self._rows(
-            "reading a handoff",
-            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
-            " FROM handoffs WHERE id = %s",
-            [ticket_id],
-        )
-        return _ticket(rows[0]) if rows else None
-
-    async def open_handoffs(self, limit: int = 200) -> list[HandoffTicket]:
-        rows = await self._rows(
-            "reading the queue",
-            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
-            " FROM handoffs WHERE status <> 'closed' ORDER BY since, id LIMIT %s",
-            [limit],
-        )
-        return [_ticket(row) for row in rows]
+        return sorted(map(timer, claimed), key=lambda t: (t.due_at, t.id))
 
     # -- the inbox (InboxStore) --------------------------------------------------------------
 
     async def inbox_put(self, inbound: Inbound, owner: str, lease: float) -> int | None:
         now = self._clock()
-        rows = await self._rows(
+        stored = await self._fetch(
             "storing an accepted message",
             _INBOX_PUT,
             {
@@ -756,69 +480,31 @@ class PostgresStore(Store, AgentStore, InboxStore):
                 "until": now + lease,
             },
         )
-        return int(rows[0][0]) if rows else None
+        return int(stored[0][0]) if stored else None
 
     async def inbox_claim(
         self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()
     ) -> list[InboxEntry]:
         now = self._clock()
-        with translate("claiming inbox entries"):
-            async with self._connection() as conn, conn.transaction():
-                # Claimers take turns (each statement of a READ COMMITTED transaction sees what
-                # committed before it began): with SKIP LOCKED alone, a second claimer could
-                # take a conversation's later entry while the first still holds its earlier
-                # ones uncommitted, and run them out of order.
-                await conn.execute(
-                    "SELECT pg_advisory_xact_lock(%s)", [_lock_id(self._namespace, "inbox claim")]
-                )
-                cur = await conn.execute(
-                    _INBOX_CLAIM,
-                    {
-                        "owner": owner,
-                        "until": now + lease,
-                        "now": now,
-                        "orphans": list(orphans),
-                        "limit": limit,
-                    },
-                )
-                rows = await cur.fetchall()
+        turn = [_lock_id(self._namespace, "inbox claim")]
+        params = {
+            "owner": owner,
+            "until": now + lease,
+            "now": now,
+            "orphans": list(orphans),
+            "limit": limit,
+        }
+
+        def claim() -> Transaction[list[Row]]:
+            # Claimers take turns (each statement of a READ COMMITTED transaction sees what
+            # committed before it began): with SKIP LOCKED alone, a second claimer could take a
+            # conversation's later entry while the first still holds its earlier ones
+            # uncommitted, and run them out of order.
+            yield "SELECT pg_advisory_xact_lock(%s)", turn
+            return (yield _INBOX_CLAIM, params)
+
+        claimed = await self._transact("claiming inbox entries", claim)
         return sorted(
-            (InboxEntry(id=row[0], inbound=inbound_from_json(row[1])) for row in rows),
+            (InboxEntry(id=row[0], inbound=inbound_from_json(row[1])) for row in claimed),
             key=lambda entry: entry.id,
         )
-
-    async def inbox_holders(self) -> list[str]:
-        rows = await self._rows(
-            "reading inbox leases",
-            "SELECT DISTINCT claimed_by FROM inbox WHERE claimed_until >= %s",
-            [self._clock()],
-        )
-        return sorted(str(row[0]) for row in rows)
-
-    async def inbox_renew(self, owner: str, lease: float) -> int:
-        rows = await self._rows(
-            "renewing inbox leases",
-            "UPDATE inbox SET claimed_until = %s WHERE claimed_by = %s RETURNING id",
-            [self._clock() + lease, owner],
-        )
-        return len(rows)
-
-    async def inbox_done(self, entry_id: int, owner: str) -> None:
-        await self._rows(
-            "finishing an inbox entry",
-            "DELETE FROM inbox WHERE id = %s AND claimed_by = %s RETURNING id",
-            [entry_id, owner],
-        )
-
-    async def inbox_release(self, owner: str) -> int:
-        rows = await self._rows(
-            "releasing inbox entries",
-            "UPDATE inbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = %s"
-            " RETURNING id",
-            [owner],
-        )
-        return len(rows)
-
-    async def inbox_pending(self) -> int:
-        rows = await self._rows("counting inbox entries", "SELECT count(*) FROM inbox", [])
-        return int(rows[0][0])

@@ -45,16 +45,26 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import LockTimeout, StorageError
 from bot.messages import Inbound
-from bot.storage._common import DriverErrors, KeyedLocks, dump_context, masked_key, to_utc
-from bot.storage.agents import RETURN_CLAIMED_SQL, AgentAccount, AgentSession, AgentStore
-from bot.storage.base import HANDOFF_RELEASE, HandoffTicket, Store, Timer
-from bot.storage.inbox import InboxEntry, InboxStore, inbound_from_json, inbound_to_json
+from bot.storage._common import DriverErrors, KeyedLocks, masked_key
+from bot.storage.base import Timer
+from bot.storage.inbox import InboxEntry, inbound_from_json, inbound_to_json
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION_DDL, Migration, pending
+from bot.storage.queries import (
+    CONVERSATION_COLUMNS,
+    CONVERSATION_UPSERT,
+    SQLITE,
+    TIMER_COLUMNS,
+    Row,
+    conversation_values,
+    iso,
+    timer,
+)
+from bot.storage.shared import Params, SqlStore, Transaction
 
 __all__ = ["SqliteStore"]
 
@@ -64,16 +74,15 @@ T = TypeVar("T")
 A = TypeVar("A")
 Db = sqlite3.Connection
 
-_UPSERT_CONVERSATION = """
-INSERT INTO conversations
-    (key, channel, contact, flow, state, language, context, failures, created_at, updated_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (key) DO UPDATE SET
-    channel = excluded.channel, contact = excluded.contact, flow = excluded.flow,
-    state = excluded.state, language = excluded.language, context = excluded.context,
-    failures = excluded.failures, created_at = excluded.created_at,
-    updated_at = excluded.updated_at
-"""
+_SAVE_CONVERSATION = (
+    f"INSERT INTO conversations ({CONVERSATION_COLUMNS})"  # noqa: S608 - constants only
+    f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {CONVERSATION_UPSERT}"
+)
+_RECORD_MESSAGE = (
+    "INSERT INTO processed_messages (provider_id, key, at) VALUES (?, ?, ?)"
+    " ON CONFLICT (provider_id) DO NOTHING"
+)
+_APPEND_LINE = "INSERT INTO transcript (key, role, text, at) VALUES (?, ?, ?, ?)"
 
 # Take the lease when absent, or when the holder let it expire (a dead process). A row of our
 # own is a lease an interrupted take left behind: the in-process lock already makes us its
@@ -84,6 +93,12 @@ ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.ex
 WHERE locks.expires_at < ? OR locks.owner = excluded.owner
 """
 
+
+_CLAIM_TIMERS = (
+    "UPDATE timers SET claimed_by = ?, claimed_until = ? WHERE id IN ("  # noqa: S608
+    " SELECT id FROM timers WHERE due_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)"
+    f" ORDER BY due_at, id LIMIT ?) RETURNING {TIMER_COLUMNS}"
+)
 
 # Skips a provider id a turn already committed (the row is gone from the inbox by then); the
 # SELECT's WHERE also keeps SQLite from reading ON CONFLICT as part of the SELECT.
@@ -115,36 +130,6 @@ RETURNING id, message
 def translate(what: str) -> DriverErrors:
     """sqlite3's errors in the block become :class:`StorageError` naming ``what``."""
     return DriverErrors("SQLite", sqlite3.Error, what)
-
-
-def _iso(moment: datetime) -> str:
-    return to_utc(moment).isoformat(timespec="microseconds")
-
-
-def _parse(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(UTC)
-
-
-def _maybe(text: str | None) -> datetime | None:
-    return None if text is None else _parse(text)
-
-
-def _ticket(row: Sequence[Any]) -> HandoffTicket:
-    return HandoffTicket(
-        id=row[0],
-        key=row[1],
-        status=row[2],
-        reason=row[3],
-        since=_parse(row[4]),
-        agent=row[5],
-        claimed_at=_maybe(row[6]),
-        closed_at=_maybe(row[7]),
-        outcome=row[8],
-    )
-
-
-def _timer(row: Sequence[Any]) -> Timer:
-    return Timer(id=row[0], key=row[1], kind=row[2], due_at=_parse(row[3]), claim=row[4])
 
 
 class _Duplicate(Exception):
@@ -185,13 +170,15 @@ def _is_busy(exc: sqlite3.Error) -> bool:
     return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-class SqliteStore(Store, AgentStore, InboxStore):
+class SqliteStore(SqlStore):
     """The Store port on a SQLite file at ``path`` (parent directories are created).
 
     ``clock`` gives epoch seconds for cache expiry (tests pass one they control). ``lease`` is
     how long another process must wait before taking over a lock whose holder died. Every
     method may raise :class:`StorageError`; ``lock`` raises :class:`LockTimeout`.
     """
+
+    queries = SQLITE
 
     def __init__(
         self,
@@ -290,12 +277,32 @@ class SqliteStore(Store, AgentStore, InboxStore):
         """``body`` as one write transaction (see :func:`_transaction`), in one call."""
         return await self._call(what, lambda db: _transaction(db, body), inline=inline)
 
-    async def _read(
-        self, what: str, query: str, params: Sequence[Any], *, inline: bool = True
-    ) -> list[Any]:
+    # -- the shared statements' ways to run (see bot.storage.shared) ------------------------
+
+    async def _fetch(
+        self, what: str, statement: str, params: Params, *, bulk: bool = False
+    ) -> list[Row]:
         return await self._call(
-            what, lambda db: db.execute(query, params).fetchall(), inline=inline
+            what, lambda db: db.execute(statement, params).fetchall(), inline=not bulk
         )
+
+    async def _count(self, what: str, statement: str, params: Params) -> int:
+        return await self._call(what, lambda db: db.execute(statement, params).rowcount)
+
+    async def _transact(
+        self, what: str, body: Callable[[], Transaction[T]], *, bulk: bool = False
+    ) -> T:
+        def run(db: Db) -> T:
+            steps = body()
+            try:
+                statement, params = next(steps)
+                while True:
+                    statement, params = steps.send(db.execute(statement, params).fetchall())
+            except StopIteration as done:
+                result: T = done.value
+                return result
+
+        return await self._write(what, run, inline=not bulk)
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -346,7 +353,7 @@ class SqliteStore(Store, AgentStore, InboxStore):
         # waits (busy_timeout) and then finds the work done.
         def migrate(db: Db) -> None:
             db.execute(SCHEMA_VERSION_DDL["sqlite"])
-            row = db.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+            row = db.execute(SQLITE.schema_version).fetchone()
             current = int(row[0]) if row else 0
             if current > len(self._migrations):
                 raise StorageError(
@@ -356,10 +363,7 @@ class SqliteStore(Store, AgentStore, InboxStore):
             for version, name, sqls in pending(self._migrations, current, "sqlite"):
                 for statement in sqls:
                     db.execute(statement)
-                db.execute(
-                    "INSERT INTO schema_version (version, name, applied_at) VALUES (?, ?, ?)",
-                    (version, name, _iso(datetime.now(UTC))),
-                )
+                db.execute(SQLITE.record_version, (version, name, iso(datetime.now(UTC))))
                 log.info("sqlite schema migrated to version %d (%s)", version, name)
 
         _transaction(db, migrate)
@@ -387,13 +391,6 @@ class SqliteStore(Store, AgentStore, InboxStore):
         db, self._db = self._db, None
         if db is not None:
             db.close()
-
-    async def schema_version(self) -> int:
-        """The number of migrations applied to the file."""
-        rows = await self._read(
-            "reading schema_version", "SELECT max(version) FROM schema_version", (), inline=False
-        )
-        return int(rows[0][0] or 0)
 
     # -- locks ------------------------------------------------------------------------------
 
@@ -509,37 +506,6 @@ class SqliteStore(Store, AgentStore, InboxStore):
 
     # -- conversations ----------------------------------------------------------------------
 
-    async def load(self, key: str) -> Conversation | None:
-        rows = await self._read(
-            "loading a conversation",
-            "SELECT channel, contact, flow, state, language, context, failures,"
-            " created_at, updated_at FROM conversations WHERE key = ?",
-            (key,),
-        )
-        if not rows:
-            return None
-        row = rows[0]
-        return Conversation(
-            key=key,
-            channel=row[0],
-            contact=row[1],
-            flow=row[2],
-            state=row[3],
-            language=row[4],
-            context=_load_json(row[5]),
-            failures=row[6],
-            created_at=_parse(row[7]),
-            updated_at=_parse(row[8]),
-        )
-
-    async def seen(self, provider_id: str) -> bool:
-        rows = await self._read(
-            "checking a message id",
-            "SELECT 1 FROM processed_messages WHERE provider_id = ?",
-            (provider_id,),
-        )
-        return bool(rows)
-
     async def commit_turn(
         self,
         conversation: Conversation,
@@ -547,89 +513,22 @@ class SqliteStore(Store, AgentStore, InboxStore):
         provider_id: str | None = None,
     ) -> bool:
         c = conversation
-        values = (
-            c.key,
-            c.channel,
-            c.contact,
-            c.flow,
-            c.state,
-            c.language,
-            dump_context(c.context),
-            c.failures,
-            _iso(c.created_at),
-            _iso(c.updated_at),
-        )
-        lines = [(c.key, entry.role, entry.text, _iso(entry.at)) for entry in transcript]
-        message = None if provider_id is None else (provider_id, c.key, _iso(self._now()))
+        values = conversation_values(c, iso)
+        lines = [(c.key, entry.role, entry.text, iso(entry.at)) for entry in transcript]
+        message = None if provider_id is None else (provider_id, c.key, iso(self._now()))
 
         def commit(db: Db) -> None:
-            if message is not None:
-                cursor = db.execute(
-                    "INSERT INTO processed_messages (provider_id, key, at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (provider_id) DO NOTHING",
-                    message,
-                )
-                if cursor.rowcount == 0:
-                    raise _Duplicate
-            db.execute(_UPSERT_CONVERSATION, values)
+            if message is not None and db.execute(_RECORD_MESSAGE, message).rowcount == 0:
+                raise _Duplicate
+            db.execute(_SAVE_CONVERSATION, values)
             if lines:
-                db.executemany(
-                    "INSERT INTO transcript (key, role, text, at) VALUES (?, ?, ?, ?)", lines
-                )
+                db.executemany(_APPEND_LINE, lines)
 
         try:
             await self._write("committing a turn", commit)
         except _Duplicate:
             return False
         return True
-
-    async def transcript(self, key: str, limit: int | None = None) -> list[TranscriptEntry]:
-        if limit is not None and limit < 0:
-            raise ValueError(f"limit must be >= 0, not {limit}")
-        sql = "SELECT role, text, at FROM transcript WHERE key = ? ORDER BY id"
-        params: tuple[Any, ...] = (key,)
-        if limit is not None:
-            sql = (
-                "SELECT role, text, at FROM (SELECT id, role, text, at FROM transcript"
-                " WHERE key = ? ORDER BY id DESC LIMIT ?) ORDER BY id"
-            )
-            params = (key, limit)
-        rows = await self._read("reading a transcript", sql, params, inline=False)
-        return [TranscriptEntry(role=row[0], text=row[1], at=_parse(row[2])) for row in rows]
-
-    async def forget(self, key: str) -> None:
-        def forget(db: Db) -> None:
-            db.execute("DELETE FROM conversations WHERE key = ?", (key,))
-            db.execute("DELETE FROM transcript WHERE key = ?", (key,))
-            db.execute("DELETE FROM timers WHERE key = ?", (key,))
-            db.execute("DELETE FROM handoffs WHERE key = ?", (key,))
-            # Keep the message ids (a redelivered webhook stays a duplicate) but not whose
-            # they were.
-            db.execute("UPDATE processed_messages SET key = NULL WHERE key = ?", (key,))
-
-        await self._write("forgetting a conversation", forget, inline=False)
-
-    # -- cache ------------------------------------------------------------------------------
-
-    async def cache_get(self, namespace: str, key: str) -> str | None:
-        rows = await self._read(
-            "reading the cache",
-            "SELECT value FROM cache WHERE namespace = ? AND key = ? AND expires_at > ?",
-            (namespace, key, self._clock()),
-        )
-        return str(rows[0][0]) if rows else None
-
-    async def cache_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
-        params = (namespace, key, value, self._clock() + ttl)
-        await self._call(
-            "writing the cache",
-            lambda db: db.execute(
-                "INSERT INTO cache (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value,"
-                " expires_at = excluded.expires_at",
-                params,
-            ),
-        )
 
     async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
         wanted = [s for s in dict.fromkeys(suffixes) if s]
@@ -654,237 +553,26 @@ class SqliteStore(Store, AgentStore, InboxStore):
     async def set_timers(self, key: str, plan: Mapping[str, datetime | None]) -> None:
         if not plan:
             return
-        steps = [(kind, None if due is None else _iso(due)) for kind, due in plan.items()]
+        steps = [(kind, None if due is None else iso(due)) for kind, due in plan.items()]
 
         def schedule(db: Db) -> None:
             for kind, due in steps:
                 if due is None:
-                    db.execute("DELETE FROM timers WHERE key = ? AND kind = ?", (key, kind))
+                    db.execute(SQLITE.cancel_timer, (key, kind))
                 else:
-                    db.execute(
-                        "INSERT INTO timers (key, kind, due_at) VALUES (?, ?, ?)"
-                        " ON CONFLICT (key, kind) DO UPDATE SET due_at = excluded.due_at,"
-                        " claimed_by = NULL, claimed_until = NULL",
-                        (key, kind, due),
-                    )
+                    db.execute(SQLITE.schedule_timer, (key, kind, due))
 
         await self._write("scheduling timers", schedule)
 
-    async def pending_timers(self, key: str) -> list[Timer]:
-        rows = await self._read(
-            "reading timers",
-            "SELECT id, key, kind, due_at, claimed_by FROM timers WHERE key = ?"
-            " ORDER BY due_at, id",
-            (key,),
-        )
-        return [_timer(row) for row in rows]
-
     async def claim_timers(self, now: datetime, *, limit: int, lease: float) -> list[Timer]:
         claim = uuid.uuid4().hex
-        until = _iso(now + timedelta(seconds=lease))
-        at = _iso(now)
-        rows = await self._write(
-            "claiming timers",
-            lambda db: db.execute(
-                "UPDATE timers SET claimed_by = ?, claimed_until = ? WHERE id IN ("
-                " SELECT id FROM timers WHERE due_at <= ?"
-                " AND (claimed_until IS NULL OR claimed_until < ?)"
-                " ORDER BY due_at, id LIMIT ?)"
-                " RETURNING id, key, kind, due_at, claimed_by",
-                (claim, until, at, at, limit),
-            ).fetchall(),
-            inline=False,
+        until = iso(now + timedelta(seconds=lease))
+        at = iso(now)
+        # One statement, atomic on its own: a runner in another process claims other rows.
+        claimed = await self._fetch(
+            "claiming timers", _CLAIM_TIMERS, (claim, until, at, at, limit), bulk=True
         )
-        return sorted((_timer(row) for row in rows), key=lambda t: (t.due_at, t.id))
-
-    async def timer_pending(self, timer: Timer) -> bool:
-        rows = await self._read(
-            "checking a timer",
-            "SELECT 1 FROM timers WHERE id = ? AND claimed_by IS ?",
-            (timer.id, timer.claim),
-        )
-        return bool(rows)
-
-    async def finish_timer(self, timer: Timer) -> None:
-        await self._write(
-            "finishing a timer",
-            lambda db: db.execute(
-                "DELETE FROM timers WHERE id = ? AND claimed_by IS ?", (timer.id, timer.claim)
-            ),
-        )
-
-    # -- the agents' queue ------------------------------------------------------------------
-
-    async def enqueue_handoff(self, key: str, reason: str, at: datetime) -> HandoffTicket:
-        def enqueue(db: Db) -> Any:
-            db.execute(
-                "INSERT INTO handoffs (key, status, reason, since) VALUES (?, 'waiting', ?, ?)"
-                " ON CONFLICT (key) WHERE status <> 'closed' DO NOTHING",
-                (key, reason, _iso(at)),
-            )
-            return db.execute(
-                "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
-                " FROM handoffs WHERE key = ? AND status <> 'closed'",
-                (key,),
-            ).fetchone()
-
-        row = await self._write("queueing a handoff", enqueue)
-        assert row is not None  # just inserted, or the open one that prevented it
-        return _ticket(row)
-
-    async def open_handoff(self, key: str) -> HandoffTicket | None:
-        rows = await self._read(
-            "reading a handoff",
-            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
-            " FROM handoffs WHERE key = ? AND status <> 'closed'",
-            (key,),
-        )
-        return _ticket(rows[0]) if rows else None
-
-    async def waiting_handoffs(self, limit: int = 100) -> list[HandoffTicket]:
-        rows = await self._read(
-            "reading the queue",
-            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
-            " FROM handoffs WHERE status = 'waiting'"
-            " ORDER BY since, id LIMIT ?",
-            (limit,),
-            inline=False,
-        )
-        return [_ticket(row) for row in rows]
-
-    async def claim_handoff(self, key: str, agent: str, at: datetime) -> HandoffTicket | None:
-        def claim(db: Db) -> Any:
-            row = db.execute(
-                "UPDATE handoffs SET status = 'claimed', agent = ?, claimed_at = ?"
-                " WHERE key = ? AND status = 'waiting'"
-                " RETURNING id, key, status, reason, since, agent, claimed_at, closed_at, outcome",
-                (agent, _iso(at), key),
-            ).fetchone()
-            if row is not None:
-                db.execute("DELETE FROM timers WHERE key = ? AND kind = ?", (key, HANDOFF_RELEASE))
-            return row
-
-        row = await self._write("claiming a handoff", claim)
-        return None if row is None else _ticket(row)
-
-    async def close_handoff(
-        self, key: str, outcome: str, at: datetime, *, waiting_only: bool = False
-    ) -> HandoffTicket | None:
-        def close(db: Db) -> Any:
-            row = db.execute(
-                "UPDATE handoffs SET status = 'closed', outcome = ?, closed_at = ?"
-                " WHERE key = ? AND status <> 'closed' AND (NOT ? OR status = 'waiting')"
-                " RETURNING id, key, status, reason, since, agent, claimed_at, closed_at, outcome",
-                (outcome, _iso(at), key, waiting_only),
-            ).fetchone()
-            db.execute("DELETE FROM timers WHERE key = ? AND kind = ?", (key, HANDOFF_RELEASE))
-            return row
-
-        row = await self._write("closing a handoff", close)
-        return None if row is None else _ticket(row)
-
-    async def record_agent_message(self, key: str, text: str, at: datetime) -> None:
-        await self._write(
-            "recording an agent's message",
-            lambda db: db.execute(
-                "INSERT INTO transcript (key, role, text, at) VALUES (?, 'agent', ?, ?)",
-                (key, text, _iso(at)),
-            ),
-        )
-
-    # -- the agent console (AgentStore) ------------------------------------------------------
-
-    async def add_agent(self, name: str, password_hash: str, at: datetime) -> bool:
-        return await self._write(
-            "adding an agent",
-            lambda db: (
-                db.execute(
-                    "INSERT INTO agents (name, password_hash, created_at) VALUES (?, ?, ?)"
-                    " ON CONFLICT (name) DO NOTHING",
-                    (name, password_hash, _iso(at)),
-                ).rowcount
-                == 1
-            ),
-        )
-
-    async def agent_password(self, name: str) -> str | None:
-        rows = await self._read(
-            "reading an agent", "SELECT password_hash FROM agents WHERE name = ?", (name,)
-        )
-        return str(rows[0][0]) if rows else None
-
-    async def set_agent_password(self, name: str, password_hash: str) -> bool:
-        return await self._write(
-            "changing an agent's password",
-            lambda db: (
-                db.execute(
-                    "UPDATE agents SET password_hash = ? WHERE name = ?", (password_hash, name)
-                ).rowcount
-                == 1
-            ),
-        )
-
-    async def list_agents(self) -> list[AgentAccount]:
-        rows = await self._read(
-            "listing agents", "SELECT name, created_at FROM agents ORDER BY name", (), inline=False
-        )
-        return [AgentAccount(name=row[0], created_at=_parse(row[1])) for row in rows]
-
-    async def remove_agent(self, name: str) -> bool:
-        def remove(db: Db) -> bool:
-            db.execute("DELETE FROM agent_sessions WHERE agent = ?", (name,))
-            db.execute(RETURN_CLAIMED_SQL.replace("%s", "?"), (name,))
-            return db.execute("DELETE FROM agents WHERE name = ?", (name,)).rowcount == 1
-
-        return await self._write("removing an agent", remove)
-
-    async def create_agent_session(
-        self, token_hash: str, agent: str, at: datetime, expires_at: datetime
-    ) -> None:
-        def create(db: Db) -> None:
-            db.execute("DELETE FROM agent_sessions WHERE expires_at <= ?", (_iso(at),))
-            db.execute(
-                "INSERT INTO agent_sessions (token_hash, agent, created_at, expires_at)"
-                " VALUES (?, ?, ?, ?)",
-                (token_hash, agent, _iso(at), _iso(expires_at)),
-            )
-
-        await self._write("recording a login", create)
-
-    async def agent_session(self, token_hash: str, now: datetime) -> AgentSession | None:
-        rows = await self._read(
-            "reading a login",
-            "SELECT s.agent, s.expires_at FROM agent_sessions s JOIN agents a ON a.name = s.agent"
-            " WHERE s.token_hash = ? AND s.expires_at > ?",
-            (token_hash, _iso(now)),
-        )
-        return AgentSession(agent=rows[0][0], expires_at=_parse(rows[0][1])) if rows else None
-
-    async def end_agent_session(self, token_hash: str) -> None:
-        await self._write(
-            "ending a login",
-            lambda db: db.execute("DELETE FROM agent_sessions WHERE token_hash = ?", (token_hash,)),
-        )
-
-    async def handoff(self, ticket_id: int) -> HandoffTicket | None:
-        rows = await self._read(
-            "reading a handoff",
-            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
-            " FROM handoffs WHERE id = ?",
-            (ticket_id,),
-        )
-        return _ticket(rows[0]) if rows else None
-
-    async def open_handoffs(self, limit: int = 200) -> list[HandoffTicket]:
-        rows = await self._read(
-            "reading the queue",
-            "SELECT id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
-            " FROM handoffs WHERE status <> 'closed'"
-            " ORDER BY since, id LIMIT ?",
-            (limit,),
-            inline=False,
-        )
-        return [_ticket(row) for row in rows]
+        return sorted(map(timer, claimed), key=lambda t: (t.due_at, t.id))
 
     # -- the inbox (InboxStore) --------------------------------------------------------------
 
@@ -894,15 +582,15 @@ class SqliteStore(Store, AgentStore, InboxStore):
             inbound.key,
             inbound.provider_id,
             inbound_to_json(inbound),
-            _iso(self._now()),
+            iso(self._now()),
             owner,
             now + lease,
             inbound.provider_id,
         )
         # One statement (atomic on its own, no BEGIN/COMMIT): on the loop at once, like a cache
         # write; it is the only database work a webhook waits for.
-        rows = await self._read("storing an accepted message", _INBOX_PUT, params)
-        return int(rows[0][0]) if rows else None
+        stored = await self._fetch("storing an accepted message", _INBOX_PUT, params)
+        return int(stored[0][0]) if stored else None
 
     async def inbox_claim(
         self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()
@@ -915,64 +603,11 @@ class SqliteStore(Store, AgentStore, InboxStore):
             "orphans": json.dumps(list(orphans)),
             "limit": limit,
         }
-        rows = await self._write(
-            "claiming inbox entries",
-            lambda db: db.execute(_INBOX_CLAIM, params).fetchall(),
-            inline=False,
-        )
+        claimed = await self._fetch("claiming inbox entries", _INBOX_CLAIM, params, bulk=True)
         return sorted(
-            (InboxEntry(id=row[0], inbound=inbound_from_json(row[1])) for row in rows),
+            (InboxEntry(id=row[0], inbound=inbound_from_json(row[1])) for row in claimed),
             key=lambda entry: entry.id,
         )
 
-    async def inbox_holders(self) -> list[str]:
-        rows = await self._read(
-            "reading inbox leases",
-            "SELECT DISTINCT claimed_by FROM inbox WHERE claimed_until >= ?",
-            (self._clock(),),
-        )
-        return sorted(str(row[0]) for row in rows)
-
-    async def inbox_renew(self, owner: str, lease: float) -> int:
-        until = self._clock() + lease
-        return await self._call(
-            "renewing inbox leases",
-            lambda db: (
-                db.execute(
-                    "UPDATE inbox SET claimed_until = ? WHERE claimed_by = ?", (until, owner)
-                ).rowcount
-            ),
-        )
-
-    async def inbox_done(self, entry_id: int, owner: str) -> None:
-        await self._call(
-            "finishing an inbox entry",
-            lambda db: db.execute(
-                "DELETE FROM inbox WHERE id = ? AND claimed_by = ?", (entry_id, owner)
-            ),
-        )
-
-    async def inbox_release(self, owner: str) -> int:
-        return await self._call(
-            "releasing inbox entries",
-            lambda db: (
-                db.execute(
-                    "UPDATE inbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?",
-                    (owner,),
-                ).rowcount
-            ),
-        )
-
-    async def inbox_pending(self) -> int:
-        rows = await self._read("counting inbox entries", "SELECT count(*) FROM inbox", ())
-        return int(rows[0][0])
-
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
-
-
-def _load_json(text: str) -> dict[str, Any]:
-    value = json.loads(text)
-    if not isinstance(value, dict):
-        raise StorageError("a conversation's context in the database is not a JSON object")
-    return value

@@ -1,0 +1,278 @@
+"""The store methods whose SQL both databases share, written once over three ways to run it.
+
+:class:`SqlStore` implements every method of the port that is the same statements on SQLite and
+PostgreSQL (:mod:`bot.storage.queries`), on top of what each adapter provides:
+
+* :meth:`SqlStore._fetch`: one statement (atomic on its own), its rows;
+* :meth:`SqlStore._count`: one statement, how many rows it changed;
+* :meth:`SqlStore._transact`: several statements in one transaction, written as a
+  :data:`Transaction`: a generator that yields each statement with its parameters, is sent back
+  that statement's rows, and returns the transaction's result. Written this way, one body serves
+  both databases: SQLite runs it in one synchronous call (on the loop or in its database
+  thread), PostgreSQL statement by statement on one connection inside ``conn.transaction()``.
+
+The adapters keep the rest: their connections, their locks, and the operations one database runs
+its own way (``commit_turn``, the timer plan, the claims, the cache erasure, the inbox's put).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Generator, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ClassVar, TypeVar
+
+from bot.conversation import Conversation, TranscriptEntry
+from bot.storage import queries as rows
+from bot.storage.agents import AgentAccount, AgentSession, AgentStore
+from bot.storage.base import HANDOFF_RELEASE, HandoffTicket, Store, Timer
+from bot.storage.inbox import InboxStore
+from bot.storage.queries import Queries, Row
+
+__all__ = ["Params", "SqlStore", "Step", "Transaction"]
+
+T = TypeVar("T")
+
+#: positional parameters, or named ones (``:name`` in SQLite, ``%(name)s`` in psycopg)
+Params = Sequence[Any] | Mapping[str, Any]
+#: one statement of a transaction, with its parameters
+Step = tuple[str, Params]
+#: a transaction's body: yields each :data:`Step`, is sent its rows, returns the result
+Transaction = Generator[Step, list[Row], T]
+
+
+def each(statements: Sequence[str], params: Params) -> Transaction[None]:
+    """The statements one after the other, all with the same parameters."""
+    for statement in statements:
+        yield statement, params
+
+
+class SqlStore(Store, AgentStore, InboxStore):
+    """The shared part of both adapters. ``queries`` is the adapter's database's SQL;
+    ``_clock`` its clock (epoch seconds) for cache expiry and inbox leases."""
+
+    queries: ClassVar[Queries]
+    _clock: Callable[[], float]
+
+    # -- what each adapter provides ---------------------------------------------------------
+
+    @abstractmethod
+    async def _fetch(
+        self, what: str, statement: str, params: Params, *, bulk: bool = False
+    ) -> list[Row]:
+        """Run one statement and return its rows. ``bulk``: it may read or touch many rows
+        (SQLite runs those in its database thread, off the event loop). Driver errors become
+        StorageError naming ``what``."""
+
+    @abstractmethod
+    async def _count(self, what: str, statement: str, params: Params) -> int:
+        """Run one statement that changes rows; how many it changed."""
+
+    @abstractmethod
+    async def _transact(
+        self, what: str, body: Callable[[], Transaction[T]], *, bulk: bool = False
+    ) -> T:
+        """Run the transaction ``body()`` builds, committed when it returns, rolled back if it
+        raises. ``body`` is called for each attempt (SQLite tries again in its thread when the
+        file was busy before anything was written)."""
+
+    # -- conversations and turns -----------------------------------------------------------
+
+    async def load(self, key: str) -> Conversation | None:
+        found = await self._fetch("loading a conversation", self.queries.load, (key,))
+        return rows.conversation(found[0]) if found else None
+
+    async def seen(self, provider_id: str) -> bool:
+        found = await self._fetch("checking a message id", self.queries.seen, (provider_id,))
+        return bool(found)
+
+    async def transcript(self, key: str, limit: int | None = None) -> list[TranscriptEntry]:
+        if limit is not None and limit < 0:
+            raise ValueError(f"limit must be >= 0, not {limit}")
+        q = self.queries
+        params: Params
+        if limit is None:
+            statement, params = q.transcript, (key,)
+        else:
+            statement, params = q.transcript_last, (key, limit)
+        found = await self._fetch("reading a transcript", statement, params, bulk=True)
+        return [rows.entry(row) for row in found]
+
+    async def forget(self, key: str) -> None:
+        await self._transact(
+            "forgetting a conversation", lambda: each(self.queries.forget, (key,)), bulk=True
+        )
+
+    async def record_agent_message(self, key: str, text: str, at: datetime) -> None:
+        q = self.queries
+        await self._count("recording an agent's message", q.agent_line, (key, text, q.time(at)))
+
+    # -- cache ------------------------------------------------------------------------------
+
+    async def cache_get(self, namespace: str, key: str) -> str | None:
+        found = await self._fetch(
+            "reading the cache", self.queries.cache_get, (namespace, key, self._clock())
+        )
+        return str(found[0][0]) if found else None
+
+    async def cache_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
+        await self._count(
+            "writing the cache",
+            self.queries.cache_put,
+            (namespace, key, value, self._clock() + ttl),
+        )
+
+    # -- timers -----------------------------------------------------------------------------
+
+    async def pending_timers(self, key: str) -> list[Timer]:
+        found = await self._fetch("reading timers", self.queries.pending_timers, (key,))
+        return [rows.timer(row) for row in found]
+
+    async def timer_pending(self, timer: Timer) -> bool:
+        found = await self._fetch(
+            "checking a timer", self.queries.timer_pending, (timer.id, timer.claim)
+        )
+        return bool(found)
+
+    async def finish_timer(self, timer: Timer) -> None:
+        await self._count("finishing a timer", self.queries.finish_timer, (timer.id, timer.claim))
+
+    # -- the agents' queue ------------------------------------------------------------------
+
+    async def enqueue_handoff(self, key: str, reason: str, at: datetime) -> HandoffTicket:
+        q = self.queries
+
+        def enqueue() -> Transaction[HandoffTicket]:
+            yield q.enqueue_handoff, (key, reason, q.time(at))
+            [row] = yield q.open_handoff, (key,)  # just inserted, or the one that prevented it
+            return rows.ticket(row)
+
+        return await self._transact("queueing a handoff", enqueue)
+
+    async def open_handoff(self, key: str) -> HandoffTicket | None:
+        found = await self._fetch("reading a handoff", self.queries.open_handoff, (key,))
+        return rows.ticket(found[0]) if found else None
+
+    async def waiting_handoffs(self, limit: int = 100) -> list[HandoffTicket]:
+        found = await self._fetch(
+            "reading the queue", self.queries.waiting_handoffs, (limit,), bulk=True
+        )
+        return [rows.ticket(row) for row in found]
+
+    async def claim_handoff(self, key: str, agent: str, at: datetime) -> HandoffTicket | None:
+        q = self.queries
+
+        def claim() -> Transaction[HandoffTicket | None]:
+            claimed = yield q.claim_handoff, (agent, q.time(at), key)
+            if not claimed:
+                return None
+            yield q.cancel_timer, (key, HANDOFF_RELEASE)  # nobody need give it back now
+            return rows.ticket(claimed[0])
+
+        return await self._transact("claiming a handoff", claim)
+
+    async def close_handoff(
+        self, key: str, outcome: str, at: datetime, *, waiting_only: bool = False
+    ) -> HandoffTicket | None:
+        q = self.queries
+
+        def close() -> Transaction[HandoffTicket | None]:
+            closed = yield q.close_handoff, (outcome, q.time(at), key, waiting_only)
+            yield q.cancel_timer, (key, HANDOFF_RELEASE)
+            return rows.ticket(closed[0]) if closed else None
+
+        return await self._transact("closing a handoff", close)
+
+    async def handoff(self, ticket_id: int) -> HandoffTicket | None:
+        found = await self._fetch("reading a handoff", self.queries.handoff, (ticket_id,))
+        return rows.ticket(found[0]) if found else None
+
+    async def open_handoffs(self, limit: int = 200) -> list[HandoffTicket]:
+        found = await self._fetch(
+            "reading the queue", self.queries.open_handoffs, (limit,), bulk=True
+        )
+        return [rows.ticket(row) for row in found]
+
+    # -- agents' accounts and sessions ------------------------------------------------------
+
+    async def add_agent(self, name: str, password_hash: str, at: datetime) -> bool:
+        q = self.queries
+        added = await self._count("adding an agent", q.add_agent, (name, password_hash, q.time(at)))
+        return added == 1
+
+    async def agent_password(self, name: str) -> str | None:
+        found = await self._fetch("reading an agent", self.queries.agent_password, (name,))
+        return str(found[0][0]) if found else None
+
+    async def set_agent_password(self, name: str, password_hash: str) -> bool:
+        changed = await self._count(
+            "changing an agent's password", self.queries.set_agent_password, (password_hash, name)
+        )
+        return changed == 1
+
+    async def list_agents(self) -> list[AgentAccount]:
+        found = await self._fetch("listing agents", self.queries.list_agents, (), bulk=True)
+        return [rows.account(row) for row in found]
+
+    async def remove_agent(self, name: str) -> bool:
+        q = self.queries
+
+        def remove() -> Transaction[bool]:
+            sessions, held, account = q.remove_agent
+            yield sessions, (name,)
+            yield held, (name,)
+            removed = yield account, (name,)
+            return bool(removed)
+
+        return await self._transact("removing an agent", remove)
+
+    async def create_agent_session(
+        self, token_hash: str, agent: str, at: datetime, expires_at: datetime
+    ) -> None:
+        q = self.queries
+
+        def create() -> Transaction[None]:
+            yield q.drop_ended_sessions, (q.time(at),)
+            yield q.create_session, (token_hash, agent, q.time(at), q.time(expires_at))
+
+        await self._transact("recording a login", create)
+
+    async def agent_session(self, token_hash: str, now: datetime) -> AgentSession | None:
+        q = self.queries
+        found = await self._fetch("reading a login", q.agent_session, (token_hash, q.time(now)))
+        return rows.session(found[0]) if found else None
+
+    async def end_agent_session(self, token_hash: str) -> None:
+        await self._count("ending a login", self.queries.end_session, (token_hash,))
+
+    # -- the inbox --------------------------------------------------------------------------
+
+    async def inbox_holders(self) -> list[str]:
+        found = await self._fetch(
+            "reading inbox leases", self.queries.inbox_holders, (self._clock(),)
+        )
+        return sorted(str(row[0]) for row in found)
+
+    async def inbox_renew(self, owner: str, lease: float) -> int:
+        return await self._count(
+            "renewing inbox leases", self.queries.inbox_renew, (self._clock() + lease, owner)
+        )
+
+    async def inbox_done(self, entry_id: int, owner: str) -> None:
+        await self._count("finishing an inbox entry", self.queries.inbox_done, (entry_id, owner))
+
+    async def inbox_release(self, owner: str) -> int:
+        return await self._count("releasing inbox entries", self.queries.inbox_release, (owner,))
+
+    async def inbox_pending(self) -> int:
+        found = await self._fetch("counting inbox entries", self.queries.inbox_pending, ())
+        return int(found[0][0])
+
+    # -- the schema -------------------------------------------------------------------------
+
+    async def schema_version(self) -> int:
+        """The number of migrations applied to the database."""
+        found = await self._fetch(
+            "reading schema_version", self.queries.schema_version, (), bulk=True
+        )
+        return int(found[0][0])
