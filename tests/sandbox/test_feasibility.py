@@ -1,13 +1,15 @@
-"""GET /ftth-viability/radius: which boxes are viable, why the others are not, ordering."""
+"""GET /ftth-viability/radius: which boxes are viable, why the others are not, ordering, and
+the shapes the answer can take."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
+import pytest
 from geopy.distance import geodesic
 
-from bot.ozmap.sandbox import BOX_900, SPLITTER_900, RunningSandbox
+from bot.ozmap.sandbox import BOX_900, SHAPES, SPLITTER_900, Network, RunningSandbox, create_app
 
 BOX_KEYS = {
     "id",
@@ -148,3 +150,52 @@ async def test_bad_parameters_are_400_with_a_fix(api: httpx.AsyncClient) -> None
         assert response.status_code == 400, params
         body = response.json()
         assert body["status"] == 400 and body["message"] and body["error"]
+
+
+SHAPE_KEYS = {
+    "full": {"viable", "lat", "lng", "radius", "boxes", "not_viable_boxes"},
+    "minimal": {"viable", "boxes"},
+    "bare": {"viable"},
+    "mixed": {"viable", "boxes"},
+    "nested": {"viable", "viableBoxes", "notViableBoxes"},
+    "ids": {"viable", "boxes"},
+    "wrapped": {"data"},
+}
+
+
+async def test_the_sandbox_answers_in_every_shape(
+    api: httpx.AsyncClient, sandbox: RunningSandbox
+) -> None:
+    s = sandbox.network.samples["covered"]
+    full = await check(api, s["lat"], s["lng"])
+    viable_ids = [b["id"] for b in full["boxes"]]
+    refused_ids = sorted(b["id"] for b in full["not_viable_boxes"])
+    assert set(SHAPE_KEYS) == set(SHAPES)
+    for shape, keys in SHAPE_KEYS.items():
+        sandbox.sandbox.feasibility_shape = shape
+        answer = await check(api, s["lat"], s["lng"])
+        assert set(answer) == keys, shape
+        if shape == "minimal":
+            assert [set(b) for b in answer["boxes"]] == [{"id", "name", "distance"}] * len(
+                viable_ids
+            )
+        if shape == "mixed":
+            assert [b["id"] for b in answer["boxes"] if b["viable"]] == viable_ids
+            assert sorted(b["id"] for b in answer["boxes"] if not b["viable"]) == refused_ids
+            assert all(b["reason"] for b in answer["boxes"] if not b["viable"])
+        if shape == "nested":
+            assert [b["box"]["_id"] for b in answer["viableBoxes"]] == viable_ids
+            assert all(b["freePorts"] > 0 for b in answer["viableBoxes"])
+        if shape == "ids":
+            assert answer["boxes"] == viable_ids
+        if shape == "wrapped":
+            assert answer["data"]["viavel"] is True
+            assert [b["_id"] for b in answer["data"]["caixas"]] == viable_ids
+            assert sorted(b["_id"] for b in answer["data"]["caixasInviaveis"]) == refused_ids
+    sandbox.reset()
+    assert sandbox.sandbox.feasibility_shape == "full"
+
+
+def test_an_unknown_shape_is_refused() -> None:
+    with pytest.raises(ValueError, match="feasibility_shape must be one of"):
+        create_app(Network.load(), "token", feasibility_shape="square")

@@ -12,7 +12,7 @@ unchanged against it and against a real OZmap. Entry points:
 """
 
 from bot.ozmap.sandbox.app import API_PREFIX, Sandbox, create_app
-from bot.ozmap.sandbox.feasibility import DEFAULT_RADIUS_M, feasibility
+from bot.ozmap.sandbox.feasibility import DEFAULT_RADIUS_M, SHAPES, feasibility
 from bot.ozmap.sandbox.network import (
     BOX_900,
     DEFAULT_NETWORK_FILE,
@@ -27,6 +27,7 @@ __all__ = [
     "BOX_900",
     "DEFAULT_NETWORK_FILE",
     "DEFAULT_RADIUS_M",
+    "SHAPES",
     "SPLITTER_900",
     "THREE_FREE_PORTS_BOX",
     "Network",

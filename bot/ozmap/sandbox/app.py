@@ -31,7 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from bot.ozmap.sandbox.feasibility import DEFAULT_RADIUS_M, feasibility
+from bot.ozmap.sandbox.feasibility import DEFAULT_RADIUS_M, SHAPES, feasibility, shaped
 from bot.ozmap.sandbox.filters import FilterError, matches, parse_filter, values_at
 from bot.ozmap.sandbox.network import Doc, Network
 from bot.ozmap.sandbox.operations import (
@@ -94,9 +94,12 @@ class Sandbox:
         state_file: Path | None = None,
         login: str = DEFAULT_LOGIN,
         password: str = DEFAULT_PASSWORD,
+        feasibility_shape: str = "full",
     ) -> None:
         if not token:
             raise ValueError("the sandbox needs a non-empty token")
+        if feasibility_shape not in SHAPES:
+            raise ValueError(f"feasibility_shape must be one of {', '.join(SHAPES)}")
         if not 0.0 <= error_rate <= 1.0:
             raise ValueError("error_rate must be between 0 and 1")
         if latency < 0:
@@ -108,6 +111,9 @@ class Sandbox:
         self.state_file = state_file
         self.login = login
         self.password = password
+        #: the shape of the feasibility answer (see bot.ozmap.sandbox.feasibility.SHAPES); a
+        #: test may change it between requests
+        self.feasibility_shape = feasibility_shape
         self.lock = asyncio.Lock()
         self._rng = random.Random(seed)  # noqa: S311 -- simulated failures, not security
 
@@ -240,7 +246,8 @@ class Sandbox:
             radius = -1.0
         if not 0 < radius <= 10_000:
             raise ApiError(400, "INVALID_RADIUS", "radius must be metres between 1 and 10000")
-        return JSONResponse(feasibility(self.network, lat, lng, radius))
+        answer = feasibility(self.network, lat, lng, radius)
+        return JSONResponse(shaped(answer, self.feasibility_shape))
 
     # --- properties -----------------------------------------------------------------------------
     async def properties_by_client_code(self, request: Request) -> Response:
@@ -393,6 +400,7 @@ def create_app(
     state_file: Path | None = None,
     login: str = DEFAULT_LOGIN,
     password: str = DEFAULT_PASSWORD,
+    feasibility_shape: str = "full",
 ) -> Starlette:
     """The sandbox as an ASGI app; ``app.state.sandbox`` is its :class:`Sandbox`.
 
@@ -407,6 +415,7 @@ def create_app(
         state_file=state_file,
         login=login,
         password=password,
+        feasibility_shape=feasibility_shape,
     )
     app = Starlette(
         routes=[Mount(API_PREFIX, routes=sandbox.routes())],

@@ -2,13 +2,15 @@
 
     ozbot sandbox [--host 127.0.0.1] [--port 9994] [--token TOKEN] [--state FILE]
                   [--network FILE] [--latency S] [--error-rate X] [--seed N]
-                  [--login devoz] [--password devoz]
+                  [--login devoz] [--password devoz] [--feasibility-shape SHAPE]
 
 The token is ``--token``, else ``OZMAP_TOKEN`` (from the environment or ``.env``), else a random
 one; one line tells the URL and how to authenticate. A random token is printed in full (it is the
 only way to learn it); one the user supplied is shown masked. With ``--state FILE`` the network
 is loaded from FILE when it exists (else from ``--network``/the seed) and written back after
-every change, so reservations survive a restart.
+every change, so reservations survive a restart. ``--feasibility-shape`` picks how
+``/ftth-viability/radius`` answers (OZmap documents only its ``viable``): full, minimal, bare,
+mixed, nested, ids or wrapped (see bot/ozmap/sandbox/feasibility.py).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from bot.errors import ConfigError
 from bot.ozmap.sandbox.app import API_PREFIX, DEFAULT_LOGIN, DEFAULT_PASSWORD, create_app
+from bot.ozmap.sandbox.feasibility import SHAPES
 from bot.ozmap.sandbox.network import DEFAULT_NETWORK_FILE, Network
 from bot.settings import load_settings, mask
 
@@ -44,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--login", default=DEFAULT_LOGIN, help="login for POST /users/login")
     parser.add_argument(
         "--password", default=DEFAULT_PASSWORD, help="password for POST /users/login"
+    )
+    parser.add_argument(
+        "--feasibility-shape",
+        choices=SHAPES,
+        default="full",
+        help="shape of the feasibility answer (OZmap documents only its `viable`)",
     )
     parser.set_defaults(handler=run)
 
@@ -97,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         state_file=args.state,
         login=args.login,
         password=args.password,
+        feasibility_shape=args.feasibility_shape,
     )
     url = f"http://{args.host}:{args.port}"
     print(

@@ -72,6 +72,7 @@ def run_sandbox_process(
     latency: float = 0.0,
     error_rate: float = 0.0,
     seed: int | None = None,
+    feasibility_shape: str = "full",
     startup_timeout: float = 20.0,
 ) -> Iterator[SandboxProcess]:
     """Start a sandbox process and stop it when the block ends.
@@ -85,6 +86,8 @@ def run_sandbox_process(
         str(latency),
         "--error-rate",
         str(error_rate),
+        "--feasibility-shape",
+        feasibility_shape,
     ]
     if network is not None:
         extra += ["--network", str(network)]

@@ -33,14 +33,17 @@ class RunningSandbox:
     token: str
     network: Network
     sandbox: Sandbox
+    shape: str = "full"
 
     @property
     def api_url(self) -> str:
         return self.url + API_PREFIX
 
     def reset(self) -> None:
-        """Restore the seed state (the network as it was loaded)."""
+        """Restore the seed state (the network as it was loaded) and the feasibility shape it
+        was started with."""
         self.network.reset()
+        self.sandbox.feasibility_shape = self.shape
 
 
 @contextmanager
@@ -52,6 +55,7 @@ def serve_in_thread(
     error_rate: float = 0.0,
     seed: int | None = None,
     state_file: Path | None = None,
+    feasibility_shape: str = "full",
     startup_timeout: float = 10.0,
 ) -> Iterator[RunningSandbox]:
     """Serve a sandbox on ``127.0.0.1`` on a free port until the ``with`` block ends.
@@ -63,7 +67,13 @@ def serve_in_thread(
     network = network if network is not None else Network.load()
     token = token or secrets.token_urlsafe(16)
     app = create_app(
-        network, token, latency=latency, error_rate=error_rate, seed=seed, state_file=state_file
+        network,
+        token,
+        latency=latency,
+        error_rate=error_rate,
+        seed=seed,
+        state_file=state_file,
+        feasibility_shape=feasibility_shape,
     )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -88,6 +98,7 @@ def serve_in_thread(
             token=token,
             network=network,
             sandbox=app.state.sandbox,
+            shape=feasibility_shape,
         )
     finally:
         server.should_exit = True
