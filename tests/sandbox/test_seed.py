@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import httpx
+from geopy.distance import geodesic
 
 from bot.ozmap.sandbox import BOX_900, THREE_FREE_PORTS_BOX, Network, RunningSandbox
 
@@ -133,3 +134,23 @@ async def test_seed_promises(api: httpx.AsyncClient, sandbox: RunningSandbox) ->
         if f is not None
     }
     assert held == occupied
+
+
+def test_poles_line_the_streets_and_boxes_hang_on_them() -> None:
+    """What feasibility by poles walks: adjacency both ways, every box on a pole, and the
+    sample addresses near a pole."""
+    net = Network.load()
+    poles = {p["_id"]: p for p in net.docs("poles")}
+    for pole in poles.values():
+        assert pole["_id"] not in pole["adjacents"]
+        for other in pole["adjacents"]:
+            assert pole["_id"] in poles[other]["adjacents"], (pole["name"], other)
+    on_a_line = [b for b in net.docs("boxes") if poles[b["pole"]]["adjacents"]]
+    assert len(on_a_line) >= len(list(net.docs("boxes"))) - 2  # the tutorials' two stand apart
+    for key in ("covered", "not_covered"):
+        s = net.samples[key]
+        nearest = min(
+            geodesic((s["lat"], s["lng"]), (p["coords"][1], p["coords"][0])).meters
+            for p in poles.values()
+        )
+        assert nearest < 40, key

@@ -738,6 +738,62 @@ class Builder:
         return doc
 
 
+# --- poles: a line along every street, each box's pole hung on the nearest one ---------------
+POLE_SPACING_M = 40.0
+BOX_POLE_LINK_M = 60.0  # a box's pole joins the street line when a street pole is this near
+CROSSING_M = 35.0  # street poles of two streets this close are joined (a crossing)
+
+
+def _metres(a: list[float], b: list[float]) -> float:
+    return float(geodesic((a[1], a[0]), (b[1], b[0])).meters)
+
+
+def street_poles(b: Builder) -> list[dict[str, Any]]:
+    """Poles every ~40 m along each street's anchors, each adjacent to the next."""
+    made: list[dict[str, Any]] = []
+    for street in STREETS:
+        points: list[list[float]] = []
+        for (_, x0, y0), (_, x1, y1) in itertools.pairwise(street["anchors"]):
+            steps = max(1, round(_metres([x0, y0], [x1, y1]) / POLE_SPACING_M))
+            points.extend(
+                [round(x0 + (x1 - x0) * i / steps, 7), round(y0 + (y1 - y0) * i / steps, 7)]
+                for i in range(steps)
+            )
+        last = street["anchors"][-1]
+        points.append([last[1], last[2]])
+        line = []
+        for i, coords in enumerate(points):
+            pole_id = oid("pole", street["name"], i)
+            b.pole(pole_id, f"P_{street['name']}_{i:02d}", coords, PROJECT_MAIN)
+            line.append(b.col["poles"][-1])
+        for here, there in itertools.pairwise(line):
+            here["adjacents"].append(there["_id"])
+            there["adjacents"].append(here["_id"])
+        made.extend(line)
+    for here, there in itertools.combinations(made, 2):
+        crossing = here["name"].rsplit("_", 1)[0] != there["name"].rsplit("_", 1)[0]
+        near = all(abs(a - c) < 0.001 for a, c in zip(here["coords"], there["coords"], strict=True))
+        if crossing and near and _metres(here["coords"], there["coords"]) <= CROSSING_M:
+            here["adjacents"].append(there["_id"])
+            there["adjacents"].append(here["_id"])
+    return made
+
+
+def hang_box_poles(b: Builder, line: list[dict[str, Any]]) -> None:
+    """Each box's own pole becomes adjacent to the nearest street pole (within 60 m)."""
+    on_line = {pole["_id"] for pole in line}
+    for box in b.col["boxes"]:
+        pole = next(p for p in b.col["poles"] if p["_id"] == box["pole"])
+        if pole["_id"] in on_line:
+            continue
+        nearest = min(line, key=lambda p: (_metres(p["coords"], pole["coords"]), p["_id"]))
+        if _metres(nearest["coords"], pole["coords"]) <= BOX_POLE_LINK_M:
+            pole["adjacents"].append(nearest["_id"])
+            nearest["adjacents"].append(pole["_id"])
+    for pole in b.col["poles"]:
+        pole["adjacents"] = sorted(set(pole["adjacents"]))
+
+
 def polygon(points: list[tuple[float, float]]) -> dict[str, Any]:
     ring = [[round(x, 7), round(y, 7)] for x, y in points]
     return {"type": "Polygon", "coordinates": [[*ring, ring[0]]]}
@@ -1116,6 +1172,8 @@ def build() -> tuple[dict[str, Any], dict[str, Any]]:
             }
         )
     )
+
+    hang_box_poles(b, street_poles(b))
 
     samples = make_samples(b, building_ids[0], hc_id, (cx, cy), outage_region)
     check(b, samples)
