@@ -133,12 +133,14 @@ async def _feasibility(client: OzmapClient, args: argparse.Namespace) -> int:
         client.feasibility(args.lat, args.lng, radius),
         client.condominium_feasibility(args.lat, args.lng),
     )
-    print(f"viable: {'yes' if result.viable else 'no'} (radius {radius:g} m)")
+    said = {True: "yes", False: "no", None: "not said"}[result.viable]
+    print(f"viable: {said} (radius {radius:g} m)")
     for box in result.boxes:
         distance = f"{box.distance:.0f} m" if box.distance is not None else "? m"
         ports = ", ".join(f"{p.splitter_id}:{p.port}" for p in box.free_ports)
+        count = "?" if box.available is None else box.available
         print(
-            f"  box {box.name or box.id}  {distance}  {box.available} free port(s)"
+            f"  box {box.name or box.id}  {distance}  {count} free port(s)"
             f"{f'  [{ports}]' if ports else ''}  id {box.id}"
         )
     for nv in result.not_viable:

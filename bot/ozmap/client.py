@@ -51,6 +51,7 @@ from bot.ozmap.models import (
     HorizontalCondominium,
     NewReservation,
     Onu,
+    Pole,
     Property,
     Prospect,
     Region,
@@ -326,6 +327,25 @@ class OzmapClient:
         payload = await self._call("GET", "splitters/" + _segment(splitter_id), what="splitter")
         return _parse(Splitter, payload)
 
+    async def boxes_near(self, lat: float, lng: float, radius: float) -> list[Box]:
+        """Implanted boxes within ``radius`` metres of the point (``near`` on ``coords``)."""
+        rows = await self._list("boxes", [_near(lat, lng, radius), _eq("implanted", True)])
+        return _parse_all(Box, rows)
+
+    async def poles_near(self, lat: float, lng: float, radius: float) -> list[Pole]:
+        """Poles within ``radius`` metres of the point."""
+        return _parse_all(Pole, await self._list("poles", [_near(lat, lng, radius)]))
+
+    async def drop_splitters(self, parents: Sequence[str]) -> list[Splitter]:
+        """The client-facing (``isDrop``) splitters inside these boxes or buildings."""
+        if not parents:
+            return []
+        rows = await self._list(
+            "splitters",
+            [{"property": "parent", "operator": "in", "value": list(parents)}, _eq("isDrop", True)],
+        )
+        return _parse_all(Splitter, rows)
+
     async def regions_at(self, lat: float, lng: float) -> list[Region]:
         """Regions whose polygon contains the point."""
         point = {"lat": lat, "lng": lng}
@@ -556,6 +576,14 @@ def _segment(value: str) -> str:
 
 def _eq(prop: str, value: Any) -> dict[str, Any]:
     return {"property": prop, "operator": "=", "value": value}
+
+
+def _near(lat: float, lng: float, radius: float) -> dict[str, Any]:
+    return {
+        "property": "coords",
+        "operator": "near",
+        "value": {"lat": lat, "lng": lng, "radius": radius},
+    }
 
 
 def _suffix(message: str | None) -> str:

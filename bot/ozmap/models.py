@@ -11,18 +11,19 @@ them so nothing downstream has to care:
 
 Every model keeps unknown fields (``extra="allow"``): OZmap adds fields over time, and an
 integrator may want them. Only ``viable`` is certain in a feasibility answer (see
-docs/ozmap-api.md section 2.3), so :func:`parse_feasibility` reads the box lists defensively.
-Nothing here does I/O.
+docs/ozmap-api.md section 2.3), so :func:`parse_feasibility` reads it with
+:mod:`bot.ozmap.answers`, whatever the shape. Nothing here does I/O.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from enum import IntEnum
 from typing import Annotated, Any, Literal, NamedTuple
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from bot.ozmap.answers import distance_m, read_viability
 
 __all__ = [
     "Box",
@@ -39,6 +40,7 @@ __all__ = [
     "NewReservation",
     "NotViableBox",
     "Onu",
+    "Pole",
     "Property",
     "Prospect",
     "Region",
@@ -276,6 +278,25 @@ class Box(Located):
         return _ref_id(value)
 
 
+class Pole(Located):
+    """A pole; ``adjacents`` are the poles next to it (what feasibility by poles walks)."""
+
+    name: str = ""
+    kind: str = "Pole"
+    adjacents: list[str] = Field(default_factory=list)
+    pole_type: str | None = Field(None, alias="poleType")
+
+    @field_validator("adjacents", mode="before")
+    @classmethod
+    def _references(cls, value: Any) -> Any:
+        return [_ref_id(item) for item in value or [] if _ref_id(item)]
+
+    @field_validator("pole_type", mode="before")
+    @classmethod
+    def _reference(cls, value: Any) -> Any:
+        return _ref_id(value)
+
+
 class Building(Box):
     """A vertical condominium: a box-like element with its own splitters inside."""
 
@@ -324,116 +345,68 @@ class FreePort(NamedTuple):
     port: int  # 1-based, as in Property.connections
 
 
-class FeasibleBox(OzModel):
-    """A box in the search radius. ``free_ports`` lists (splitter, port) pairs when OZmap named
-    them; ``available`` is the count to trust (the named ports, else ``availableDoors``)."""
+class FeasibleBox(BaseModel):
+    """A box a sale may reserve on. ``available`` is its number of free ports when known (None:
+    OZmap did not say, which is not "none"); ``free_ports`` the ports named, if any."""
 
+    id: str
     name: str = ""
     lat: float | None = None
     lng: float | None = None
     distance: float | None = None
+    available: int | None = None
     free_ports: list[FreePort] = Field(default_factory=list)
-    available_doors: int | None = Field(None, alias="availableDoors")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _flatten(cls, data: Any) -> Any:
-        if not isinstance(data, Mapping):
-            return data
-        data = dict(data)
-        coords = _coords_from(data.get("coords"))
-        if coords is not None:
-            if data.get("lat") is None:
-                data["lat"] = coords[1]
-            if data.get("lng") is None:
-                data["lng"] = coords[0]
-        if "free_ports" not in data:
-            free: list[FreePort] = []
-            for splitter in data.get("splitters") or []:
-                if not isinstance(splitter, Mapping):
-                    continue
-                sid = str(splitter.get("id") or splitter.get("_id") or "")
-                for port in splitter.get("availablePorts") or []:
-                    if isinstance(port, int):
-                        free.append(FreePort(sid, port))
-            data["free_ports"] = free
-        return data
 
     @property
-    def available(self) -> int:
-        if self.free_ports:
-            return len(self.free_ports)
-        return self.available_doors or 0
+    def may_serve(self) -> bool:
+        return self.available is None or self.available > 0
 
 
-class NotViableBox(OzModel):
+class NotViableBox(BaseModel):
+    id: str
     name: str = ""
     distance: float | None = None
     reason: str | None = None
 
 
 class Feasibility(BaseModel):
-    """Whether a point can be served; ``boxes`` nearest first."""
+    """A feasibility answer as read: ``viable`` is OZmap's word (None when its answer does not
+    say), ``boxes`` the candidates in the order to try them, ``not_viable`` the refused boxes;
+    ``raw`` the answer exactly as it came."""
 
-    model_config = ConfigDict(extra="allow")
-
-    viable: bool
-    lat: float | None = None
-    lng: float | None = None
-    radius: float | None = None
+    viable: bool | None
     boxes: list[FeasibleBox] = Field(default_factory=list)
     not_viable: list[NotViableBox] = Field(default_factory=list)
+    raw: Any = Field(default=None, repr=False)
 
     @property
     def best(self) -> FeasibleBox | None:
-        """The nearest box with a free port, if any."""
-        return next((box for box in self.boxes if box.available > 0), None)
-
-
-def _by_distance(items: Iterable[Any]) -> list[Any]:
-    return sorted(items, key=lambda b: (b.distance is None, b.distance or 0.0))
+        """The first box worth a reservation attempt, if any."""
+        return next((box for box in self.boxes if box.may_serve), None)
 
 
 def parse_feasibility(payload: Any, lat: float, lng: float) -> Feasibility:
-    """Read a ``/ftth-viability/radius`` answer. Only ``viable`` is documented; list names are
-    tried in their likely spellings, unreadable entries are skipped, a missing distance is
-    computed from the box's coordinates, and boxes are sorted nearest first. A missing ``viable``
-    is inferred from the presence of a box with free ports."""
-    if not isinstance(payload, Mapping):
-        raise ValueError("feasibility answer is not a JSON object")
-
-    def entries(*names: str) -> list[Mapping[str, Any]]:
-        for name in names:
-            value = payload.get(name)
-            if isinstance(value, list):
-                return [item for item in value if isinstance(item, Mapping)]
-        return []
-
-    boxes = [FeasibleBox.model_validate(item) for item in entries("boxes", "viable_boxes")]
-    for box in boxes:
-        if box.distance is None and box.lat is not None and box.lng is not None:
-            box.distance = distance_m(lat, lng, box.lat, box.lng)
-    not_viable = [
-        NotViableBox.model_validate(item)
-        for item in entries("not_viable_boxes", "notViableBoxes", "not_viable")
-    ]
-    viable = payload.get("viable")
-    if not isinstance(viable, bool):
-        viable = any(box.available > 0 for box in boxes)
-    extra = {
-        k: v
-        for k, v in payload.items()
-        if k not in {"viable", "boxes", "viable_boxes", "not_viable_boxes", "notViableBoxes"}
-        and k not in {"not_viable", "lat", "lng", "radius"}
-    }
+    """Read a feasibility answer of any plausible shape (see :mod:`bot.ozmap.answers`)."""
+    read = read_viability(payload, lat, lng)
     return Feasibility(
-        viable=viable,
-        lat=payload.get("lat", lat),
-        lng=payload.get("lng", lng),
-        radius=payload.get("radius"),
-        boxes=_by_distance(boxes),
-        not_viable=_by_distance(not_viable),
-        **extra,
+        viable=read.viable,
+        boxes=[
+            FeasibleBox(
+                id=c.id,
+                name=c.name,
+                lat=c.lat,
+                lng=c.lng,
+                distance=c.distance,
+                available=c.free,
+                free_ports=[FreePort(*port) for port in c.ports],
+            )
+            for c in read.boxes
+        ],
+        not_viable=[
+            NotViableBox(id=c.id, name=c.name, distance=c.distance, reason=c.reason)
+            for c in read.refused
+        ],
+        raw=payload,
     )
 
 
@@ -506,17 +479,6 @@ def list_rows(payload: Any) -> tuple[list[Mapping[str, Any]], int | None]:
         rows = [row for row in payload["rows"] if isinstance(row, Mapping)]
         return rows, total if isinstance(total, int) else None
     raise ValueError("list answer has no rows")
-
-
-EARTH_RADIUS_M = 6_371_008.8
-
-
-def distance_m(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    """Great-circle (haversine) distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
 
 
 def _in_ring(lat: float, lng: float, ring: Sequence[Sequence[float]]) -> bool:

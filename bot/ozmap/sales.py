@@ -25,9 +25,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from bot.errors import NoFreePort
+from bot.errors import ConfigError, NoFreePort
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.codes import CodeTemplate
+from bot.ozmap.feasibility import MODES, BoxFinder, PolesFinder, RadiusFinder
 from bot.ozmap.models import CondoOption, NewReservation, Property, Prospect
 from bot.validation import parse_house_number
 
@@ -107,9 +108,11 @@ def _utcnow() -> datetime:
 
 @dataclass
 class SalesDesk:
-    """The sales flow's view of OZmap. ``radius``: metres searched around the point;
-    ``prospect_tags``: names or ids put on prospects; ``codes``: how codes are made;
-    ``timezone``: the provider's, for dates in codes."""
+    """The sales flow's view of OZmap. ``mode``: feasibility by ``radius`` (metres searched
+    around the point) or by ``poles`` (the nearest pole within ``pole_radius``, drops of at most
+    ``max_drop``; see :mod:`bot.ozmap.feasibility`); ``prospect_tags``: names or ids put on
+    prospects; ``codes``: how codes are made; ``timezone``: the provider's, for dates in codes.
+    Raises ConfigError for an unknown mode."""
 
     ozmap: OzmapClient
     radius: float = 250
@@ -117,14 +120,28 @@ class SalesDesk:
     codes: CodeTemplate = field(default_factory=CodeTemplate)
     timezone: str = "America/Sao_Paulo"
     clock: Callable[[], datetime] = _utcnow
+    mode: str = "radius"
+    pole_radius: float = 100.0
+    max_drop: float = 250.0
+    finder: BoxFinder = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.mode == "radius":
+            self.finder = RadiusFinder(self.ozmap, self.radius)
+        elif self.mode == "poles":
+            self.finder = PolesFinder(
+                self.ozmap, pole_radius=self.pole_radius, max_drop=self.max_drop
+            )
+        else:
+            raise ConfigError(f"OZMAP_FEASIBILITY_MODE={self.mode!r}: use {' or '.join(MODES)}")
 
     async def coverage(
         self, lat: float, lng: float, *, street: str | None = None, number: str | None = None
     ) -> Coverage:
         """Where a sale at this point can reserve; ``street``/``number`` tell a building the
         customer lives in from one that is merely near."""
-        radius, condominiums = await asyncio.gather(
-            self.ozmap.feasibility(lat, lng, self.radius),
+        found, condominiums = await asyncio.gather(
+            self.finder.find(lat, lng),
             self.ozmap.condominium_feasibility(lat, lng),
         )
         condo = next(
@@ -133,9 +150,9 @@ class SalesDesk:
         )
         if condo is not None:
             return Coverage("condominium", (condo.box_id,), condominium=condo)
-        boxes = [b for b in radius.boxes if b.available > 0]  # nearest first
-        if radius.viable and boxes:
-            return Coverage("box", tuple(b.id for b in boxes), distance=boxes[0].distance)
+        if found.boxes:
+            first = found.boxes[0]
+            return Coverage("box", tuple(b.id for b in found.boxes), distance=first.distance)
         return Coverage("none")
 
     async def new_code(self, cpf: str | None = None) -> str:

@@ -1,7 +1,8 @@
 """Flow fixtures: the whole engine over the real sandbox on loopback, the offline gazetteer and
 CEP table, a real SQLite store, the real catalogs (strict), and a recording channel.
 
-``chat`` is one customer; ``make_chat`` builds more (other contacts, CPF required, ...).
+``chat`` is one customer; ``make_chat`` builds more (other contacts, CPF required, feasibility
+by poles, ...).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.geo.gazetteer import (
 from bot.i18n import Catalogs
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.outage import OutageReader
+from bot.ozmap.sales import SalesDesk
 from bot.ozmap.sandbox import RunningSandbox
 from bot.storage.sqlite import SqliteStore
 from flows import FLOWS, INTENTS
@@ -104,10 +106,18 @@ async def make_chat(
         streets: Gazetteer | None = None,
         outage_handoff: bool = False,
         business_hours: BusinessHours | None = None,
+        feasibility_mode: str = "radius",
         **chat_options: Any,
     ) -> Chat:
         streets = streets or gazetteer
-        key = (require_cpf, prospect_tags, id(streets), outage_handoff, id(business_hours))
+        key = (
+            require_cpf,
+            prospect_tags,
+            id(streets),
+            outage_handoff,
+            id(business_hours),
+            feasibility_mode,
+        )
         if key not in engines:
             services = Services(
                 ozmap=ozmap,
@@ -120,6 +130,9 @@ async def make_chat(
                 outages=OutageReader(ozmap, OUTAGE_TAGS),
                 outage_handoff=outage_handoff,
                 business_hours=business_hours,
+                sales=SalesDesk(
+                    ozmap, radius=250, prospect_tags=prospect_tags, mode=feasibility_mode
+                ),
             )
             engines[key] = Engine(
                 store=store,

@@ -11,7 +11,6 @@ import pytest
 from bot.ozmap.models import (
     Building,
     ClientStatus,
-    FreePort,
     FtthClient,
     HorizontalCondominium,
     NewReservation,
@@ -20,7 +19,6 @@ from bot.ozmap.models import (
     Splitter,
     distance_m,
     list_rows,
-    parse_feasibility,
     point_in_polygon,
 )
 
@@ -165,107 +163,6 @@ def test_prospect_answer() -> None:
         {"_id": "x1", "tags": None, "name": "Ana", "coords": [-48.5, -27.5], "__v": 0}
     )
     assert (prospect.id, prospect.lat, prospect.tags) == ("x1", -27.5, [])
-
-
-SANDBOX_FEASIBILITY = {
-    "viable": True,
-    "lat": -27.5763,
-    "lng": -48.5277,
-    "radius": 250,
-    "boxes": [
-        {
-            "id": "far",
-            "name": "CTO-02",
-            "coords": [-48.5273, -27.5785],
-            "distance": 190.0,
-            "availableDoors": 1,
-            "splitters": [{"id": "s9", "availablePorts": [7]}],
-        },
-        {
-            "id": "near",
-            "name": "CTO-01",
-            "kind": "Box",
-            "coords": [-48.5273, -27.5770],
-            "lat": -27.5770,
-            "lng": -48.5273,
-            "distance": 84.2,
-            "capacity": 8,
-            "busyDoors": 5,
-            "availableDoors": 3,
-            "splitters": [
-                {"id": "s1", "name": "Splitter 1", "availablePorts": [2, 5]},
-                {"id": "s2", "availablePorts": [8]},
-            ],
-        },
-    ],
-    "not_viable_boxes": [
-        {"id": "nv2", "name": "CTO-09", "distance": 230.0, "reason": "NO_AVAILABLE_PORTS"},
-        {"id": "nv1", "name": "CTO-08", "distance": 100.0, "reason": "NOT_IMPLANTED"},
-    ],
-    "newField": {"kept": True},
-}
-
-
-def test_feasibility_reads_the_sandbox_shape_nearest_first() -> None:
-    result = parse_feasibility(SANDBOX_FEASIBILITY, -27.5763, -48.5277)
-    assert result.viable is True
-    assert [b.id for b in result.boxes] == ["near", "far"]
-    near = result.boxes[0]
-    assert near.free_ports == [FreePort("s1", 2), FreePort("s1", 5), FreePort("s2", 8)]
-    assert near.available == 3
-    assert near.model_extra is not None and near.model_extra["capacity"] == 8
-    far = result.boxes[1]
-    assert (far.lat, far.lng) == (-27.5785, -48.5273)  # flattened from coords
-    assert [(b.id, b.reason) for b in result.not_viable] == [
-        ("nv1", "NOT_IMPLANTED"),
-        ("nv2", "NO_AVAILABLE_PORTS"),
-    ]
-    assert result.best is near
-    assert result.model_extra is not None and result.model_extra["newField"] == {"kept": True}
-
-
-@pytest.mark.parametrize(
-    ("payload", "viable", "ids", "available"),
-    [
-        ({"viable": False}, False, [], []),  # only `viable` is certain
-        ({"viable": True, "boxes": None, "not_viable_boxes": "?"}, True, [], []),
-        ({"viable": True, "boxes": [{"id": "a", "availableDoors": 2}, 7]}, True, ["a"], [2]),
-        (
-            {"boxes": [{"id": "a", "splitters": [{"id": "s", "availablePorts": [1]}]}]},
-            True,
-            ["a"],
-            [1],
-        ),
-        ({"boxes": [{"id": "a", "availableDoors": 0}]}, False, ["a"], [0]),
-        ({"viable_boxes": [{"_id": "u", "availableDoors": 1}], "viable": True}, True, ["u"], [1]),
-        (
-            {"viable": True, "boxes": [{"id": "x"}, {"id": "y", "distance": 5}]},
-            True,
-            ["y", "x"],  # unknown distance sorts last
-            [0, 0],
-        ),
-    ],
-)
-def test_feasibility_is_read_defensively(
-    payload: dict[str, Any], viable: bool, ids: list[str], available: list[int]
-) -> None:
-    result = parse_feasibility(payload, -27.0, -48.0)
-    assert result.viable is viable
-    assert [b.id for b in result.boxes] == ids
-    assert [b.available for b in result.boxes] == available
-
-
-def test_feasibility_computes_a_missing_distance_from_coordinates() -> None:
-    result = parse_feasibility(
-        {"viable": True, "boxes": [{"id": "a", "coords": [-48.0, -27.001]}]}, -27.0, -48.0
-    )
-    distance = result.boxes[0].distance
-    assert distance is not None and 110 < distance < 112
-
-
-def test_feasibility_that_is_not_an_object_is_refused() -> None:
-    with pytest.raises(ValueError, match="not a JSON object"):
-        parse_feasibility([], 0, 0)
 
 
 def splitter(**over: Any) -> Splitter:
