@@ -1,4 +1,5 @@
-"""Understanding customers: the port (:mod:`bot.nlu.base`) and its embedded adapter."""
+"""Understanding customers: the port (:mod:`bot.nlu.base`) and its embedded adapter
+(:class:`bot.nlu.embedded.EmbeddedUnderstander`, imported from there: it loads scikit-learn)."""
 
 from bot.nlu.base import Entity, EntityKind, Expect, Option, Understander, Understanding
 

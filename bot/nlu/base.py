@@ -42,13 +42,13 @@ class EntityKind(StrEnum):
     """The kinds of fact a message can carry, and how :attr:`Entity.value` is normalised."""
 
     CEP = "cep"  # 8 digits
-    HOUSE_NUMBER = "house_number"  # digits (with a letter suffix, "900a"), or "s/n"
-    UNIT = "unit"  # as written, tidied: "apto 302 bloco b"
-    ADDRESS = "address"  # the street-and-number span, as written
+    HOUSE_NUMBER = "house_number"  # digits (a letter suffix upper case, "900A"), or "S/N"
+    UNIT = "unit"  # tidied, canonical words: "apto 302 bloco b" (from "Ap. 302, bl B")
+    ADDRESS = "address"  # the street-and-number span, as written ("rua delminda silveira 900")
     PERSON_NAME = "person_name"  # proper case: "Maria Souza"
     CPF = "cpf"  # 11 digits, check digits valid
     CNPJ = "cnpj"  # 14 digits, check digits valid
-    CODE = "code"  # a client or reservation code, upper case as OZmap keeps it
+    CODE = "code"  # a client or reservation code: "OZB-..." upper case, any other as typed
     YES_NO = "yes_no"  # "yes" or "no"
     OPTION = "option"  # the chosen option's payload
     PLAN = "plan"  # a speed in Mbit/s, digits: "300", "1000"

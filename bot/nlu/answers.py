@@ -1,0 +1,216 @@
+"""Short answers, read against what the bot asked: yes or no, one of the options offered, a
+person's name. Pure functions; rapidfuzz forgives the typos ("simmm", "naao", "confrimo").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+
+from rapidfuzz import fuzz, process
+
+from bot.nlu.base import Entity, EntityKind, Option
+from bot.nlu.text import fold, squeeze
+
+__all__ = ["NAME_PARTICLES", "looks_like_name", "named", "option", "proper_case", "yes_no"]
+
+K = EntityKind
+
+# Squeezed forms (see bot.nlu.text.squeeze): "isso" is "iso", "beleza" stays.
+_YES = (
+    "sim", "sim sim", "ss", "s", "claro", "claro que sim", "com certeza", "certeza", "blz",
+    "beleza", "pode", "pode ser", "pode sim", "pode reservar", "pode confirmar", "pode fazer",
+    "pode seguir", "pode mandar", "fechado", "fechou", "iso", "iso mesmo", "iso ai", "exato",
+    "exatamente", "coreto", "certo", "ta certo", "certinho", "confirmo", "confirmado", "confirma",
+    "bora", "bora la", "vamos", "manda ver", "ok", "okay", "ta bom", "tudo certo", "perfeito",
+    "quero", "quero sim", "aceito", "uhum", "aham", "positivo", "sim confirmo", "e iso",
+    "yes", "y", "yeah", "yep", "yup", "sure", "of course", "corect", "right", "go ahead",
+    "si", "dale", "vale", "claro que si", "de acuerdo", "corecto", "exacto", "esta bien",
+)  # fmt: skip
+_NO = (
+    "nao", "n", "nao nao", "agora nao", "nao quero", "negativo", "nem", "nops", "nunca",
+    "erado", "ta erado", "nao e", "nao e ese", "ainda nao", "hoje nao", "melhor nao",
+    "no", "nope", "nah", "not now", "wrong", "no way",
+    "ahora no", "todavia no", "incorecto", "esta mal",
+)  # fmt: skip
+_YES_SQUEEZED = tuple(squeeze(w) for w in _YES)
+_NO_SQUEEZED = tuple(squeeze(w) for w in _NO)
+# One-letter answers are answers only where a yes or no was asked.
+_ONLY_WHEN_ASKED = frozenset({"s", "n", "y"})
+_YES_EMOJI = frozenset("👍✅👌🆗✔☑")
+_NO_EMOJI = frozenset("👎❌🚫✖⛔")
+# Courtesy around an answer changes nothing: "sim pfv", "pode reservar por favor"
+_COURTESY = frozenset(["pfv", "pf", "por", "favor", "please", "pls", "porfa", "entao", "ai", "obg"])
+_LEADING = re.compile(r"^\s*([^\W\d_]+|[^\w\s])", re.UNICODE)
+
+_ORDINALS = {
+    1: ("primeiro", "primeira", "1o", "1a", "first", "primero", "primera"),
+    2: ("segundo", "segunda", "2o", "2a", "second"),
+    3: ("terceiro", "terceira", "3o", "3a", "third", "tercero", "tercera"),
+    4: ("quarto", "quarta", "4o", "4a", "fourth", "cuarto", "cuarta"),
+    5: ("quinto", "quinta", "5o", "5a", "fifth"),
+}
+_ORDINAL_WORDS = {w: n for n, words in _ORDINALS.items() for w in words}
+#: how close typed text must be to an option's label (rapidfuzz WRatio), and how far ahead of
+#: the next label
+LABEL_CUTOFF = 85
+LABEL_MARGIN = 4
+_LAST = frozenset({"ultimo", "ultima", "last"})
+_OPTION_NUMBER = re.compile(
+    r"^(?:(?:a|o|op[cç][aã]o|opcao|opcion|opción|option|numero|número|n[º°]?|#)\s*)?"
+    r"(\d{1,2})(?:\ufe0f?\u20e3)?\s*[.)!]?$",
+    re.IGNORECASE,
+)
+
+#: lower-case words inside Brazilian (and Spanish, Portuguese) names: "Maria da Silva"
+NAME_PARTICLES = frozenset({"da", "de", "do", "das", "dos", "e", "di", "du", "del", "la", "van"})
+_NAME_WORD = re.compile(r"^[^\W\d_]+(?:['’\-][^\W\d_]+)*$", re.UNICODE)
+_NAME_MARKERS = re.compile(
+    r"(?:\bmeu\s+nome\s+(?:completo\s+)?(?:e|é|eh)|\bme\s+chamo|\bsou\s+(?:o|a)|"
+    r"\baqui\s+(?:quem\s+fala\s+)?(?:e|é)\s+(?:o|a)|\bnome\s*:|\bmy\s+name\s+is|"
+    r"\bmy\s+name's|\bme\s+llamo|\bmi\s+nombre\s+es)\s+",
+    re.IGNORECASE,
+)
+_MAX_NAME_WORDS = 5
+
+
+def _stripped(text: str) -> tuple[int, int]:
+    start = len(text) - len(text.lstrip(" \t\n.,!;:"))
+    end = len(text.rstrip(" \t\n.,!;:"))
+    return start, max(start, end)
+
+
+def _matches(said: str, choices: Sequence[str]) -> bool:
+    if said in choices:
+        return True
+    if len(said) < 4:  # "so", "na": too short to forgive a letter
+        return False
+    return process.extractOne(said, choices, scorer=fuzz.ratio, score_cutoff=84) is not None
+
+
+def yes_no(text: str, *, asked: bool) -> Entity | None:
+    """A yes or a no: the whole message ("blz", "simmm", "pode reservar pfv", "👍", "nao nao"),
+    or, where one was ``asked``, the word it starts with ("sim, mas posso cancelar depois?",
+    "nao, na verdade é 1500") and the one-letter answers "s" and "n"."""
+    start, end = _stripped(text)
+    body = text[start:end]
+    if not body:
+        return None
+    symbols = {ch for ch in body if not ch.isspace()}
+    if symbols and symbols <= _YES_EMOJI | {"\ufe0f"}:
+        return Entity(K.YES_NO, "yes", start, end)
+    if symbols and symbols <= _NO_EMOJI | {"\ufe0f"}:
+        return Entity(K.YES_NO, "no", start, end)
+    said = " ".join(w for w in squeeze(fold(body)).split() if w not in _COURTESY)
+    if said and (asked or said not in _ONLY_WHEN_ASKED):
+        if _matches(said, _YES_SQUEEZED):
+            return Entity(K.YES_NO, "yes", start, end)
+        if _matches(said, _NO_SQUEEZED):
+            return Entity(K.YES_NO, "no", start, end)
+    if not asked:
+        return None
+    lead = _LEADING.match(body)
+    if lead is None:
+        return None
+    first = squeeze(fold(lead.group(1)))
+    at, to = start + lead.start(1), start + lead.end(1)
+    if (first in _YES_SQUEEZED and first not in {"pode", "quero", "certo", "vale"}) or lead.group(
+        1
+    ) in _YES_EMOJI:
+        return Entity(K.YES_NO, "yes", at, to)
+    if first in {"nao", "n", "no", "nope"} or lead.group(1) in _NO_EMOJI:
+        return Entity(K.YES_NO, "no", at, to)
+    return None
+
+
+def option(text: str, options: Sequence[Option]) -> Entity | None:
+    """The option chosen among ``options``: by number ("2", "opção 2", "2️⃣"), by ordinal ("a
+    segunda", "the last one") or by its label typed with typos. The value is its payload."""
+    if not options:
+        return None
+    start, end = _stripped(text)
+    body = text[start:end]
+    folded = fold(body, digits=True)
+    if not folded:
+        return None
+    number = _OPTION_NUMBER.match(body.strip())
+    if number and 1 <= int(number.group(1)) <= len(options):
+        return Entity(K.OPTION, options[int(number.group(1)) - 1].payload, start, end)
+    labels = [fold(o.label, digits=True) for o in options]
+    if len(folded) >= 3:
+        if folded in labels:
+            return Entity(K.OPTION, options[labels.index(folded)].payload, start, end)
+        # the best label, clearly ahead of the next ("mega" alone names none of "300 Mega"
+        # and "500 Mega")
+        ranked = process.extract(folded, labels, scorer=fuzz.WRatio, limit=2)
+        best, runner_up = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0.0)
+        if best[1] >= LABEL_CUTOFF and best[1] - runner_up >= LABEL_MARGIN:
+            return Entity(K.OPTION, options[best[2]].payload, start, end)
+    words = [w for w in folded.split() if w not in {"a", "o", "the", "la", "el", "one", "opcao"}]
+    for word in words[:3]:
+        if word in _ORDINAL_WORDS and _ORDINAL_WORDS[word] <= len(options):
+            return Entity(K.OPTION, options[_ORDINAL_WORDS[word] - 1].payload, start, end)
+        if word in _LAST:
+            return Entity(K.OPTION, options[-1].payload, start, end)
+    return None
+
+
+def proper_case(name: str) -> str:
+    """ "maria DA silva" → "Maria da Silva"; "ana-luiza d'avila" → "Ana-Luiza D'Avila"."""
+    out = []
+    for i, word in enumerate(name.split()):
+        low = word.lower()
+        if i > 0 and low in NAME_PARTICLES:
+            out.append(low)
+        else:
+            out.append(re.sub(r"[^\W\d_]+", lambda m: m.group()[0].upper() + m.group()[1:], low))
+    return " ".join(out)
+
+
+def _name_word(word: str, common: Collection[str]) -> bool:
+    folded = fold(word)
+    if folded in NAME_PARTICLES:
+        return True
+    return bool(_NAME_WORD.match(word)) and len(folded) >= 2 and folded not in common
+
+
+def _name_words(words: Sequence[str], common: Collection[str]) -> bool:
+    if not words or len(words) > _MAX_NAME_WORDS:
+        return False
+    if fold(words[0]) in NAME_PARTICLES or fold(words[-1]) in NAME_PARTICLES:
+        return False
+    return all(_name_word(w, common) for w in words)
+
+
+def looks_like_name(text: str, common: Collection[str]) -> bool:
+    """Whether the whole ``text`` reads as a person's name: 1 to 5 words of letters (particles
+    inside), no digits, not a question, no word of ``common`` (the words customers use for
+    anything else, taken from the examples)."""
+    body = text.strip().rstrip(".!")
+    if not body or "?" in body:
+        return False
+    return _name_words(body.split(), common)
+
+
+def named(text: str, common: Collection[str]) -> Entity | None:
+    """A name introduced as one: "meu nome é Maria Souza", "sou a Fernanda", "aqui é o Jorge",
+    "my name is Mary Smith", "me llamo Juan", in proper case. The name ends where a word that is
+    no name begins ("meu nome é maria souza e meu cpf é ...")."""
+    marker = _NAME_MARKERS.search(text)
+    if marker is None:
+        return None
+    taken: list[re.Match[str]] = []
+    for m in re.finditer(r"\S+", text[marker.end() :]):
+        word = m.group().rstrip(",.;!")
+        if not word or not _name_word(word, common) or len(taken) == _MAX_NAME_WORDS:
+            break
+        taken.append(m)
+        if word != m.group():  # punctuation ends the name
+            break
+    while taken and fold(taken[-1].group().rstrip(",.;!")) in NAME_PARTICLES:
+        taken.pop()
+    if not taken or fold(taken[0].group()) in NAME_PARTICLES:
+        return None
+    start = marker.end() + taken[0].start()
+    end = marker.end() + taken[-1].start() + len(taken[-1].group().rstrip(",.;!"))
+    return Entity(K.PERSON_NAME, proper_case(text[start:end]), start, end)

@@ -1,0 +1,317 @@
+"""The embedded understander: the classifiers of :mod:`bot.nlu.model`, the entity rules of
+:mod:`bot.nlu.entities` and the short-answer readers of :mod:`bot.nlu.answers`, on the CPU,
+ready at start-up without a download.
+
+How a message is read:
+
+1. the classifiers score every intent and language on the folded text;
+2. the rules find the entities, reading what the state ``expects`` ("900" is a house number
+   where a number is asked, a unit where a unit is, an option where options were offered);
+3. ``expects`` raises the intents that answer it (affirm and deny where a yes or no is asked,
+   inform where data is) by a factor: enough to settle a doubt, not to hide a clear request
+   ("mas quanto custa a mensalidade?" at the name prompt stays ``ask_price``);
+4. a message that *is* an answer is one: a yes or no word ("blz", "👍", "s" where asked), an
+   option, a lone number where one is asked, a name where a name is asked and nothing else was
+   clearly meant, a message made only of data ("cep 88025-200");
+5. below :data:`MIN_CONFIDENCE`, the intent is None.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping, Sequence
+
+from bot.nlu import entities as rules
+from bot.nlu.answers import looks_like_name, named, option, proper_case, yes_no
+from bot.nlu.base import Entity, EntityKind, Expect, Option, Understander, Understanding
+from bot.nlu.data import ExtraExamples
+from bot.nlu.model import ExtraKey, Model, trained
+from bot.nlu.streets import StreetIndex
+from bot.nlu.text import clean, fold, words
+
+__all__ = ["MIN_CONFIDENCE", "EmbeddedUnderstander", "freeze_extra"]
+
+K = EntityKind
+
+#: below this score the intent is None (the held-out report shows how often that happens)
+MIN_CONFIDENCE = 0.3
+#: a score this high means the customer clearly meant that intent
+CLEAR = 0.5
+#: confidence of an intent settled by a rule (a yes word, an option, a lone number)
+RULED = 0.95
+RANKING = 5
+
+_DATA = {Expect.ADDRESS, Expect.NUMBER, Expect.UNIT, Expect.NAME, Expect.CPF, Expect.CODE}
+_BIAS: dict[Expect, dict[str, float]] = {
+    Expect.YES_NO: {"affirm": 2.0, "deny": 2.0, "correct": 1.5},
+    Expect.OPTION: {"inform": 2.0},
+    Expect.TEXT: {"inform": 2.0},
+    **{e: {"inform": 2.0, "correct": 1.5} for e in _DATA},
+}
+# Free numbers are house numbers where nothing else would claim them.
+_NUMBER_STATES = {Expect.NOTHING, Expect.ADDRESS, Expect.NUMBER, Expect.YES_NO}
+# Words that carry no request around data: "meu cep é 88025-200", "my name is ..."
+_FILLER = frozenset(
+    [
+        "meu",
+        "minha",
+        "o",
+        "a",
+        "os",
+        "as",
+        "e",
+        "é",
+        "eh",
+        "de",
+        "da",
+        "do",
+        "na",
+        "no",
+        "em",
+        "fica",
+        "moro",
+        "cep",
+        "numero",
+        "n",
+        "nº",
+        "endereco",
+        "endereço",
+        "rua",
+        "cpf",
+        "cnpj",
+        "codigo",
+        "código",
+        "cliente",
+        "nome",
+        "aqui",
+        "sou",
+        "me",
+        "chamo",
+        "ta",
+        "tá",
+        "seria",
+        "apto",
+        "bloco",
+        "casa",
+        "my",
+        "is",
+        "the",
+        "it",
+        "its",
+        "at",
+        "i",
+        "live",
+        "zip",
+        "code",
+        "number",
+        "name",
+        "mi",
+        "es",
+        "el",
+        "la",
+        "vivo",
+        "soy",
+        "numero",
+        "direccion",
+    ]
+)
+
+
+def freeze_extra(extra: ExtraExamples | None) -> ExtraKey:
+    """``extra`` as a hashable key for the per-process model cache, in a stable order."""
+    return tuple(
+        (intent, language, tuple(texts))
+        for intent, per_language in sorted((extra or {}).items())
+        for language, texts in sorted(per_language.items())
+    )
+
+
+class EmbeddedUnderstander(Understander):
+    """Reads messages with the model trained on the shipped examples plus ``extra_examples``
+    (``{intent: {language: [example, ...]}}``, e.g. a provider's FAQ entries as ``faq_<id>``).
+    ``known_streets`` are street names to find in text without a street type (the gazetteer's).
+    Training runs once per process for each set of extra examples."""
+
+    def __init__(
+        self,
+        *,
+        known_streets: Sequence[str] = (),
+        extra_examples: ExtraExamples | None = None,
+        model: Model | None = None,
+    ) -> None:
+        self.model = model if model is not None else trained(freeze_extra(extra_examples))
+        self._streets = StreetIndex(known_streets)
+
+    async def understand(
+        self,
+        text: str,
+        *,
+        expects: Expect = Expect.NOTHING,
+        language: str | None = None,
+        options: Sequence[Option] = (),
+    ) -> Understanding:
+        return self.read(text, expects=expects, language=language, options=options)
+
+    def read(
+        self,
+        text: str,
+        *,
+        expects: Expect = Expect.NOTHING,
+        language: str | None = None,
+        options: Sequence[Option] = (),
+    ) -> Understanding:
+        """What :meth:`understand` answers, called without an event loop (CLI, benchmarks)."""
+        cleaned = clean(text if isinstance(text, str) else "")
+        folded = fold(cleaned)
+        if not folded:
+            return Understanding(None, 0.0)
+        intents, languages = self.model.scores(folded)
+        for intent, factor in _BIAS.get(expects, {}).items():
+            if intent in intents:
+                intents[intent] *= factor
+        total = sum(intents.values())
+        intents = {k: v / total for k, v in intents.items()}
+        found = self._entities(cleaned, folded, expects, options, intents)
+        intents = self._answers(cleaned, expects, intents, found)
+        ranking = sorted(intents.items(), key=lambda kv: -kv[1])[:RANKING]
+        best, score = ranking[0]
+        return Understanding(
+            best if score >= MIN_CONFIDENCE else None,
+            round(score, 4),
+            tuple(sorted(found, key=lambda e: (e.start, e.end))),
+            _language(folded, languages, language),
+            tuple((k, round(v, 4)) for k, v in ranking),
+        )
+
+    def _entities(
+        self,
+        text: str,
+        folded: str,
+        expects: Expect,
+        options: Sequence[Option],
+        intents: Mapping[str, float],
+    ) -> list[Entity]:
+        found: list[Entity] = []
+
+        def spans() -> list[tuple[int, int]]:
+            return [(e.start, e.end) for e in found]
+
+        found += rules.cpfs(text) + rules.cnpjs(text)
+        found += [e for e in rules.ceps(text) if not rules.overlaps(e.start, e.end, spans())]
+        found += rules.codes(text, expected=expects is Expect.CODE, taken=spans())
+        found += [e for e in rules.plans(text) if not rules.overlaps(e.start, e.end, spans())]
+        chosen = option(text, options) if expects in (Expect.OPTION, Expect.YES_NO) else None
+        if chosen is not None:
+            found.append(chosen)
+        answer = yes_no(text, asked=expects is Expect.YES_NO)
+        if answer is not None and chosen is None:
+            found.append(answer)
+        found += [
+            e
+            for e in rules.units(text, expected=expects is Expect.UNIT)
+            if not rules.overlaps(e.start, e.end, spans())
+        ]
+        streets = rules.addresses(text)
+        if self._streets:
+            streets += self._streets.find(text, [(e.start, e.end) for e in streets] + spans())
+        found += [e for e in streets if not rules.overlaps(e.start, e.end, spans())]
+        found += self._house_numbers(text, expects, found, chosen is not None)
+        found += self._name(text, folded, expects, intents, spans())
+        return found
+
+    def _house_numbers(
+        self, text: str, expects: Expect, found: list[Entity], chose: bool
+    ) -> list[Entity]:
+        taken = [(e.start, e.end) for e in found if e.kind is not K.ADDRESS]
+        numbers = rules.house_numbers(text, taken=taken)
+        if numbers:
+            return numbers
+        for address in (e for e in found if e.kind is K.ADDRESS):
+            last = re.search(r"(\d{1,6})\s*([a-z])?$", address.value, re.IGNORECASE)
+            if last:
+                start = address.start + last.start()
+                value = str(int(last.group(1))) + (last.group(2) or "").upper()
+                return [Entity(K.HOUSE_NUMBER, value, start, address.end)]
+        if expects not in _NUMBER_STATES or chose:
+            return []
+        free = rules.free_numbers(text, taken=taken)
+        return free[:1]
+
+    def _name(
+        self,
+        text: str,
+        folded: str,
+        expects: Expect,
+        intents: Mapping[str, float],
+        taken: Sequence[tuple[int, int]],
+    ) -> list[Entity]:
+        common = self.model.common_words
+        introduced = named(text, common)
+        if introduced is not None and not rules.overlaps(introduced.start, introduced.end, taken):
+            return [introduced]
+        if expects is not Expect.NAME or taken or not looks_like_name(text, common):
+            return []
+        if _clearly_other(intents, ("inform", "correct")):
+            return []
+        start = len(text) - len(text.lstrip())
+        body = text.strip().rstrip(".!")
+        return [Entity(K.PERSON_NAME, proper_case(body), start, start + len(body))]
+
+    def _answers(
+        self, text: str, expects: Expect, intents: dict[str, float], found: list[Entity]
+    ) -> dict[str, float]:
+        """The intents once the rules had their say (see the module docstring, step 4)."""
+        whole = text.strip(" \t\n.,!;:")
+        entity_of = {e.kind: e for e in found}
+
+        def settle(intent: str) -> dict[str, float]:
+            if intent not in intents:
+                return intents
+            rest = 1.0 - RULED
+            others = sum(v for k, v in intents.items() if k != intent) or 1.0
+            return {k: (RULED if k == intent else v / others * rest) for k, v in intents.items()}
+
+        answer = entity_of.get(K.YES_NO)
+        if answer is not None and len(text[answer.start : answer.end].strip()) == len(whole):
+            return settle("affirm" if answer.value == "yes" else "deny")
+        chosen = entity_of.get(K.OPTION)
+        if chosen is not None and not _clearly_other(intents, ("inform", "affirm", "deny")):
+            return settle("inform")
+        if (
+            K.PERSON_NAME in entity_of
+            and expects is Expect.NAME
+            and not _clearly_other(intents, ("inform", "correct"))
+        ):
+            return settle("inform") if _only_data(text, found) else intents
+        if found and _only_data(text, found) and max(intents, key=intents.__getitem__) != "correct":
+            return settle("inform")
+        return intents
+
+
+def _clearly_other(intents: Mapping[str, float], answers: Collection[str]) -> bool:
+    best = max(intents, key=intents.__getitem__)
+    return best not in answers and intents[best] >= CLEAR
+
+
+def _only_data(text: str, found: Sequence[Entity]) -> bool:
+    """Whether nothing but filler words is left of ``text`` once the entities are taken out."""
+    rest = list(text)
+    for e in found:
+        rest[e.start : e.end] = " " * (e.end - e.start)
+    left = words(fold("".join(rest)))
+    return all(w in _FILLER for w in left)
+
+
+def _language(folded: str, scores: Mapping[str, float], hint: str | None) -> str | None:
+    """The language ``folded`` is written in, or None when it is too short or unsure to tell;
+    ``hint`` (the conversation's language) wins a near tie and settles short texts."""
+    letters = sum(ch.isalpha() for ch in folded)
+    if letters < 3:
+        return None
+    best = max(scores, key=scores.__getitem__)
+    short = len(words(folded)) <= 2
+    if hint in scores:
+        if best == hint or scores[best] < (0.85 if short else 0.6):
+            return hint
+        return best
+    return best if scores[best] >= (0.75 if short else 0.5) else None

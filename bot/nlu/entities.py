@@ -1,0 +1,347 @@
+"""Entities that rules find exactly: CEP, CPF, CNPJ, codes, units, house numbers, addresses,
+plans. Pure functions over the text as given; every entity carries its span in it.
+
+Names, yes/no and chosen options live in :mod:`bot.nlu.answers` (they depend on what the bot
+asked). The CPF check is :mod:`bot.validation`'s and the CEP and CPF patterns are its patterns, so
+the bot reads a CEP or a CPF the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+from bot.nlu.base import Entity, EntityKind
+from bot.validation import NO_NUMBER, normalize_cpf
+
+__all__ = [
+    "STREET_TYPES",
+    "addresses",
+    "ceps",
+    "cnpjs",
+    "codes",
+    "cpfs",
+    "free_numbers",
+    "house_numbers",
+    "overlaps",
+    "plans",
+    "units",
+]
+
+K = EntityKind
+
+# As bot.validation reads them (digits not glued to other digits, dots or dashes, so a CEP is
+# not found inside a CPF or a phone number); here with spans.
+_CEP = re.compile(r"(?<![\d.\-])(\d{2})\.?(\d{3})[-\s]?(\d{3})(?![\d]|[.\-]\d)")
+_CPF = re.compile(r"(?<![\d.\-])(\d{3})\.?(\d{3})\.?(\d{3})[-\s]?(\d{2})(?![\d]|[.\-]\d)")
+
+_CNPJ = re.compile(r"(?<![\d.\-/])(\d{2})\.?(\d{3})\.?(\d{3})/?(\d{4})-?(\d{2})(?![\d]|[.\-/]\d)")
+# OZmap client codes this bot makes ("OZB-7K2M9Q"), and any code-like word: letters and digits
+# joined by "_", "-" or "|" ("reservation_123", "cliente_42", "123|123"), as flows/outage.py's
+# WORD and looks_like_code accept them.
+_OZB_CODE = re.compile(r"\bozb-[0-9a-z]{4,10}\b", re.IGNORECASE)
+_CODE_WORD = re.compile(r"(?<![\w\-|./])[0-9A-Za-z][0-9A-Za-z_\-|./]{2,}")
+_JOINED = re.compile(r"^[0-9A-Za-z]+(?:[_|\-][0-9A-Za-z]+)+$")
+
+# Unit parts: "apto 302", "bloco b", "casa 3", "torre 2", "sala 5", "lote 4", "quadra c".
+_UNIT_WORDS = {
+    "apto": "apto", "apt": "apto", "ap": "apto", "apartamento": "apto", "apart": "apto",
+    "depto": "apto", "dpto": "apto", "departamento": "apto", "apartment": "apto",
+    "bloco": "bloco", "bl": "bloco", "bloque": "bloco", "block": "bloco",
+    "casa": "casa", "cs": "casa", "house": "casa",
+    "torre": "torre", "tower": "torre",
+    "sala": "sala", "sl": "sala", "room": "sala",
+    "lote": "lote", "lt": "lote",
+    "quadra": "quadra", "qd": "quadra",
+    "andar": "andar", "floor": "andar",
+}  # fmt: skip
+_LETTER_UNITS = frozenset({"bloco", "torre", "quadra", "lote"})
+_UNIT_PART = re.compile(
+    r"\b(" + "|".join(sorted(_UNIT_WORDS, key=len, reverse=True)) + r")\b\.?\s*"
+    r"(?:n[º°o]?\.?\s*)?(\d{1,5}[a-z]?\b|[a-z]\b)",
+    re.IGNORECASE,
+)
+_UNIT_JOIN = re.compile(r"^[\s,/\-]*$")
+
+STREET_TYPES = (
+    "rua", "r", "avenida", "av", "avda", "travessa", "tv", "trav", "alameda", "al", "rodovia",
+    "rod", "estrada", "estr", "praca", "praça", "pca", "servidao", "servidão", "srv", "largo",
+    "beco", "viela", "calle", "street",
+)  # fmt: skip
+# A street's name runs on over words and particles until one of these (or punctuation).
+_STREET_STOP = frozenset(
+    [
+        "e",
+        "cep",
+        "bairro",
+        "perto",
+        "proximo",
+        "próximo",
+        "esquina",
+        "quero",
+        "queria",
+        "pfv",
+        "por",
+        "tem",
+        "vcs",
+        "voces",
+        "vocês",
+        "pra",
+        "para",
+        "com",
+        "que",
+        "se",
+        "mas",
+        "ou",
+        "obrigado",
+        "obrigada",
+        "porque",
+        "pq",
+        "ai",
+        "aí",
+        "la",
+        "lá",
+        "aqui",
+        "n",
+        "nº",
+        "n°",
+        "no",
+        "numero",
+        "número",
+        "nro",
+        "num",
+        "apto",
+        "apt",
+        "ap",
+        "apartamento",
+        "bloco",
+        "bl",
+        "casa",
+        "torre",
+        "sala",
+        "fundos",
+        "km",
+        "sn",
+        "tel",
+        "telefone",
+        "cpf",
+        "meu",
+        "minha",
+        "fica",
+        "moro",
+        "centro",
+    ]
+)
+_STREET_HEAD = re.compile(
+    r"\b(" + "|".join(sorted(STREET_TYPES, key=len, reverse=True)) + r")\b\.?\s+",
+    re.IGNORECASE,
+)
+_TOKEN = re.compile(r"[^\W_]+|[^\w\s]", re.UNICODE)
+_MAX_STREET_WORDS = 7
+
+# a letter after the number is part of it glued ("900a") or alone at the end ("900 b"), never
+# the next word ("é 902 e nao 900")
+_SUFFIX = r"(?:([a-z])(?![\w])|\s([a-z])(?=\s*[.,;!]?\s*$))?"
+_NUMBER_MARKED = re.compile(
+    r"(?:\bn(?:[º°o]|\.|ro\.?|um\.?|umero|úmero)|\bnumber|\bnum|#)\s*:?\s*(\d{1,6})" + _SUFFIX,
+    re.IGNORECASE,
+)
+_NO_NUMBER = re.compile(r"\b(?:s\s*/\s*n|s\s*/\s*nº|sem\s+n[uú]mero|sn)\b", re.IGNORECASE)
+_NUMBER = re.compile(r"(?<![\w.,/\-|])(\d{1,6})" + _SUFFIX + r"(?![\w]|[.,/\-|]\d)", re.IGNORECASE)
+# A number these words follow is not a house number ("300 mega", "2 dias", "12 meses").
+_NOT_A_HOUSE = re.compile(
+    r"^\s*(?:megas?|mb|mbps|mbit|gigas?|gb|gbps|dias?|days?|horas?|hours?|h\b|meses|m[eê]s|"
+    r"months?|anos?|years?|reais|r\$|vezes|times|pessoas|people|aparelhos|devices|minutos|"
+    r"minutes|km|metros|andares|quartos|%)",
+    re.IGNORECASE,
+)
+# ... nor one after a "not" ("é 902 e não 900", "nao é 900 é 990")
+_NEGATED = re.compile(r"(?:\bn[aã]o|\bnot|\bno)\s+(?:[eé]h?\s+|is\s+|es\s+)?(?:o\s+|a\s+)?$", re.I)
+
+_PLAN = re.compile(
+    r"(?<![\w.,])(\d{1,4}(?:[.,]\d{1,3})?)\s*(megas?|mega\s?bits?|mbps|mbit/?s?|mb|mega|m|"
+    r"gigas?|giga\s?bits?|gbps|gbit/?s?|gb|g)(?![\w])",
+    re.IGNORECASE,
+)
+_PLAN_OF = re.compile(
+    r"\b(?:plano|pacote|plan|planes?)\s+(?:de\s+|do\s+|of\s+)?(\d{2,4})\b(?!\s*[a-z]*\d)", re.I
+)
+_GIGA = re.compile(r"^(?:g|gigas?|giga\s?bits?|gbps|gbit/?s?|gb)$", re.IGNORECASE)
+
+
+def _spans(entities: Iterable[Entity]) -> list[tuple[int, int]]:
+    return [(e.start, e.end) for e in entities]
+
+
+def overlaps(start: int, end: int, taken: Sequence[tuple[int, int]]) -> bool:
+    """Whether ``[start, end)`` meets any of the ``taken`` spans."""
+    return any(start < b and a < end for a, b in taken)
+
+
+def ceps(text: str) -> list[Entity]:
+    """CEPs ("88025-200", "88025200", "88.025-200") as 8 digits."""
+    return [Entity(K.CEP, "".join(m.groups()), m.start(), m.end()) for m in _CEP.finditer(text)]
+
+
+def cpfs(text: str) -> list[Entity]:
+    """CPFs whose check digits are right, as 11 digits (all-same-digit numbers are not)."""
+    found = []
+    for m in _CPF.finditer(text):
+        digits = normalize_cpf(m.group())
+        if digits is not None:
+            found.append(Entity(K.CPF, digits, m.start(), m.end()))
+    return found
+
+
+def _cnpj_check(first12: str) -> str:
+    digits = [int(c) for c in first12]
+    for weights in ((5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2), (6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2)):
+        remainder = sum(d * w for d, w in zip(digits, weights, strict=True)) % 11
+        digits.append(0 if remainder < 2 else 11 - remainder)
+    return f"{digits[-2]}{digits[-1]}"
+
+
+def cnpjs(text: str) -> list[Entity]:
+    """CNPJs ("11.222.333/0001-81") whose check digits are right, as 14 digits."""
+    found = []
+    for m in _CNPJ.finditer(text):
+        digits = "".join(m.groups())
+        if len(set(digits)) > 1 and _cnpj_check(digits[:12]) == digits[12:]:
+            found.append(Entity(K.CNPJ, digits, m.start(), m.end()))
+    return found
+
+
+def codes(text: str, *, expected: bool, taken: Sequence[tuple[int, int]] = ()) -> list[Entity]:
+    """Client or reservation codes. An ``OZB-`` code is upper-cased (OZmap keeps the bot's own
+    codes so); a joined word ("reservation_123", "123|123") is kept as written. Where a code is
+    ``expected``, any word with a digit or a joining mark counts, as the code flows accept."""
+    found: list[Entity] = []
+    for m in _CODE_WORD.finditer(text):
+        word = m.group().rstrip("./")
+        end = m.start() + len(word)
+        if overlaps(m.start(), end, taken) or _NO_NUMBER.fullmatch(word):
+            continue
+        if _OZB_CODE.fullmatch(word):
+            found.append(Entity(K.CODE, word.upper(), m.start(), end))
+        elif (
+            (_JOINED.match(word) and any(c.isdigit() for c in word))
+            and (expected or any(c.isalpha() for c in word) or "|" in word)
+        ) or (expected and any(c.isdigit() or c in "-_|" for c in word)):
+            found.append(Entity(K.CODE, word, m.start(), end))
+    return found
+
+
+def units(text: str, *, expected: bool = False) -> list[Entity]:
+    """Units ("apto 302 bloco b", "ap 12", "casa 3", "bl b") as one entity per run of parts,
+    tidied: canonical words (apto, bloco, casa, torre, sala, lote, quadra, andar), lower case.
+    Where a unit is ``expected``, a bare number ("302") or "fundos" is one too."""
+    parts: list[tuple[int, int, str]] = []
+    for m in _UNIT_PART.finditer(text):
+        word, value = _UNIT_WORDS[m.group(1).casefold()], m.group(2).casefold()
+        if value.isalpha() and word not in _LETTER_UNITS:
+            continue
+        parts.append((m.start(), m.end(), f"{word} {value}"))
+    found: list[Entity] = []
+    for start, end, value in parts:
+        last = found[-1] if found else None
+        if last is not None and _UNIT_JOIN.match(text[last.end : start]):
+            found[-1] = Entity(K.UNIT, f"{last.value} {value}", last.start, end)
+        else:
+            found.append(Entity(K.UNIT, value, start, end))
+    if not found and expected:
+        bare = re.fullmatch(
+            r"\s*(\d{1,5}[a-z]?|fundos|frente|terreo|térreo)\s*[.!]?\s*", text, re.I
+        )
+        if bare:
+            found.append(Entity(K.UNIT, bare.group(1).casefold(), bare.start(1), bare.end(1)))
+    return found
+
+
+def addresses(text: str) -> list[Entity]:
+    """Street-and-number spans that start with a street type ("rua delminda silveira 900",
+    "av. mauro ramos, 450", "travessa ramos 12"), as written. The name runs until a number (taken
+    in), a stop word or punctuation; a type word with no name after it is not an address."""
+    found: list[Entity] = []
+    for head in _STREET_HEAD.finditer(text):
+        if found and head.start() < found[-1].end:
+            continue
+        end = head.end()
+        named = 0
+        number = False
+        for token in _TOKEN.finditer(text, head.end()):
+            word = token.group().casefold()
+            if word.isdigit():
+                if named == 0 and len(word) > 3:
+                    break
+                end, number = token.end(), True
+                if named > 0:
+                    break
+                named += 1  # "rua 5", "rodovia sc 401": a number can be the name
+                continue
+            if word == "," and named:
+                continue
+            if not word[0].isalpha() or word in _STREET_STOP or named >= _MAX_STREET_WORDS:
+                break
+            named += 1
+            end = token.end()
+        if named == 0 or (named == 1 and not number and len(text[head.end() : end]) < 3):
+            continue
+        span = text[head.start() : end].rstrip(" ,")
+        found.append(Entity(K.ADDRESS, span, head.start(), head.start() + len(span)))
+    return found
+
+
+def _number(m: re.Match[str]) -> str:
+    return str(int(m.group(1))) + (m.group(2) or m.group(3) or "").upper()
+
+
+def house_numbers(text: str, *, taken: Sequence[tuple[int, int]] = ()) -> list[Entity]:
+    """House numbers marked as such ("n° 900", "nº900", "numero 900", "#12") and "s/n" (as
+    :data:`bot.validation.NO_NUMBER`), outside the ``taken`` spans (CEPs, units, ...)."""
+    found: list[Entity] = []
+    for m in _NUMBER_MARKED.finditer(text):
+        if not overlaps(m.start(1), m.end(1), taken):
+            found.append(Entity(K.HOUSE_NUMBER, _number(m), m.start(), m.end()))
+    for m in _NO_NUMBER.finditer(text):
+        if not overlaps(m.start(), m.end(), taken):
+            found.append(Entity(K.HOUSE_NUMBER, NO_NUMBER, m.start(), m.end()))
+    return sorted(found, key=lambda e: e.start)
+
+
+def free_numbers(text: str, *, taken: Sequence[tuple[int, int]] = ()) -> list[Entity]:
+    """Numbers standing alone outside the ``taken`` spans, as house-number candidates ("é
+    1500"): not a quantity ("300 mega", "2 dias") and not the one after a "não" ("é 902 e não
+    900" gives 902)."""
+    found: list[Entity] = []
+    for m in _NUMBER.finditer(text):
+        if overlaps(m.start(), m.end(), taken) or _NOT_A_HOUSE.match(text[m.end(1) :]):
+            continue
+        if _NEGATED.search(text[max(0, m.start() - 12) : m.start()]):
+            continue
+        found.append(Entity(K.HOUSE_NUMBER, _number(m), m.start(), m.end()))
+    return found
+
+
+def _mbits(amount: str, unit: str) -> str | None:
+    value = float(amount.replace(",", "."))
+    if _GIGA.match(unit):
+        value *= 1000
+    return str(round(value)) if 1 <= value <= 100_000 else None
+
+
+def plans(text: str) -> list[Entity]:
+    """Speeds ("300 mega", "300mb", "500 megas", "1 giga", "1gb", "plano de 500") in Mbit/s,
+    as digits ("300", "1000")."""
+    found: list[Entity] = []
+    for m in _PLAN.finditer(text):
+        unit = m.group(2)
+        if unit.casefold() in {"m", "g"} and m.group(1) != text[m.start() : m.start(2)]:
+            continue  # "300 m" is metres, "1 g" a gram: only glued ("300m", "1g") is a speed
+        value = _mbits(m.group(1), unit)
+        if value is not None:
+            found.append(Entity(K.PLAN, value, m.start(), m.end()))
+    taken = _spans(found)
+    for m in _PLAN_OF.finditer(text):
+        if not overlaps(m.start(1), m.end(1), taken):
+            found.append(Entity(K.PLAN, str(int(m.group(1))), m.start(1), m.end(1)))
+    return sorted(found, key=lambda e: e.start)

@@ -1,0 +1,143 @@
+"""Table tests for the short-answer readers: yes/no, options, names."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.nlu.answers import looks_like_name, named, option, proper_case, yes_no
+from bot.nlu.base import Option
+
+COMMON = frozenset({"quero", "internet", "quanto", "custa", "oi", "sim", "nao", "meu", "cpf"})
+
+
+@pytest.mark.parametrize(
+    ("text", "asked", "expected"),
+    [
+        ("sim", False, "yes"),
+        ("simmm", False, "yes"),
+        ("Siiim!", False, "yes"),
+        ("blz", False, "yes"),
+        ("pode reservar pfv", False, "yes"),
+        ("fechado", False, "yes"),
+        ("isso mesmo", False, "yes"),
+        ("👍", False, "yes"),
+        ("✅", False, "yes"),
+        ("bora", False, "yes"),
+        ("manda ver", False, "yes"),
+        ("confrimo", False, "yes"),  # a typo of "confirmo"
+        ("yes", False, "yes"),
+        ("dale", False, "yes"),
+        ("não", False, "no"),
+        ("nao nao", False, "no"),
+        ("naaao", False, "no"),
+        ("agora não", False, "no"),
+        ("👎", False, "no"),
+        ("❌", False, "no"),
+        ("nope", False, "no"),
+        ("s", True, "yes"),
+        ("n", True, "no"),
+        ("s", False, None),  # a lone letter is an answer only where a yes or no was asked
+        ("n", False, None),
+        ("sim, mas posso cancelar depois?", True, "yes"),
+        ("nao, na verdade é 1500", True, "no"),
+        ("sim, mas posso cancelar depois?", False, None),
+        ("nao funciona a internet", False, None),
+        ("quero cancelar", True, None),
+        ("pode cancelar", False, None),
+        ("", True, None),
+    ],
+)
+def test_yes_no(text: str, asked: bool, expected: str | None) -> None:
+    found = yes_no(text, asked=asked)
+    assert (found.value if found else None) == expected
+    if found is not None:
+        assert 0 <= found.start < found.end <= len(text)
+
+
+OPTIONS = (
+    Option("plan:300", "300 Mega - R$ 99,90"),
+    Option("plan:500", "500 Mega - R$ 119,90"),
+    Option("plan:1000", "1 Giga - R$ 199,90"),
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2", "plan:500"),
+        ("opção 2", "plan:500"),
+        ("opcao 3", "plan:1000"),
+        ("2️⃣", "plan:500"),
+        ("a segunda", "plan:500"),
+        ("o primeiro", "plan:300"),
+        ("a ultima", "plan:1000"),
+        ("the second one", "plan:500"),
+        ("1 giga", "plan:1000"),
+        ("500 mega", "plan:500"),
+        ("500 mgea", "plan:500"),  # typo
+        ("4", None),  # out of range
+        ("quero falar com atendente", None),
+        ("", None),
+    ],
+)
+def test_option(text: str, expected: str | None) -> None:
+    found = option(text, OPTIONS)
+    assert (found.value if found else None) == expected
+
+
+def test_option_without_options_is_none() -> None:
+    assert option("2", ()) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("maria da silva", "Maria da Silva"),
+        ("JOÃO PEDRO DOS SANTOS", "João Pedro dos Santos"),
+        ("ana-luiza d'avila", "Ana-Luiza D'Avila"),
+        ("carlos e souza", "Carlos e Souza"),
+    ],
+)
+def test_proper_case(text: str, expected: str) -> None:
+    assert proper_case(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Maria Souza", True),
+        ("maria da silva", True),
+        ("Luiza", True),
+        ("José Carlos de Oliveira Neto", True),
+        ("mas quanto custa a mensalidade?", False),
+        ("quero internet", False),
+        ("maria 123", False),
+        ("da silva", False),  # a name does not start with a particle
+        ("um dois tres quatro cinco seis", False),  # too many words
+        ("oi", False),
+        ("", False),
+    ],
+)
+def test_looks_like_name(text: str, expected: bool) -> None:
+    assert looks_like_name(text, COMMON) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("meu nome é maria souza", "Maria Souza"),
+        ("meu nome é Maria Souza e meu cpf é 529.982.247-25", "Maria Souza"),
+        ("sou a fernanda", "Fernanda"),
+        ("aqui é o jorge, tudo bem?", "Jorge"),
+        ("me chamo roberto lima da costa", "Roberto Lima da Costa"),
+        ("my name is Mary Smith", "Mary Smith"),
+        ("me llamo Juan Perez", "Juan Perez"),
+        ("meu nome é", None),
+        ("oi quero internet", None),
+    ],
+)
+def test_named(text: str, expected: str | None) -> None:
+    found = named(text, COMMON)
+    assert (found.value if found else None) == expected
+    if found is not None:
+        assert text[found.start : found.end].casefold() == expected.casefold()  # type: ignore[union-attr]

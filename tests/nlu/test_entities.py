@@ -1,0 +1,210 @@
+"""Table tests for the entity rules, on what customers really type (and what must not be read
+as an entity)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.nlu import entities as rules
+from bot.nlu.base import Entity, EntityKind
+from bot.validation import NO_NUMBER
+
+K = EntityKind
+
+
+def values(found: list[Entity]) -> list[str]:
+    return [e.value for e in found]
+
+
+def check_spans(text: str, found: list[Entity]) -> None:
+    for e in found:
+        assert 0 <= e.start < e.end <= len(text), e
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("88025-200", ["88025200"]),
+        ("meu cep é 88025200", ["88025200"]),
+        ("cep 88.025-200 por favor", ["88025200"]),
+        ("88025 200", ["88025200"]),
+        ("o cep é 88015-600, apto 12", ["88015600"]),
+        ("529.982.247-25", []),  # a CPF holds no CEP
+        ("48 99999-1234", []),  # nor does a phone number
+        ("88025-2000", []),
+        ("rua delminda silveira 900", []),
+    ],
+)
+def test_ceps(text: str, expected: list[str]) -> None:
+    found = rules.ceps(text)
+    assert values(found) == expected
+    check_spans(text, found)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("meu cpf é 529.982.247-25", ["52998224725"]),
+        ("52998224725", ["52998224725"]),
+        ("cpf 39825979194 e o outro 907.483.378-06", ["39825979194", "90748337806"]),
+        ("529.982.247-26", []),  # wrong check digit
+        ("111.111.111-11", []),  # valid digits but all the same: not a CPF
+        ("88025-200", []),
+    ],
+)
+def test_cpfs(text: str, expected: list[str]) -> None:
+    assert values(rules.cpfs(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("cnpj 11.222.333/0001-81", ["11222333000181"]),
+        ("o cnpj da loja é 45123456000187", ["45123456000187"]),
+        ("11.222.333/0001-82", []),
+        ("52998224725", []),
+    ],
+)
+def test_cnpjs(text: str, expected: list[str]) -> None:
+    assert values(rules.cnpjs(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "expected_where_asked"),
+    [
+        ("minha net caiu, codigo OZB-7K2M9Q", ["OZB-7K2M9Q"], ["OZB-7K2M9Q"]),
+        ("cancelar ozb-7k2m9q pfv", ["OZB-7K2M9Q"], ["OZB-7K2M9Q"]),
+        ("meu codigo de cliente é cliente_42", ["cliente_42"], ["cliente_42"]),
+        ("reservation_123", ["reservation_123"], ["reservation_123"]),
+        ("123|123", ["123|123"], ["123|123"]),
+        ("12345", [], ["12345"]),  # digits alone are a code only where a code is asked
+        ("minha internet caiu", [], []),
+        ("s/n", [], []),
+    ],
+)
+def test_codes(text: str, expected: list[str], expected_where_asked: list[str]) -> None:
+    assert values(rules.codes(text, expected=False)) == expected
+    assert values(rules.codes(text, expected=True)) == expected_where_asked
+
+
+def test_codes_leave_taken_spans_alone() -> None:
+    text = "cep 88025-200"
+    taken = [(e.start, e.end) for e in rules.ceps(text)]
+    assert rules.codes(text, expected=True, taken=taken) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("apto 302 bloco b", ["apto 302 bloco b"]),
+        ("n° 900 apto 302 bloco b", ["apto 302 bloco b"]),
+        ("Ap. 12", ["apto 12"]),
+        ("apartamento 1203, torre 2", ["apto 1203 torre 2"]),
+        ("casa 3", ["casa 3"]),
+        ("bl b ap 101", ["bloco b apto 101"]),
+        ("depto 5", ["apto 5"]),
+        ("sala 3", ["sala 3"]),
+        ("quero internet em casa e tenho 2 filhos", []),  # "casa e" is no unit
+        ("apaga meus dados", []),
+        ("rua delminda silveira 900", []),
+    ],
+)
+def test_units(text: str, expected: list[str]) -> None:
+    found = rules.units(text)
+    assert values(found) == expected
+    check_spans(text, found)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("302", ["302"]), ("fundos", ["fundos"]), ("oi", [])],
+)
+def test_bare_units_where_a_unit_is_asked(text: str, expected: list[str]) -> None:
+    assert values(rules.units(text, expected=True)) == expected
+    assert rules.units(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "oi boa tarde, queria saber se tem fibra na rua delminda silveira 900",
+            ["rua delminda silveira 900"],
+        ),
+        ("R. Delminda Silveira, 900", ["R. Delminda Silveira, 900"]),
+        ("av. mauro ramos 450 apto 12", ["av. mauro ramos 450"]),
+        ("moro na avenida governador irineu bornhausen 3200",
+         ["avenida governador irineu bornhausen 3200"]),
+        ("rua esteves junior 200, centro, florianopolis", ["rua esteves junior 200"]),
+        ("travessa ramos 12", ["travessa ramos 12"]),
+        ("o certo é rua frei caneca", ["rua frei caneca"]),
+        ("rua sete de setembro 45", ["rua sete de setembro 45"]),
+        ("tem fibra na rua?", []),
+        ("quero internet", []),
+    ],
+)  # fmt: skip
+def test_addresses(text: str, expected: list[str]) -> None:
+    found = rules.addresses(text)
+    assert values(found) == expected
+    for e in found:
+        assert text[e.start : e.end] == e.value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("n° 900", ["900"]),
+        ("nº900", ["900"]),
+        ("numero 900", ["900"]),
+        ("número 1500 b", ["1500B"]),
+        ("rua x, nro 45", ["45"]),
+        ("s/n", [NO_NUMBER]),
+        ("servidao dos lirios sem numero", [NO_NUMBER]),
+        ("apto 302", []),
+        ("900", []),  # a bare number is read by free_numbers, where a number is expected
+    ],
+)
+def test_marked_house_numbers(text: str, expected: list[str]) -> None:
+    assert values(rules.house_numbers(text)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("900", ["900"]),
+        ("na verdade é 1500", ["1500"]),
+        ("é 902 e nao 900", ["902"]),
+        ("nao é 900 é 990", ["990"]),
+        ("instala em 2 dias?", []),
+        ("quero o de 300 mega", []),
+        ("fidelidade de 12 meses?", []),
+        ("88025-200", []),
+    ],
+)
+def test_free_numbers(text: str, expected: list[str]) -> None:
+    taken = [(e.start, e.end) for e in rules.ceps(text)]
+    assert values(rules.free_numbers(text, taken=taken)) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("quanto é o plano de 300 mega?", ["300"]),
+        ("300mb", ["300"]),
+        ("tem de 500 megas?", ["500"]),
+        ("quero 1 giga", ["1000"]),
+        ("1gb", ["1000"]),
+        ("1,5 giga", ["1500"]),
+        ("600 Mbps", ["600"]),
+        ("o plano de 500 é bom?", ["500"]),
+        ("moro a 300 m da praia", []),  # metres
+        ("apto 302", []),
+    ],
+)
+def test_plans(text: str, expected: list[str]) -> None:
+    assert values(rules.plans(text)) == expected
+
+
+def test_overlaps() -> None:
+    assert rules.overlaps(2, 5, [(4, 8)])
+    assert not rules.overlaps(2, 4, [(4, 8)])
