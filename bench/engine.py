@@ -62,6 +62,7 @@ from psycopg import sql
 from bot.channels.base import Channel
 from bot.conversation import Conversation
 from bot.engine import Engine, Services, route
+from bot.engine.turns import succeeded
 from bot.geo.gazetteer import Gazetteer, GazetteerGeocoder, OfflineCepLookup
 from bot.i18n import Catalogs
 from bot.messages import Inbound, Reply
@@ -164,8 +165,8 @@ async def engine_own(engine: Engine, catalogs: Catalogs, turns: int) -> None:
     for i in range(turns):
         start = time.perf_counter()
         routed = route(conversation, message("own", texts[i % 3]), INTENTS)
-        turn = await engine._step(conversation, routed, t)
-        conversation = engine._succeeded(conversation, turn)
+        turn = await engine.turns.step(conversation, routed, t)
+        conversation = succeeded(conversation, turn)
         samples.append(time.perf_counter() - start)
     print(line("engine's own work", samples))
 

@@ -50,7 +50,7 @@ class Runtime:
     def timer_runner(self, **options: Any) -> TimerRunner:
         """The runner of this bot's timers (``start()`` it after start-up, ``await stop()`` it
         before :meth:`aclose`); ``options`` go to :class:`TimerRunner`."""
-        return TimerRunner(self.engine, self.store, **options)
+        return TimerRunner(self.engine.fire_timer, self.store, **options)
 
 
 async def build_runtime(

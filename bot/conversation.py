@@ -7,17 +7,25 @@ feasibility result, reservation codes; it must stay JSON-serialisable.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-__all__ = ["Conversation", "Role", "TranscriptEntry", "utcnow"]
+__all__ = ["Conversation", "Role", "TranscriptEntry", "ref", "utcnow"]
 
 Role = Literal["customer", "bot", "agent", "system"]
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def ref(key: str) -> str:
+    """A stable, non-reversible name for a conversation key (``"whatsapp:5511..."``) in logs
+    (LGPD: keys hold phone numbers and chat ids). Every layer logs this same digest, so one
+    conversation's lines can be followed from the webhook to the engine."""
+    return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
 @dataclass

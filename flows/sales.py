@@ -17,12 +17,13 @@ never reserves twice.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
 
 from bot.engine import FlowSpec, Jump, Services, Turn, back_to_menu, normalize
 from bot.errors import InvalidInput
-from bot.geo.base import Place
+from bot.geo.base import Lookups, Place
 from bot.messages import Button
 from bot.ozmap.sales import Booking
 from bot.validation import (
@@ -112,6 +113,32 @@ def sales(turn: Turn) -> dict[str, Any]:
     """This flow's part of the conversation's context."""
     data: dict[str, Any] = turn.context.setdefault("sales", {})
     return data
+
+
+def geocoded(context: Mapping[str, Any]) -> Lookups:
+    """What this flow asked the geocoder for the customer, as its context remembers it (so an
+    erasure makes the geocoder forget it): the points of the places found or pinned, and the
+    queries built from a CEP's street. What the customer typed is in the transcript."""
+    data = context.get("sales")
+    if not isinstance(data, Mapping):
+        return Lookups()
+    places = [data.get("place"), *(data.get("candidates") or [])]
+    cep = data.get("cep") if isinstance(data.get("cep"), Mapping) else None
+    texts: list[str] = []
+    points: list[tuple[float, float]] = []
+    for place in places:
+        if not isinstance(place, Mapping):
+            continue
+        lat, lng = place.get("lat"), place.get("lng")
+        if isinstance(lat, int | float) and isinstance(lng, int | float):
+            points.append((float(lat), float(lng)))
+        if cep is not None and place.get("street"):
+            # the CEP path asks for "street, number, city" (or without the number)
+            parts = (place.get("street"), place.get("number"), cep.get("city"))
+            texts.append(", ".join(str(p) for p in parts if p))
+    if cep is not None and cep.get("street"):
+        texts.append(", ".join(str(p) for p in (cep["street"], cep.get("city")) if p))
+    return Lookups(tuple(texts), tuple(points))
 
 
 def services(turn: Turn) -> Services:
@@ -497,4 +524,5 @@ FLOW = FlowSpec(
     on_begin=begin,
     # finished: the customer owes no answer, so no nudge
     resting=frozenset({S.RESERVED, S.PROSPECT}),
+    lookups=geocoded,
 )

@@ -1,70 +1,83 @@
-"""Which cached lookups an erasure can attribute to a customer. Pure.
+"""Erasing a conversation at the customer's request (LGPD), after the turn that asked for it.
 
-The geocoding cache (:class:`bot.geo.cache.CachedGeocoder`) keys answers by provider, limit and
-the folded query (``"<provider>|<limit>|<folded text>"``, namespace ``geocode``) and by the point
-to 5 decimals (``"<provider>|<lat>,<lng>"``, namespace ``reverse``). An address the customer
-typed, or a pin they sent, is in their transcript and context; the same texts and points, as
-key suffixes, find those entries whatever the provider. ``tests/engine/test_erasure.py`` runs
-the real cached geocoder, so a change of its key format fails there.
+Each owner says what it erases. The store deletes the conversation: record, transcript, timers,
+queue entries (:meth:`bot.storage.base.Store.forget`). The geocoder forgets the answers it keeps
+for what this customer asked (:meth:`bot.geo.base.Geocoder.forget`): the texts they typed and
+the points they pinned, read here from the transcript (the engine writes it), and whatever each
+flow declares it asked the geocoder on their behalf (:attr:`bot.engine.flow.FlowSpec.lookups`,
+e.g. the sales flow's query built from a CEP). Neither the context's layout nor the cache's key
+format is known here; ``tests/flows/test_privacy.py`` erases through the real cached geocoder.
 """
 
 from __future__ import annotations
 
+import logging
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from bot.conversation import TranscriptEntry
-from bot.validation import fold, parse_coordinates
+from bot.conversation import Conversation, TranscriptEntry, ref
+from bot.engine.flow import FlowSpec, Translate
+from bot.engine.shared import Shared
+from bot.errors import StorageError
+from bot.geo.base import Geocoder, Lookups
+from bot.messages import Reply
+from bot.validation import parse_coordinates
 
-__all__ = ["attributable_lookups"]
+__all__ = ["Erasure", "customer_lookups", "declared_lookups"]
+
+log = logging.getLogger(__name__)
 
 _PIN = re.compile(r"^📍\s*")
 
 
-def _point(lat: Any, lng: Any) -> str | None:
-    if isinstance(lat, int | float) and isinstance(lng, int | float):
-        return f"|{lat:.5f},{lng:.5f}"
-    return None
-
-
-def _places(context: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-    sales = context.get("sales")
-    if isinstance(sales, Mapping):
-        for name in ("place",):
-            if isinstance(sales.get(name), Mapping):
-                yield sales[name]
-        for candidate in sales.get("candidates") or []:
-            if isinstance(candidate, Mapping):
-                yield candidate
-
-
-def attributable_lookups(
-    transcript: Iterable[TranscriptEntry], context: Mapping[str, Any]
-) -> dict[str, list[str]]:
-    """Cache key suffixes per namespace for what this customer typed or pinned."""
-    geocode: list[str] = []
-    reverse: list[str] = []
+def customer_lookups(transcript: Iterable[TranscriptEntry]) -> Lookups:
+    """What the customer typed (every line may have been an address) and pinned. Pure."""
+    texts: list[str] = []
+    points: list[tuple[float, float]] = []
     for entry in transcript:
         if entry.role != "customer" or not entry.text.strip():
             continue
-        geocode.append("|" + fold(entry.text))
+        texts.append(entry.text)
         point = parse_coordinates(_PIN.sub("", entry.text))
         if point is not None:
-            reverse.append(_point(*point) or "")
-    sales = context.get("sales") if isinstance(context.get("sales"), Mapping) else {}
-    cep = sales.get("cep") if isinstance(sales, Mapping) else None
-    for place in _places(context):
-        found = _point(place.get("lat"), place.get("lng"))
-        if found:
-            reverse.append(found)
-        if isinstance(cep, Mapping) and place.get("street"):
-            # the CEP path asks the geocoder for "street, number, city" (or without the number)
-            parts = [place.get("street"), place.get("number"), cep.get("city")]
-            geocode.append("|" + fold(", ".join(str(p) for p in parts if p)))
-    if isinstance(cep, Mapping) and cep.get("street"):
-        geocode.append("|" + fold(", ".join(str(p) for p in (cep["street"], cep.get("city")) if p)))
-    return {
-        "geocode": list(dict.fromkeys(s for s in geocode if s != "|")),
-        "reverse": list(dict.fromkeys(s for s in reverse if s)),
-    }
+            points.append(point)
+    return Lookups(tuple(texts), tuple(points))
+
+
+def declared_lookups(flows: Iterable[FlowSpec], context: Mapping[str, Any]) -> Lookups:
+    """What the flows say they asked the geocoder, read from ``context``. Pure."""
+    found = Lookups()
+    for spec in flows:
+        if spec.lookups is not None:
+            found += spec.lookups(context)
+    return found
+
+
+class Erasure:
+    """Erases a conversation; ``keepers`` are the geocoders whose answers are forgotten too."""
+
+    def __init__(self, shared: Shared, keepers: Sequence[Geocoder]) -> None:
+        self._shared = shared
+        self._keepers = tuple(keepers)
+
+    async def erase(
+        self, conversation: Conversation, replies: list[Reply], t: Translate
+    ) -> list[Reply]:
+        """Delete what is stored about ``conversation`` (run after its turn was committed, so
+        the message id stays a duplicate); returns ``replies``, or an honest failure when a
+        deletion was refused. The cached answers go first, then the conversation in one
+        transaction of the store: a refusal never leaves it half-erased."""
+        store, key = self._shared.store, conversation.key
+        try:
+            lookups = customer_lookups(await store.transcript(key))
+            lookups += declared_lookups(self._shared.flows.specs(), conversation.context)
+            for keeper in self._keepers:
+                await keeper.forget(lookups)
+            await store.forget(key)
+        except StorageError:
+            log.exception("could not erase conversation %s", ref(key))
+            return [Reply(t("privacy.failed"))]
+        log.info("erased conversation %s at the customer's request", ref(key))
+        self._shared.publish("erased", key, self._shared.clock())
+        return replies

@@ -7,7 +7,10 @@ A flow (``flows/<name>.py``) is a readable table: an ``Enum`` of states, one tra
   does any I/O through :class:`~bot.engine.services.Services`, queues replies and returns the
   *trigger* (the outcome) to fire; it may instead return :class:`Jump` to hand the conversation to
   another flow from its beginning;
-* ``prompts``: for a state, a pure function queuing what the bot says on entering it.
+* ``prompts``: for a state, a pure function queuing what the bot says on entering it;
+* ``lookups`` (optional): what the flow asked the geocoder, read back from its context (a place
+  it found, a query it built), so that erasing a conversation makes the geocoder forget those
+  answers too; the engine adds what the customer typed and pinned itself.
 
 A state without a step restarts its flow when a message arrives in it (the ``start`` state of
 every flow is such a state). Every flow has a ``start`` trigger leading out of its initial state:
@@ -25,9 +28,20 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
 
+from bot.engine.services import Services
+from bot.geo.base import Lookups
 from bot.messages import Button, Inbound, Reply
 
-__all__ = ["FlowSpec", "Jump", "Prompt", "Step", "Translate", "Turn", "back_to_menu"]
+__all__ = [
+    "FlowSpec",
+    "GeocodedBy",
+    "Jump",
+    "Prompt",
+    "Step",
+    "Translate",
+    "Turn",
+    "back_to_menu",
+]
 
 
 class Translate(Protocol):
@@ -69,7 +83,7 @@ class Turn:
         state: Enum,
         context: Mapping[str, Any],
         message: Inbound,
-        services: Any,
+        services: Services,
         t: Translate,
         language: str,
     ) -> None:
@@ -77,8 +91,6 @@ class Turn:
         self.state = state
         self.context: dict[str, Any] = copy.deepcopy(dict(context))
         self.message = message
-        # typed as Any here so the engine stays independent of the service ports; flows annotate
-        # their steps with bot.engine.services.Services
         self.services = services
         self._t = t
         self.language = language
@@ -118,6 +130,8 @@ async def back_to_menu(turn: Turn) -> Jump:
 Step = Callable[[Turn], Awaitable["str | Jump"]]
 #: queues what the bot says on entering a state; pure (no I/O)
 Prompt = Callable[[Turn], None]
+#: what a flow asked the geocoder, read from a conversation's context; pure
+GeocodedBy = Callable[[Mapping[str, Any]], Lookups]
 
 
 @dataclass(frozen=True)
@@ -137,6 +151,8 @@ class FlowSpec:
     on_begin: Prompt | None = None
     #: states where the flow is finished and the customer owes no answer: no nudge there
     resting: frozenset[Enum] = frozenset()
+    #: what this flow asked the geocoder, as its context remembers it (see the module doc)
+    lookups: GeocodedBy | None = None
 
     def state_of(self, value: str) -> Enum | None:
         """The state saved as ``value``, or None when this flow has no such state (any more)."""

@@ -1,19 +1,16 @@
 """Timers that survive restarts: a nudge after a silence mid-flow, the way back to the menu after
 a longer one, and an unclaimed handoff given back to the bot.
 
-They live in the store (one per conversation and kind), so a restart loses none, and they are
-run by :class:`TimerRunner`: it claims due timers atomically (several processes may run one)
-and fires each through :meth:`bot.engine.Engine.fire_timer`, which takes the conversation's lock
-like a customer's turn does, so a timer and a message of the same customer never interleave.
-A customer's message moves or cancels the conversation's timers inside its own turn; a timer
-claimed just before that message is found stale under the lock and dropped.
+They live in the store (one per conversation and kind), so a restart loses none. A
+:class:`TimerPolicy` says when each fires; a :class:`TimerRunner` claims due timers atomically
+(several processes may run one) and hands each to the function it was given, the engine's
+:meth:`~bot.engine.Engine.fire_timer`, which runs it as a turn under the conversation's lock
+(:mod:`bot.engine.timer_turns`), so a timer and a message of the same customer never
+interleave. A customer's message moves or cancels the conversation's timers inside its own turn;
+a timer claimed just before that message is found stale under the lock and dropped.
 
-Wiring (the web server's lifespan)::
-
-    runner = TimerRunner(runtime.engine, runtime.store)
-    runner.start()          # at start-up, after build_runtime
-    ...
-    await runner.stop()     # at shutdown, before runtime.aclose()
+The composition root (:mod:`bot.compose`) starts the runner after the engine is built and stops
+it before the store closes.
 """
 
 from __future__ import annotations
@@ -21,20 +18,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from bot.conversation import utcnow
 from bot.engine.hours import BusinessHours
 from bot.errors import StorageError
 from bot.storage.base import HANDOFF_RELEASE, Store, Timer
 
-if TYPE_CHECKING:
-    from bot.engine.core import Engine
+__all__ = ["EXPIRE", "HANDOFF_RELEASE", "NUDGE", "Fire", "TimerPolicy", "TimerRunner"]
 
-__all__ = ["EXPIRE", "HANDOFF_RELEASE", "NUDGE", "TimerPolicy", "TimerRunner"]
+#: runs one claimed timer; returns whether it did anything (see ``Engine.fire_timer``)
+Fire = Callable[[Timer], Awaitable[bool]]
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +72,13 @@ class TimerPolicy:
 
 
 class TimerRunner:
-    """Fires due timers every ``interval`` seconds (``run``), ``batch`` at a time, each claimed
-    for ``lease`` seconds (a runner that dies mid-way leaves them to another after that).
-    ``clock`` gives the current time (tests pass one they move by hand)."""
+    """Claims due timers every ``interval`` seconds (``run``), ``batch`` at a time, each for
+    ``lease`` seconds (a runner that dies mid-way leaves them to another after that), and runs
+    ``fire`` on each. ``clock`` gives the current time (tests pass one they move by hand)."""
 
     def __init__(
         self,
-        engine: Engine,
+        fire: Fire,
         store: Store,
         *,
         clock: Callable[[], datetime] = utcnow,
@@ -90,7 +86,7 @@ class TimerRunner:
         batch: int = 20,
         lease: float = 120.0,
     ) -> None:
-        self._engine = engine
+        self._fire_one = fire
         self._store = store
         self._clock = clock
         self._interval = interval
@@ -116,7 +112,7 @@ class TimerRunner:
 
     async def _fire(self, timer: Timer) -> bool:
         try:
-            return await self._engine.fire_timer(timer)
+            return await self._fire_one(timer)
         except Exception:  # one timer's failure must not stop the others; its lease will expire
             log.exception("timer %s %d failed", timer.kind, timer.id)
             return False

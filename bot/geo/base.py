@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["CepInfo", "CepLookup", "Geocoder", "Place"]
+__all__ = ["CepInfo", "CepLookup", "Geocoder", "Lookups", "Place"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +61,19 @@ class CepInfo:
         return asdict(self)
 
 
+@dataclass(frozen=True, slots=True)
+class Lookups:
+    """What a conversation asked a geocoder: query texts and reverse-geocoded points. An
+    erasure gathers them (from the transcript and from what the flows say their context
+    holds) and has the geocoder :meth:`~Geocoder.forget` them."""
+
+    texts: tuple[str, ...] = ()
+    points: tuple[tuple[float, float], ...] = ()
+
+    def __add__(self, other: Lookups) -> Lookups:
+        return Lookups(self.texts + other.texts, self.points + other.points)
+
+
 class Geocoder(ABC):
     """Turns what a customer types into points, and a point back into an address."""
 
@@ -78,6 +91,12 @@ class Geocoder(ABC):
         Raises :class:`bot.errors.InvalidInput` for coordinates out of range, and
         :class:`bot.errors.GeocoderUnavailable` / :class:`bot.errors.ConfigError` as
         :meth:`geocode`."""
+
+    async def forget(self, lookups: Lookups) -> int:
+        """Drop what this geocoder keeps about ``lookups`` (a customer's erasure); returns how
+        many answers went. A geocoder that keeps nothing has nothing to drop (the default).
+        Raises :class:`bot.errors.StorageError` when what it keeps cannot be deleted."""
+        return 0
 
 
 class CepLookup(ABC):

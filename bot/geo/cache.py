@@ -12,7 +12,7 @@ import json
 import logging
 
 from bot.errors import StorageError
-from bot.geo.base import Geocoder, Place
+from bot.geo.base import Geocoder, Lookups, Place
 from bot.storage.base import Store
 from bot.validation import fold
 
@@ -64,6 +64,18 @@ class CachedGeocoder(Geocoder):
         value = json.dumps(place.to_dict() if place else None, ensure_ascii=False)
         await self._put("reverse", key, value, self.ttl if place else self.negative_ttl)
         return place
+
+    async def forget(self, lookups: Lookups) -> int:
+        """Drop the cached answers for ``lookups``' texts and points, whatever provider and
+        limit asked (keys are matched by their end: ``"|<folded text>"``, ``"|<lat>,<lng>"``).
+        Raises :class:`StorageError`: an erasure must not pretend it worked."""
+        texts = [f"|{folded}" for folded in dict.fromkeys(fold(t) for t in lookups.texts) if folded]
+        points = list(dict.fromkeys(f"|{lat:.5f},{lng:.5f}" for lat, lng in lookups.points))
+        forgotten = 0
+        for namespace, suffixes in (("geocode", texts), ("reverse", points)):
+            if suffixes:
+                forgotten += await self.store.cache_forget(namespace, suffixes)
+        return forgotten
 
     async def _get(self, namespace: str, key: str) -> str | None:
         try:

@@ -1,13 +1,11 @@
-"""Names for customers in logs: never a phone number, chat id or session id in clear (LGPD)."""
+"""Names for customers in logs: never a phone number, chat id or session id in clear (LGPD).
+
+The digest is :func:`bot.conversation.ref`, the one the engine logs, so one conversation's
+lines can be followed across layers.
+"""
 
 from __future__ import annotations
 
-import hashlib
+from bot.conversation import ref
 
 __all__ = ["ref"]
-
-
-def ref(key: str) -> str:
-    """A stable, non-reversible name for a conversation key (``"whatsapp:5511..."``); the same
-    digest the engine logs, so one conversation's lines can be followed across layers."""
-    return hashlib.sha256(key.encode()).hexdigest()[:12]

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 import pytest
 
-from bot.engine import Engine, FlowSpec, Intent, Turn
+from bot.engine import Engine, FlowSpec, Intent, Services, Turn
 from bot.engine.events import HandoffEvent
 from bot.engine.hours import BusinessHours
 from bot.engine.timers import EXPIRE, HANDOFF_RELEASE, NUDGE, TimerPolicy, TimerRunner
@@ -97,7 +97,12 @@ class Bot:
     """An engine, its runner and a customer, on one store, all on one clock."""
 
     def __init__(
-        self, store: Store, catalogs: Catalogs, clock: Clock, policy: TimerPolicy = POLICY
+        self,
+        store: Store,
+        catalogs: Catalogs,
+        services: Services,
+        clock: Clock,
+        policy: TimerPolicy = POLICY,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -107,14 +112,14 @@ class Bot:
             store=store,
             flows=[*FLOWS, QUIZ],
             intents=[*INTENTS, Intent("quiz", flow="quiz")],
-            services=None,
+            services=services,
             catalogs=catalogs,
             channels={"test": self.channel},
             timers=policy,
             clock=clock,
         )
         self.engine.events.subscribe(self.events.append)
-        self.runner = TimerRunner(self.engine, store, clock=clock)
+        self.runner = TimerRunner(self.engine.fire_timer, store, clock=clock)
         self.chat = Chat(self.engine, self.channel, store=store)
 
     async def start_quiz(self) -> None:
@@ -133,8 +138,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def bot(store: Store, catalogs: Catalogs, clock: Clock) -> Bot:
-    return Bot(store, catalogs, clock)
+def bot(store: Store, catalogs: Catalogs, services: Services, clock: Clock) -> Bot:
+    return Bot(store, catalogs, services, clock)
 
 
 async def test_a_silence_mid_flow_gets_a_nudge_then_the_menu(bot: Bot, clock: Clock) -> None:
@@ -215,7 +220,7 @@ async def test_a_firing_waits_for_the_customers_running_turn(
 
 
 async def test_timers_survive_a_restart(
-    bot: Bot, clock: Clock, store: Store, catalogs: Catalogs
+    bot: Bot, clock: Clock, store: Store, catalogs: Catalogs, services: Services
 ) -> None:
     await bot.start_quiz()
     await store.close()
@@ -223,7 +228,7 @@ async def test_timers_survive_a_restart(
     reopened = _reopen(store)
     await reopened.open()
     try:
-        restarted = Bot(reopened, catalogs, clock)
+        restarted = Bot(reopened, catalogs, services, clock)
         clock.advance(minutes=11)
         assert await restarted.runner.run_once() == 1
         assert restarted.sent_texts() == [
@@ -241,12 +246,15 @@ def _reopen(store: Store) -> Store:
 
 
 async def test_two_runners_fire_each_timer_once(
-    store: Store, catalogs: Catalogs, clock: Clock
+    store: Store, catalogs: Catalogs, services: Services, clock: Clock
 ) -> None:
     other_store = _reopen(store)
     await other_store.open()
     try:
-        here, there = Bot(store, catalogs, clock), Bot(other_store, catalogs, clock)
+        here, there = (
+            Bot(store, catalogs, services, clock),
+            Bot(other_store, catalogs, services, clock),
+        )
         customers = [
             Chat(here.engine, here.channel, f"55489999900{i:02d}", store=store) for i in range(12)
         ]
@@ -321,9 +329,9 @@ async def test_the_console_talks_and_gives_the_conversation_back(bot: Bot, clock
 
 
 async def test_outside_the_messenger_window_only_a_template_goes(
-    store: Store, catalogs: Catalogs, clock: Clock
+    store: Store, catalogs: Catalogs, services: Services, clock: Clock
 ) -> None:
-    silent = Bot(store, catalogs, clock)
+    silent = Bot(store, catalogs, services, clock)
     await silent.start_quiz()
     silent.channel.window_open = False
     clock.advance(minutes=10)
@@ -333,7 +341,7 @@ async def test_outside_the_messenger_window_only_a_template_goes(
     lines = await store.transcript(silent.chat.key)
     assert lines[-1].role == "system" and "window" in lines[-1].text
 
-    templated = Bot(store, catalogs, clock, TimerPolicy(template="HXtimer", hours=HOURS))
+    templated = Bot(store, catalogs, services, clock, TimerPolicy(template="HXtimer", hours=HOURS))
     other = Chat(templated.engine, templated.channel, "5548999990077", store=store)
     await other.send(other.inbound(text="quiz", button="intent:quiz"))
     templated.channel.window_open = False
@@ -347,7 +355,7 @@ async def test_outside_the_messenger_window_only_a_template_goes(
 async def test_the_runner_runs_in_the_background_until_stopped(bot: Bot, clock: Clock) -> None:
     await bot.start_quiz()
     clock.advance(minutes=10)
-    runner = TimerRunner(bot.engine, bot.store, clock=clock, interval=0.01)
+    runner = TimerRunner(bot.engine.fire_timer, bot.store, clock=clock, interval=0.01)
     runner.start()
     try:
         for _ in range(500):

@@ -24,7 +24,7 @@ ALLOWED = (
 )
 STDLIB_OK = {
     "__future__", "asyncio", "re", "secrets", "enum", "typing", "dataclasses", "contextlib",
-    "datetime",
+    "datetime", "collections",
 }  # fmt: skip
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import GeocoderUnavailable, StorageError
+from bot.geo.base import Lookups
 from bot.geo.cache import DAY, CachedGeocoder
 from bot.geo.geopy_adapter import GeopyGeocoder
 from bot.storage.base import HandoffTicket, Store, Timer
@@ -143,6 +144,39 @@ async def test_answers_of_another_provider_are_not_served(
         await CachedGeocoder(inner, store).geocode(QUERY)
         await CachedGeocoder(inner, store, prefix="other").geocode(QUERY)
     assert len(provider.requests) == 2
+
+
+async def test_forget_drops_the_answers_for_texts_and_points_whatever_the_provider(
+    store: SqliteStore, provider: Provider
+) -> None:
+    pin, other_pin = (-27.5782336721312, -48.527442812919624), (-27.5790, -48.5280)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(provider)) as http:
+        inner = GeopyGeocoder("nominatim", http, user_agent="ozbot-tests", min_delay_seconds=0)
+        nominatim, other = CachedGeocoder(inner, store), CachedGeocoder(inner, store, prefix="x")
+        for geocoder in (nominatim, other):
+            await geocoder.geocode(QUERY, limit=1)
+            await geocoder.geocode("Rua Nova 1")
+            await geocoder.reverse(*pin)
+            await geocoder.reverse(*other_pin)
+        asked = len(provider.requests)
+
+        # typed differently than it was asked: the folded text is what is matched
+        lookups = Lookups(texts=("r. delminda SILVEIRA, 900 - agronomica", ""), points=(pin,))
+        assert await nominatim.forget(lookups) == 4  # both providers' answers, each namespace
+
+        for geocoder in (nominatim, other):
+            await geocoder.geocode(QUERY, limit=1)  # asked again
+            await geocoder.reverse(*pin)  # asked again
+            await geocoder.geocode("Rua Nova 1")  # still cached
+            await geocoder.reverse(*other_pin)  # still cached
+    assert len(provider.requests) == asked + 4
+    assert await nominatim.forget(Lookups()) == 0
+
+
+async def test_a_geocoder_without_a_cache_has_nothing_to_forget(provider: Provider) -> None:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(provider)) as http:
+        inner = GeopyGeocoder("nominatim", http, user_agent="ozbot-tests", min_delay_seconds=0)
+        assert await inner.forget(Lookups(texts=(QUERY,), points=((-27.5, -48.5),))) == 0
 
 
 class BrokenStore(Store):

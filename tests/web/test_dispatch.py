@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.engine import Engine
@@ -20,7 +21,7 @@ from bot.storage.sqlite import SqliteStore
 from bot.web.dispatch import Closing, Dispatcher, orphans, this_host
 from bot.web.metrics import Metrics
 from flows import FLOWS, INTENTS
-from tests.engine.support import RecordingChannel
+from tests.engine.support import RecordingChannel, idle_services
 from tests.storage.conftest import FakeClock
 
 LEASE = 30.0
@@ -316,11 +317,12 @@ async def test_a_turn_committed_before_a_crash_is_not_answered_again(
     store: SqliteStore,
 ) -> None:
     channel = RecordingChannel()
+    http = httpx.AsyncClient()
     engine = Engine(
         store=store,
         flows=FLOWS,
         intents=INTENTS,
-        services=None,
+        services=idle_services(http),
         catalogs=Catalogs.load(strict=True),
         channels={"test": channel},
     )
@@ -339,3 +341,4 @@ async def test_a_turn_committed_before_a_crash_is_not_answered_again(
     assert await store.inbox_pending() == 0
     # and the messenger sending it once more (our 200 lost) does not queue it again
     assert await store.inbox_put(message, "elsewhere:1:x", LEASE) is None
+    await http.aclose()

@@ -1,0 +1,236 @@
+"""A customer's turn: lock → de-duplicate → load → route → step → save → send.
+
+Turns of one customer run one at a time and in order (the store's per-conversation lock is taken
+*before* the conversation is loaded, and held until the replies are sent); turns of different
+customers run concurrently. Only a turn that succeeded saves its new state; a failure saves the
+conversation as it was, one more failure counted, and tells the customer honestly. After a
+committed turn the agents' queue and the timers are brought in line with where it now is, or,
+when the step asked for it, the conversation is erased.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+
+from bot.channels.base import Channel
+from bot.conversation import Conversation, TranscriptEntry, ref, utcnow
+from bot.engine.erasure import Erasure
+from bot.engine.flow import Jump, Translate, Turn
+from bot.engine.queue import AgentQueue
+from bot.engine.routing import BUTTONS_KEY, PROFILE_NAME_KEY, Intent, Route, offered_buttons, route
+from bot.engine.services import Services
+from bot.engine.shared import Shared, bot_lines, describe
+from bot.engine.timer_turns import TimerTurns
+from bot.errors import ChannelError, GeocoderUnavailable, OzmapUnavailable, StorageError
+from bot.i18n import negotiate
+from bot.messages import Inbound, Reply
+
+__all__ = ["CustomerTurns", "failed", "succeeded"]
+
+log = logging.getLogger(__name__)
+
+
+def succeeded(conversation: Conversation, turn: Turn) -> Conversation:
+    """The conversation after a successful step: where the machine left it, its context as the
+    step changed it, the options of the last offer remembered, no failures."""
+    context = turn.context
+    offered = next((r.buttons for r in reversed(turn.replies) if r.buttons), ())
+    if offered:
+        context[BUTTONS_KEY] = [[b.payload, b.label] for b in offered]
+    else:
+        context.pop(BUTTONS_KEY, None)
+    profile = (turn.message.name or "").strip()
+    if profile:
+        # what the customer's messenger already shows: an agent may greet them by it
+        context[PROFILE_NAME_KEY] = profile[:80]
+    return dataclasses.replace(
+        conversation,
+        flow=turn.flow,
+        state=str(turn.state.value),
+        context=context,
+        failures=0,
+        updated_at=utcnow(),
+    )
+
+
+def failed(conversation: Conversation, replies: Sequence[Reply]) -> Conversation:
+    """The conversation as loaded (flow, state, data untouched), one more failure counted; the
+    failure's options become the ones a typed number refers to."""
+    context = dict(conversation.context)
+    offered = next((r.buttons for r in reversed(replies) if r.buttons), ())
+    if offered:
+        context[BUTTONS_KEY] = [[b.payload, b.label] for b in offered]
+    return dataclasses.replace(
+        conversation,
+        context=context,
+        failures=conversation.failures + 1,
+        updated_at=utcnow(),
+    )
+
+
+class CustomerTurns:
+    """Runs customers' turns. ``intents`` is the routing table; ``services`` is handed to every
+    step; ``default_language`` speaks to a new customer whose channel gives no language hint we
+    know; ``max_failures`` consecutive failed turns offer a person."""
+
+    def __init__(
+        self,
+        shared: Shared,
+        *,
+        intents: Sequence[Intent],
+        services: Services,
+        queue: AgentQueue,
+        timers: TimerTurns,
+        erasure: Erasure,
+        default_language: str = "pt_BR",
+        max_failures: int = 3,
+    ) -> None:
+        self._shared = shared
+        self._intents = tuple(intents)
+        self._services = services
+        self._queue = queue
+        self._timers = timers
+        self._erasure = erasure
+        self._default_language = default_language
+        self._max_failures = max_failures
+
+    async def handle(self, inbound: Inbound) -> None:
+        """Process one customer message completely, replies included.
+
+        Never raises for a customer-facing failure: OZmap, geocoder or database trouble and bugs
+        in a step become an honest reply. Raises :class:`bot.errors.ChannelError` only when
+        ``inbound.channel`` has no adapter (a wiring mistake).
+        """
+        shared = self._shared
+        channel = shared.channels.get(inbound.channel)
+        if channel is None:
+            raise ChannelError(
+                f"no channel adapter for {inbound.channel!r}: add it to the channels given to "
+                "the engine (bot.compose)"
+            )
+        name = ref(inbound.key)
+        try:
+            async with shared.locked(inbound.key):
+                await self._turn(inbound, channel, name)
+        except StorageError:
+            # the lock, the de-duplication check or the load failed: nothing was processed
+            log.exception("storage failed before turn of conversation %s", name)
+            t = shared.catalogs.translator(negotiate(inbound.language, self._default_language))
+            await shared.send(channel, inbound.contact, [Reply(t("common.error_generic"))], name)
+
+    async def _turn(self, inbound: Inbound, channel: Channel, name: str) -> None:
+        store = self._shared.store
+        if inbound.provider_id is not None and await store.seen(inbound.provider_id):
+            log.info("skipping re-delivered message for conversation %s", name)
+            return
+        loaded = await store.load(inbound.key)
+        conversation = loaded or Conversation.new(
+            inbound.channel,
+            inbound.contact,
+            language=negotiate(inbound.language, self._default_language),
+        )
+        t = self._shared.catalogs.translator(conversation.language)
+        routed = route(
+            conversation, inbound, self._intents, handoff_flow=self._shared.flows.handoff
+        )
+        customer = TranscriptEntry(
+            "customer", describe(routed.message, offered_buttons(conversation.context))
+        )
+        erase = False
+        try:
+            turn = await self.step(conversation, routed, t)
+            updated = succeeded(conversation, turn)
+            replies = turn.replies
+            erase = turn.erase
+            committed = await store.commit_turn(
+                updated, [customer, *bot_lines(replies)], inbound.provider_id
+            )
+        except Exception as exc:  # every failure must reach the customer as an honest reply
+            log.exception(
+                "turn failed in %s/%s for conversation %s",
+                conversation.flow,
+                conversation.state,
+                name,
+            )
+            replies = self._failure_replies(exc, conversation.failures + 1, t)
+            updated = failed(conversation, replies)
+            try:
+                committed = await store.commit_turn(
+                    updated, [customer, *bot_lines(replies)], inbound.provider_id
+                )
+            except StorageError:
+                log.exception("could not record the failed turn of conversation %s", name)
+                committed = True  # the customer still deserves the explanation
+        if not committed:
+            return
+        if erase:
+            replies = await self._erasure.erase(updated, replies, t)
+        else:
+            await self._after_turn(loaded, updated, routed, customer.text, name)
+        await self._shared.send(channel, inbound.contact, replies, name)
+
+    async def step(self, conversation: Conversation, routed: Route, t: Translate) -> Turn:
+        """Run the routed flow's step on a fresh :class:`Turn` (nothing saved). Raises whatever
+        the step raises, and :class:`transitions.MachineError` for an outcome its table lacks."""
+        flows = self._shared.flows
+        flow = flows.get(routed.flow)
+        restart = routed.restart
+        if flow is None:
+            flow, restart = flows[flows.default], True
+        state = (
+            flow.spec.state_of(conversation.state) if flow.spec.name == conversation.flow else None
+        )
+        turn = Turn(
+            flow=flow.spec.name,
+            state=state if state is not None else flow.spec.initial,
+            context=conversation.context,
+            message=routed.message,
+            services=self._services,
+            t=t,
+            language=conversation.language,
+        )
+        if restart or state is None or not flow.has_step(state):
+            await flow.begin(turn)
+            return turn
+        outcome = await flow.spec.steps[state](turn)
+        if isinstance(outcome, Jump):
+            # only steps jump, and a flow's beginning runs no step: a jump cannot loop
+            flow = flows[outcome.flow]
+            turn.flow = flow.spec.name
+            await flow.begin(turn)
+        else:
+            await flow.fire(turn, outcome)
+        return turn
+
+    def _failure_replies(self, exc: Exception, failures: int, t: Translate) -> list[Reply]:
+        human, menu = self._shared.flows.human_and_menu(t)
+        # outages are named (and a person offered at once: waiting may not help); anything else,
+        # a bug or a refusal, is a generic apology until it repeats
+        if isinstance(exc, OzmapUnavailable):
+            first = Reply(t("common.ozmap_down"))
+        elif isinstance(exc, GeocoderUnavailable):
+            first = Reply(t("common.geocoder_down"), ask_location=True)
+        elif failures < self._max_failures:
+            return [Reply(t("common.error_generic"))]
+        else:
+            first = Reply(t("common.error_generic"))
+        return [first, Reply(t("common.offer_human"), buttons=(human, menu))]
+
+    async def _after_turn(
+        self,
+        before: Conversation | None,
+        after: Conversation,
+        routed: Route,
+        said: str,
+        name: str,
+    ) -> None:
+        """The queue and the timers. The turn is already committed: a failure here is logged
+        (the next turn repairs the queue entry)."""
+        now = self._shared.clock()
+        try:
+            queued = await self._queue.after_turn(before, after, routed, said, now)
+            await self._timers.after_turn(before, after, now, queued=queued)
+        except StorageError:
+            log.exception("could not update the queue or timers of conversation %s", name)
