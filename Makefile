@@ -2,13 +2,18 @@
 VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+UV    := $(VENV)/bin/uv
+# The uv that writes and reads uv.lock. `uv sync --locked` installs exactly what the lock pins
+# and refuses a lock older than pyproject.toml (run `.venv/bin/uv lock`).
+UV_VERSION := 0.13.9
 
 .PHONY: demo test lint bench
 
-$(STAMP): pyproject.toml
-	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip uv
-	$(VENV)/bin/uv pip install -q --python $(PY) -e '.[dev]'
+$(STAMP): pyproject.toml uv.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(UV) --version 2>/dev/null | grep -qF "uv $(UV_VERSION) " \
+	  || $(VENV)/bin/pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --locked --quiet
 	touch $(STAMP)
 
 demo: $(STAMP)

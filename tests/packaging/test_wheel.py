@@ -1,7 +1,8 @@
 """The wheel ``uv build`` makes, installed into a fresh virtual environment outside the source
-tree, runs: ``ozbot --help``, every sub-command's ``--help``, a scripted ``ozbot demo`` sale, and
-``ozbot serve --sandbox`` serving the web chat's and the console's pages and static files. A
-``--target`` install finds its catalogs and files too (they once went to ``<prefix>/share``).
+tree with the versions uv.lock pins, runs: ``ozbot --help``, every sub-command's ``--help``, a
+scripted ``ozbot demo`` sale, and ``ozbot serve --sandbox`` serving the web chat's and the
+console's pages and static files. A ``--target`` install finds its catalogs and files too (they
+once went to ``<prefix>/share``).
 
 Slow (a build and an install, ~1 minute): ``-m 'not packaging'`` leaves it out while you work;
 CI runs it (``make test``).
@@ -95,8 +96,15 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     uv("build", "--out-dir", str(dist))  # the sdist, then the wheel built from the sdist
     (wheel,) = dist.glob("ozbot-*.whl")
     venv = base / "venv"
+    python = str(venv / "bin" / "python")
     uv("venv", "--python", sys.executable, str(venv))
-    uv("pip", "install", "--python", str(venv / "bin" / "python"), str(wheel))
+    # what production installs: the run-time packages uv.lock pins, with their hashes, then
+    # the wheel alone
+    locked = base / "requirements.txt"
+    uv("export", "--locked", "--no-dev", "--no-emit-project", "--quiet", "-o", str(locked))
+    uv("pip", "install", "--python", python, "--require-hashes", "-r", str(locked))
+    uv("pip", "install", "--python", python, "--no-deps", str(wheel))
+    uv("pip", "check", "--python", python)  # the lock satisfies the wheel's own requirements
     away = base / "elsewhere"
     away.mkdir()
     return Installed(wheel=wheel, venv=venv, away=away)
