@@ -7,7 +7,7 @@ Adapters: :class:`bot.storage.sqlite.SqliteStore` (the embedded default) and
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Literal
 
 from bot.conversation import Conversation, TranscriptEntry
+from bot.storage.cache import CacheStore
 
 __all__ = ["HANDOFF_RELEASE", "HandoffStatus", "HandoffTicket", "Store", "Timer"]
 
@@ -54,8 +55,9 @@ class HandoffTicket:
     outcome: str | None = None
 
 
-class Store(ABC):
-    """Persistence for the engine. Every method may raise :class:`bot.errors.StorageError`."""
+class Store(CacheStore):
+    """Persistence for the engine (the cache's part is :class:`CacheStore`). Every method may
+    raise :class:`bot.errors.StorageError`."""
 
     @abstractmethod
     async def open(self) -> None:
@@ -95,22 +97,9 @@ class Store(ABC):
         """The conversation's transcript, oldest first (the last ``limit`` entries if given)."""
 
     @abstractmethod
-    async def cache_get(self, namespace: str, key: str) -> str | None:
-        """A cached value (e.g. a geocoding answer), or None when absent or expired."""
-
-    @abstractmethod
-    async def cache_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
-        """Cache ``value`` for ``ttl`` seconds."""
-
-    @abstractmethod
     async def forget(self, key: str) -> None:
         """Delete everything stored about one conversation (LGPD erasure): record, transcript,
         timers and handoff tickets. Message ids are kept, no longer tied to the conversation."""
-
-    @abstractmethod
-    async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
-        """Delete the cache entries of ``namespace`` whose key ends with one of ``suffixes``
-        (an erasure removes the lookups it can attribute to a customer); returns how many."""
 
     # -- timers -----------------------------------------------------------------------------
 
