@@ -13,7 +13,7 @@ import logging
 
 from bot.errors import StorageError
 from bot.geo.base import Geocoder, Lookups, Place
-from bot.storage.base import Store
+from bot.storage.cache import CacheStore
 from bot.validation import fold
 
 __all__ = ["CachedGeocoder"]
@@ -31,7 +31,7 @@ class CachedGeocoder(Geocoder):
     def __init__(
         self,
         inner: Geocoder,
-        store: Store,
+        store: CacheStore,
         *,
         ttl: float = 30 * DAY,
         negative_ttl: float = 1 * DAY,

@@ -11,14 +11,16 @@ from bot.geo.gazetteer import GazetteerGeocoder, OfflineCepLookup
 from bot.geo.geopy_adapter import NOMINATIM_MIN_DELAY, GeopyGeocoder, geopy_services
 from bot.geo.viacep import ViaCepLookup
 from bot.settings import Settings
-from bot.storage.base import Store
+from bot.storage.cache import CacheStore
 
 __all__ = ["make_cep_lookup", "make_geocoder"]
 
 GAZETTEER = "gazetteer"
 
 
-def make_geocoder(settings: Settings, http: httpx.AsyncClient, store: Store | None) -> Geocoder:
+def make_geocoder(
+    settings: Settings, http: httpx.AsyncClient, store: CacheStore | None
+) -> Geocoder:
     """``GEOCODER=gazetteer`` → the offline street file; any other name → that geopy provider
     (with ``GEOCODER_API_KEY``, ``GEOCODER_USER_AGENT``, ``GEOCODER_COUNTRY``), cached in
     ``store`` when one is given. Raises :class:`ConfigError` naming ``GEOCODER`` and the valid

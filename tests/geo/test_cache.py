@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
-from datetime import datetime
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import httpx
 import pytest
 
-from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import GeocoderUnavailable, StorageError
 from bot.geo.base import Lookups
 from bot.geo.cache import DAY, CachedGeocoder
 from bot.geo.geopy_adapter import GeopyGeocoder
-from bot.storage.base import HandoffTicket, Store, Timer
+from bot.storage.cache import CacheStore
 from bot.storage.sqlite import SqliteStore
 
 DATA = Path(__file__).parent / "data"
@@ -179,8 +176,8 @@ async def test_a_geocoder_without_a_cache_has_nothing_to_forget(provider: Provid
         assert await inner.forget(Lookups(texts=(QUERY,), points=((-27.5, -48.5),))) == 0
 
 
-class BrokenStore(Store):
-    """A store whose cache always fails, as a database that went away would."""
+class BrokenStore(CacheStore):
+    """A cache that always fails, as a database that went away would."""
 
     async def cache_get(self, namespace: str, key: str) -> str | None:
         raise StorageError("database is locked")
@@ -188,72 +185,8 @@ class BrokenStore(Store):
     async def cache_put(self, namespace: str, key: str, value: str, ttl: float) -> None:
         raise StorageError("database is locked")
 
-    # the rest of the port is not used by the cache
-    async def open(self) -> None:
-        raise NotImplementedError
-
-    async def close(self) -> None:
-        raise NotImplementedError
-
-    def lock(self, key: str, timeout: float = 30.0) -> AbstractAsyncContextManager[None]:
-        raise NotImplementedError
-
-    async def load(self, key: str) -> Conversation | None:
-        raise NotImplementedError
-
-    async def seen(self, provider_id: str) -> bool:
-        raise NotImplementedError
-
-    async def commit_turn(
-        self,
-        conversation: Conversation,
-        transcript: Sequence[TranscriptEntry],
-        provider_id: str | None = None,
-    ) -> bool:
-        raise NotImplementedError
-
-    async def transcript(self, key: str, limit: int | None = None) -> list[TranscriptEntry]:
-        raise NotImplementedError
-
-    async def forget(self, key: str) -> None:
-        raise NotImplementedError
-
-    # timers and the agents' queue are not used by the cache either
     async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
-        raise NotImplementedError
-
-    async def set_timers(self, key: str, plan: Mapping[str, datetime | None]) -> None:
-        raise NotImplementedError
-
-    async def pending_timers(self, key: str) -> list[Timer]:
-        raise NotImplementedError
-
-    async def claim_timers(self, now: datetime, *, limit: int, lease: float) -> list[Timer]:
-        raise NotImplementedError
-
-    async def timer_pending(self, timer: Timer) -> bool:
-        raise NotImplementedError
-
-    async def finish_timer(self, timer: Timer) -> None:
-        raise NotImplementedError
-
-    async def enqueue_handoff(self, key: str, reason: str, at: datetime) -> HandoffTicket:
-        raise NotImplementedError
-
-    async def open_handoff(self, key: str) -> HandoffTicket | None:
-        raise NotImplementedError
-
-    async def waiting_handoffs(self, limit: int = 100) -> list[HandoffTicket]:
-        raise NotImplementedError
-
-    async def claim_handoff(self, key: str, agent: str, at: datetime) -> HandoffTicket | None:
-        raise NotImplementedError
-
-    async def close_handoff(self, key: str, outcome: str, at: datetime) -> HandoffTicket | None:
-        raise NotImplementedError
-
-    async def record_agent_message(self, key: str, text: str, at: datetime) -> None:
-        raise NotImplementedError
+        raise StorageError("database is locked")
 
 
 async def test_a_broken_cache_only_makes_geocoding_slower(
