@@ -1,16 +1,39 @@
-"""Storage: the :class:`Store` port and :func:`make_store`, which picks the adapter from a URL.
+"""Storage: the :class:`Store` port, its parts, and :func:`make_store`, which picks the adapter
+from a URL.
 
-Adapters: :class:`bot.storage.sqlite.SqliteStore` (the embedded default, one file) and
-:class:`bot.storage.postgres.PostgresStore` (several processes or hosts). Schema changes live in
-:mod:`bot.storage.migrations`.
+The port, one part per concern (see :mod:`bot.storage.base`): ``conversations``, ``locks``,
+``timers``, ``handoffs`` (the agents' queue), ``cache``, ``inbox``, ``agents``. The SQL both
+adapters share: ``queries`` (statements, column lists, row mappers) and ``shared`` (the methods
+made of them). Adapters: :class:`bot.storage.sqlite.SqliteStore` (the embedded default, one
+file) and :class:`bot.storage.postgres.PostgresStore` (several processes or hosts). Schema
+changes live in :mod:`bot.storage.migrations`.
 """
 
 from __future__ import annotations
 
 from bot.errors import ConfigError
-from bot.storage.base import Store
+from bot.storage.base import (
+    AgentStore,
+    CacheStore,
+    ConversationLocks,
+    ConversationStore,
+    HandoffQueue,
+    InboxStore,
+    Store,
+    TimerStore,
+)
 
-__all__ = ["Store", "make_store"]
+__all__ = [
+    "AgentStore",
+    "CacheStore",
+    "ConversationLocks",
+    "ConversationStore",
+    "HandoffQueue",
+    "InboxStore",
+    "Store",
+    "TimerStore",
+    "make_store",
+]
 
 _ACCEPTED = (
     "use sqlite:///relative/path/ozbot.db, sqlite:////absolute/path/ozbot.db or "

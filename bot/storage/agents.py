@@ -1,10 +1,9 @@
-"""The agent console's port: agents' accounts, their login sessions, and the console's reads of
-the agents' queue.
+"""The agent console's port: agents' accounts and their login sessions.
 
-A port of its own, beside :class:`bot.storage.base.Store`, because the engine never needs it:
-only the console (:mod:`bot.web.console`) and ``ozbot agents`` do. Both adapters
-(:class:`bot.storage.sqlite.SqliteStore`, :class:`bot.storage.postgres.PostgresStore`)
-implement it; ``tests/storage/test_agents.py`` is its contract suite.
+A part of :class:`bot.storage.base.Store` the engine never uses: only the console
+(:mod:`bot.web.console`) and ``ozbot agents`` do (the queue they read is
+:class:`bot.storage.handoffs.HandoffQueue`). ``tests/storage/test_agents.py`` is its contract
+suite, on every adapter.
 
 The store never sees a password or a session token: it keeps an argon2 hash of the password
 (made by :mod:`bot.agents`) and a SHA-256 digest of the token (a stolen database does not
@@ -16,8 +15,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-
-from bot.storage.base import HandoffTicket
 
 __all__ = ["AgentAccount", "AgentSession", "AgentStore"]
 
@@ -37,7 +34,7 @@ class AgentSession:
 
 
 class AgentStore(ABC):
-    """Accounts, sessions and queue reads for the console. Every method may raise
+    """Accounts and sessions for the console. Every method may raise
     :class:`bot.errors.StorageError`."""
 
     # -- accounts ---------------------------------------------------------------------------
@@ -80,13 +77,3 @@ class AgentStore(ABC):
     @abstractmethod
     async def end_agent_session(self, token_hash: str) -> None:
         """Log out. Idempotent."""
-
-    # -- the queue, as the console reads it -------------------------------------------------
-
-    @abstractmethod
-    async def handoff(self, ticket_id: int) -> HandoffTicket | None:
-        """One ticket by id, whatever its status; None when there is none (or it was erased)."""
-
-    @abstractmethod
-    async def open_handoffs(self, limit: int = 200) -> list[HandoffTicket]:
-        """Waiting and claimed tickets, longest waiting first."""

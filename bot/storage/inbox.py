@@ -3,10 +3,8 @@
 A webhook answers 200 only once its message is in the inbox (the messenger never sends it
 again), and the message leaves the inbox when its turn is over. A process that dies in between
 leaves it there, under a lease that runs out; another process (or the same one restarted)
-claims it then and runs it. A port of its own, beside :class:`bot.storage.base.Store`, because
-only the web layer's dispatcher (:mod:`bot.web.dispatch`) uses it; both adapters
-(:class:`bot.storage.sqlite.SqliteStore`, :class:`bot.storage.postgres.PostgresStore`) implement
-it, and ``tests/storage/test_inbox.py`` is its contract suite.
+claims it then and runs it. A part of :class:`bot.storage.base.Store` only the dispatcher uses;
+``tests/storage/test_inbox.py`` is its contract suite, on every adapter.
 
 Leases are held by an ``owner`` (one per dispatcher, i.e. per process) until the store's clock
 passes ``claimed_until`` (epoch seconds); the owner renews all of its leases at once while it

@@ -31,7 +31,6 @@ from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import LockTimeout, StorageError
 from bot.messages import Inbound
 from bot.storage._common import DriverErrors, KeyedLocks, masked_key, to_utc
-from bot.storage.base import Timer
 from bot.storage.inbox import InboxEntry, inbound_from_json, inbound_to_json
 from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION_DDL, Migration, pending
 from bot.storage.queries import (
@@ -44,6 +43,7 @@ from bot.storage.queries import (
     timer,
 )
 from bot.storage.shared import Params, SqlStore, Transaction
+from bot.storage.timers import Timer
 
 __all__ = ["PostgresStore", "describe_dsn"]
 

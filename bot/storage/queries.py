@@ -24,7 +24,8 @@ from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import StorageError
 from bot.storage._common import dump_context, to_utc
 from bot.storage.agents import AgentAccount, AgentSession
-from bot.storage.base import HandoffTicket, Timer
+from bot.storage.handoffs import HandoffTicket
+from bot.storage.timers import Timer
 
 __all__ = [
     "CONVERSATION_COLUMNS",

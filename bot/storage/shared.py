@@ -24,10 +24,11 @@ from typing import Any, ClassVar, TypeVar
 
 from bot.conversation import Conversation, TranscriptEntry
 from bot.storage import queries as rows
-from bot.storage.agents import AgentAccount, AgentSession, AgentStore
-from bot.storage.base import HANDOFF_RELEASE, HandoffTicket, Store, Timer
-from bot.storage.inbox import InboxStore
+from bot.storage.agents import AgentAccount, AgentSession
+from bot.storage.base import Store
+from bot.storage.handoffs import HANDOFF_RELEASE, HandoffTicket
 from bot.storage.queries import Queries, Row
+from bot.storage.timers import Timer
 
 __all__ = ["Params", "SqlStore", "Step", "Transaction"]
 
@@ -47,7 +48,7 @@ def each(statements: Sequence[str], params: Params) -> Transaction[None]:
         yield statement, params
 
 
-class SqlStore(Store, AgentStore, InboxStore):
+class SqlStore(Store):
     """The shared part of both adapters. ``queries`` is the adapter's database's SQL;
     ``_clock`` its clock (epoch seconds) for cache expiry and inbox leases."""
 
@@ -271,7 +272,6 @@ class SqlStore(Store, AgentStore, InboxStore):
     # -- the schema -------------------------------------------------------------------------
 
     async def schema_version(self) -> int:
-        """The number of migrations applied to the database."""
         found = await self._fetch(
             "reading schema_version", self.queries.schema_version, (), bulk=True
         )

@@ -1,4 +1,5 @@
-"""Fixtures for the storage contract: one ``backend`` per adapter, a controllable clock.
+"""Fixtures for the storage contract suites (one per part of the port): one ``backend`` per
+adapter, a controllable clock, and small builders of conversations and transcript lines.
 
 PostgreSQL comes from ``OZBOT_TEST_POSTGRES`` (default the local ``test`` database); each test
 gets its own schema, dropped afterwards, and touches nothing outside it (other suites share the
@@ -12,6 +13,7 @@ import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,26 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from bot.conversation import Conversation, TranscriptEntry
 from bot.storage.base import Store
 from bot.storage.postgres import PostgresStore, describe_dsn
 from bot.storage.sqlite import SqliteStore
 
 POSTGRES_URL = os.environ.get("OZBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def conversation(contact: str = "5511987654321", **changes: object) -> Conversation:
+    """A new WhatsApp conversation, with ``changes`` made to its fields."""
+    convo = Conversation.new("whatsapp", contact)
+    for name, value in changes.items():
+        setattr(convo, name, value)
+    return convo
+
+
+def line(text: str, role: str = "customer", second: int = 0) -> TranscriptEntry:
+    """A transcript line at 12:00:``second`` on 2024-05-01, UTC."""
+    at = datetime(2024, 5, 1, 12, 0, second, tzinfo=UTC)
+    return TranscriptEntry(role=role, text=text, at=at)  # type: ignore[arg-type]
 
 
 class FakeClock:

@@ -18,11 +18,6 @@ A, B = "host-a:11:aaaa", "host-b:22:bbbb"
 LEASE = 30.0
 
 
-def inbox(store: Store) -> InboxStore:
-    assert isinstance(store, InboxStore)
-    return store
-
-
 def msg(contact: str, text: str, pid: str | None = None) -> Inbound:
     return Inbound(channel="telegram", contact=contact, text=text, provider_id=pid)
 
@@ -67,131 +62,126 @@ def test_what_is_not_a_message_is_a_storage_error(raw: str) -> None:
 # --- the contract ----------------------------------------------------------------------------
 
 
-async def test_a_message_is_stored_once_per_provider_id(store: Store) -> None:
-    box = inbox(store)
-    first = await box.inbox_put(msg("1", "oi", "tg:1"), A, LEASE)
+async def test_a_message_is_stored_once_per_provider_id(store: InboxStore) -> None:
+    first = await store.inbox_put(msg("1", "oi", "tg:1"), A, LEASE)
     assert first is not None
-    assert await box.inbox_put(msg("1", "oi", "tg:1"), B, LEASE) is None  # re-delivered
+    assert await store.inbox_put(msg("1", "oi", "tg:1"), B, LEASE) is None  # re-delivered
     # messages without a provider id are all kept (the web layer gives every message one)
-    assert await box.inbox_put(msg("1", "x"), A, LEASE) is not None
-    assert await box.inbox_put(msg("1", "x"), A, LEASE) is not None
-    assert await box.inbox_pending() == 3
+    assert await store.inbox_put(msg("1", "x"), A, LEASE) is not None
+    assert await store.inbox_put(msg("1", "x"), A, LEASE) is not None
+    assert await store.inbox_pending() == 3
 
 
 async def test_a_message_a_turn_already_committed_is_not_stored_again(store: Store) -> None:
-    box = inbox(store)
-    entry = await box.inbox_put(msg("1", "oi", "tg:7"), A, LEASE)
+    entry = await store.inbox_put(msg("1", "oi", "tg:7"), A, LEASE)
     assert entry is not None
     await store.commit_turn(Conversation.new("telegram", "1"), [], "tg:7")
-    await box.inbox_done(entry, A)
-    assert await box.inbox_pending() == 0
+    await store.inbox_done(entry, A)
+    assert await store.inbox_pending() == 0
     # Telegram sends it once more (our 200 was lost): it is not queued again
-    assert await box.inbox_put(msg("1", "oi", "tg:7"), A, LEASE) is None
-    assert await box.inbox_pending() == 0
+    assert await store.inbox_put(msg("1", "oi", "tg:7"), A, LEASE) is None
+    assert await store.inbox_pending() == 0
 
 
 async def test_a_held_entry_is_claimed_only_after_its_lease_runs_out(
-    store: Store, clock: FakeClock
+    store: InboxStore, clock: FakeClock
 ) -> None:
-    box = inbox(store)
-    await box.inbox_put(FULL, A, LEASE)
-    assert await box.inbox_claim(B, LEASE, 10) == []
+    await store.inbox_put(FULL, A, LEASE)
+    assert await store.inbox_claim(B, LEASE, 10) == []
     clock.advance(LEASE - 1)
-    assert await box.inbox_claim(B, LEASE, 10) == []
+    assert await store.inbox_claim(B, LEASE, 10) == []
     clock.advance(2)
-    (entry,) = await box.inbox_claim(B, LEASE, 10)
+    (entry,) = await store.inbox_claim(B, LEASE, 10)
     assert entry.inbound == FULL  # location, accents and emoji included
-    assert await box.inbox_claim(A, LEASE, 10) == []  # now B's
+    assert await store.inbox_claim(A, LEASE, 10) == []  # now B's
 
 
-async def test_claims_come_in_arrival_order_up_to_the_limit(store: Store, clock: FakeClock) -> None:
-    box = inbox(store)
+async def test_claims_come_in_arrival_order_up_to_the_limit(
+    store: InboxStore, clock: FakeClock
+) -> None:
     for n in range(5):
-        await box.inbox_put(msg(str(n), f"m{n}", f"tg:{n}"), A, LEASE)
+        await store.inbox_put(msg(str(n), f"m{n}", f"tg:{n}"), A, LEASE)
     clock.advance(LEASE + 1)
-    first = await box.inbox_claim(B, LEASE, 3)
-    rest = await box.inbox_claim(B, LEASE, 3)
+    first = await store.inbox_claim(B, LEASE, 3)
+    rest = await store.inbox_claim(B, LEASE, 3)
     assert [e.inbound.text for e in first] == ["m0", "m1", "m2"]
     assert [e.inbound.text for e in rest] == ["m3", "m4"]
     assert [e.id for e in first + rest] == sorted(e.id for e in first + rest)
 
 
 async def test_a_conversation_waits_while_its_earlier_message_is_held(
-    store: Store, clock: FakeClock
+    store: InboxStore, clock: FakeClock
 ) -> None:
-    box = inbox(store)
-    held = await box.inbox_put(msg("1", "first", "tg:1"), A, 100)
+    held = await store.inbox_put(msg("1", "first", "tg:1"), A, 100)
     assert held is not None
-    await box.inbox_put(msg("1", "second", "tg:2"), B, 10)
-    await box.inbox_put(msg("2", "other", "tg:3"), B, 10)
+    await store.inbox_put(msg("1", "second", "tg:2"), B, 10)
+    await store.inbox_put(msg("2", "other", "tg:3"), B, 10)
     clock.advance(11)  # B died: its entries are free, A's is still held
-    claimed = await box.inbox_claim("c", LEASE, 10)
+    claimed = await store.inbox_claim("c", LEASE, 10)
     assert [e.inbound.text for e in claimed] == ["other"]  # not "second" before "first"
-    await box.inbox_done(held, A)
-    assert [e.inbound.text for e in await box.inbox_claim("c", LEASE, 10)] == ["second"]
+    await store.inbox_done(held, A)
+    assert [e.inbound.text for e in await store.inbox_claim("c", LEASE, 10)] == ["second"]
 
 
-async def test_renewing_keeps_what_the_owner_holds(store: Store, clock: FakeClock) -> None:
-    box = inbox(store)
-    await box.inbox_put(msg("1", "a", "tg:1"), A, 10)
-    await box.inbox_put(msg("2", "b", "tg:2"), A, 10)
-    await box.inbox_put(msg("3", "c", "tg:3"), B, 10)
+async def test_renewing_keeps_what_the_owner_holds(store: InboxStore, clock: FakeClock) -> None:
+    await store.inbox_put(msg("1", "a", "tg:1"), A, 10)
+    await store.inbox_put(msg("2", "b", "tg:2"), A, 10)
+    await store.inbox_put(msg("3", "c", "tg:3"), B, 10)
     clock.advance(8)
-    assert await box.inbox_renew(A, 10) == 2
+    assert await store.inbox_renew(A, 10) == 2
     clock.advance(8)
-    assert [e.inbound.text for e in await box.inbox_claim("c", LEASE, 10)] == ["c"]
+    assert [e.inbound.text for e in await store.inbox_claim("c", LEASE, 10)] == ["c"]
     clock.advance(3)
-    assert [e.inbound.text for e in await box.inbox_claim("c", LEASE, 10)] == ["a", "b"]
-    assert await box.inbox_renew(A, 10) == 0  # nothing is A's any more
+    assert [e.inbound.text for e in await store.inbox_claim("c", LEASE, 10)] == ["a", "b"]
+    assert await store.inbox_renew(A, 10) == 0  # nothing is A's any more
 
 
-async def test_done_removes_only_what_the_owner_still_holds(store: Store, clock: FakeClock) -> None:
-    box = inbox(store)
-    entry = await box.inbox_put(msg("1", "a", "tg:1"), A, 10)
+async def test_done_removes_only_what_the_owner_still_holds(
+    store: InboxStore, clock: FakeClock
+) -> None:
+    entry = await store.inbox_put(msg("1", "a", "tg:1"), A, 10)
     assert entry is not None
     clock.advance(11)
-    (taken,) = await box.inbox_claim(B, LEASE, 10)
-    await box.inbox_done(entry, A)  # A was slow, not dead: B runs it now
-    assert await box.inbox_pending() == 1
-    await box.inbox_done(taken.id, B)
-    assert await box.inbox_pending() == 0
-    await box.inbox_done(taken.id, B)  # idempotent
+    (taken,) = await store.inbox_claim(B, LEASE, 10)
+    await store.inbox_done(entry, A)  # A was slow, not dead: B runs it now
+    assert await store.inbox_pending() == 1
+    await store.inbox_done(taken.id, B)
+    assert await store.inbox_pending() == 0
+    await store.inbox_done(taken.id, B)  # idempotent
 
 
-async def test_released_entries_are_claimable_at_once(store: Store) -> None:
-    box = inbox(store)
-    await box.inbox_put(msg("1", "a", "tg:1"), A, LEASE)
-    await box.inbox_put(msg("1", "b", "tg:2"), A, LEASE)
-    await box.inbox_put(msg("2", "c", "tg:3"), B, LEASE)
-    assert await box.inbox_release(A) == 2
-    assert [e.inbound.text for e in await box.inbox_claim(B, LEASE, 10)] == ["a", "b"]
+async def test_released_entries_are_claimable_at_once(store: InboxStore) -> None:
+    await store.inbox_put(msg("1", "a", "tg:1"), A, LEASE)
+    await store.inbox_put(msg("1", "b", "tg:2"), A, LEASE)
+    await store.inbox_put(msg("2", "c", "tg:3"), B, LEASE)
+    assert await store.inbox_release(A) == 2
+    assert [e.inbound.text for e in await store.inbox_claim(B, LEASE, 10)] == ["a", "b"]
 
 
 async def test_two_stores_claiming_together_never_share_an_entry(
-    backend: Backend, store: Store, clock: FakeClock
+    backend: Backend, store: InboxStore, clock: FakeClock
 ) -> None:
     other = backend.new_store(clock=clock)
     await other.open()
     for n in range(40):
-        await inbox(store).inbox_put(msg(str(n), "oi", f"tg:{n}"), A, 1)
+        await store.inbox_put(msg(str(n), "oi", f"tg:{n}"), A, 1)
     clock.advance(2)
     results = await asyncio.gather(
-        *(inbox(s).inbox_claim(owner, LEASE, 7) for s, owner in [(store, "x"), (other, "y")] * 4)
+        *(s.inbox_claim(owner, LEASE, 7) for s, owner in [(store, "x"), (other, "y")] * 4)
     )
     ids = [e.id for batch in results for e in batch]
     assert len(ids) == len(set(ids)) == 40
 
 
-async def test_the_leases_of_dead_holders_can_be_taken_at_once(store: Store) -> None:
-    box = inbox(store)
-    await box.inbox_put(msg("1", "a", "tg:1"), A, LEASE)
-    await box.inbox_put(msg("1", "b", "tg:2"), B, LEASE)
-    await box.inbox_put(msg("2", "c", "tg:3"), B, LEASE)
-    assert await box.inbox_holders() == [A, B]
+async def test_the_leases_of_dead_holders_can_be_taken_at_once(store: InboxStore) -> None:
+    await store.inbox_put(msg("1", "a", "tg:1"), A, LEASE)
+    await store.inbox_put(msg("1", "b", "tg:2"), B, LEASE)
+    await store.inbox_put(msg("2", "c", "tg:3"), B, LEASE)
+    assert await store.inbox_holders() == [A, B]
     # B is known dead, A is not: B's "b" still waits behind A's earlier "a"
-    assert [e.inbound.text for e in await box.inbox_claim("c", LEASE, 10, orphans=[B])] == ["c"]
-    assert [e.inbound.text for e in await box.inbox_claim("d", LEASE, 10, orphans=[A, B])] == [
+    assert [e.inbound.text for e in await store.inbox_claim("c", LEASE, 10, orphans=[B])] == ["c"]
+    assert [e.inbound.text for e in await store.inbox_claim("d", LEASE, 10, orphans=[A, B])] == [
         "a",
         "b",
     ]
-    assert await box.inbox_holders() == ["c", "d"]
+    assert await store.inbox_holders() == ["c", "d"]

@@ -1,0 +1,49 @@
+"""The conversations port: the record a turn loads and saves, its transcript, and erasure.
+
+The engine's turn is ``seen`` (was this message's turn committed already?), ``load``, then
+``commit_turn``, which records the message id, saves the record and appends the turn's
+transcript lines in one transaction; all of it under the conversation's lock
+(:class:`bot.storage.locks.ConversationLocks`). ``tests/storage/test_conversations.py`` is the
+contract suite, on every adapter.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+
+from bot.conversation import Conversation, TranscriptEntry
+
+__all__ = ["ConversationStore"]
+
+
+class ConversationStore(ABC):
+    """Conversations and their turns. Every method may raise :class:`bot.errors.StorageError`."""
+
+    @abstractmethod
+    async def load(self, key: str) -> Conversation | None:
+        """The saved conversation, or None for a new contact."""
+
+    @abstractmethod
+    async def seen(self, provider_id: str) -> bool:
+        """Whether a message with this provider id was already committed by a turn."""
+
+    @abstractmethod
+    async def commit_turn(
+        self,
+        conversation: Conversation,
+        transcript: Sequence[TranscriptEntry],
+        provider_id: str | None = None,
+    ) -> bool:
+        """In one transaction: record ``provider_id`` (if given), save ``conversation``, append
+        ``transcript``. Returns False, writing nothing, when ``provider_id`` was already recorded.
+        """
+
+    @abstractmethod
+    async def transcript(self, key: str, limit: int | None = None) -> list[TranscriptEntry]:
+        """The conversation's transcript, oldest first (the last ``limit`` entries if given)."""
+
+    @abstractmethod
+    async def forget(self, key: str) -> None:
+        """Delete everything stored about one conversation (LGPD erasure): record, transcript,
+        timers and handoff tickets. Message ids are kept, no longer tied to the conversation."""
