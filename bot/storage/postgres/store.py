@@ -1,38 +1,30 @@
-"""The PostgreSQL store: psycopg 3 (async) with a connection pool, for several processes/hosts.
+"""PostgresStore: the store port on PostgreSQL, and the operations PostgreSQL runs its own way.
 
-Conversation locks are two-level: a FIFO asyncio lock per key inside the process first (so
-waiters do not each tie up a pooled connection), then a session-level ``pg_advisory_lock`` on a
-connection held until the lock is released. While a task holds a lock, the store's other
-methods called from that same task run on that connection, so a turn needs one connection, not
-two (and a full pool cannot deadlock lock holders against their own queries). A process that
-dies loses its session, and PostgreSQL frees its advisory locks at once.
+The shared statements run through :class:`bot.storage.shared.SqlStore`; the pool and opening
+are :mod:`bot.storage.postgres.connection`'s, the locks :mod:`bot.storage.postgres.locks`'.
+What is here is what PostgreSQL says differently from SQLite: a turn's commit and a timer plan
+each as one statement of data-modifying CTEs (one round trip), ``SKIP LOCKED`` claims, arrays
+(``unnest``, ``ANY``) where SQLite loops or reads JSON, and ``jsonb``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import logging
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-import psycopg
-from psycopg import AsyncConnection, sql
-from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
-
 from bot.conversation import Conversation, TranscriptEntry
-from bot.errors import LockTimeout, StorageError
+from bot.errors import StorageError
 from bot.messages import Inbound
-from bot.storage._common import DriverErrors, KeyedLocks, masked_key, to_utc
+from bot.storage._common import to_utc
 from bot.storage.inbox import InboxEntry, inbound_from_json, inbound_to_json
-from bot.storage.migrations import MIGRATIONS, SCHEMA_VERSION_DDL, Migration, pending
+from bot.storage.migrations import MIGRATIONS, Migration
+from bot.storage.postgres.connection import Connections, describe_dsn, lock_id, translate
+from bot.storage.postgres.locks import AdvisoryLocks
 from bot.storage.queries import (
     CONVERSATION_COLUMNS,
     CONVERSATION_UPSERT,
@@ -45,17 +37,9 @@ from bot.storage.queries import (
 from bot.storage.shared import Params, SqlStore, Transaction
 from bot.storage.timers import Timer
 
-__all__ = ["PostgresStore", "describe_dsn"]
-
-log = logging.getLogger(__name__)
+__all__ = ["PostgresStore"]
 
 T = TypeVar("T")
-Conn = AsyncConnection[tuple[Any, ...]]
-
-# (store, task, connection) while a task holds one of that store's conversation locks.
-_HELD: ContextVar[tuple[PostgresStore, asyncio.Task[Any] | None, Conn] | None] = ContextVar(
-    "ozbot_postgres_held", default=None
-)
 
 _CONVERSATION_PARAMS = CONVERSATION_COLUMNS.split(", ")
 
@@ -162,28 +146,6 @@ RETURNING inbox.id, inbox.message
 """
 
 
-def translate(what: str) -> DriverErrors:
-    """psycopg's errors in the block become :class:`StorageError` naming ``what``."""
-    return DriverErrors("PostgreSQL", psycopg.Error, what)
-
-
-def describe_dsn(dsn: str) -> str:
-    """The DSN without its password, for messages: ``postgresql://user@host:port/dbname``."""
-    try:
-        parts = conninfo_to_dict(dsn)
-    except psycopg.ProgrammingError:
-        return "<malformed DATABASE_URL>"
-    user = f"{parts['user']}@" if parts.get("user") else ""
-    port = f":{parts['port']}" if parts.get("port") else ""
-    return f"postgresql://{user}{parts.get('host', '')}{port}/{parts.get('dbname', '')}"
-
-
-def _lock_id(namespace: str, key: str) -> int:
-    """A stable signed 64-bit advisory-lock id (Python's hash() differs between processes)."""
-    digest = hashlib.blake2b(f"{namespace}\0{key}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 class PostgresStore(SqlStore):
     """The Store port on PostgreSQL at ``dsn``.
 
@@ -211,109 +173,33 @@ class PostgresStore(SqlStore):
             )
         self._dsn = dsn
         self.schema = schema
-        self._min_size = min_size
-        self._max_size = max_size
         self._clock = clock
-        self._open_timeout = open_timeout
         self._migrations = tuple(migrations)
-        self._pool: AsyncConnectionPool[Conn] | None = None
-        self._keyed = KeyedLocks()
         # Advisory locks are per database: the schema keeps separate deployments (and tests)
         # from blocking each other's conversations.
-        self._namespace = f"ozbot:{schema or ''}"
+        self._connections = Connections(
+            dsn,
+            schema=schema,
+            namespace=f"ozbot:{schema or ''}",
+            min_size=min_size,
+            max_size=max_size,
+            open_timeout=open_timeout,
+        )
+        self._locks = AdvisoryLocks(self._connections)
 
     def __repr__(self) -> str:
         return f"PostgresStore({describe_dsn(self._dsn)!r}, schema={self.schema!r})"
 
-    # -- life cycle -------------------------------------------------------------------------
+    # -- life cycle and locks ---------------------------------------------------------------
 
     async def open(self) -> None:
-        if self._pool is not None:
-            return
-        # A direct connection first: it reports the real reason (refused, bad password, no such
-        # database) where a pool would only time out, and it runs the migrations.
-        try:
-            conn = await AsyncConnection.connect(
-                self._dsn, autocommit=True, connect_timeout=max(1, round(self._open_timeout))
-            )
-        except psycopg.Error as exc:
-            raise StorageError(
-                f"cannot connect to PostgreSQL at {describe_dsn(self._dsn)} ({exc}): check "
-                "DATABASE_URL and that the server is running"
-            ) from exc
-        with translate("migration"):
-            async with conn:
-                await self._migrate(conn)
-        pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
-            self._dsn,
-            min_size=self._min_size,
-            max_size=self._max_size,
-            kwargs={"autocommit": True},
-            configure=self._configure,
-            open=False,
-            name="ozbot",
-        )
-        try:
-            await pool.open(wait=True, timeout=self._open_timeout)
-        except PoolTimeout as exc:
-            await pool.close()
-            raise StorageError(
-                f"PostgreSQL at {describe_dsn(self._dsn)} did not give {self._min_size} "
-                f"connection(s) within {self._open_timeout:g}s: check max_connections"
-            ) from exc
-        self._pool = pool
-
-    async def _configure(self, conn: Conn) -> None:
-        await conn.execute("SET TIME ZONE 'UTC'")
-        if self.schema is not None:
-            await conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
-
-    async def _migrate(self, conn: Conn) -> None:
-        async with conn.transaction():
-            # Held to the end of the transaction: a second process starting now waits here and
-            # then finds nothing pending.
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock(%s)", [_lock_id(self._namespace, "migrations")]
-            )
-            if self.schema is not None:
-                await conn.execute(
-                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema))
-                )
-            await self._configure(conn)
-            await conn.execute(SCHEMA_VERSION_DDL["postgres"])
-            cur = await conn.execute(POSTGRES.schema_version)
-            row = await cur.fetchone()
-            current = int(row[0]) if row else 0
-            if current > len(self._migrations):
-                raise StorageError(
-                    f"the database has schema version {current}, newer than this ozbot knows "
-                    f"({len(self._migrations)}): upgrade ozbot"
-                )
-            for version, name, sqls in pending(self._migrations, current, "postgres"):
-                for statement in sqls:
-                    await conn.execute(statement.encode())
-                await conn.execute(POSTGRES.record_version, [version, name, datetime.now(UTC)])
-                log.info("postgres schema migrated to version %d (%s)", version, name)
+        await self._connections.open(self._migrations)
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            await pool.close()
+        await self._connections.close()
 
-    def _require(self) -> AsyncConnectionPool[Conn]:
-        if self._pool is None:
-            raise StorageError("the store is not open: call `await store.open()` first")
-        return self._pool
-
-    @asynccontextmanager
-    async def _connection(self) -> AsyncIterator[Conn]:
-        """The connection of the lock this task holds, else one from the pool."""
-        held = _HELD.get()
-        if held is not None and held[0] is self and held[1] is asyncio.current_task():
-            yield held[2]
-            return
-        async with self._require().connection() as conn:
-            yield conn
+    def lock(self, key: str, timeout: float = 30.0) -> AbstractAsyncContextManager[None]:
+        return self._locks.hold(key, timeout)
 
     # -- the shared statements' ways to run (see bot.storage.shared) ------------------------
 
@@ -321,13 +207,13 @@ class PostgresStore(SqlStore):
         self, what: str, statement: str, params: Params, *, bulk: bool = False
     ) -> list[Row]:
         with translate(what):
-            async with self._connection() as conn:
+            async with self._connections.connection() as conn:
                 cur = await conn.execute(statement, params)
                 return await cur.fetchall()
 
     async def _count(self, what: str, statement: str, params: Params) -> int:
         with translate(what):
-            async with self._connection() as conn:
+            async with self._connections.connection() as conn:
                 cur = await conn.execute(statement, params)
                 return cur.rowcount
 
@@ -335,7 +221,7 @@ class PostgresStore(SqlStore):
         self, what: str, body: Callable[[], Transaction[T]], *, bulk: bool = False
     ) -> T:
         with translate(what):
-            async with self._connection() as conn, conn.transaction():
+            async with self._connections.connection() as conn, conn.transaction():
                 steps = body()
                 try:
                     statement, params = next(steps)
@@ -347,74 +233,7 @@ class PostgresStore(SqlStore):
                     result: T = done.value
                     return result
 
-    # -- locks ------------------------------------------------------------------------------
-
-    @asynccontextmanager
-    async def lock(
-        self,
-        key: str,
-        timeout: float = 30.0,  # noqa: ASYNC109 - the port's signature: bounds the wait only
-    ) -> AsyncIterator[None]:
-        pool = self._require()
-        deadline = time.monotonic() + timeout
-        async with self._keyed.hold(key, timeout):
-            try:
-                conn = await pool.getconn(timeout=max(deadline - time.monotonic(), 0.001))
-            except PoolTimeout as exc:
-                raise LockTimeout(
-                    f"no database connection free within {timeout:g}s to lock conversation "
-                    f"{masked_key(key)}: raise the pool's max_size"
-                ) from exc
-            lock_id = _lock_id(self._namespace, key)
-            try:
-                await self._advisory_lock(conn, lock_id, key, deadline, timeout)
-            except LockTimeout:
-                await pool.putconn(conn)
-                raise
-            except BaseException:
-                # Cancelled or failed mid-query: the lock may or may not be held by the
-                # session. Closing the session settles it; the pool replaces the connection.
-                await conn.close()
-                await pool.putconn(conn)
-                with translate("taking a lock"):  # a psycopg error goes on as a StorageError
-                    raise
-            token = _HELD.set((self, asyncio.current_task(), conn))
-            try:
-                yield
-            finally:
-                _HELD.reset(token)
-                try:
-                    await conn.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
-                except BaseException:
-                    # A session we cannot unlock must not go back to the pool still holding
-                    # the lock: closing it frees the lock.
-                    await conn.close()
-                    log.warning("could not release the lock of %s", masked_key(key))
-                    raise
-                finally:
-                    await pool.putconn(conn)
-
-    async def _advisory_lock(
-        self, conn: Conn, lock_id: int, key: str, deadline: float, waited: float
-    ) -> None:
-        cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
-        row = await cur.fetchone()
-        if row and row[0]:
-            return
-        remaining_ms = int((deadline - time.monotonic()) * 1000)
-        message = f"conversation {masked_key(key)} stayed locked by another process for {waited:g}s"
-        if remaining_ms <= 0:
-            raise LockTimeout(message)
-        # Wait in the server (woken the moment the holder unlocks) rather than poll.
-        await conn.execute("SELECT set_config('lock_timeout', %s, false)", [f"{remaining_ms}ms"])
-        try:
-            await conn.execute("SELECT pg_advisory_lock(%s)", [lock_id])
-        except psycopg.errors.LockNotAvailable as exc:
-            raise LockTimeout(message) from exc
-        finally:
-            await conn.execute("RESET lock_timeout")
-
-    # -- conversations ----------------------------------------------------------------------
+    # -- what PostgreSQL runs its own way ---------------------------------------------------
 
     async def commit_turn(
         self,
@@ -445,8 +264,6 @@ class PostgresStore(SqlStore):
             return 0
         return await self._count("forgetting cache entries", _FORGET_CACHE, (wanted, namespace))
 
-    # -- timers -----------------------------------------------------------------------------
-
     async def set_timers(self, key: str, plan: Mapping[str, datetime | None]) -> None:
         if not plan:
             return
@@ -463,8 +280,6 @@ class PostgresStore(SqlStore):
             (uuid.uuid4().hex, at + timedelta(seconds=lease), at, at, limit),
         )
         return sorted(map(timer, claimed), key=lambda t: (t.due_at, t.id))
-
-    # -- the inbox (InboxStore) --------------------------------------------------------------
 
     async def inbox_put(self, inbound: Inbound, owner: str, lease: float) -> int | None:
         now = self._clock()
@@ -486,7 +301,7 @@ class PostgresStore(SqlStore):
         self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()
     ) -> list[InboxEntry]:
         now = self._clock()
-        turn = [_lock_id(self._namespace, "inbox claim")]
+        turn = [lock_id(self._connections.namespace, "inbox claim")]
         params = {
             "owner": owner,
             "until": now + lease,

@@ -1,0 +1,13 @@
+"""The PostgreSQL store: psycopg 3 (async) with a connection pool, for several processes/hosts.
+
+The pool, opening and migrating, and the connection a lock holder's calls share
+(:mod:`~bot.storage.postgres.connection`); conversation locks as session advisory locks
+(:mod:`~bot.storage.postgres.locks`); the store itself, with the operations PostgreSQL runs its
+own way (:mod:`~bot.storage.postgres.store`). The SQL it shares with SQLite is in
+:mod:`bot.storage.queries`.
+"""
+
+from bot.storage.postgres.connection import describe_dsn
+from bot.storage.postgres.store import PostgresStore
+
+__all__ = ["PostgresStore", "describe_dsn"]

@@ -1,0 +1,264 @@
+"""SqliteStore: the store port on one SQLite file, and the operations SQLite runs its own way.
+
+The shared statements run through :class:`bot.storage.shared.SqlStore`; the connection and the
+two places an operation runs are :mod:`bot.storage.sqlite.connection`'s, the locks
+:mod:`bot.storage.sqlite.leases`'. What is here is what SQLite says differently from PostgreSQL:
+a turn's commit as one transaction with ``executemany``, the timer plan statement by statement,
+claims without ``SKIP LOCKED`` (SQLite has one writer at a time), the cache's suffix match, and
+the inbox's orphans as a JSON array.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TypeVar
+
+from bot.conversation import Conversation, TranscriptEntry
+from bot.messages import Inbound
+from bot.storage.inbox import InboxEntry, inbound_from_json, inbound_to_json
+from bot.storage.migrations import MIGRATIONS, Migration
+from bot.storage.queries import (
+    CONVERSATION_COLUMNS,
+    CONVERSATION_UPSERT,
+    SQLITE,
+    TIMER_COLUMNS,
+    Row,
+    conversation_values,
+    iso,
+    timer,
+)
+from bot.storage.shared import Params, SqlStore, Transaction
+from bot.storage.sqlite.connection import Connection, Db
+from bot.storage.sqlite.leases import LeaseLocks
+from bot.storage.timers import Timer
+
+__all__ = ["SqliteStore"]
+
+T = TypeVar("T")
+
+_SAVE_CONVERSATION = (
+    f"INSERT INTO conversations ({CONVERSATION_COLUMNS})"  # noqa: S608 - constants only
+    f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) {CONVERSATION_UPSERT}"
+)
+_RECORD_MESSAGE = (
+    "INSERT INTO processed_messages (provider_id, key, at) VALUES (?, ?, ?)"
+    " ON CONFLICT (provider_id) DO NOTHING"
+)
+_APPEND_LINE = "INSERT INTO transcript (key, role, text, at) VALUES (?, ?, ?, ?)"
+
+_CLAIM_TIMERS = (
+    "UPDATE timers SET claimed_by = ?, claimed_until = ? WHERE id IN ("  # noqa: S608
+    " SELECT id FROM timers WHERE due_at <= ? AND (claimed_until IS NULL OR claimed_until < ?)"
+    f" ORDER BY due_at, id LIMIT ?) RETURNING {TIMER_COLUMNS}"
+)
+
+_FORGET_CACHE = (
+    "DELETE FROM cache WHERE namespace = ? AND length(key) >= length(?)"
+    " AND substr(key, -length(?)) = ?"
+)
+
+# Skips a provider id a turn already committed (the row is gone from the inbox by then); the
+# SELECT's WHERE also keeps SQLite from reading ON CONFLICT as part of the SELECT.
+_INBOX_PUT = """
+INSERT INTO inbox (key, provider_id, message, received_at, claimed_by, claimed_until)
+SELECT ?, ?, ?, ?, ?, ?
+WHERE NOT EXISTS (SELECT 1 FROM processed_messages WHERE provider_id = ?)
+ON CONFLICT (provider_id) DO NOTHING
+RETURNING id
+"""
+
+# Entries whose lease ran out (or was given back), oldest first, unless an earlier entry of the
+# same conversation is still under a live lease: it must run first.
+_INBOX_CLAIM = """
+UPDATE inbox SET claimed_by = :owner, claimed_until = :until WHERE id IN (
+    SELECT i.id FROM inbox AS i
+    WHERE (i.claimed_until IS NULL OR i.claimed_until < :now
+        OR i.claimed_by IN (SELECT value FROM json_each(:orphans)))
+    AND NOT EXISTS (
+        SELECT 1 FROM inbox AS e WHERE e.key = i.key AND e.id < i.id AND e.claimed_until >= :now
+        AND e.claimed_by NOT IN (SELECT value FROM json_each(:orphans))
+    )
+    ORDER BY i.id LIMIT :limit
+)
+RETURNING id, message
+"""
+
+
+class _Duplicate(Exception):
+    """commit_turn's message id was already recorded: roll back, write nothing."""
+
+
+class SqliteStore(SqlStore):
+    """The Store port on a SQLite file at ``path`` (parent directories are created).
+
+    ``clock`` gives epoch seconds for cache expiry (tests pass one they control). ``lease`` is
+    how long another process must wait before taking over a lock whose holder died. Every
+    method may raise :class:`StorageError`; ``lock`` raises :class:`LockTimeout`.
+    """
+
+    queries = SQLITE
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Callable[[], float] = time.time,
+        lease: float = 30.0,
+        busy_timeout: float = 5.0,
+        checkpoint_every: float = 0.5,
+        migrations: Sequence[Migration] = MIGRATIONS,
+    ) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        self._migrations = tuple(migrations)
+        self._connection = Connection(
+            self.path, busy_timeout=busy_timeout, checkpoint_every=checkpoint_every
+        )
+        self._locks = LeaseLocks(self._connection, lease=lease)
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    # -- life cycle and locks ---------------------------------------------------------------
+
+    async def open(self) -> None:
+        await self._connection.open(self._migrations)
+        self._locks.start()
+
+    async def close(self) -> None:
+        await self._locks.stop()
+        await self._connection.close()
+
+    def lock(self, key: str, timeout: float = 30.0) -> AbstractAsyncContextManager[None]:
+        return self._locks.hold(key, timeout)
+
+    # -- the shared statements' ways to run (see bot.storage.shared) ------------------------
+
+    async def _fetch(
+        self, what: str, statement: str, params: Params, *, bulk: bool = False
+    ) -> list[Row]:
+        return await self._connection.call(
+            what, lambda db: db.execute(statement, params).fetchall(), inline=not bulk
+        )
+
+    async def _count(self, what: str, statement: str, params: Params) -> int:
+        return await self._connection.call(what, lambda db: db.execute(statement, params).rowcount)
+
+    async def _transact(
+        self, what: str, body: Callable[[], Transaction[T]], *, bulk: bool = False
+    ) -> T:
+        def run(db: Db) -> T:
+            steps = body()
+            try:
+                statement, params = next(steps)
+                while True:
+                    statement, params = steps.send(db.execute(statement, params).fetchall())
+            except StopIteration as done:
+                result: T = done.value
+                return result
+
+        return await self._connection.write(what, run, inline=not bulk)
+
+    # -- what SQLite runs its own way -------------------------------------------------------
+
+    async def commit_turn(
+        self,
+        conversation: Conversation,
+        transcript: Sequence[TranscriptEntry],
+        provider_id: str | None = None,
+    ) -> bool:
+        c = conversation
+        values = conversation_values(c, iso)
+        lines = [(c.key, entry.role, entry.text, iso(entry.at)) for entry in transcript]
+        message = None if provider_id is None else (provider_id, c.key, iso(self._now()))
+
+        def commit(db: Db) -> None:
+            if message is not None and db.execute(_RECORD_MESSAGE, message).rowcount == 0:
+                raise _Duplicate
+            db.execute(_SAVE_CONVERSATION, values)
+            if lines:
+                db.executemany(_APPEND_LINE, lines)
+
+        try:
+            await self._connection.write("committing a turn", commit)
+        except _Duplicate:
+            return False
+        return True
+
+    async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
+        wanted = [s for s in dict.fromkeys(suffixes) if s]
+        if not wanted:
+            return 0
+
+        def delete(db: Db) -> int:
+            params = [(namespace, suffix, suffix, suffix) for suffix in wanted]
+            return sum(db.execute(_FORGET_CACHE, each).rowcount for each in params)
+
+        return await self._connection.write("forgetting cache entries", delete, inline=False)
+
+    async def set_timers(self, key: str, plan: Mapping[str, datetime | None]) -> None:
+        if not plan:
+            return
+        steps = [(kind, None if due is None else iso(due)) for kind, due in plan.items()]
+
+        def schedule(db: Db) -> None:
+            for kind, due in steps:
+                if due is None:
+                    db.execute(SQLITE.cancel_timer, (key, kind))
+                else:
+                    db.execute(SQLITE.schedule_timer, (key, kind, due))
+
+        await self._connection.write("scheduling timers", schedule)
+
+    async def claim_timers(self, now: datetime, *, limit: int, lease: float) -> list[Timer]:
+        claim = uuid.uuid4().hex
+        until = iso(now + timedelta(seconds=lease))
+        at = iso(now)
+        # One statement, atomic on its own: a runner in another process claims other rows.
+        claimed = await self._fetch(
+            "claiming timers", _CLAIM_TIMERS, (claim, until, at, at, limit), bulk=True
+        )
+        return sorted(map(timer, claimed), key=lambda t: (t.due_at, t.id))
+
+    async def inbox_put(self, inbound: Inbound, owner: str, lease: float) -> int | None:
+        now = self._clock()
+        params = (
+            inbound.key,
+            inbound.provider_id,
+            inbound_to_json(inbound),
+            iso(self._now()),
+            owner,
+            now + lease,
+            inbound.provider_id,
+        )
+        # One statement (atomic on its own, no BEGIN/COMMIT): on the loop at once, like a cache
+        # write; it is the only database work a webhook waits for.
+        stored = await self._fetch("storing an accepted message", _INBOX_PUT, params)
+        return int(stored[0][0]) if stored else None
+
+    async def inbox_claim(
+        self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()
+    ) -> list[InboxEntry]:
+        now = self._clock()
+        params = {
+            "owner": owner,
+            "until": now + lease,
+            "now": now,
+            "orphans": json.dumps(list(orphans)),
+            "limit": limit,
+        }
+        claimed = await self._fetch("claiming inbox entries", _INBOX_CLAIM, params, bulk=True)
+        return sorted(
+            (InboxEntry(id=row[0], inbound=inbound_from_json(row[1])) for row in claimed),
+            key=lambda entry: entry.id,
+        )
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self._clock(), UTC)
