@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.engine.diagrams",
     "bot.agents",
     "bot.ops.settings_cli",
+    "bot.nlu.cli",
 )
 
 

@@ -12,7 +12,15 @@ from rapidfuzz import fuzz, process
 from bot.nlu.base import Entity, EntityKind, Option
 from bot.nlu.text import fold, squeeze
 
-__all__ = ["NAME_PARTICLES", "looks_like_name", "named", "option", "proper_case", "yes_no"]
+__all__ = [
+    "FREQUENT_NAMES",
+    "NAME_PARTICLES",
+    "looks_like_name",
+    "named",
+    "option",
+    "proper_case",
+    "yes_no",
+]
 
 K = EntityKind
 
@@ -64,6 +72,20 @@ _OPTION_NUMBER = re.compile(
 
 #: lower-case words inside Brazilian (and Spanish, Portuguese) names: "Maria da Silva"
 NAME_PARTICLES = frozenset({"da", "de", "do", "das", "dos", "e", "di", "du", "del", "la", "van"})
+#: frequent Brazilian first names and surnames that are also other words in the examples ("são
+#: josé", "são paulo", "2 dias"): never taken for words of a request
+FREQUENT_NAMES = frozenset(
+    """maria jose joao ana antonio francisco carlos paulo pedro lucas luiz marcos luis gabriel
+    rafael daniel marcelo bruno eduardo felipe rodrigo mateus andre fernando fabio leonardo
+    gustavo guilherme tiago thiago ricardo jorge roberto diego vitor sergio claudio renato
+    vinicius samuel mario flavio davi miguel henrique caio joaquim mauro francisca antonia
+    adriana juliana marcia fernanda patricia aline sandra camila amanda bruna leticia julia
+    luciana mariana gabriela vitoria larissa claudia beatriz rita luana renata cristina carla
+    rosa daniela lucia raquel rafaela joana luzia regina silva santos oliveira souza rodrigues
+    ferreira alves pereira lima gomes costa ribeiro martins carvalho almeida lopes soares
+    fernandes vieira barbosa rocha dias nascimento andrade moreira nunes marques machado mendes
+    freitas cardoso ramos goncalves santana teixeira""".split()  # noqa: SIM905 (a word list)
+)
 _NAME_WORD = re.compile(r"^[^\W\d_]+(?:['’\-][^\W\d_]+)*$", re.UNICODE)
 _NAME_MARKERS = re.compile(
     r"(?:\bmeu\s+nome\s+(?:completo\s+)?(?:e|é|eh)|\bme\s+chamo|\bsou\s+(?:o|a)|"
@@ -83,7 +105,7 @@ def _stripped(text: str) -> tuple[int, int]:
 def _matches(said: str, choices: Sequence[str]) -> bool:
     if said in choices:
         return True
-    if len(said) < 4:  # "so", "na": too short to forgive a letter
+    if len(said) < 6:  # "valeu" is not "vale", "nem" not "nao": too short to forgive a letter
         return False
     return process.extractOne(said, choices, scorer=fuzz.ratio, score_cutoff=84) is not None
 
@@ -102,7 +124,7 @@ def yes_no(text: str, *, asked: bool) -> Entity | None:
     if symbols and symbols <= _NO_EMOJI | {"\ufe0f"}:
         return Entity(K.YES_NO, "no", start, end)
     said = " ".join(w for w in squeeze(fold(body)).split() if w not in _COURTESY)
-    if said and (asked or said not in _ONLY_WHEN_ASKED):
+    if said and (asked or fold(body) not in _ONLY_WHEN_ASKED):
         if _matches(said, _YES_SQUEEZED):
             return Entity(K.YES_NO, "yes", start, end)
         if _matches(said, _NO_SQUEEZED):

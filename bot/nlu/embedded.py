@@ -18,11 +18,10 @@ How a message is read:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection, Mapping, Sequence
 
-from bot.nlu import entities as rules
-from bot.nlu.answers import looks_like_name, named, option, proper_case, yes_no
+from bot.nlu import facts
+from bot.nlu.answers import looks_like_name, proper_case
 from bot.nlu.base import Entity, EntityKind, Expect, Option, Understander, Understanding
 from bot.nlu.data import ExtraExamples
 from bot.nlu.model import ExtraKey, Model, trained
@@ -48,8 +47,6 @@ _BIAS: dict[Expect, dict[str, float]] = {
     Expect.TEXT: {"inform": 2.0},
     **{e: {"inform": 2.0, "correct": 1.5} for e in _DATA},
 }
-# Free numbers are house numbers where nothing else would claim them.
-_NUMBER_STATES = {Expect.NOTHING, Expect.ADDRESS, Expect.NUMBER, Expect.YES_NO}
 # Words that carry no request around data: "meu cep é 88025-200", "my name is ..."
 _FILLER = frozenset(
     [
@@ -165,13 +162,17 @@ class EmbeddedUnderstander(Understander):
         folded = fold(cleaned)
         if not folded:
             return Understanding(None, 0.0)
-        intents, languages = self.model.scores(folded)
+        common = self.model.common_words
+        found = facts.find(
+            cleaned, expects=expects, options=options, streets=self._streets, common=common
+        )
+        intents, languages = self.model.scores(fold(facts.mask(cleaned, found)))
         for intent, factor in _BIAS.get(expects, {}).items():
             if intent in intents:
                 intents[intent] *= factor
         total = sum(intents.values())
         intents = {k: v / total for k, v in intents.items()}
-        found = self._entities(cleaned, folded, expects, options, intents)
+        found += self._name(cleaned, expects, intents, found)
         intents = self._answers(cleaned, expects, intents, found)
         ranking = sorted(intents.items(), key=lambda kv: -kv[1])[:RANKING]
         best, score = ranking[0]
@@ -183,73 +184,14 @@ class EmbeddedUnderstander(Understander):
             tuple((k, round(v, 4)) for k, v in ranking),
         )
 
-    def _entities(
-        self,
-        text: str,
-        folded: str,
-        expects: Expect,
-        options: Sequence[Option],
-        intents: Mapping[str, float],
-    ) -> list[Entity]:
-        found: list[Entity] = []
-
-        def spans() -> list[tuple[int, int]]:
-            return [(e.start, e.end) for e in found]
-
-        found += rules.cpfs(text) + rules.cnpjs(text)
-        found += [e for e in rules.ceps(text) if not rules.overlaps(e.start, e.end, spans())]
-        found += rules.codes(text, expected=expects is Expect.CODE, taken=spans())
-        found += [e for e in rules.plans(text) if not rules.overlaps(e.start, e.end, spans())]
-        chosen = option(text, options) if expects in (Expect.OPTION, Expect.YES_NO) else None
-        if chosen is not None:
-            found.append(chosen)
-        answer = yes_no(text, asked=expects is Expect.YES_NO)
-        if answer is not None and chosen is None:
-            found.append(answer)
-        found += [
-            e
-            for e in rules.units(text, expected=expects is Expect.UNIT)
-            if not rules.overlaps(e.start, e.end, spans())
-        ]
-        streets = rules.addresses(text)
-        if self._streets:
-            streets += self._streets.find(text, [(e.start, e.end) for e in streets] + spans())
-        found += [e for e in streets if not rules.overlaps(e.start, e.end, spans())]
-        found += self._house_numbers(text, expects, found, chosen is not None)
-        found += self._name(text, folded, expects, intents, spans())
-        return found
-
-    def _house_numbers(
-        self, text: str, expects: Expect, found: list[Entity], chose: bool
-    ) -> list[Entity]:
-        taken = [(e.start, e.end) for e in found if e.kind is not K.ADDRESS]
-        numbers = rules.house_numbers(text, taken=taken)
-        if numbers:
-            return numbers
-        for address in (e for e in found if e.kind is K.ADDRESS):
-            last = re.search(r"(\d{1,6})\s*([a-z])?$", address.value, re.IGNORECASE)
-            if last:
-                start = address.start + last.start()
-                value = str(int(last.group(1))) + (last.group(2) or "").upper()
-                return [Entity(K.HOUSE_NUMBER, value, start, address.end)]
-        if expects not in _NUMBER_STATES or chose:
-            return []
-        free = rules.free_numbers(text, taken=taken)
-        return free[:1]
-
     def _name(
-        self,
-        text: str,
-        folded: str,
-        expects: Expect,
-        intents: Mapping[str, float],
-        taken: Sequence[tuple[int, int]],
+        self, text: str, expects: Expect, intents: Mapping[str, float], found: Sequence[Entity]
     ) -> list[Entity]:
-        common = self.model.common_words
-        introduced = named(text, common)
-        if introduced is not None and not rules.overlaps(introduced.start, introduced.end, taken):
-            return [introduced]
-        if expects is not Expect.NAME or taken or not looks_like_name(text, common):
+        """The whole message as a name, where a name is asked, it looks like one, it holds no
+        other datum and nothing else was clearly meant."""
+        if expects is not Expect.NAME or found:
+            return []
+        if not looks_like_name(text, self.model.common_words):
             return []
         if _clearly_other(intents, ("inform", "correct")):
             return []
@@ -283,7 +225,12 @@ class EmbeddedUnderstander(Understander):
             and not _clearly_other(intents, ("inform", "correct"))
         ):
             return settle("inform") if _only_data(text, found) else intents
-        if found and _only_data(text, found) and max(intents, key=intents.__getitem__) != "correct":
+        # nothing but data: no word of a correction ("na verdade", "errei") nor of a request
+        if found and _only_data(text, found):
+            return settle("inform")
+        # a name nobody asked for: data all the same, when the model leans that way too
+        best = max(intents, key=intents.__getitem__)
+        if best == "inform" and looks_like_name(text, self.model.common_words):
             return settle("inform")
         return intents
 

@@ -25,10 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy.sparse import hstack  # scikit-learn's own dependency
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.svm import LinearSVC
 
+from bot.nlu.answers import FREQUENT_NAMES
 from bot.nlu.data import Example, load_examples
+from bot.nlu.facts import find, mask
 from bot.nlu.text import fold, words
 
 __all__ = ["Model", "dedupe", "train", "trained"]
@@ -157,22 +160,25 @@ def train(examples: Sequence[Example]) -> Model:
     """Classifiers fitted on ``examples`` (deduplicated after folding)."""
     began = time.perf_counter()
     kept = dedupe(examples)
-    texts = [fold(e.text) for e in kept]
+    folded = [fold(e.text) for e in kept]
+    common = (
+        frozenset(
+            w
+            for e, t in zip(kept, folded, strict=True)
+            if e.intent not in _DATA_INTENTS
+            for w in words(t)
+        )
+        - FREQUENT_NAMES
+    )
+    # the data masked as the understander masks it when reading (see bot.nlu.facts)
+    texts = [fold(mask(e.text, find(e.text, common=common))) for e in kept]
     vectorizers = _vectorizers()
     matrices = [v.fit_transform(texts) for v in vectorizers]
-    from scipy.sparse import hstack  # scikit-learn's own dependency
-
     matrix = hstack(matrices).tocsr()
     offsets = np.cumsum([0] + [m.shape[1] for m in matrices])
     features = tuple(_Features.of(v, int(o)) for v, o in zip(vectorizers, offsets, strict=False))
     intent_svm = LinearSVC(C=1.0, random_state=0).fit(matrix, [e.intent for e in kept])
     language_svm = LinearSVC(C=1.0, random_state=0).fit(matrix, [e.language for e in kept])
-    common = frozenset(
-        w
-        for e, t in zip(kept, texts, strict=True)
-        if e.intent not in _DATA_INTENTS
-        for w in words(t)
-    )
     return Model(
         features,
         _linear(intent_svm),

@@ -44,6 +44,8 @@ COMMON = frozenset({"quero", "internet", "quanto", "custa", "oi", "sim", "nao", 
         ("nao funciona a internet", False, None),
         ("quero cancelar", True, None),
         ("pode cancelar", False, None),
+        ("valeu", False, None),  # thanks, not the Spanish "vale"
+        ("valeuuu", True, None),
         ("", True, None),
     ],
 )

@@ -1,0 +1,152 @@
+"""How well the embedded understander reads messages it never trained on, as ``rasa test nlu``
+reports it: a fixed-seed split of the examples, stratified by language and intent, training on
+one part and reading the other (held-out) part with the whole understander (classifier and
+rules, nothing expected), then per language: each intent's precision, recall, F1 and support,
+the macro-F1, and the confusions (which intent was taken for which, with the examples).
+
+The split is made after folding and de-duplicating the examples, so no held-out text is, once
+folded, a text the model trained on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sklearn.metrics import precision_recall_fscore_support
+from sklearn.model_selection import train_test_split
+
+from bot.nlu.data import LANGUAGES, Example, load_examples
+from bot.nlu.embedded import EmbeddedUnderstander
+from bot.nlu.model import dedupe, train
+
+__all__ = ["SEED", "TEST_FRACTION", "IntentScore", "LanguageReport", "Report", "evaluate", "split"]
+
+SEED = 2024
+TEST_FRACTION = 0.25
+#: how an intent the understander did not settle on shows in the report
+NO_INTENT = "(none)"
+_SHOWN_EXAMPLES = 3
+
+
+@dataclass(frozen=True)
+class IntentScore:
+    intent: str
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass
+class LanguageReport:
+    language: str
+    scores: list[IntentScore]
+    accuracy: float
+    #: ``(true intent, predicted intent) -> held-out texts``
+    confusions: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    @property
+    def macro_f1(self) -> float:
+        return sum(s.f1 for s in self.scores) / len(self.scores) if self.scores else 0.0
+
+    @property
+    def support(self) -> int:
+        return sum(s.support for s in self.scores)
+
+
+@dataclass
+class Report:
+    seed: int
+    test_fraction: float
+    trained_on: int
+    held_out: int
+    training_seconds: float
+    languages: dict[str, LanguageReport]
+
+    def render(self) -> str:
+        lines = [
+            f"trained on {self.trained_on} examples in {self.training_seconds:.2f} s, "
+            f"held out {self.held_out} (seed {self.seed}, {self.test_fraction:.0%}, stratified by "
+            "language and intent, no held-out text a training one once folded)",
+        ]
+        for report in self.languages.values():
+            lines += ["", f"== {report.language}: macro-F1 {report.macro_f1:.3f}, accuracy "
+                      f"{report.accuracy:.3f} on {report.support} held-out messages"]  # fmt: skip
+            lines.append(f"{'intent':<18} {'precision':>9} {'recall':>7} {'f1':>6} {'support':>8}")
+            for s in report.scores:
+                lines.append(
+                    f"{s.intent:<18} {s.precision:>9.3f} {s.recall:>7.3f} {s.f1:>6.3f} "
+                    f"{s.support:>8}"
+                )
+            if report.confusions:
+                lines.append("confusions (true -> taken for):")
+            ranked = sorted(report.confusions.items(), key=lambda kv: (-len(kv[1]), kv[0]))
+            for (true, taken), texts in ranked:
+                shown = "; ".join(repr(t) for t in texts[:_SHOWN_EXAMPLES])
+                lines.append(f"  {true} -> {taken} ({len(texts)}): {shown}")
+        return "\n".join(lines)
+
+
+def split(
+    examples: Sequence[Example], *, seed: int = SEED, test_fraction: float = TEST_FRACTION
+) -> tuple[list[Example], list[Example]]:
+    """``(training, held-out)``: the de-duplicated examples split with a fixed seed, stratified
+    by language and intent (a pair with a single example stays in training)."""
+    kept = dedupe(examples)
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for e in kept:
+        counts[(e.language, e.intent)] += 1
+    alone = [e for e in kept if counts[(e.language, e.intent)] < 2]
+    rest = [e for e in kept if counts[(e.language, e.intent)] >= 2]
+    training, held_out = train_test_split(
+        rest,
+        test_size=test_fraction,
+        random_state=seed,
+        stratify=[f"{e.language}/{e.intent}" for e in rest],
+    )
+    return [*training, *alone], list(held_out)
+
+
+def evaluate(
+    examples: Sequence[Example] | None = None,
+    *,
+    seed: int = SEED,
+    test_fraction: float = TEST_FRACTION,
+) -> Report:
+    """Train on one part of ``examples`` (the shipped ones by default), read the other."""
+    training, held_out = split(
+        load_examples() if examples is None else examples, seed=seed, test_fraction=test_fraction
+    )
+    began = time.perf_counter()
+    model = train(training)
+    seconds = time.perf_counter() - began
+    nlu = EmbeddedUnderstander(model=model)
+    predicted = [nlu.read(e.text).intent or NO_INTENT for e in held_out]
+    languages = {}
+    for language in LANGUAGES:
+        pairs = [(e, p) for e, p in zip(held_out, predicted, strict=True) if e.language == language]
+        if pairs:
+            languages[language] = _report(language, pairs)
+    return Report(seed, test_fraction, len(training), len(held_out), seconds, languages)
+
+
+def _report(language: str, pairs: Sequence[tuple[Example, str]]) -> LanguageReport:
+    truth = [e.intent for e, _ in pairs]
+    taken = [p for _, p in pairs]
+    labels = sorted(set(truth))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        truth, taken, labels=labels, zero_division=0
+    )
+    scores = [
+        IntentScore(label, float(p), float(r), float(f), int(n))
+        for label, p, r, f, n in zip(labels, precision, recall, f1, support, strict=True)
+    ]
+    confusions: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for example, guess in pairs:
+        if guess != example.intent:
+            confusions[(example.intent, guess)].append(example.text)
+    accuracy = sum(t == p for t, p in zip(truth, taken, strict=True)) / len(truth)
+    return LanguageReport(language, scores, accuracy, dict(confusions))
