@@ -49,6 +49,8 @@ _YES_EMOJI = frozenset("👍✅👌🆗✔☑")
 _NO_EMOJI = frozenset("👎❌🚫✖⛔")
 # Courtesy around an answer changes nothing: "sim pfv", "pode reservar por favor"
 _COURTESY = frozenset(["pfv", "pf", "por", "favor", "please", "pls", "porfa", "entao", "ai", "obg"])
+# an answer is short: a longer message is a yes or no only by its first word
+_MAX_ANSWER_WORDS = 5
 _LEADING = re.compile(r"^\s*([^\W\d_]+|[^\w\s])", re.UNICODE)
 
 _ORDINALS = {
@@ -123,8 +125,9 @@ def yes_no(text: str, *, asked: bool) -> Entity | None:
         return Entity(K.YES_NO, "yes", start, end)
     if symbols and symbols <= _NO_EMOJI | {"\ufe0f"}:
         return Entity(K.YES_NO, "no", start, end)
-    said = " ".join(w for w in squeeze(fold(body)).split() if w not in _COURTESY)
-    if said and (asked or fold(body) not in _ONLY_WHEN_ASKED):
+    folded = fold(body)
+    said = " ".join(w for w in squeeze(folded).split() if w not in _COURTESY)
+    if said and said.count(" ") < _MAX_ANSWER_WORDS and (asked or folded not in _ONLY_WHEN_ASKED):
         if _matches(said, _YES_SQUEEZED):
             return Entity(K.YES_NO, "yes", start, end)
         if _matches(said, _NO_SQUEEZED):

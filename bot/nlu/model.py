@@ -17,7 +17,6 @@ Training happens once per process and set of examples (:func:`trained`).
 from __future__ import annotations
 
 import functools
-import math
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -66,12 +65,16 @@ class _Features:
 
     def vector(self, text: str) -> Vector:
         """The L2-normalised sublinear TF-IDF row of ``text``, as TfidfVectorizer makes it."""
-        counts = Counter(self.analyzer(text))
-        pairs = [(self.vocabulary[g], n) for g, n in counts.items() if g in self.vocabulary]
-        if not pairs:
+        vocabulary = self.vocabulary
+        found = [
+            (i, n)
+            for g, n in Counter(self.analyzer(text)).items()
+            if (i := vocabulary.get(g)) is not None
+        ]
+        if not found:
             return np.empty(0, dtype=np.intp), np.empty(0)
-        index = np.fromiter((i for i, _ in pairs), dtype=np.intp, count=len(pairs))
-        tf = np.fromiter((1.0 + math.log(n) for _, n in pairs), dtype=np.float64, count=len(pairs))
+        index = np.array([i for i, _ in found], dtype=np.intp)
+        tf = 1.0 + np.log(np.array([n for _, n in found], dtype=np.float64))
         values = tf * self.idf[index]
         values /= np.sqrt(values @ values)
         return index + self.offset, values
@@ -92,13 +95,6 @@ class _Linear:
     labels: tuple[str, ...]
     weights: npt.NDArray[np.float64]  # features x labels
     bias: npt.NDArray[np.float64]
-
-    def scores(self, vector: Vector) -> npt.NDArray[np.float64]:
-        index, values = vector
-        margins = values @ self.weights[index] + self.bias
-        exp = np.exp(SHARPNESS * (margins - margins.max()))
-        result: npt.NDArray[np.float64] = exp / exp.sum()
-        return result
 
 
 def _linear(svm: LinearSVC) -> _Linear:
@@ -132,15 +128,31 @@ class Model:
         parts = [f.vector(folded) for f in self.features]
         return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
+    @functools.cached_property
+    def _both(self) -> _Linear:
+        """Both classifiers side by side: one gather of the message's feature rows for two."""
+        return _Linear(
+            self.intent.labels + self.language.labels,
+            np.ascontiguousarray(np.hstack([self.intent.weights, self.language.weights])),
+            np.concatenate([self.intent.bias, self.language.bias]),
+        )
+
     def scores(self, folded: str) -> tuple[dict[str, float], dict[str, float]]:
         """``(intent scores, language scores)`` of a folded text, each adding up to one."""
-        vector = self.vector(folded)
-        intents = self.intent.scores(vector)
-        languages = self.language.scores(vector)
+        index, values = self.vector(folded)
+        both = self._both
+        margins = values @ both.weights[index] + both.bias
+        split = len(self.intent.labels)
         return (
-            dict(zip(self.intent.labels, intents.tolist(), strict=True)),
-            dict(zip(self.language.labels, languages.tolist(), strict=True)),
+            dict(zip(self.intent.labels, _softmax(margins[:split]), strict=True)),
+            dict(zip(self.language.labels, _softmax(margins[split:]), strict=True)),
         )
+
+
+def _softmax(margins: npt.NDArray[np.float64]) -> list[float]:
+    exp = np.exp(SHARPNESS * (margins - margins.max()))
+    result: list[float] = (exp / exp.sum()).tolist()
+    return result
 
 
 def dedupe(examples: Sequence[Example]) -> list[Example]:
