@@ -34,6 +34,7 @@ _YES = (
     "quero", "quero sim", "aceito", "uhum", "aham", "positivo", "sim confirmo", "e iso",
     "yes", "y", "yeah", "yep", "yup", "sure", "of course", "corect", "right", "go ahead",
     "si", "dale", "vale", "claro que si", "de acuerdo", "corecto", "exacto", "esta bien",
+    "si corecto", "si esta bien", "si claro", "yes corect", "sim corecto", "sim certo",
 )  # fmt: skip
 _NO = (
     "nao", "n", "nao nao", "agora nao", "nao quero", "negativo", "nem", "nops", "nunca",
@@ -49,6 +50,8 @@ _YES_EMOJI = frozenset("👍✅👌🆗✔☑")
 _NO_EMOJI = frozenset("👎❌🚫✖⛔")
 # Courtesy around an answer changes nothing: "sim pfv", "pode reservar por favor"
 _COURTESY = frozenset(["pfv", "pf", "por", "favor", "please", "pls", "porfa", "entao", "ai", "obg"])
+#: how close a typed answer must be to a yes or no word (rapidfuzz ratio)
+ANSWER_CUTOFF = 84
 # an answer is short: a longer message is a yes or no only by its first word
 _MAX_ANSWER_WORDS = 5
 _LEADING = re.compile(r"^\s*([^\W\d_]+|[^\w\s])", re.UNICODE)
@@ -104,12 +107,15 @@ def _stripped(text: str) -> tuple[int, int]:
     return start, max(start, end)
 
 
-def _matches(said: str, choices: Sequence[str]) -> bool:
+def _closeness(said: str, choices: Sequence[str]) -> float:
+    """How close ``said`` is to the nearest of ``choices`` (0-100): exact for short answers
+    ("valeu" is not "vale", "nem" not "nao"), forgiving a letter or two in longer ones."""
     if said in choices:
-        return True
-    if len(said) < 6:  # "valeu" is not "vale", "nem" not "nao": too short to forgive a letter
-        return False
-    return process.extractOne(said, choices, scorer=fuzz.ratio, score_cutoff=84) is not None
+        return 100.0
+    if len(said) < 6:
+        return 0.0
+    best = process.extractOne(said, choices, scorer=fuzz.ratio)
+    return float(best[1]) if best is not None else 0.0
 
 
 def yes_no(text: str, *, asked: bool) -> Entity | None:
@@ -128,10 +134,10 @@ def yes_no(text: str, *, asked: bool) -> Entity | None:
     folded = fold(body)
     said = " ".join(w for w in squeeze(folded).split() if w not in _COURTESY)
     if said and said.count(" ") < _MAX_ANSWER_WORDS and (asked or folded not in _ONLY_WHEN_ASKED):
-        if _matches(said, _YES_SQUEEZED):
-            return Entity(K.YES_NO, "yes", start, end)
-        if _matches(said, _NO_SQUEEZED):
-            return Entity(K.YES_NO, "no", start, end)
+        # the nearer list wins: "si, correcto" is nearer "correcto" than "incorrecto"
+        yes, no = _closeness(said, _YES_SQUEEZED), _closeness(said, _NO_SQUEEZED)
+        if max(yes, no) >= ANSWER_CUTOFF and yes != no:
+            return Entity(K.YES_NO, "yes" if yes > no else "no", start, end)
     if not asked:
         return None
     lead = _LEADING.match(body)

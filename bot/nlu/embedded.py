@@ -18,6 +18,7 @@ How a message is read:
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 
 from bot.nlu import facts
@@ -225,6 +226,9 @@ class EmbeddedUnderstander(Understander):
             and not _clearly_other(intents, ("inform", "correct"))
         ):
             return settle("inform") if _only_data(text, found) else intents
+        # emoji alone that the model does not know ("🤔", "🙃"): small talk
+        if _only_symbols(whole) and not _clearly_other(intents, ()):
+            return settle("chitchat")
         # nothing but data: no word of a correction ("na verdade", "errei") nor of a request
         if found and _only_data(text, found):
             return settle("inform")
@@ -238,6 +242,10 @@ class EmbeddedUnderstander(Understander):
 def _clearly_other(intents: Mapping[str, float], answers: Collection[str]) -> bool:
     best = max(intents, key=intents.__getitem__)
     return best not in answers and intents[best] >= CLEAR
+
+
+def _only_symbols(text: str) -> bool:
+    return bool(text) and all(unicodedata.category(ch)[0] in "SMC" or ch.isspace() for ch in text)
 
 
 def _only_data(text: str, found: Sequence[Entity]) -> bool:

@@ -284,8 +284,8 @@ def addresses(text: str) -> list[Entity]:
                 break
             named += 1
             end = token.end()
-        if named == 0 or (named == 1 and not number and len(text[head.end() : end]) < 3):
-            continue
+        if named == 0 or (named == 1 and not number):
+            continue  # "rua 5", "rua frei caneca"; not "da rua rompeu" (see streets.py)
         span = text[head.start() : end].rstrip(" ,")
         found.append(Entity(K.ADDRESS, span, head.start(), head.start() + len(span)))
     return found

@@ -45,6 +45,8 @@ COMMON = frozenset({"quero", "internet", "quanto", "custa", "oi", "sim", "nao", 
         ("quero cancelar", True, None),
         ("pode cancelar", False, None),
         ("valeu", False, None),  # thanks, not the Spanish "vale"
+        ("si, correcto", False, "yes"),  # nearer "correcto" than "incorrecto"
+        ("incorrecto", False, "no"),
         ("valeuuu", True, None),
         ("", True, None),
     ],

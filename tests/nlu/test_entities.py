@@ -140,6 +140,8 @@ def test_bare_units_where_a_unit_is_asked(text: str, expected: list[str]) -> Non
         ("o certo é rua frei caneca", ["rua frei caneca"]),
         ("rua sete de setembro 45", ["rua sete de setembro 45"]),
         ("tem fibra na rua?", []),
+        ("a fibra da rua rompeu", []),  # one word and no number: no street
+        ("rua 5", ["rua 5"]),
         ("quero internet", []),
     ],
 )  # fmt: skip

@@ -222,6 +222,11 @@ def test_random_text_never_raises(nlu: EmbeddedUnderstander) -> None:
         nlu.read(text, expects=rng.choice(list(Expect)))
 
 
+@pytest.mark.parametrize("text", ["🤔", "🙃", "🫠🫠"])
+def test_emoji_the_model_does_not_know_are_small_talk(nlu: EmbeddedUnderstander, text: str) -> None:
+    assert nlu.read(text).intent == "chitchat"
+
+
 def test_empty_text_is_no_intent(nlu: EmbeddedUnderstander) -> None:
     understood = nlu.read("   ")
     assert (understood.intent, understood.confidence, understood.entities) == (None, 0.0, ())
