@@ -10,11 +10,12 @@ own queries.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
-from contextvars import ContextVar
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,14 +35,15 @@ log = logging.getLogger(__name__)
 
 Conn = AsyncConnection[tuple[Any, ...]]
 
-# (connections, task, connection) while a task holds one of those connections' locks.
-_HELD: ContextVar[tuple[Connections, asyncio.Task[Any] | None, Conn] | None] = ContextVar(
-    "ozbot_postgres_held", default=None
-)
+#: (connections, task, connection) while a task holds one of those connections' locks
+Loan = tuple["Connections", "asyncio.Task[Any] | None", Conn]
+_HELD: ContextVar[Loan | None] = ContextVar("ozbot_postgres_held", default=None)
 
 
+@functools.cache
 def translate(what: str) -> DriverErrors:
-    """psycopg's errors in the block become :class:`StorageError` naming ``what``."""
+    """psycopg's errors in the block become :class:`StorageError` naming ``what``. Made once
+    per ``what`` and reused (it keeps nothing between uses): it runs around every statement."""
     return DriverErrors("PostgreSQL", psycopg.Error, what)
 
 
@@ -100,14 +102,13 @@ class Connections:
         async with self.pool().connection() as conn:
             yield conn
 
-    @contextmanager
-    def lent(self, conn: Conn) -> Iterator[None]:
-        """Within the block, this task's calls run on ``conn`` (a lock holder's connection)."""
-        token = _HELD.set((self, asyncio.current_task(), conn))
-        try:
-            yield
-        finally:
-            _HELD.reset(token)
+    def lend(self, conn: Conn) -> Token[Loan | None]:
+        """From now on this task's calls run on ``conn`` (a lock holder's connection), until
+        :meth:`take_back` is given the token this returns."""
+        return _HELD.set((self, asyncio.current_task(), conn))
+
+    def take_back(self, token: Token[Loan | None]) -> None:
+        _HELD.reset(token)
 
     # -- life cycle -------------------------------------------------------------------------
 

@@ -57,10 +57,11 @@ class AdvisoryLocks:
                 await pool.putconn(conn)
                 with translate("taking a lock"):  # a psycopg error goes on as a StorageError
                     raise
+            loan = self._connections.lend(conn)
             try:
-                with self._connections.lent(conn):
-                    yield
+                yield
             finally:
+                self._connections.take_back(loan)
                 try:
                     await conn.execute("SELECT pg_advisory_unlock(%s)", [lock])
                 except BaseException:

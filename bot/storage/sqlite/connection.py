@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sqlite3
 import threading
@@ -52,8 +53,10 @@ Db = sqlite3.Connection
 _NOT_OPEN = "the store is not open: call `await store.open()` first"
 
 
+@functools.cache
 def translate(what: str) -> DriverErrors:
-    """sqlite3's errors in the block become :class:`StorageError` naming ``what``."""
+    """sqlite3's errors in the block become :class:`StorageError` naming ``what``. Made once
+    per ``what`` and reused (it keeps nothing between uses): it runs around every statement."""
     return DriverErrors("SQLite", sqlite3.Error, what)
 
 
