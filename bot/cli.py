@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 
-from bot.errors import OzbotError
-from bot.logsafe import quiet_noisy_loggers
+from bot.errors import ConfigError, OzbotError
+from bot.logsafe import configure_logging
+from bot.settings import read_setting
 
 __all__ = ["main"]
 
@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.agents",
     "bot.ops.settings_cli",
     "bot.nlu.cli",
+    "bot.ops.migrate",
 )
 
 
@@ -46,11 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    quiet_noisy_loggers()  # even with -v: their detail carries phone numbers and tokens
+    try:
+        log_format = read_setting("log_format")
+    except ConfigError as exc:
+        print(f"ozbot: {exc}", file=sys.stderr)
+        return 1
+    configure_logging(verbose=args.verbose, log_format=log_format)
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()

@@ -1,18 +1,59 @@
-"""Keep customers' data and secrets out of the logs of libraries we do not control."""
+"""Logging set-up, and customers' data and secrets kept out of the logs.
+
+The application logs conversations by digest, never by phone number or chat id, and masks
+secrets (:func:`bot.settings.mask`); libraries we do not control are raised to WARNING because
+their detail carries exactly what ours leaves out. ``OZBOT_LOG_FORMAT=json`` writes one JSON
+object a line (``time``, ``level``, ``logger``, ``message``, and ``exc_info`` with a traceback)
+for a log collector; the text is the same message, so the same masking holds.
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
+from typing import TextIO
 
-__all__ = ["QUIET_LOGGERS", "quiet_noisy_loggers"]
+from pythonjsonlogger.json import JsonFormatter
+
+__all__ = ["QUIET_LOGGERS", "configure_logging", "json_formatter", "quiet_noisy_loggers"]
 
 # Libraries that log customer data or secrets below WARNING: httpx every request URL at INFO
 # (Telegram's carry the bot token), PTB every call's parameters at DEBUG (chat ids, texts),
 # transitions narrates every state change at INFO: noise, not news, in a server's log.
 QUIET_LOGGERS = ("httpx", "httpcore", "telegram", "transitions")
 
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
 
 def quiet_noisy_loggers() -> None:
     """Raise those libraries' loggers to WARNING, whatever level the root logger has (``-v``)."""
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def json_formatter() -> logging.Formatter:
+    """One JSON object a line. Only the record's standard fields and what a call passes in
+    ``extra`` appear: the message is the one the text format shows."""
+    return JsonFormatter(
+        "{asctime}{levelname}{name}{message}",
+        style="{",
+        rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        json_ensure_ascii=False,
+    )
+
+
+def configure_logging(
+    *, verbose: bool = False, log_format: str = "text", stream: TextIO | None = None
+) -> None:
+    """Log to ``stream`` (stderr) at INFO (DEBUG with ``verbose``) in ``log_format`` ("text" or
+    "json"), replacing any handler set before; the noisy libraries stay at WARNING either way."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(
+        json_formatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
+    )
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    quiet_noisy_loggers()  # even with -v: their detail carries phone numbers and tokens

@@ -44,6 +44,7 @@ __all__ = [
     "env_name",
     "load_settings",
     "mask",
+    "read_setting",
     "setting",
 ]
 
@@ -144,6 +145,12 @@ class Settings(BaseSettings):
     )
     require_cpf: Flag = setting(
         False, "OZBOT_REQUIRE_CPF", "true: the sales flow asks the customer's CPF"
+    )
+    log_format: Literal["text", "json"] = setting(
+        "text",
+        "OZBOT_LOG_FORMAT",
+        "text, or json: one JSON object a line for a log collector (the same masking of "
+        "customers' data)",
     )
 
     # --- OZmap ---
@@ -440,6 +447,15 @@ def _validated(build: Callable[[], Settings]) -> Settings:
     return settings
 
 
+def _gather(environ: Mapping[str, str] | None, env_file: Path | None) -> dict[str, str]:
+    """The variables: ``env_file``'s under ``environ`` (default: the process environment)."""
+    variables: dict[str, str] = {}
+    if env_file is not None and env_file.is_file():
+        variables.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    variables.update(os.environ if environ is None else environ)
+    return variables
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env"), **overrides: Any
 ) -> Settings:
@@ -447,15 +463,25 @@ def load_settings(
     ``environ`` (default: the process environment), which wins over ``env_file``.
 
     Raises :class:`ConfigError` naming each variable that is malformed and how to fix it."""
-    variables: dict[str, str] = {}
-    if env_file is not None and env_file.is_file():
-        variables.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    variables.update(os.environ if environ is None else environ)
-    token = _VARIABLES.set(variables)
+    token = _VARIABLES.set(_gather(environ, env_file))
     try:
         return _validated(lambda: Settings(**overrides))
     finally:
         _VARIABLES.reset(token)
+
+
+def read_setting(
+    field_name: str, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")
+) -> Any:
+    """One setting, read and validated as :func:`load_settings` would, without the others: the
+    CLI sets up logging with it before it knows whether the command needs the rest.
+
+    Raises :class:`ConfigError` naming the variable when its value is malformed."""
+    raw = _gather(environ, env_file).get(env_name(field_name))
+    if raw is None:
+        return Settings.model_fields[field_name].default
+    # the model's own validation (the other fields keep their defaults, which are valid)
+    return getattr(_validated(lambda: Settings.model_validate({field_name: raw})), field_name)
 
 
 # --- .env.example ---------------------------------------------------------------------------------
