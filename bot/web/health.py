@@ -29,6 +29,7 @@ async def readyz(request: Request) -> Response:
 
 async def metrics(request: Request) -> Response:
     state = app_state(request)
+    await state.metrics.sample_backlog(state.runtime.store)
     return PlainTextResponse(state.metrics.render(), media_type=PROMETHEUS_TEXT)
 
 
