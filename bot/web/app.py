@@ -152,8 +152,12 @@ def create_app(
             s = settings
             if prepare is not None:
                 s = await stack.enter_async_context(prepare(s))
+            metrics = Metrics()
             http = httpx.AsyncClient(
-                mounts={**upstream_pools(s), **(http_mounts or {})},
+                # OZmap's requests are timed and counted on the wire (bot/web/metrics.py)
+                mounts=metrics.meter_ozmap(
+                    {**upstream_pools(s), **(http_mounts or {})}, s.ozmap_url
+                ),
                 timeout=httpx.Timeout(15.0, connect=5.0),
                 limits=UPSTREAM_LIMITS,
             )
@@ -182,7 +186,6 @@ def create_app(
             timers.start()
             stack.push_async_callback(timers.stop)
 
-            metrics = Metrics()
             inbox = runtime.store
             if not isinstance(inbox, InboxStore):
                 raise TypeError(f"the runtime's store {inbox!r} does not implement InboxStore")
