@@ -213,7 +213,8 @@ class FakeTelegramAPI:
         return True
 
     async def _m_getWebhookInfo(self, params: dict[str, Any]) -> Any:
-        info = {k: v for k, v in self.webhook.items() if k in {"url", "pending_update_count"}}
+        shown = {"url", "pending_update_count", "last_error_date", "last_error_message"}
+        info = {k: v for k, v in self.webhook.items() if k in shown}
         return {**info, "has_custom_certificate": False}
 
     async def _m_getUpdates(self, params: dict[str, Any]) -> Any:

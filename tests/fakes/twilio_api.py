@@ -6,6 +6,11 @@ the account SID and auth token; answers 201 with a Message resource, or Twilio's
 To/From/Body (21602/21604), a Body over 1,600 characters (21617), a ContentSid that is not a
 known quick-reply template (21656). Accepted messages are in :attr:`FakeTwilioAPI.messages`.
 
+``GET /2010-04-01/Accounts/{AccountSid}.json`` answers the Account resource (status
+:attr:`FakeTwilioAPI.account_status`), and ``GET .../IncomingPhoneNumbers.json?PhoneNumber=``
+lists the account's numbers in :attr:`FakeTwilioAPI.numbers` (number -> its ``sms_url``), as
+Twilio pages a list.
+
 :func:`signed_post` builds a webhook request exactly as Twilio does: form body, and
 ``X-Twilio-Signature`` computed by twilio's own ``RequestValidator.compute_signature`` over the
 public URL and the parameters.
@@ -73,13 +78,21 @@ class FakeTwilioAPI:
         self._sids = itertools.count(1)
         self._failures: list[tuple[int, int, str]] = []
         self._changed = asyncio.Condition()
+        self.account_status = "active"
+        self.numbers: dict[str, str] = {}  # the account's phone numbers -> their sms_url
         self.app = Starlette(
             routes=[
                 Route(
                     "/2010-04-01/Accounts/{account}/Messages.json",
                     self._create,
                     methods=["POST"],
-                )
+                ),
+                Route(
+                    "/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json",
+                    self._numbers,
+                    methods=["GET"],
+                ),
+                Route("/2010-04-01/Accounts/{account}.json", self._account, methods=["GET"]),
             ]
         )
 
@@ -126,6 +139,57 @@ class FakeTwilioAPI:
         except ValueError:
             return False
         return user == self.account_sid and password == self.auth_token
+
+    async def _account(self, request: Request) -> JSONResponse:
+        account = request.path_params["account"]
+        if not self._authorized(request) or account != self.account_sid:
+            return self._error(401, 20003, "Authenticate")
+        return JSONResponse(
+            {
+                "auth_token": self.auth_token,
+                "date_created": "Thu, 01 Jan 2026 12:00:00 +0000",
+                "date_updated": "Thu, 01 Jan 2026 12:00:00 +0000",
+                "friendly_name": "ozbot tests",
+                "owner_account_sid": account,
+                "sid": account,
+                "status": self.account_status,
+                "subresource_uris": {},
+                "type": "Full",
+                "uri": f"/2010-04-01/Accounts/{account}.json",
+            }
+        )
+
+    async def _numbers(self, request: Request) -> JSONResponse:
+        account = request.path_params["account"]
+        if not self._authorized(request) or account != self.account_sid:
+            return self._error(401, 20003, "Authenticate")
+        wanted = request.query_params.get("PhoneNumber")
+        rows = [
+            {
+                "account_sid": account,
+                "phone_number": number,
+                "sid": f"PN{index:032x}",
+                "sms_method": "POST",
+                "sms_url": sms_url,
+                "uri": f"/2010-04-01/Accounts/{account}/IncomingPhoneNumbers/PN{index:032x}.json",
+            }
+            for index, (number, sms_url) in enumerate(sorted(self.numbers.items()), start=1)
+            if wanted is None or number == wanted
+        ]
+        uri = f"/2010-04-01/Accounts/{account}/IncomingPhoneNumbers.json"
+        return JSONResponse(
+            {
+                "end": max(len(rows) - 1, 0),
+                "first_page_uri": f"{uri}?PageSize=50&Page=0",
+                "incoming_phone_numbers": rows,
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": 50,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": uri,
+            }
+        )
 
     async def _create(self, request: Request) -> JSONResponse:
         account = request.path_params["account"]
