@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.ops.settings_cli",
     "bot.nlu.cli",
     "bot.ops.migrate",
+    "bot.ops.doctor",
 )
 
 
