@@ -216,6 +216,7 @@ class Queries:
     # timers
     pending_timers: str = f"SELECT {TIMER_COLUMNS} FROM timers WHERE key = ? ORDER BY due_at, id"  # noqa: S608
     #: (a NULL claim matches a NULL claim)
+    due_timers: str = "SELECT count(*) FROM timers WHERE due_at <= ?"
     timer_pending: str = "SELECT 1 FROM timers WHERE id = ? AND claimed_by IS ?"
     finish_timer: str = "DELETE FROM timers WHERE id = ? AND claimed_by IS ?"
     schedule_timer: str = (

@@ -129,6 +129,12 @@ class SqlStore(Store):
         found = await self._fetch("reading timers", self.queries.pending_timers, (key,))
         return [rows.timer(row) for row in found]
 
+    async def due_timers(self, now: datetime) -> int:
+        found = await self._fetch(
+            "counting due timers", self.queries.due_timers, (self.queries.time(now),)
+        )
+        return int(found[0][0])
+
     async def timer_pending(self, timer: Timer) -> bool:
         found = await self._fetch(
             "checking a timer", self.queries.timer_pending, (timer.id, timer.claim)

@@ -49,6 +49,11 @@ class TimerStore(ABC):
         :meth:`finish_timer` leaves it due again once the lease ends."""
 
     @abstractmethod
+    async def due_timers(self, now: datetime) -> int:
+        """How many timers are due at ``now``, claimed or not: the runners' backlog, which
+        ``/metrics`` shows."""
+
+    @abstractmethod
     async def timer_pending(self, timer: Timer) -> bool:
         """Whether ``timer`` still stands as claimed (not moved, cancelled or finished since).
         Asked under the conversation's lock, where customer turns move timers, it is final."""

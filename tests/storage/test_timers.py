@@ -54,6 +54,18 @@ async def test_claim_takes_due_timers_soonest_first_up_to_the_limit(store: Timer
     assert await store.claim_timers(at(5), limit=10, lease=60) == []
 
 
+async def test_due_timers_counts_what_is_due_claimed_or_not(store: TimerStore) -> None:
+    assert await store.due_timers(at(5)) == 0
+    await store.set_timers("k:early", {"nudge": at(1), "expire": at(4)})
+    await store.set_timers("k:future", {"nudge": at(60)})
+    assert await store.due_timers(at(0)) == 0
+    assert await store.due_timers(at(1)) == 1  # due at exactly now counts
+    assert await store.due_timers(at(5)) == 2
+    await store.claim_timers(at(5), limit=1, lease=60)
+    assert await store.due_timers(at(5)) == 2  # a claimed timer is still to be run
+    assert await store.due_timers(at(90)) == 3
+
+
 async def test_a_claim_whose_runner_died_is_taken_again_after_its_lease(store: TimerStore) -> None:
     await store.set_timers(KEY, {"nudge": at(1)})
     [lost] = await store.claim_timers(at(2), limit=10, lease=60)  # then the runner dies
