@@ -10,7 +10,7 @@ What is measured where:
   (``POST properties``), prospects (``POST prospects``) and cancellations
   (``DELETE properties/{id}``) OZmap accepted are counted from the same requests;
 - backlogs: :meth:`Metrics.sample_backlog` reads them from the store when ``/metrics`` is
-  scraped (the handoff queue, the inbox), so every replica shows the shared truth.
+  scraped (the handoff queue, due timers, the inbox), so every replica shows the shared truth.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -134,6 +135,11 @@ class Metrics:
             f"Conversations waiting in the agents' queue (read up to {QUEUE_SAMPLE_LIMIT})",
             registry=r,
         )
+        self.timers_due = Gauge(
+            "ozbot_timers_due",
+            "Timers (nudges, expiries, handoff releases) due now, claimed or not",
+            registry=r,
+        )
         self.inbox_backlog = Gauge(
             "ozbot_inbox_backlog",
             "Accepted messages whose turn has not run yet (all processes)",
@@ -154,6 +160,7 @@ class Metrics:
             async with asyncio.timeout(BACKLOG_TIMEOUT):
                 waiting = await store.waiting_handoffs(limit=QUEUE_SAMPLE_LIMIT)
                 self.handoffs_waiting.set(len(waiting))
+                self.timers_due.set(await store.due_timers(datetime.now(UTC)))
                 self.inbox_backlog.set(await store.inbox_pending())
         except Exception as exc:  # a metric must not fail the scrape: it says it is stale
             log.warning("metrics: could not read the backlogs from the store: %s", exc)
