@@ -1,6 +1,9 @@
-"""Reading what customers type: CEP, CPF, coordinates, house numbers; and masking for logs.
+"""Reading what customers type: CEP, CPF, CNPJ, phone numbers, coordinates, house numbers; and
+masking for logs.
 
-Pure functions, no I/O. ``parse_*`` functions find the value inside free text ("meu cep é
+Pure functions, no I/O. CPF and CNPJ check digits are python-stdnum's (``stdnum.br``, the
+alphanumeric CNPJ of 2026 included), phone numbers Google's libphonenumber (``phonenumbers``).
+``parse_*`` and ``normalize_*`` functions find the value inside free text ("meu cep é
 88025-500") and return None when there is none; ``format_*`` raise :class:`InvalidInput` for a
 value that cannot be valid. Masks never raise: they are used while logging.
 """
@@ -10,20 +13,29 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import phonenumbers
+from stdnum.br import cnpj as stdnum_cnpj
+from stdnum.br import cpf as stdnum_cpf
+
 from bot.errors import InvalidInput
 
 __all__ = [
     "NO_NUMBER",
     "fold",
     "format_cep",
+    "format_cnpj",
     "format_cpf",
+    "mask_cnpj",
     "mask_cpf",
     "mask_phone",
+    "normalize_cnpj",
     "normalize_cpf",
+    "normalize_phone",
     "parse_cep",
     "parse_coordinates",
     "parse_house_number",
     "strip_accents",
+    "valid_cnpj",
     "valid_coordinates",
     "valid_cpf",
 ]
@@ -35,6 +47,12 @@ NO_NUMBER = "S/N"
 # number or a longer code.
 _CEP = re.compile(r"(?<![\d.\-])(\d{2})\.?(\d{3})[-\s]?(\d{3})(?![\d]|[.\-]\d)")
 _CPF = re.compile(r"(?<![\d.\-])(\d{3})\.?(\d{3})\.?(\d{3})[-\s]?(\d{2})(?![\d]|[.\-]\d)")
+# 12 letters or digits (the alphanumeric CNPJ of 2026) then 2 check digits, with or without the
+# usual dots, slash and dash
+_CNPJ = re.compile(
+    r"(?<![\w.\-/])([0-9A-Z]{2})\.?([0-9A-Z]{3})\.?([0-9A-Z]{3})/?([0-9A-Z]{4})-?(\d{2})"
+    r"(?![\w]|[.\-/]\w)"
+)
 # A coordinate pair always has decimals; requiring them keeps "Servidão 5, 120" an address.
 _COORD_DOT = re.compile(r"(?<![\d.])([-+]?\d{1,2}\.\d+)\s*[,;\s]\s*([-+]?\d{1,3}\.\d+)(?![\d.])")
 _COORD_COMMA = re.compile(r"(?<![\d,])([-+]?\d{1,2},\d+)\s*[;\s]\s*([-+]?\d{1,3},\d+)(?![\d,])")
@@ -74,16 +92,6 @@ def format_cep(cep: str) -> str:
     return f"{digits[:5]}-{digits[5:]}"
 
 
-def _cpf_check_digits(first9: str) -> str:
-    digits = [int(c) for c in first9]
-    for _ in range(2):
-        weight = len(digits) + 1
-        total = sum(d * (weight - i) for i, d in enumerate(digits))
-        remainder = total * 10 % 11
-        digits.append(0 if remainder == 10 else remainder)
-    return f"{digits[-2]}{digits[-1]}"
-
-
 def normalize_cpf(text: str | None) -> str | None:
     """The first *valid* CPF in ``text`` as 11 digits ("529.982.247-25" → "52998224725"); None when
     there is none (wrong check digits and all-same-digit numbers are not CPFs)."""
@@ -91,9 +99,8 @@ def normalize_cpf(text: str | None) -> str | None:
         return None
     for match in _CPF.finditer(text):
         digits = "".join(match.groups())
-        if len(set(digits)) == 1:
-            continue
-        if _cpf_check_digits(digits[:9]) == digits[9:]:
+        # stdnum accepts 111.111.111-11 and its kin: their check digits add up, no one has them
+        if len(set(digits)) > 1 and stdnum_cpf.is_valid(digits):
             return digits
     return None
 
@@ -117,6 +124,65 @@ def mask_cpf(text: str | None) -> str:
     if len(digits) != 11:
         return "***"
     return f"***.***.*{digits[7:9]}-{digits[9:]}"
+
+
+def normalize_cnpj(text: str | None) -> str | None:
+    """The first *valid* CNPJ in ``text`` as 14 characters ("11.222.333/0001-81" →
+    "11222333000181"; letters upper-cased, as the alphanumeric CNPJ has them); None when none."""
+    if not text:
+        return None
+    for match in _CNPJ.finditer(text.upper()):
+        value = "".join(match.groups())
+        if len(set(value)) > 1 and stdnum_cnpj.is_valid(value):
+            return value
+    return None
+
+
+def valid_cnpj(text: str | None) -> bool:
+    """Whether ``text`` holds a valid CNPJ (both check digits right)."""
+    return normalize_cnpj(text) is not None
+
+
+def format_cnpj(text: str) -> str:
+    """ "11222333000181" → "11.222.333/0001-81". Raises :class:`InvalidInput` when invalid."""
+    value = normalize_cnpj(text)
+    if value is None:
+        raise InvalidInput("not a valid CNPJ: check the 14 characters")
+    return str(stdnum_cnpj.format(value))
+
+
+def mask_cnpj(text: str | None) -> str:
+    """A CNPJ safe to log: the branch and check digits only ("**.***.***/0001-81")."""
+    value = re.sub(r"[^0-9A-Za-z]", "", text or "")
+    if len(value) != 14:
+        return "***"
+    return f"**.***.***/{value[8:12]}-{value[12:]}"
+
+
+def normalize_phone(text: str | None, region: str = "BR") -> str | None:
+    """A phone number in E.164 ("+5548999990000"); None when ``text`` is not a valid number.
+
+    Brazilian mobiles gained a ninth digit (a 9 before the eight) years ago, but WhatsApp still
+    gives many accounts' ids without it ("554899990000", common outside São Paulo): such a
+    number is given its 9, so one customer is one phone number in OZmap whichever form
+    arrives. Numbers without a country code are read as ``region``'s."""
+    if not text:
+        return None
+    raw = text.strip().removeprefix("whatsapp:")
+    if raw.isdigit() and raw.startswith("55") and len(raw) in (12, 13):
+        raw = "+" + raw  # a WhatsApp id: country code included, no plus sign
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number) and number.country_code == 55:
+        national = str(number.national_number)
+        # area code, then an 8-digit number that reads as a mobile's (6-9): the 9 was left out
+        if len(national) == 10 and national[2] in "6789":
+            number = phonenumbers.parse(f"+55{national[:2]}9{national[2:]}", region)
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
 
 
 def mask_phone(text: str | None) -> str:

@@ -39,7 +39,7 @@ from bot.channels.base import Channel
 from bot.channels.textsplit import numbered, split_text
 from bot.errors import BadPayload, ChannelError, SignatureError
 from bot.messages import Inbound, Location, Reply
-from bot.validation import valid_coordinates
+from bot.validation import normalize_phone, valid_coordinates
 
 __all__ = [
     "ALLOWED_UPDATES",
@@ -111,7 +111,8 @@ def _from_message(message: Message, provider_id: str) -> Inbound | None:
         text = "/start"  # a deep-link payload carries nothing the flows use
     phone = None
     if message.contact is not None:
-        phone = message.contact.phone_number
+        shared = message.contact.phone_number
+        phone = normalize_phone(shared) or shared
     location = _location(message)
     if text is None and location is None and phone is None:
         text = ""  # a sticker, photo or voice note: the flow answers that it did not understand

@@ -34,7 +34,7 @@ from bot.channels.textsplit import numbered, split_text
 from bot.errors import BadPayload, ChannelError, SignatureError
 from bot.messages import Inbound, Location, Reply
 from bot.storage.base import Store
-from bot.validation import valid_coordinates
+from bot.validation import normalize_phone, valid_coordinates
 
 __all__ = [
     "EMPTY_TWIML",
@@ -123,7 +123,9 @@ def parse_form(params: Mapping[str, str]) -> Inbound | None:
         text=text,
         location=location,
         button=button,
-        phone="+" + contact if contact.isdigit() else None,
+        # the conversation stays keyed by WhatsApp's own id (contact); the number OZmap records
+        # is normalised, the ninth digit of a Brazilian mobile restored
+        phone=normalize_phone(contact),
         name=params.get("ProfileName") or None,
         provider_id=sid,
     )
