@@ -72,7 +72,7 @@ async def build_runtime(
     await store.open()
     try:
         geocoder = make_geocoder(settings, http, store)
-        hours = BusinessHours.parse(settings.business_hours, settings.holidays, settings.timezone)
+        hours = BusinessHours.from_settings(settings)
         services = Services(
             ozmap=ozmap,
             geocoder=geocoder,

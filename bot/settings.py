@@ -216,8 +216,20 @@ class Settings(BaseSettings):
     holidays: Names = setting(
         (),
         "OZBOT_HOLIDAYS",
-        "days the team is off, YYYY-MM-DD, comma-separated",
+        "the provider's own days off (Carnival, a local holiday), YYYY-MM-DD, comma-separated",
         example="2026-12-25,2027-01-01",
+    )
+    public_holidays: Flag = setting(
+        True,
+        "OZBOT_PUBLIC_HOLIDAYS",
+        "true: Brazil's national holidays (and OZBOT_HOLIDAY_STATE's) close the team too, from "
+        "the holidays package; OZBOT_HOLIDAYS adds to them",
+    )
+    holiday_state: str = setting(
+        "",
+        "OZBOT_HOLIDAY_STATE",
+        "the state (UF) whose holidays also close the team; empty: national ones only",
+        example="SC",
     )
     timezone: str = setting("America/Sao_Paulo", "OZBOT_TIMEZONE", "the team's time zone")
     nudge_minutes: float = setting(

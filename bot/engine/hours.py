@@ -1,8 +1,12 @@
 """When the provider's people answer: weekly hours, holidays and a time zone. Pure.
 
 ``OZBOT_BUSINESS_HOURS="mon-fri 08:00-18:00; sat 08:00-12:00"`` (days in English or Portuguese,
-ranges or comma lists, several spans a day allowed), ``OZBOT_HOLIDAYS="2026-12-25,2027-01-01"``,
-``OZBOT_TIMEZONE=America/Sao_Paulo``. An empty ``OZBOT_BUSINESS_HOURS`` means always open.
+ranges or comma lists, several spans a day allowed), ``OZBOT_TIMEZONE=America/Sao_Paulo``. An
+empty ``OZBOT_BUSINESS_HOURS`` means always open.
+
+Holidays: Brazil's national ones and, with ``OZBOT_HOLIDAY_STATE=SC``, that state's, from the
+``holidays`` package (``OZBOT_PUBLIC_HOLIDAYS=false`` leaves them out); ``OZBOT_HOLIDAYS`` adds
+the provider's own days ("2026-02-17" for Carnival, which is an optional day, not a holiday).
 """
 
 from __future__ import annotations
@@ -11,9 +15,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays as public_holidays
+
 from bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 __all__ = ["BusinessHours"]
 
@@ -54,20 +64,53 @@ def _span(text: str) -> tuple[time, time]:
     return opens, closes
 
 
+def _calendar(country: str | None, state: str | None) -> Any:
+    if country is None:
+        return None
+    states = public_holidays.country_holidays(country).subdivisions
+    if state is not None and state.upper() not in states:
+        raise ConfigError(
+            f"OZBOT_HOLIDAY_STATE={state!r} is not a state: use its two letters (UF), e.g. SC"
+        )
+    return public_holidays.country_holidays(country, subdiv=state.upper() if state else None)
+
+
 @dataclass(frozen=True)
 class BusinessHours:
-    """Opening spans per weekday (0 = Monday), in ``zone``; ``always`` ignores them."""
+    """Opening spans per weekday (0 = Monday), in ``zone``; ``always`` ignores them. Closed on
+    ``holidays`` (the provider's days) and on ``calendar``'s (public holidays, computed per year
+    as they are asked for)."""
 
     spans: Mapping[int, tuple[tuple[time, time], ...]] = field(default_factory=dict)
     holidays: frozenset[date] = frozenset()
     zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     always: bool = False
+    calendar: Any = field(default=None, compare=False)  # a holidays.HolidayBase, or None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> BusinessHours:
+        """From OZBOT_BUSINESS_HOURS, OZBOT_HOLIDAYS, OZBOT_TIMEZONE, OZBOT_PUBLIC_HOLIDAYS and
+        OZBOT_HOLIDAY_STATE; raises :class:`ConfigError` naming the one that is wrong."""
+        return cls.parse(
+            settings.business_hours,
+            settings.holidays,
+            settings.timezone,
+            country="BR" if settings.public_holidays else None,
+            state=settings.holiday_state or None,
+        )
 
     @classmethod
     def parse(
-        cls, spec: str, holidays: Iterable[str] = (), timezone: str = "America/Sao_Paulo"
+        cls,
+        spec: str,
+        holidays: Iterable[str] = (),
+        timezone: str = "America/Sao_Paulo",
+        *,
+        country: str | None = None,
+        state: str | None = None,
     ) -> BusinessHours:
-        """Read the three settings; raises :class:`ConfigError` naming the one that is wrong."""
+        """Read the settings; raises :class:`ConfigError` naming the one that is wrong.
+        ``country`` (``"BR"``) adds its public holidays, and ``state``'s (a UF) with it."""
         try:
             zone = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -95,7 +138,12 @@ class BusinessHours:
             holidays=frozenset(days_off),
             zone=zone,
             always=not spec.strip(),
+            calendar=_calendar(country, state),
         )
+
+    def closed_on(self, day: date) -> bool:
+        """Whether ``day`` is a holiday: the provider's own or a public one."""
+        return day in self.holidays or (self.calendar is not None and day in self.calendar)
 
     def is_open(self, moment: datetime) -> bool:
         return self.next_opening(moment) == moment
@@ -108,7 +156,7 @@ class BusinessHours:
         local = moment.astimezone(self.zone)
         for offset in range(_LOOKAHEAD_DAYS):
             day = local.date() + timedelta(days=offset)
-            if day in self.holidays:
+            if self.closed_on(day):
                 continue
             for opens, closes in self.spans.get(day.weekday(), ()):
                 if offset == 0 and local.time() >= closes:

@@ -54,7 +54,7 @@ async def _configuration(settings: Settings) -> list[Finding]:
 
     found = [Finding("configuration", "ok", "settings read from the environment and .env")]
     try:
-        BusinessHours.parse(settings.business_hours, settings.holidays, settings.timezone)
+        BusinessHours.from_settings(settings)
     except ConfigError as exc:
         found.append(Finding("configuration", "FAIL", str(exc)))
     if not settings.ozmap_token:
