@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,8 +93,18 @@ def uv(*args: str, cwd: Path = ROOT) -> None:
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
-    base = tmp_path_factory.mktemp("wheel")
+def installed() -> Iterator[Installed]:
+    # not under pytest's own temporary directory, which only root may enter: the unprivileged
+    # user the server test runs as must read the venv
+    base = Path(tempfile.mkdtemp(prefix="ozbot-wheel-"))
+    base.chmod(0o755)
+    try:
+        yield _install(base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _install(base: Path) -> Installed:
     dist = base / "dist"
     uv("build", "--out-dir", str(dist))  # the sdist, then the wheel built from the sdist
     (wheel,) = dist.glob("ozbot-*.whl")
@@ -162,10 +175,19 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+# The container runs `ozbot serve` as an unprivileged user (Dockerfile: USER 10001): so does
+# this test when it runs as root, as CI does
+AS_NOBODY = (
+    ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+)
+# the Dockerfile's HEALTHCHECK, word for word
+HEALTHCHECK = "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/healthz', timeout=4)"
+
+
 def test_ozbot_serve_sandbox_serves_pages_and_static_files(installed: Installed) -> None:
     port = _free_port()
     server = subprocess.Popen(  # noqa: S603 -- our own venv's program, fixed arguments
-        [str(installed.bin / "ozbot"), "serve", "--sandbox", "--port", str(port)],
+        [*AS_NOBODY, str(installed.bin / "ozbot"), "serve", "--sandbox", "--port", str(port)],
         cwd=installed.away,
         env=clean_env(),
         stdout=subprocess.DEVNULL,
@@ -192,6 +214,8 @@ def test_ozbot_serve_sandbox_serves_pages_and_static_files(installed: Installed)
             response = httpx.get(url + path, timeout=10)
             assert response.status_code == 200, path
             assert needle in response.text, path
+        health = HEALTHCHECK.replace(":8000/", f":{port}/")
+        installed.run("python", "-c", health)  # exits 0: the container is healthy
     finally:
         server.terminate()
         server.wait(timeout=60)
