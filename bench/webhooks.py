@@ -1,90 +1,111 @@
-"""Webhook benchmark: open-loop load on the real routes of ``ozbot serve`` over loopback.
+"""Webhook benchmark: what a sales turn costs ``ozbot serve``, in CPU time, beside latency, against
+a first python-telegram-bot bot and the HTTP floor, in one run.
 
-    .venv/bin/python bench/webhooks.py [--customers 300] [--rate 30] [--think 1.0]
-                                      [--concurrency 32]
+    .venv/bin/python bench/webhooks.py [--tree today=/work/wt/perf-baseline --tree new=.]
+        [--stores sqlite,postgres] [--channels telegram,twilio] [--baselines ptb,floor]
+        [--customers 150] [--rate 10] [--think 1.0] [--processes 1] [--py-spy DIR]
 
-Four processes besides this one: ``ozbot serve`` (real engine, flows, SQLite, offline
-geocoder), the OZmap sandbox standing in for a remote OZmap (``--ozmap-latency`` adds its
-network time), and the Telegram and Twilio fakes (``tests.fakes.serve``). Customers arrive as a
-Poisson process at ``--rate`` per second, alternately on Telegram and WhatsApp, and each sends
-five messages ``--think`` seconds apart whatever the bot answers (open loop): greeting, "I want
-internet" (a tap or a typed option), a location pin or a typed address (geocoding + OZmap
-feasibility), "yes, that's my address", their name. No reservation is made, so the sandbox's
-ports do not run out.
+Processes besides this one: the server under test, the OZmap sandbox standing in for a remote
+OZmap (``--ozmap-latency`` adds network time), the Telegram and Twilio fakes
+(``tests.fakes.serve``), and on PostgreSQL a counting proxy in front of it (:mod:`pgcount`).
+The harness is this tree's; the server is ``<tree>/.venv/bin/python -m bot.cli serve`` of each
+``--tree`` (so today's code and the new code are measured by the same harness, in the same
+run), on SQLite and on a fresh PostgreSQL database of its own.
 
-Prints turns/s and p50/p99 of the webhook response time (the POST, signature checking included)
-and of the reply latency (POST sent → the turn's last reply received by the fake). The replies
-of each turn are told apart by the number of replies each step gives, measured first with one
-customer per channel. Not a test: numbers depend on the machine; record them in reports.
+Phases, each on a freshly started server, each channel on its own: customers arrive as a
+Poisson process at ``--rate`` per second and each sends five messages ``--think`` seconds apart,
+whatever the bot answers (open loop; offered turns/s = 5 x rate): greeting, "I want internet"
+(a tap, or "1" on WhatsApp), a location pin or a typed address (geocoding), "yes, that's my
+address" (OZmap feasibility), their name. No reservation is made, so the sandbox's ports do not
+run out. Before the measured load: one customer closed-loop (how many replies each step gives),
+then ``--warmup`` customers unmeasured (caches, prepared statements, pools).
 
-Recorded 2026-11-23 (2 cores: server, sandbox, both fakes and this client on one machine;
-SQLite; durable inbox; webhook concurrency 32; think 1 s; offered turns/s is 5x the customer
-rate), after two fixes found by profiling the server with py-spy under this load: sniffio made a
-direct dependency (httpcore re-imported it on every pool operation and failed, 8% of the CPU;
-encode/httpcore#1103) and one connection pool per upstream (httpcore's per-request scan of the
-pool, 24% of the CPU; encode/httpcore#928):
+* ``ptb``: the same conversation as a python-telegram-bot ``ConversationHandler`` bot on
+  Starlette (:mod:`ptb_bot`), Telegram only;
+* ``floor``: a Starlette endpoint that only answers 200 (:mod:`floor`), the same requests.
 
-    customers/s  offered  done turns/s  webhook p50 / p99     reply p50 / p99
-         30        150        108         2.5 ms / 8.1 ms      6.3 ms / 46 ms
-         40        200        131         2.6 ms / 9.5 ms      7.5 ms / 68 ms
-         60        300        165         3.9 ms / 18.5 ms      16 ms / 458 ms  (near capacity)
-         80        400        190         6-7 ms / 55-70 ms   0.3-0.5 s / 1.1 s (saturated)
+Printed per phase: the server's CPU time per turn (utime+stime from /proc over the window, first
+request to last reply, divided by the turns whose replies all arrived); on PostgreSQL the CPU of
+its backends per turn (/proc of the bench database's backends) and round trips and transactions
+per turn (counted on the wire by the proxy); the load client's own CPU per turn; turns/s; webhook
+response p50/p99 (the POST, signature checking included) and reply latency p50/p99 (POST sent ->
+the step's last reply received by the fake). Then each ozbot row's ratio to the PTB bot and to
+the floor.
 
-Before those fixes, 40/s gave reply p50 857 ms / p99 1.7 s, and 60/s p50 1.7 s.
-Near capacity the runs are noisy (the same setting varied 3-5x in p99 between runs).
+CPU per turn moves little when other processes share the two cores (it still grew by up to a
+third in phases where a loaded machine left the server behind its load); latency and
+throughput do not hold at all: repeat a run (``--repeat``) before trusting a latency, and compare
+trees in the same run. Not a test: numbers depend on the machine; record them.
 
-"done turns/s" averages over the whole run, ramp and 4 s tail included, so it stays below the
-offered rate even when nothing queues (30/s: 1,500 turns in 13.9 s, 14 s being the ideal).
-One process tops out near 190 sales turns/s here (five processes sharing two cores); past
-that turns queue (reply latency grows) while webhooks are still acknowledged, until the event
-loop itself is starved (100/s: webhook p99 in seconds, and a customer's messages sent 1 s apart
-start overtaking each other in flight, which changes their conversation: "unexpected reply
-counts"). Scale out with more processes on PostgreSQL.
+Recorded 2026-12-01, today's tree (main at 7eeae71) twice, as ``today`` and ``new`` (the same
+code: the spread between the two is the noise), 150 customers at 10/s per phase, while other
+helpers' test suites kept the load average at 5-11 on the two cores (so the latencies say
+little):
+
+    server                     store    channel  turns CPU/turn  DB CPU DB RT DB tx client
+    HTTP floor (Starlette 200) -        telegram   750     0.32       -     -     -   0.28
+    PTB ConversationHandler    pickle   telegram   750     2.81       -     -     -   0.21
+    ozbot today                sqlite   telegram   750     6.20       -     -     -   0.29
+    ozbot today                sqlite   twilio     742     6.52       -     -     -   0.71
+    ozbot today                postgres telegram   750     6.85    1.69   8.1   8.1   0.29
+    ozbot today                postgres twilio     747     6.69    1.97   9.2   9.1   0.83
+    ozbot new                  sqlite   telegram   750     8.03       -     -     -   0.28
+    ozbot new                  sqlite   twilio     750     4.91       -     -     -   0.28
+    ozbot new                  postgres telegram   744     7.96    1.81   8.3   8.2   0.90
+    ozbot new                  postgres twilio     750     5.93    1.61   9.0   9.0   0.28
+
+ozbot costs 2.2-2.9 times the PTB bot's CPU per turn (PTB/ozbot 0.35-0.57x) and 15-25 times
+the HTTP floor; PostgreSQL takes 8-9 round trips per turn, each its own transaction.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import json
 import os
-import random
-import re
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx
+import psycopg
+from load import (
+    TG_SECRET,
+    TW_TOKEN,
+    Customer,
+    Fake,
+    Outcome,
+    client_cpu,
+    cpu_seconds,
+    drive,
+    percentile,
+    tally,
+    telegram_customer,
+    twilio_customer,
+    wait_replies,
+)
+from rawhttp import Connections
 
 from bot.ozmap.sandbox import Network
 from bot.ozmap.sandbox.process import run_sandbox_process
-from tests.fakes.payloads import (
-    ACCOUNT_SID,
-    BOT_NUMBER,
-    tg_callback,
-    tg_location,
-    tg_text,
-    twilio_text,
-)
-from tests.fakes.twilio_api import signed_post
+from tests.fakes.payloads import ACCOUNT_SID, BOT_NUMBER
 
 ROOT = Path(__file__).resolve().parents[1]
-# credentials the local fakes accept, nothing real
-TG_TOKEN = "7000000001:AAF-bench-token"  # noqa: S105
-TG_SECRET = "bench_secret"  # noqa: S105
-TW_TOKEN = "bench-twilio-auth-token"  # noqa: S105
-# the sandbox's own random default may start with "-", which its command line misreads
+BENCH = ROOT / "bench"
+TG_TOKEN = "7000000001:AAF-bench-token"  # noqa: S105  # the local fakes' credentials
 OZMAP_TOKEN = "bench-ozmap-token"  # noqa: S105
-COVERED = "R. Delminda Silveira, 900"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+LOGS = Path(tempfile.gettempdir())
 
 
 def free_port() -> int:
@@ -93,308 +114,428 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+@dataclass(frozen=True)
+class Target:
+    """A server to measure: ``kind`` ozbot (of ``tree``), ptb or floor, on ``store``."""
+
+    label: str
+    kind: str
+    store: str
+    channels: tuple[str, ...]
+    tree: Path = ROOT
 
 
 @dataclass
-class Sent:
-    customer: str  # the recipient as the fake records it
-    step: int
-    at: float
-    response_s: float
-    status: int
+class Row:
+    target: Target
+    channel: str
+    outcome: Outcome
+    db_cpu: float | None = None
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
-class Run:
-    base: str
-    client: httpx.AsyncClient
-    sent: list[Sent] = field(default_factory=list)
+class World:
+    """What every phase shares: the sandbox, the fakes, the PostgreSQL proxy."""
 
-    async def post(
-        self, customer: str, step: int, send: Callable[[], Awaitable[httpx.Response]]
-    ) -> None:
-        at = time.time()
-        start = time.perf_counter()
-        response = await send()
-        self.sent.append(
-            Sent(customer, step, at, time.perf_counter() - start, response.status_code)
-        )
+    args: argparse.Namespace
+    ozmap_url: str
+    fakes: dict[str, Fake]
+    fake_urls: dict[str, str]
+    proxy_port: int = 0
+    control_port: int = 0
+    pin: tuple[float, float] = (0.0, 0.0)
+    databases: int = 0
 
 
-def telegram_steps(
-    run: Run, chat_id: int, pin: tuple[float, float]
-) -> list[Callable[[], Awaitable[httpx.Response]]]:
-    ids = iter(range(chat_id * 10, chat_id * 10 + 10))
-    headers = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
-
-    def post(update: dict[str, Any]) -> Callable[[], Awaitable[httpx.Response]]:
-        return lambda: run.client.post(
-            run.base + "/webhooks/telegram", json=update, headers=headers
-        )
-
-    return [
-        post(tg_text(next(ids), chat_id, "oi")),
-        post(tg_callback(next(ids), chat_id, "intent:sales")),
-        post(tg_location(next(ids), chat_id, *pin)),
-        post(tg_callback(next(ids), chat_id, "yes")),
-        post(tg_text(next(ids), chat_id, "Cliente Teste")),
-    ]
-
-
-def whatsapp_steps(run: Run, number: str) -> list[Callable[[], Awaitable[httpx.Response]]]:
-    url = run.base + "/webhooks/twilio"
-
-    def post(text: str) -> Callable[[], Awaitable[httpx.Response]]:
-        form = twilio_text(number, text)
-        return lambda: run.client.post(url, **signed_post(url, form, TW_TOKEN))
-
-    return [post("oi"), post("1"), post(COVERED), post("1"), post("Cliente Teste")]
-
-
-async def turns_done(client: httpx.AsyncClient, base: str) -> int:
-    text = (await client.get(base + "/metrics")).text
-    return int(
-        sum(float(v) for v in re.findall(r"^ozbot_turns_total\{[^}]*\} ([0-9.e+]+)$", text, re.M))
-    )
-
-
-async def wait_turns(client: httpx.AsyncClient, base: str, target: int, limit: float) -> None:
-    deadline = time.monotonic() + limit
-    while await turns_done(client, base) < target:
-        if time.monotonic() > deadline:
-            raise SystemExit(
-                f"only {await turns_done(client, base)} of {target} turns finished in {limit:.0f}s"
-            )
-        await asyncio.sleep(0.05)
-
-
-async def fake_sent(client: httpx.AsyncClient, url: str) -> list[dict[str, Any]]:
-    return list((await client.get(url + "/_fake/sent")).json())
-
-
-async def calibrate(
-    run: Run, fakes: dict[str, str], pin: tuple[float, float]
-) -> dict[str, list[int]]:
-    """Replies per step for one customer of each channel, run closed-loop."""
-    counts: dict[str, list[int]] = {}
-    for channel, customer, steps in (
-        ("telegram", "1", telegram_steps(run, 1, pin)),
-        ("whatsapp", "whatsapp:+5548900000000", whatsapp_steps(run, "5548900000000")),
-    ):
-        per_step = []
-        for step, send in enumerate(steps):
-            before = [r for r in await fake_sent(run.client, fakes[channel]) if r["to"] == customer]
-            done = await turns_done(run.client, run.base)
-            await run.post(customer, step, send)
-            await wait_turns(run.client, run.base, done + 1, 30)
-            after = [r for r in await fake_sent(run.client, fakes[channel]) if r["to"] == customer]
-            per_step.append(len(after) - len(before))
-        counts[channel] = per_step
-    run.sent.clear()
-    return counts
-
-
-async def bench(args: argparse.Namespace, base: str, fakes: dict[str, str]) -> None:
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(limits=limits, timeout=60) as client:
-        run = Run(base, client)
-        network = Network.load()
-        covered = network.samples["covered"]
-        pin = (float(covered["lat"]), float(covered["lng"]))
-        counts = await calibrate(run, fakes, pin)
-        print(f"replies per step: telegram {counts['telegram']}, whatsapp {counts['whatsapp']}")
-        baseline = await turns_done(client, base)
-        calibration_replies = {
-            name: len(await fake_sent(client, url)) for name, url in fakes.items()
-        }
-
-        rng = random.Random(7)
-        tasks: list[asyncio.Task[None]] = []
-        channel_of: dict[str, str] = {}
-
-        async def customer(i: int) -> None:
-            if i % 2 == 0:
-                chat_id = 10_000 + i
-                name, steps = str(chat_id), telegram_steps(run, chat_id, pin)
-                channel_of[name] = "telegram"
-            else:
-                number = f"55489{10_000_000 + i:08d}"
-                name, steps = f"whatsapp:+{number}", whatsapp_steps(run, number)
-                channel_of[name] = "whatsapp"
-            posts = []
-            for step, send in enumerate(steps):
-                posts.append(asyncio.create_task(run.post(name, step, send)))
-                if step < len(steps) - 1:
-                    await asyncio.sleep(args.think)
-            await asyncio.gather(*posts)
-
-        started = time.time()
-        for i in range(args.customers):
-            tasks.append(asyncio.create_task(customer(i)))
-            await asyncio.sleep(rng.expovariate(args.rate))
-        await asyncio.gather(*tasks)
-        total = args.customers * 5
-        await wait_turns(client, base, baseline + total, 300)
-
-        replies: dict[str, list[float]] = defaultdict(list)
-        for name, url in fakes.items():
-            for row in (await fake_sent(client, url))[calibration_replies[name] :]:
-                replies[row["to"]].append(float(row["at"]))
-        latencies: list[float] = []
-        last_reply = started
-        missing = 0
-        by_customer: dict[str, list[Sent]] = defaultdict(list)
-        for sent in run.sent:
-            by_customer[sent.customer].append(sent)
-        for name, sends in by_customer.items():
-            sends.sort(key=lambda s: s.step)
-            got = sorted(replies.get(name, []))
-            per_step = counts[channel_of[name]]
-            if len(got) != sum(per_step):
-                missing += 1
-                continue
-            cursor = 0
-            for sent, count in zip(sends, per_step, strict=True):
-                cursor += count
-                latencies.append(got[cursor - 1] - sent.at)
-            last_reply = max(last_reply, got[-1])
-        responses = [s.response_s for s in run.sent]
-        errors = sum(1 for s in run.sent if s.status != 200)
-        elapsed = last_reply - started
-        print(
-            f"customers {args.customers} at {args.rate}/s, {total} turns, think {args.think}s, "
-            f"webhook concurrency {args.concurrency}"
-        )
-        print(f"turns/s            {total / elapsed:8.1f}   (all turns done in {elapsed:.1f}s)")
-        print(
-            f"webhook response   p50 {percentile(responses, 0.5) * 1000:7.1f} ms   "
-            f"p99 {percentile(responses, 0.99) * 1000:7.1f} ms   non-200: {errors}"
-        )
-        print(
-            f"reply latency      p50 {percentile(latencies, 0.5) * 1000:7.1f} ms   "
-            f"p99 {percentile(latencies, 0.99) * 1000:7.1f} ms   "
-            f"customers with unexpected reply counts: {missing}"
-        )
-
-
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start(command: list[str], env: dict[str, str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
     with log.open("w") as out:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+        return subprocess.Popen(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
 
 
 def give_up(why: str, log: Path) -> SystemExit:
-    return SystemExit(f"{why}:\n{log.read_text()}")
+    return SystemExit(f"{log.name}: {why}:\n{log.read_text()[-3000:]}")
 
 
-async def wait_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    async with httpx.AsyncClient() as client:
-        for _ in range(300):
-            if process.poll() is not None:
-                raise give_up(f"{url} exited", log)
-            try:
-                await client.get(url)
-                return
-            except httpx.TransportError:
-                await asyncio.sleep(0.1)
-    raise give_up(f"{url} did not come up", log)
+def spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy (``uv pip install py-spy``) sampling ``pid`` until SIGINT, without pausing it."""
+    command = [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking"]
+    command += ["--pid", str(pid), "--rate", "250", "--output", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603
 
 
-def main() -> None:
+async def wait_up(port: int, path: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    http = Connections("127.0.0.1", port, limit=1)
+    for _ in range(600):
+        if process.poll() is not None:
+            raise give_up("the process exited", log)
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            await http.get(path)
+            http.close()
+            return
+        await asyncio.sleep(0.1)
+    raise give_up(f"nothing answered {path} in 60 s", log)
+
+
+def stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        try:
+            process.wait(40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def base_env() -> dict[str, str]:
+    prefixes = ("TELEGRAM_", "TWILIO_", "OZMAP_", "GEOCODER", "CEP_", "DATABASE_", "OZBOT_")
+    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+
+
+@contextlib.contextmanager
+def database(world: World) -> Iterator[str]:
+    """A fresh PostgreSQL database, dropped afterwards; yields its name."""
+    world.databases += 1
+    name = f"ozbot_bench_{os.getpid()}_{world.databases}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield name
+    finally:
+        with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def server_commands(
+    target: Target, world: World, ports: list[int], data: Path, db_url: str
+) -> list[tuple[list[str], dict[str, str], Path]]:
+    env = base_env() | {"PYTHONPATH": str(target.tree)}
+    python = str(target.tree / ".venv" / "bin" / "python")
+    public = f"http://127.0.0.1:{ports[0]}"  # what Twilio signs, whichever process answers
+    if target.kind == "floor":
+        return [([sys.executable, str(BENCH / "floor.py"), "--port", str(ports[0])], env, ROOT)]
+    if target.kind == "ptb":
+        args = {
+            "port": ports[0],
+            "token": TG_TOKEN,
+            "api-url": world.fake_urls["telegram"],
+            "ozmap-url": world.ozmap_url,
+            "ozmap-token": OZMAP_TOKEN,
+            "secret": TG_SECRET,
+            "data": data,
+        }
+        flags = [part for key, value in args.items() for part in (f"--{key}", str(value))]
+        return [([sys.executable, str(BENCH / "ptb_bot.py"), *flags], env, ROOT)]
+    env |= {
+        "OZBOT_DATA_DIR": str(data),
+        "DATABASE_URL": db_url,
+        "OZMAP_URL": world.ozmap_url,
+        "OZMAP_TOKEN": OZMAP_TOKEN,
+        "GEOCODER": "gazetteer",
+        "CEP_PROVIDER": "offline",
+        "PUBLIC_BASE_URL": public,
+        "TELEGRAM_TOKEN": TG_TOKEN,
+        "TELEGRAM_SECRET": TG_SECRET,
+        "TELEGRAM_API_URL": world.fake_urls["telegram"],
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": TW_TOKEN,
+        "TWILIO_FROM": BOT_NUMBER,
+        "TWILIO_API_URL": world.fake_urls["whatsapp"],
+        "OZBOT_SESSION_SECRET": "bench",
+        "OZBOT_WEBHOOK_CONCURRENCY": str(world.args.concurrency),
+    }
+    return [
+        ([python, "-m", "bot.cli", "serve", "--port", str(port)], env, target.tree)
+        for port in ports
+    ]
+
+
+async def proxy_counts(world: World) -> dict[str, int]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", world.control_port)
+    line = await reader.readline()
+    writer.close()
+    return dict(json.loads(line))
+
+
+def backend_pids(name: str) -> list[int]:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as admin:
+        rows = admin.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,)
+        ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+async def calibrate(world: World, servers: list[Connections], customer: Customer) -> list[int]:
+    """Replies per step for one customer, one step at a time."""
+    fake = world.fakes[customer.channel]
+    counts = []
+    for raw in customer.requests:
+        before = await fake.count()
+        status, _ = await servers[0].request(raw)
+        if status != 200:
+            raise SystemExit(f"calibration: the webhook answered {status}")
+        counts.append(await fake.quiet(before) - before)
+    return counts
+
+
+def new_customer(world: World, channel: str, host: str, public: str) -> Customer:
+    if channel == "telegram":
+        return telegram_customer(host, world.pin)
+    return twilio_customer(host, public)
+
+
+async def phase(
+    world: World, target: Target, channel: str, ports: list[int], pids: list[int], db: str | None
+) -> Row:
+    args = world.args
+    servers = [Connections("127.0.0.1", port) for port in ports]
+    host, public = f"127.0.0.1:{ports[0]}", f"http://127.0.0.1:{ports[0]}"
+    fake = None if target.kind == "floor" else world.fakes[channel]
+    per_step = None
+    if fake is not None:
+        per_step = await calibrate(world, servers, new_customer(world, channel, host, public))
+    total = sum(per_step) if per_step else 0
+    for count, seed, timed in ((args.warmup, 1, False), (args.customers, 7, True)):
+        customers = [new_customer(world, channel, host, public) for _ in range(count)]
+        since = await fake.count() if fake is not None else 0
+        before_cpu = sum(cpu_seconds(pid) for pid in pids)
+        db_pids = backend_pids(db) if db else []
+        before_db = {pid: cpu_seconds(pid) for pid in db_pids}
+        before_counts = await proxy_counts(world) if db else {}
+        before_client = client_cpu()
+        started = time.time()
+        sent = await drive(servers, customers, rate=args.rate, think=args.think, seed=seed)
+        await wait_replies(fake, since + total * count, 120)
+        await asyncio.sleep(0.3)  # what a turn does after its last reply (the inbox entry)
+        replies = await fake.sent(since) if fake is not None else []
+        outcome = tally(sent, replies, per_step, count, started)
+        if not timed:
+            continue
+        outcome.server_cpu = sum(cpu_seconds(pid) for pid in pids) - before_cpu
+        outcome.client_cpu = client_cpu() - before_client
+        row = Row(target, channel, outcome)
+        if db:
+            after = {pid: cpu_seconds(pid) for pid in backend_pids(db)}
+            row.db_cpu = sum(value - before_db.get(pid, 0.0) for pid, value in after.items())
+            after_counts = await proxy_counts(world)
+            row.counts = {k: after_counts[k] - before_counts.get(k, 0) for k in after_counts}
+    for server in servers:
+        server.close()
+    if per_step is not None:
+        print(f"  {target.label} {target.store} {channel}: replies per step {per_step}")
+    return row
+
+
+async def measure(world: World, target: Target) -> list[Row]:
+    args = world.args
+    ports = [free_port() for _ in range(args.processes if target.kind == "ozbot" else 1)]
+    with contextlib.ExitStack() as stack:
+        data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ozbot-bench-")))
+        db = None
+        db_url = f"sqlite:///{data}/ozbot.db"
+        if target.store == "postgres":
+            db = stack.enter_context(database(world))
+            db_url = (
+                f"postgresql://postgres@127.0.0.1:{world.proxy_port}/{db}"
+                "?sslmode=disable&gssencmode=disable"
+            )
+        processes = []
+        stack.callback(stop, processes)
+        commands = server_commands(target, world, ports, data, db_url)
+        for i, (command, env, cwd) in enumerate(commands):
+            log = LOGS / f"bench-{target.kind}-{i}.log"
+            processes.append(start(command, env, log, cwd))
+            await wait_up(ports[i], "/healthz", processes[-1], log)
+        spies = []
+        if args.py_spy:
+            for i, process in enumerate(processes):
+                name = f"{target.label}-{target.store}-{i}.svg".replace(" ", "_")
+                spies.append(spy(process.pid, Path(args.py_spy) / name))
+        pids = [process.pid for process in processes]
+        rows = []
+        for channel in target.channels:
+            rows.append(await phase(world, target, channel, ports, pids, db))
+            print(line(rows[-1]), flush=True)
+        for spying in spies:
+            spying.send_signal(signal.SIGINT)
+            spying.wait(60)
+    return rows
+
+
+def ms(value: float) -> str:
+    return f"{value * 1000:7.2f}"
+
+
+HEADER = (
+    f"{'server':<26} {'store':<8} {'channel':<8} {'turns':>5} {'turns/s':>7} "
+    f"{'CPU/turn':>8} {'DB CPU':>7} {'DB RT':>5} {'DB tx':>5} {'client':>6} "
+    f"{'webhook p50/p99':>16} {'reply p50/p99':>16} {'bad':>4}"
+)
+
+
+def shown(channel: str) -> str:
+    return "twilio" if channel == "whatsapp" else channel
+
+
+def line(row: Row) -> str:
+    o = row.outcome
+    turns = max(o.turns, 1)
+    db_cpu = f"{row.db_cpu / turns * 1000:7.2f}" if row.db_cpu is not None else f"{'-':>7}"
+    rt = f"{row.counts['round_trips'] / turns:5.1f}" if row.counts else f"{'-':>5}"
+    tx = f"{row.counts['transactions'] / turns:5.1f}" if row.counts else f"{'-':>5}"
+    hook = f"{ms(percentile(o.responses, 0.5))}/{ms(percentile(o.responses, 0.99)).strip()}"
+    reply = (
+        f"{ms(percentile(o.latencies, 0.5))}/{ms(percentile(o.latencies, 0.99)).strip()}"
+        if row.target.kind != "floor"
+        else "-"
+    )
+    return (
+        f"{row.target.label:<26} {row.target.store:<8} {shown(row.channel):<8} {o.turns:>5} "
+        f"{o.turns / max(o.seconds, 1e-9):7.1f} {o.server_cpu / turns * 1000:8.2f} {db_cpu} "
+        f"{rt} {tx} {o.client_cpu / turns * 1000:6.2f} {hook:>16} {reply:>16} "
+        f"{o.bad + o.non_200:>4}"
+    )
+
+
+def report(rows: list[Row]) -> None:
+    print()
+    print(
+        "CPU/turn, DB CPU (PostgreSQL backends) and client (this load client) in ms of CPU per "
+        "turn; DB RT and DB tx: PostgreSQL round trips and transactions per turn; latencies in "
+        "ms; bad: customers with unexpected replies + non-200 answers"
+    )
+    print(HEADER)
+    groups: dict[tuple[str, str, str], list[Row]] = {}
+    for row in rows:
+        groups.setdefault((row.target.label, row.target.store, row.channel), []).append(row)
+    for group in groups.values():
+        for row in group:
+            print(line(row))
+    # medians over --repeat runs
+    cost = {
+        key: statistics.median(r.outcome.server_cpu / max(r.outcome.turns, 1) for r in group)
+        for key, group in groups.items()
+    }
+    ptb = next((cost[k] for k, g in groups.items() if g[0].target.kind == "ptb"), None)
+    floor = next((cost[k] for k, g in groups.items() if g[0].target.kind == "floor"), None)
+    print()
+    print("server CPU per turn (median of the runs), and its ratios:")
+    for key, group in groups.items():
+        label, store, channel = key
+        parts = [f"  {label:<26} {store:<8} {shown(channel):<8} {cost[key] * 1000:6.2f} ms"]
+        if group[0].target.kind == "ozbot":
+            if ptb:
+                parts.append(f"PTB/ozbot {ptb / cost[key]:4.2f}x")
+            if floor:
+                parts.append(f"ozbot/floor {cost[key] / floor:4.1f}x")
+            counts = [r.counts["round_trips"] / max(r.outcome.turns, 1) for r in group if r.counts]
+            if counts:
+                parts.append(f"DB round trips/turn {statistics.median(counts):.1f}")
+        print("  ".join(parts))
+
+
+def targets(args: argparse.Namespace) -> list[Target]:
+    found = []
+    if "floor" in args.baselines:
+        found.append(Target("HTTP floor (Starlette 200)", "floor", "-", ("telegram",)))
+    if "ptb" in args.baselines:
+        found.append(Target("PTB ConversationHandler", "ptb", "pickle", ("telegram",)))
+    for spec in args.tree or [f"new={ROOT}"]:
+        label, _, path = spec.rpartition("=")
+        tree = Path(path).resolve()
+        if not (tree / ".venv" / "bin" / "python").exists():
+            raise SystemExit(f"{tree} has no .venv: run `make lint` there once")
+        for store in args.stores.split(","):
+            name = f"ozbot {label or tree.name}"
+            if args.processes > 1:
+                name += f" x{args.processes}"
+            found.append(Target(name, "ozbot", store, tuple(args.channels.split(",")), tree))
+    return found
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--customers", type=int, default=300)
-    parser.add_argument("--rate", type=float, default=30.0, help="new customers per second")
     parser.add_argument(
-        "--think", type=float, default=1.0, help="seconds between a customer's messages"
+        "--tree",
+        action="append",
+        help="LABEL=PATH: a checkout whose .venv runs `ozbot serve` (repeatable; default: this)",
     )
+    parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--channels", default="telegram,twilio")
+    parser.add_argument("--baselines", default="floor,ptb", help="floor,ptb, or none")
+    parser.add_argument("--customers", type=int, default=150, help="measured customers per phase")
+    parser.add_argument("--warmup", type=int, default=20, help="unmeasured customers first")
+    parser.add_argument("--rate", type=float, default=10.0, help="new customers per second")
+    parser.add_argument("--think", type=float, default=1.0, help="seconds between messages")
     parser.add_argument("--concurrency", type=int, default=32, help="OZBOT_WEBHOOK_CONCURRENCY")
-    parser.add_argument(
-        "--ozmap-latency", type=float, default=0.0, help="seconds the sandbox adds per request"
-    )
+    parser.add_argument("--processes", type=int, default=1, help="ozbot serve processes")
+    parser.add_argument("--ozmap-latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument("--repeat", type=int, default=1, help="run every phase this many times")
+    parser.add_argument("--py-spy", metavar="DIR", help="record a flame graph of each server")
     args = parser.parse_args()
+    args.channels = args.channels.replace("twilio", "whatsapp")
+    return args
 
-    logs = Path(tempfile.gettempdir())
-    tg_port, tw_port, port = free_port(), free_port(), free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("TELEGRAM_", "TWILIO_", "OZMAP_", "GEOCODER", "CEP_", "DATABASE_"))
-    }
-    env |= {"PYTHONPATH": str(ROOT)}
+
+async def run(world: World) -> None:
+    rows: list[Row] = []
+    for _ in range(world.args.repeat):
+        for target in targets(world.args):
+            rows += await measure(world, target)
+    report(rows)
+
+
+def main() -> None:
+    args = parse_args()
+    env = base_env() | {"PYTHONPATH": str(ROOT)}
+    tg_port, tw_port = free_port(), free_port()
     fake_cmd = [sys.executable, "-m", "tests.fakes.serve"]
-    with (
-        tempfile.TemporaryDirectory(prefix="ozbot-bench-") as data,
-        # OZmap stands in for a remote server: its own process, not a thread of ozbot's
-        run_sandbox_process(token=OZMAP_TOKEN, latency=args.ozmap_latency) as sandbox,
-    ):
-        processes = [
-            start(
-                [*fake_cmd, "telegram", "--port", str(tg_port), "--token", TG_TOKEN],
-                env,
-                logs / "bench-tg.log",
-            ),
-            start(
-                [*fake_cmd, "twilio", "--port", str(tw_port), "--token", TW_TOKEN],
-                env,
-                logs / "bench-tw.log",
-            ),
-        ]
-        server_env = env | {
-            "OZBOT_DATA_DIR": data,
-            "DATABASE_URL": f"sqlite:///{data}/ozbot.db",
-            "OZMAP_URL": sandbox.url,
-            "OZMAP_TOKEN": sandbox.token,
-            "GEOCODER": "gazetteer",
-            "CEP_PROVIDER": "offline",
-            "PUBLIC_BASE_URL": base,
-            "TELEGRAM_TOKEN": TG_TOKEN,
-            "TELEGRAM_SECRET": TG_SECRET,
-            "TELEGRAM_API_URL": f"http://127.0.0.1:{tg_port}",
-            "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
-            "TWILIO_AUTH_TOKEN": TW_TOKEN,
-            "TWILIO_FROM": BOT_NUMBER,
-            "TWILIO_API_URL": f"http://127.0.0.1:{tw_port}",
-            "OZBOT_SESSION_SECRET": "bench",
-            "OZBOT_WEBHOOK_CONCURRENCY": str(args.concurrency),
-        }
-        server_log = logs / "bench-serve.log"
-        processes.append(
-            start(
-                [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
-                server_env,
-                server_log,
-            )
+    with contextlib.ExitStack() as stack:
+        sandbox = stack.enter_context(
+            run_sandbox_process(token=OZMAP_TOKEN, latency=args.ozmap_latency)
         )
-        fakes = {
-            "telegram": f"http://127.0.0.1:{tg_port}",
-            "whatsapp": f"http://127.0.0.1:{tw_port}",
-        }
+        helpers: list[subprocess.Popen[bytes]] = []
+        stack.callback(stop, helpers)
+        helpers.append(
+            start([*fake_cmd, "telegram", "--port", str(tg_port), "--token", TG_TOKEN],
+                  env, LOGS / "bench-tg.log", ROOT)
+        )  # fmt: skip
+        helpers.append(
+            start([*fake_cmd, "twilio", "--port", str(tw_port), "--token", TW_TOKEN],
+                  env, LOGS / "bench-tw.log", ROOT)
+        )  # fmt: skip
+        proxy_port, control_port = free_port(), free_port()
+        if "postgres" in args.stores:
+            helpers.append(
+                start([sys.executable, str(BENCH / "pgcount.py"), "--port", str(proxy_port),
+                       "--control-port", str(control_port)], env, LOGS / "bench-pg.log", ROOT)
+            )  # fmt: skip
+        covered = Network.load().samples["covered"]
+        world = World(
+            args,
+            sandbox.url,
+            {"telegram": Fake(tg_port), "whatsapp": Fake(tw_port)},
+            {"telegram": f"http://127.0.0.1:{tg_port}", "whatsapp": f"http://127.0.0.1:{tw_port}"},
+            proxy_port,
+            control_port,
+            (float(covered["lat"]), float(covered["lng"])),
+        )
+
+        async def go() -> None:
+            await wait_up(tg_port, "/_fake/count", helpers[0], LOGS / "bench-tg.log")
+            await wait_up(tw_port, "/_fake/count", helpers[1], LOGS / "bench-tw.log")
+            await run(world)
+
         try:
-
-            async def go() -> None:
-                await wait_up(
-                    fakes["telegram"] + "/_fake/sent", processes[0], logs / "bench-tg.log"
-                )
-                await wait_up(
-                    fakes["whatsapp"] + "/_fake/sent", processes[1], logs / "bench-tw.log"
-                )
-                await wait_up(base + "/healthz", processes[2], server_log)
-                await bench(args, base, fakes)
-
+            import uvloop
+        except ImportError:
             asyncio.run(go())
-        finally:
-            for process in processes:
-                process.send_signal(signal.SIGTERM)
-            for process in processes:
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+        else:
+            uvloop.run(go())
 
 
 if __name__ == "__main__":

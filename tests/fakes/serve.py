@@ -1,7 +1,8 @@
 """Run a messenger fake on loopback: in a thread of this process (:func:`serve_in_thread`, for
 tests of the CLI), or as its own process (``python -m tests.fakes.serve telegram|twilio
 --port N``, for the benchmark). Both fakes also answer ``GET /_fake/sent`` with what they
-received and when (epoch seconds), so another process can measure reply latency."""
+received and when (epoch seconds), so another process can measure reply latency, and
+``GET /_fake/count`` with how many messages that is."""
 
 from __future__ import annotations
 
@@ -26,20 +27,29 @@ __all__ = ["add_inspection", "serve_in_thread"]
 
 
 def add_inspection(fake: FakeTelegramAPI | FakeTwilioAPI) -> None:
-    """Add ``GET /_fake/sent``: ``[{"to", "text", "at"}]`` for every message received."""
+    """Add ``GET /_fake/sent[?since=N]``: ``[{"to", "text", "at"}]`` for every message received
+    (from the ``N``-th on), and ``GET /_fake/count``: how many there are (cheap to poll)."""
+
+    def messages() -> list[Any]:
+        return fake.sent() if isinstance(fake, FakeTelegramAPI) else fake.messages
 
     async def sent(request: Request) -> JSONResponse:
+        since = int(request.query_params.get("since", "0"))
         rows: list[dict[str, Any]]
         if isinstance(fake, FakeTelegramAPI):
             rows = [
                 {"to": str(c.params["chat_id"]), "text": c.params["text"], "at": c.wall}
-                for c in fake.sent()
+                for c in fake.sent()[since:]
             ]
         else:
-            rows = [{"to": m.to, "text": m.text, "at": m.wall} for m in fake.messages]
+            rows = [{"to": m.to, "text": m.text, "at": m.wall} for m in fake.messages[since:]]
         return JSONResponse(rows)
 
+    async def count(request: Request) -> JSONResponse:
+        return JSONResponse(len(messages()))
+
     fake.app.router.routes.append(Route("/_fake/sent", sent, methods=["GET"]))
+    fake.app.router.routes.append(Route("/_fake/count", count, methods=["GET"]))
 
 
 @contextmanager

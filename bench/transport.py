@@ -1,0 +1,136 @@
+"""Outbound HTTP: the client CPU one POST costs, per client stack, against a local server.
+
+    .venv/bin/python bench/transport.py [--requests 3000] [--concurrency 1,16]
+
+The server (``bench/floor.py``-like: uvicorn answering a small JSON body, as the Bot API and
+Twilio do) runs in its own process; this process sends ``--requests`` POSTs of a small JSON
+body, ``--concurrency`` at a time, through:
+
+* ``httpx``: ``httpx.AsyncClient`` on its own pooled transport (httpcore, h11, anyio), as
+  ``ozbot serve`` used until the aiohttp transport;
+* ``httpx+aiohttp``: ``httpx.AsyncClient(transport=httpx_aiohttp.AiohttpTransport())``: the httpx
+  interface (what the PTB request, the twilio client, the OZmap client and the tests speak) on
+  aiohttp's connection pool and parser;
+* ``aiohttp``: ``aiohttp.ClientSession`` called directly (the floor for the transport).
+
+Prints this process's CPU time per request (getrusage, so the server's work is not in it) and
+the wall time. Not a test: numbers depend on the machine; record them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import httpx
+import uvloop
+from httpx_aiohttp import AiohttpTransport
+
+SERVER = """
+import sys, uvicorn
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+async def ok(request):
+    await request.body()
+    return JSONResponse({"ok": True, "result": {"message_id": 1, "date": 0, "text": "x" * 200}})
+app = Starlette(routes=[Route("/bot/sendMessage", ok, methods=["POST"])])
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
+"""
+BODY = {"chat_id": 123456789, "text": "Olá! Sou o assistente virtual. " * 4}
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def timed(
+    send: Callable[[], Awaitable[None]], requests: int, concurrency: int
+) -> tuple[float, float]:
+    for _ in range(50):  # warm: connections open, code paths loaded
+        await send()
+    left = requests
+
+    async def worker() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            await send()
+
+    start_cpu, start = cpu(), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return (cpu() - start_cpu) / requests, (time.perf_counter() - start) / requests
+
+
+async def run(url: str, requests: int, concurrency: int) -> None:
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+    results: dict[str, tuple[float, float]] = {}
+
+    async with httpx.AsyncClient(limits=limits) as client:
+
+        async def plain() -> None:
+            (await client.post(url, json=BODY)).raise_for_status()
+
+        results["httpx"] = await timed(plain, requests, concurrency)
+
+    async with httpx.AsyncClient(transport=AiohttpTransport(limits=limits)) as client:
+
+        async def bridged() -> None:
+            (await client.post(url, json=BODY)).raise_for_status()
+
+        results["httpx+aiohttp"] = await timed(bridged, requests, concurrency)
+
+    async with aiohttp.ClientSession() as session:
+
+        async def direct() -> None:
+            async with session.post(url, json=BODY) as response:
+                response.raise_for_status()
+                await response.read()
+
+        results["aiohttp"] = await timed(direct, requests, concurrency)
+
+    for name, (cpu_s, wall_s) in results.items():
+        print(
+            f"concurrency {concurrency:>3}  {name:<14} client CPU {cpu_s * 1e6:7.0f} us/request"
+            f"   wall {wall_s * 1e6:7.0f} us/request"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--concurrency", default="1,16")
+    args = parser.parse_args()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)], cwd=Path(__file__).parent)  # noqa: S603
+    try:
+        for _ in range(100):
+            try:
+                httpx.post(f"http://127.0.0.1:{port}/bot/sendMessage")
+                break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        url = f"http://127.0.0.1:{port}/bot/sendMessage"
+        for concurrency in (int(c) for c in args.concurrency.split(",")):
+            # on uvloop, as uvicorn runs ozbot serve
+            uvloop.run(run(url, args.requests, concurrency))
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()
