@@ -1,8 +1,9 @@
 """The Starlette application behind ``ozbot serve``. Its lifespan is the composition root of the
-web process: one shared ``httpx.AsyncClient``, the channels, the runtime (store, OZmap client,
-geocoder, engine: :func:`bot.compose.build_runtime`), its timer runner, the dispatcher; all
-closed in reverse order at shutdown, after running turns have finished. Before it serves, the
-dispatcher runs the messages a process that died had accepted (kept in the store's inbox).
+web process: one shared ``httpx.AsyncClient`` (:func:`bot.httpclient.shared_client`), the
+channels, the runtime (store, OZmap client, geocoder, engine:
+:func:`bot.compose.build_runtime`), its timer runner, the dispatcher; all closed in reverse
+order at shutdown, after running turns have finished. Before it serves, the dispatcher runs the
+messages a process that died had accepted (kept in the store's inbox).
 
 Channels are enabled by their settings: Telegram with ``TELEGRAM_TOKEN``; WhatsApp with
 ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and ``TWILIO_FROM``; the web chat always.
@@ -26,6 +27,7 @@ from bot.channels.telegram import TelegramChannel, TelegramEvent, make_bot, poll
 from bot.channels.webchat import WebchatChannel
 from bot.channels.whatsapp import WhatsappChannel, make_twilio_client
 from bot.errors import StorageError
+from bot.httpclient import mount_for, shared_client, shared_transport
 from bot.i18n import Catalogs
 from bot.logsafe import quiet_noisy_loggers
 from bot.settings import Settings
@@ -44,25 +46,6 @@ log = logging.getLogger(__name__)
 Prepare = Callable[[Settings], AbstractAsyncContextManager[Settings]]
 
 READINESS_TIMEOUT = 3.0
-UPSTREAM_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-
-
-def upstream_pools(settings: Settings) -> dict[str, httpx.AsyncBaseTransport]:
-    """One connection pool per upstream (OZmap, Telegram, Twilio) inside the one shared client.
-
-    httpcore re-examines every connection of a pool, idle ones with a syscall, each time a
-    request starts or ends (encode/httpcore#928), so one pool shared by all upstreams costs
-    more per request the more connections the others keep open: a quarter of the server's CPU
-    under load in bench/webhooks.py. Separate pools keep each examination short.
-    """
-    pools: dict[str, httpx.AsyncBaseTransport] = {}
-    for url in (settings.ozmap_url, settings.telegram_api_url, settings.twilio_api_url):
-        origin = httpx.URL(url)
-        if origin.scheme in ("http", "https") and origin.host:
-            port = f":{origin.port}" if origin.port else ""
-            key = f"{origin.scheme}://{origin.host}{port}"
-            pools.setdefault(key, httpx.AsyncHTTPTransport(limits=UPSTREAM_LIMITS))
-    return pools
 
 
 async def _default_runtime(settings: Settings, http: httpx.AsyncClient, channels: Any) -> Any:
@@ -153,13 +136,14 @@ def create_app(
             if prepare is not None:
                 s = await stack.enter_async_context(prepare(s))
             metrics = Metrics()
-            http = httpx.AsyncClient(
-                # OZmap's requests are timed and counted on the wire (bot/web/metrics.py)
-                mounts=metrics.meter_ozmap(
-                    {**upstream_pools(s), **(http_mounts or {})}, s.ozmap_url
+            transport = shared_transport()
+            http = shared_client(
+                # OZmap's requests are timed and counted on the wire (bot/web/metrics.py), on
+                # the shared transport like every other upstream
+                metrics.meter_ozmap(
+                    {**mount_for(s.ozmap_url, transport), **(http_mounts or {})}, s.ozmap_url
                 ),
-                timeout=httpx.Timeout(15.0, connect=5.0),
-                limits=UPSTREAM_LIMITS,
+                transport=transport,
             )
             stack.push_async_callback(http.aclose)
             catalogs = Catalogs.load()
