@@ -1,12 +1,12 @@
 """The messenger webhooks: verify, parse, hand the message to the dispatcher, answer at once.
 
 Answers: 200 once a message is accepted, i.e. kept in the store's inbox (or deliberately
-ignored, or a duplicate); 403 when the secret or signature does not verify (nothing is
-processed); 400 for a body we cannot read; 413 for an oversized one; 404 for a channel that is
-not configured; 503 while shutting down or when the store cannot keep the message (the
-messenger re-delivers). Never 500 for what a request contains. Logs name conversations by
-digest only (:func:`bot.web.privacy.ref`).
-"""
+ignored, or a duplicate), with the ``answerCallbackQuery`` of a Telegram button tap as its JSON
+body (Telegram makes the call: no request of ours); 403 when the secret or signature does not
+verify (nothing is processed); 400 for a body we cannot read; 413 for an oversized one; 404 for
+a channel that is not configured; 503 while shutting down or when the store cannot keep the
+message (the messenger re-delivers). Never 500 for what a request contains. Logs name
+conversations by digest only (:func:`bot.web.privacy.ref`)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl
 
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.channels.telegram import SECRET_HEADER, parse_update, verify_secret
@@ -121,14 +121,19 @@ async def telegram_webhook(request: Request) -> Response:
     if isinstance(submitted, Response):
         return submitted
     accepted = submitted
-    if accepted and event.callback_query_id is not None:
-        _side_job(state, telegram.answer_callback(event.callback_query_id), "answerCallbackQuery")
     log.info(
         "telegram update accepted for conversation %s%s",
         ref(event.inbound.key),
         "" if accepted else " (duplicate)",
     )
-    return _answer(state, "telegram", "accepted" if accepted else "duplicate", 200)
+    outcome = "accepted" if accepted else "duplicate"
+    if event.callback_query_id is not None:
+        # The tap's spinner stops with a call made in the answer itself, as the Bot API allows
+        # (one outbound request fewer per tap). A re-delivered tap is answered again: Telegram
+        # re-sends only when it did not get our first answer.
+        call = {"method": "answerCallbackQuery", "callback_query_id": event.callback_query_id}
+        return _answer(state, "telegram", outcome, 200, JSONResponse(call))
+    return _answer(state, "telegram", outcome, 200)
 
 
 async def _twilio_form(request: Request, state: AppState) -> dict[str, str] | Response:

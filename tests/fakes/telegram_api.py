@@ -134,8 +134,22 @@ class FakeTelegramAPI:
     async def _endpoint(self, request: Request) -> JSONResponse:
         if request.path_params["token"] != self.token:
             return self._error(401, "Unauthorized")
-        method = request.path_params["method"]
-        params = await self._params(request)
+        return await self._perform(request.path_params["method"], await self._params(request))
+
+    async def webhook_answer(self, response: Any) -> Any:
+        """Do what Telegram does with the answer to a webhook (an ``httpx.Response``): a 200
+        whose JSON body names a ``method`` is that Bot API call, made as if the bot had sent
+        it (recorded in :attr:`calls`); the bot never learns its result. Returns the result,
+        or None when the answer carries no call."""
+        if response.status_code != 200 or not response.headers.get("content-type", "").startswith(
+            "application/json"
+        ):
+            return None
+        params = dict(response.json())
+        answer = await self._perform(str(params.pop("method")), params)
+        return json.loads(answer.body)
+
+    async def _perform(self, method: str, params: dict[str, Any]) -> JSONResponse:
         queued = self._failures.get(method)
         if queued:
             status, description, retry_after = queued.pop(0)

@@ -82,6 +82,7 @@ class TelegramCustomer:
             headers={"X-Telegram-Bot-Api-Secret-Token": TG_SECRET},
         )
         assert response.status_code == 200
+        await self.fakes.telegram.webhook_answer(response)  # as Telegram does with it
         await self.state.dispatcher.join()
         sent = self.fakes.telegram.sent(self.chat_id)
         self.replies = [c.params for c in sent[self._read :]]

@@ -126,14 +126,37 @@ async def test_telegram_updates_we_do_not_serve_are_acknowledged_and_dropped(
     assert served.factory.engine.seen == []
 
 
-async def test_telegram_button_tap_is_acknowledged_and_answered(served: Served) -> None:
+async def test_telegram_button_tap_is_acknowledged_in_the_answer_and_answered(
+    served: Served,
+) -> None:
     response = await served.telegram(tg_callback(4, CHAT, "intent:sales", query_id="cbq-1"))
     assert response.status_code == 200
+    assert response.json() == {"method": "answerCallbackQuery", "callback_query_id": "cbq-1"}
     (call,) = await served.fakes.telegram.wait_sent(1, CHAT)
     await served.settle()
     assert call.params["text"] == "echo: intent:sales"
+    # the bot made no call of its own: Telegram makes the one in the answer
+    assert [c.method for c in served.fakes.telegram.calls] == ["sendMessage"]
+    assert await served.fakes.telegram.webhook_answer(response) == {"ok": True, "result": True}
     answered = [c for c in served.fakes.telegram.calls if c.method == "answerCallbackQuery"]
     assert [c.params["callback_query_id"] for c in answered] == ["cbq-1"]
+
+
+async def test_a_redelivered_tap_is_acknowledged_again_and_answered_once(served: Served) -> None:
+    tap = tg_callback(7, CHAT, "intent:sales", query_id="cbq-2")
+    first = await served.telegram(tap)
+    await served.fakes.telegram.wait_sent(1, CHAT)
+    again = await served.telegram(tap)  # Telegram did not get the first answer
+    await served.settle()
+    call = {"method": "answerCallbackQuery", "callback_query_id": "cbq-2"}
+    assert first.json() == again.json() == call
+    assert served.fakes.telegram.texts(CHAT) == ["echo: intent:sales"]
+
+
+async def test_a_text_message_is_answered_with_an_empty_200(served: Served) -> None:
+    response = await served.telegram(tg_text(8, CHAT, "oi"))
+    assert response.status_code == 200
+    assert response.content == b""
 
 
 async def test_telegram_location_and_contact(served: Served) -> None:
