@@ -36,7 +36,7 @@ from telegram.request import BaseRequest, RequestData
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import Channel
-from bot.channels.textsplit import numbered, split_text
+from bot.channels.textsplit import merge_replies, numbered, split_text
 from bot.errors import BadPayload, ChannelError, SignatureError
 from bot.messages import Inbound, Location, Reply
 from bot.validation import normalize_phone, valid_coordinates
@@ -287,7 +287,7 @@ class TelegramChannel(Channel):
             chat_id = int(contact)
         except ValueError:
             raise ChannelError("a Telegram contact must be a numeric chat id") from None
-        for reply in replies:
+        for reply in merge_replies(replies, TEXT_LIMIT):
             await self._send_reply(chat_id, reply)
 
     async def _send_reply(self, chat_id: int, reply: Reply) -> None:

@@ -1,8 +1,40 @@
-"""Splitting long replies into the pieces a messenger accepts (Telegram 4,096, Twilio 1,600)."""
+"""Shaping replies into the messages a messenger accepts: consecutive replies joined into one
+(:func:`merge_replies`), long texts split (Telegram 4,096, Twilio 1,600)."""
 
 from __future__ import annotations
 
-__all__ = ["numbered", "split_text"]
+from collections.abc import Sequence
+
+from bot.messages import Reply
+
+__all__ = ["merge_replies", "numbered", "split_text"]
+
+
+def merge_replies(replies: Sequence[Reply], limit: int) -> list[Reply]:
+    """``replies`` with each plain one (no buttons, no location request) joined to the next,
+    a blank line between them, while the joined text stays within ``limit`` characters.
+
+    A step often says something, then asks ("Good news: the fibre reaches you!" then "What is
+    your full name?"): one message reads as well as two, and costs one request to the
+    messenger instead of two. A reply carrying buttons or a location request ends a message,
+    since what it offers belongs under its own text."""
+    merged: list[Reply] = []
+    for reply in replies:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and not last.buttons
+            and not last.ask_location
+            and len(last.text) + 2 + len(reply.text) <= limit
+        ):
+            merged[-1] = Reply(
+                f"{last.text}\n\n{reply.text}",
+                buttons=reply.buttons,
+                ask_location=reply.ask_location,
+            )
+        else:
+            merged.append(reply)
+    return merged
 
 
 def split_text(text: str, limit: int) -> list[str]:

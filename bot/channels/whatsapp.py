@@ -30,7 +30,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.channels.base import Channel
-from bot.channels.textsplit import numbered, split_text
+from bot.channels.textsplit import merge_replies, numbered, split_text
 from bot.errors import BadPayload, ChannelError, SignatureError
 from bot.messages import Inbound, Location, Reply
 from bot.storage.base import Store
@@ -243,7 +243,8 @@ class WhatsappChannel(Channel):
 
     async def send(self, contact: str, replies: Sequence[Reply]) -> None:
         to = f"whatsapp:+{contact.lstrip('+')}"
-        for reply in replies:
+        # the limit leaves room for the numbered options and the location hint added below
+        for reply in merge_replies(replies, QUICK_REPLY_BODY_LIMIT):
             content = self._quick_reply(reply)
             if content is not None:
                 await self._create(to, content_sid=content[0], content_variables=content[1])

@@ -196,9 +196,17 @@ async def test_long_text_is_split_with_the_keyboard_on_the_last_piece(
     ]
 
 
-async def test_replies_are_sent_in_order(channel: TelegramChannel, fake: FakeTelegramAPI) -> None:
-    await channel.send("4242", [Reply("um"), Reply("dois"), Reply("três")])
-    assert fake.texts(4242) == ["um", "dois", "três"]
+async def test_replies_are_sent_in_order_plain_ones_joined_to_the_next(
+    channel: TelegramChannel, fake: FakeTelegramAPI
+) -> None:
+    options = (Button("yes", "Sim"), Button("no", "Não"))
+    await channel.send("4242", [Reply("um"), Reply("dois", buttons=options), Reply("três")])
+    assert fake.texts(4242) == ["um\n\ndois", "três"]
+    keyboard = fake.sent(4242)[0].params["reply_markup"]["inline_keyboard"]
+    assert keyboard == [
+        [{"text": "Sim", "callback_data": "yes"}],
+        [{"text": "Não", "callback_data": "no"}],
+    ]
 
 
 async def test_payloads_over_64_bytes_fall_back_to_numbered_options(

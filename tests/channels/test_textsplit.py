@@ -1,10 +1,35 @@
-"""Splitting long replies, and options as numbered text."""
+"""Joining consecutive replies, splitting long ones, and options as numbered text."""
 
 from __future__ import annotations
 
 import pytest
 
-from bot.channels.textsplit import numbered, split_text
+from bot.channels.textsplit import merge_replies, numbered, split_text
+from bot.messages import Button, Reply
+
+OPTIONS = (Button("yes", "Sim"),)
+
+
+@pytest.mark.parametrize(
+    ("replies", "merged"),
+    [
+        ([], []),
+        ([Reply("a")], [Reply("a")]),
+        ([Reply("a"), Reply("b")], [Reply("a\n\nb")]),
+        ([Reply("a"), Reply("b"), Reply("c")], [Reply("a\n\nb\n\nc")]),
+        # what the later reply offers stays under the joined text
+        ([Reply("a"), Reply("b", buttons=OPTIONS)], [Reply("a\n\nb", buttons=OPTIONS)]),
+        ([Reply("a"), Reply("b", ask_location=True)], [Reply("a\n\nb", ask_location=True)]),
+        # a reply with buttons or a location request ends its message
+        ([Reply("a", buttons=OPTIONS), Reply("b")], [Reply("a", buttons=OPTIONS), Reply("b")]),
+        ([Reply("a", ask_location=True), Reply("b")], [Reply("a", ask_location=True), Reply("b")]),
+        # never past the limit: 4 + 2 + 4 > 9
+        ([Reply("aaaa"), Reply("bbbb")], [Reply("aaaa"), Reply("bbbb")]),
+        ([Reply("aaa"), Reply("bbbb")], [Reply("aaa\n\nbbbb")]),
+    ],
+)
+def test_merge_replies(replies: list[Reply], merged: list[Reply]) -> None:
+    assert merge_replies(replies, 9) == merged
 
 
 @pytest.mark.parametrize(

@@ -198,6 +198,18 @@ async def test_text_goes_through_the_messages_api(
     assert message.fields["StatusCallback"] == "https://bot.example.com/webhooks/twilio/status"
 
 
+async def test_a_statement_and_the_question_after_it_go_as_one_message(
+    http: httpx.AsyncClient, store: SqliteStore, fake: FakeTwilioAPI
+) -> None:
+    replies = [Reply("Boa notícia: a nossa fibra chega aí!"), Reply("Qual é o seu nome completo?")]
+    await channel(http, store).send(CUSTOMER, replies)
+    (message,) = fake.messages
+    assert (
+        message.fields["Body"]
+        == "Boa notícia: a nossa fibra chega aí!\n\nQual é o seu nome completo?"
+    )
+
+
 async def test_options_without_content_sids_are_numbered(
     http: httpx.AsyncClient, store: SqliteStore, fake: FakeTwilioAPI
 ) -> None:
