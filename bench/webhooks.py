@@ -105,7 +105,8 @@ BENCH = ROOT / "bench"
 TG_TOKEN = "7000000001:AAF-bench-token"  # noqa: S105  # the local fakes' credentials
 OZMAP_TOKEN = "bench-ozmap-token"  # noqa: S105
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
-LOGS = Path(tempfile.gettempdir())
+# the processes' output, one directory per run (other helpers run benchmarks too)
+LOGS = Path(tempfile.gettempdir()) / f"ozbot-bench-{os.getpid()}"
 
 
 def free_port() -> int:
@@ -158,9 +159,10 @@ def give_up(why: str, log: Path) -> SystemExit:
 
 
 def spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
-    """py-spy (``uv pip install py-spy``) sampling ``pid`` until SIGINT, without pausing it."""
+    """py-spy (``uv pip install py-spy``) sampling ``pid`` until SIGINT, without pausing it,
+    into collapsed stacks (``bench/profile.py`` sums them up; flamegraph tools read them)."""
     command = [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking"]
-    command += ["--pid", str(pid), "--rate", "250", "--output", str(out)]
+    command += ["--pid", str(pid), "--rate", "250", "--format", "raw", "--output", str(out)]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL)  # noqa: S603
 
 
@@ -345,13 +347,14 @@ async def measure(world: World, target: Target) -> list[Row]:
         stack.callback(stop, processes)
         commands = server_commands(target, world, ports, data, db_url)
         for i, (command, env, cwd) in enumerate(commands):
-            log = LOGS / f"bench-{target.kind}-{i}.log"
+            name = f"{target.label}-{target.store}-{i}".replace(" ", "_")
+            log = LOGS / f"{name}.log"
             processes.append(start(command, env, log, cwd))
             await wait_up(ports[i], "/healthz", processes[-1], log)
         spies = []
         if args.py_spy:
             for i, process in enumerate(processes):
-                name = f"{target.label}-{target.store}-{i}.svg".replace(" ", "_")
+                name = f"{target.label}-{target.store}-{i}.txt".replace(" ", "_")
                 spies.append(spy(process.pid, Path(args.py_spy) / name))
         pids = [process.pid for process in processes]
         rows = []
@@ -491,6 +494,8 @@ async def run(world: World) -> None:
 
 def main() -> None:
     args = parse_args()
+    LOGS.mkdir(exist_ok=True)
+    print(f"logs in {LOGS}")
     env = base_env() | {"PYTHONPATH": str(ROOT)}
     tg_port, tw_port = free_port(), free_port()
     fake_cmd = [sys.executable, "-m", "tests.fakes.serve"]
