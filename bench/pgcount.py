@@ -14,7 +14,8 @@ messages (a type byte and a length, after the untyped start-up packet) and count
 * ``transactions``: the ``ReadyForQuery`` answers whose status is idle (``I``): each marks the
   end of a transaction, explicit (``COMMIT``) or implicit (a statement outside one), which is
   what ``pg_stat_database.xact_commit`` counts;
-* ``connections``: connections opened.
+* ``connections``: connections opened;
+* ``statements``: how often each statement ran, by the first 100 characters of its SQL.
 
 Why a proxy: ``pg_stat_statements`` needs ``shared_preload_libraries`` and a server restart
 (the server is shared), and ``pg_stat_database`` counts transactions, not round trips, and
@@ -30,6 +31,9 @@ import json
 import struct
 
 COUNTS = {"round_trips": 0, "syncs": 0, "transactions": 0, "connections": 0}
+#: statements executed, by their SQL's first 100 characters (a Query, or a Bind of a prepared
+#: or unnamed statement whose Parse gave its text)
+STATEMENTS: dict[str, int] = {}
 SSL_REQUEST = 80877103
 GSSENC_REQUEST = 80877104
 
@@ -41,6 +45,7 @@ class Link:
         self.outstanding = 0  # queries sent and not yet answered with ReadyForQuery
         self.started = False  # past the untyped start-up packet
         self.refusals = 0  # one-byte answers to SSL/GSS requests still to come from the server
+        self.parsed: dict[bytes, str] = {}  # statement name -> its SQL
 
     def from_client(self, buffer: bytearray) -> None:
         while True:
@@ -63,9 +68,23 @@ class Link:
             (length,) = struct.unpack("!I", buffer[1:5])
             if len(buffer) < 1 + length:
                 return
+            body = bytes(buffer[5 : 1 + length])
             del buffer[: 1 + length]
             if kind in (ord("Q"), ord("S")):
                 self._sent()
+            if kind == ord("Q"):
+                self._executed(body.split(b"\0", 1)[0].decode(errors="replace"))
+            elif kind == ord("P"):
+                name, sql = body.split(b"\0", 2)[:2]
+                self.parsed[name] = sql.decode(errors="replace")
+            elif kind == ord("B"):
+                name = body.split(b"\0", 2)[1]
+                self._executed(self.parsed.get(name, "?"))
+
+    @staticmethod
+    def _executed(sql: str) -> None:
+        key = " ".join(sql.split())[:100]
+        STATEMENTS[key] = STATEMENTS.get(key, 0) + 1
 
     def _sent(self) -> None:
         if self.outstanding == 0:
@@ -125,7 +144,7 @@ async def main() -> None:
         )
 
     async def control(_r: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(json.dumps(COUNTS).encode() + b"\n")
+        writer.write(json.dumps({**COUNTS, "statements": STATEMENTS}).encode() + b"\n")
         await writer.drain()
         writer.close()
 

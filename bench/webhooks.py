@@ -27,7 +27,9 @@ then ``--warmup`` customers unmeasured (caches, prepared statements, pools).
 Printed per phase: the server's CPU time per turn (utime+stime from /proc over the window, first
 request to last reply, divided by the turns whose replies all arrived); on PostgreSQL the CPU of
 its backends per turn (/proc of the bench database's backends) and round trips and transactions
-per turn (counted on the wire by the proxy); the load client's own CPU per turn; turns/s; webhook
+per turn (counted on the wire by the proxy, in a second, shorter run of the phase: the proxy's
+extra hop costs the server about 1 ms of CPU a turn, so the CPU figures come from a server
+connected to PostgreSQL directly); the load client's own CPU per turn; turns/s; webhook
 response p50/p99 (the POST, signature checking included) and reply latency p50/p99 (POST sent ->
 the step's last reply received by the fake). Then each ozbot row's ratio to the PTB bot and to
 the floor.
@@ -133,6 +135,8 @@ class Row:
     outcome: Outcome
     db_cpu: float | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    statements: dict[str, int] = field(default_factory=dict)  # SQL -> times run in the window
+    counted_turns: int = 0  # the turns the counts are over (a run of their own)
 
 
 @dataclass
@@ -289,7 +293,14 @@ def new_customer(world: World, channel: str, host: str, public: str) -> Customer
 
 
 async def phase(
-    world: World, target: Target, channel: str, ports: list[int], pids: list[int], db: str | None
+    world: World,
+    target: Target,
+    channel: str,
+    ports: list[int],
+    pids: list[int],
+    db: str | None,
+    customers: int,
+    direct: bool,
 ) -> Row:
     args = world.args
     servers = [Connections("127.0.0.1", port) for port in ports]
@@ -299,13 +310,14 @@ async def phase(
     if fake is not None:
         per_step = await calibrate(world, servers, new_customer(world, channel, host, public))
     total = sum(per_step) if per_step else 0
-    for count, seed, timed in ((args.warmup, 1, False), (args.customers, 7, True)):
+    for count, seed, timed in ((args.warmup, 1, False), (customers, 7, True)):
         customers = [new_customer(world, channel, host, public) for _ in range(count)]
         since = await fake.count() if fake is not None else 0
         before_cpu = sum(cpu_seconds(pid) for pid in pids)
         db_pids = backend_pids(db) if db else []
         before_db = {pid: cpu_seconds(pid) for pid in db_pids}
-        before_counts = await proxy_counts(world) if db else {}
+        counting = db is not None and not direct
+        before_counts = await proxy_counts(world) if counting else {}
         before_client = client_cpu()
         started = time.time()
         sent = await drive(servers, customers, rate=args.rate, think=args.think, seed=seed)
@@ -321,16 +333,40 @@ async def phase(
         if db:
             after = {pid: cpu_seconds(pid) for pid in backend_pids(db)}
             row.db_cpu = sum(value - before_db.get(pid, 0.0) for pid, value in after.items())
-            after_counts = await proxy_counts(world)
-            row.counts = {k: after_counts[k] - before_counts.get(k, 0) for k in after_counts}
+            if counting:
+                end = await proxy_counts(world)
+                ran, ran_before = end.pop("statements"), before_counts.pop("statements")
+                row.counts = {k: end[k] - before_counts[k] for k in end}
+                row.statements = {k: n - ran_before.get(k, 0) for k, n in ran.items()}
     for server in servers:
         server.close()
-    if per_step is not None:
+    if per_step is not None and direct:
         print(f"  {target.label} {target.store} {channel}: replies per step {per_step}")
     return row
 
 
 async def measure(world: World, target: Target) -> list[Row]:
+    """The target's phases. On PostgreSQL the server connects to it directly (the counting
+    proxy's extra hop costs the server CPU: about 1 ms a turn here), then a second server,
+    through the proxy, runs ``--count-customers`` more per channel for the round trips."""
+    rows = await serve(world, target, direct=True, customers=world.args.customers)
+    if target.store == "postgres" and world.args.count_customers > 0:
+        counted = await serve(world, target, direct=False, customers=world.args.count_customers)
+        for row, count in zip(rows, counted, strict=True):
+            row.counts, row.statements = count.counts, count.statements
+            row.counted_turns = count.outcome.turns
+            if world.args.pg_statements:
+                turns = max(count.outcome.turns, 1)
+                print(f"  statements per turn, {target.label} {shown(row.channel)}:")
+                for sql, n in sorted(count.statements.items(), key=lambda kv: -kv[1]):
+                    if n:
+                        print(f"    {n / turns:5.2f}  {sql}")
+    for row in rows:
+        print(line(row), flush=True)
+    return rows
+
+
+async def serve(world: World, target: Target, *, direct: bool, customers: int) -> list[Row]:
     args = world.args
     ports = [free_port() for _ in range(args.processes if target.kind == "ozbot" else 1)]
     with contextlib.ExitStack() as stack:
@@ -339,11 +375,11 @@ async def measure(world: World, target: Target) -> list[Row]:
         db_url = f"sqlite:///{data}/ozbot.db"
         if target.store == "postgres":
             db = stack.enter_context(database(world))
+            port = 5432 if direct else world.proxy_port
             db_url = (
-                f"postgresql://postgres@127.0.0.1:{world.proxy_port}/{db}"
-                "?sslmode=disable&gssencmode=disable"
+                f"postgresql://postgres@127.0.0.1:{port}/{db}?sslmode=disable&gssencmode=disable"
             )
-        processes = []
+        processes: list[subprocess.Popen[bytes]] = []
         stack.callback(stop, processes)
         commands = server_commands(target, world, ports, data, db_url)
         for i, (command, env, cwd) in enumerate(commands):
@@ -352,15 +388,15 @@ async def measure(world: World, target: Target) -> list[Row]:
             processes.append(start(command, env, log, cwd))
             await wait_up(ports[i], "/healthz", processes[-1], log)
         spies = []
-        if args.py_spy:
+        if args.py_spy and direct:
             for i, process in enumerate(processes):
                 name = f"{target.label}-{target.store}-{i}.txt".replace(" ", "_")
                 spies.append(spy(process.pid, Path(args.py_spy) / name))
         pids = [process.pid for process in processes]
         rows = []
         for channel in target.channels:
-            rows.append(await phase(world, target, channel, ports, pids, db))
-            print(line(rows[-1]), flush=True)
+            row = await phase(world, target, channel, ports, pids, db, customers, direct)
+            rows.append(row)
         for spying in spies:
             spying.send_signal(signal.SIGINT)
             spying.wait(60)
@@ -386,8 +422,9 @@ def line(row: Row) -> str:
     o = row.outcome
     turns = max(o.turns, 1)
     db_cpu = f"{row.db_cpu / turns * 1000:7.2f}" if row.db_cpu is not None else f"{'-':>7}"
-    rt = f"{row.counts['round_trips'] / turns:5.1f}" if row.counts else f"{'-':>5}"
-    tx = f"{row.counts['transactions'] / turns:5.1f}" if row.counts else f"{'-':>5}"
+    counted = max(row.counted_turns or o.turns, 1)
+    rt = f"{row.counts['round_trips'] / counted:5.1f}" if row.counts else f"{'-':>5}"
+    tx = f"{row.counts['transactions'] / counted:5.1f}" if row.counts else f"{'-':>5}"
     hook = f"{ms(percentile(o.responses, 0.5))}/{ms(percentile(o.responses, 0.99)).strip()}"
     reply = (
         f"{ms(percentile(o.latencies, 0.5))}/{ms(percentile(o.latencies, 0.99)).strip()}"
@@ -433,7 +470,11 @@ def report(rows: list[Row]) -> None:
                 parts.append(f"PTB/ozbot {ptb / cost[key]:4.2f}x")
             if floor:
                 parts.append(f"ozbot/floor {cost[key] / floor:4.1f}x")
-            counts = [r.counts["round_trips"] / max(r.outcome.turns, 1) for r in group if r.counts]
+            counts = [
+                r.counts["round_trips"] / max(r.counted_turns or r.outcome.turns, 1)
+                for r in group
+                if r.counts
+            ]
             if counts:
                 parts.append(f"DB round trips/turn {statistics.median(counts):.1f}")
         print("  ".join(parts))
@@ -477,6 +518,15 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--concurrency", type=int, default=32, help="OZBOT_WEBHOOK_CONCURRENCY")
     parser.add_argument("--processes", type=int, default=1, help="ozbot serve processes")
     parser.add_argument("--ozmap-latency", type=float, default=0.0, help="seconds per request")
+    parser.add_argument(
+        "--count-customers",
+        type=int,
+        default=40,
+        help="on PostgreSQL, customers per channel run again through the counting proxy",
+    )
+    parser.add_argument(
+        "--pg-statements", action="store_true", help="print the statements a turn runs"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="run every phase this many times")
     parser.add_argument("--py-spy", metavar="DIR", help="record a flame graph of each server")
     args = parser.parse_args()
