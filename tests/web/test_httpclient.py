@@ -12,7 +12,7 @@ import httpx
 import pytest
 from httpx_aiohttp import AiohttpTransport
 
-from bot.httpclient import shared_client
+from bot.httpclient import mount_for, shared_client, shared_transport
 
 
 class Upstream:
@@ -113,3 +113,26 @@ async def test_mounts_take_precedence_over_the_default_transport() -> None:
     async with shared_client(mounts) as client:
         response = await client.get("https://api.telegram.org/bot1/getMe")
     assert response.json() == {"faked": "https://api.telegram.org/bot1/getMe"}
+
+
+def test_an_upstream_mount_is_keyed_by_its_origin() -> None:
+    transport = httpx.MockTransport(lambda request: httpx.Response(200))
+    assert mount_for("http://127.0.0.1:9994/api/v2", transport) == {
+        "http://127.0.0.1:9994": transport
+    }
+    assert mount_for("https://ozmap.example.com.br/api/v2", transport) == {
+        "https://ozmap.example.com.br": transport
+    }
+    assert mount_for("not a url", transport) == {}
+
+
+async def test_the_metered_ozmap_upstream_keeps_the_shared_transport() -> None:
+    from bot.web.metrics import MeteredTransport, Metrics
+
+    transport = shared_transport()
+    url = "http://127.0.0.1:9994/api/v2"
+    mounts = Metrics().meter_ozmap(mount_for(url, transport), url)
+    async with shared_client(mounts, transport=transport) as client:
+        metered = client._transport_for_url(httpx.URL(url + "/boxes"))
+        assert isinstance(metered, MeteredTransport)
+        assert metered._inner is transport
