@@ -1,8 +1,10 @@
 """``ozbot nlu test`` and ``ozbot nlu parse``: for whoever edits the examples.
 
 ``test`` trains on one part of the examples and reports on the held-out rest (see
-:mod:`bot.nlu.evaluate`), as ``rasa test nlu`` does; ``--min-f1`` makes it fail (exit 1) when a
-language's macro-F1 is below the figure. ``parse`` shows how one message is read.
+:mod:`bot.nlu.evaluate`), as ``rasa test nlu`` does; ``--folds K [--repeats R]`` runs a
+stratified k-fold instead and prints each language's mean and minimum macro-F1 over the folds;
+``--min-f1`` makes it fail (exit 1) when a language's macro-F1 (with ``--folds``, its lowest
+fold's) is below the figure. ``parse`` shows how one message is read.
 
 The model is imported when a command runs, not when ``ozbot`` builds its parser: scikit-learn
 takes seconds to import and other commands do not need it.
@@ -19,19 +21,35 @@ __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    """``ozbot nlu test [--seed N] [--test-fraction F] [--min-f1 X]``, ``ozbot nlu parse``."""
+    """``ozbot nlu test [--seed N] [--test-fraction F | --folds K [--repeats R]] [--min-f1 X]``,
+    ``ozbot nlu parse``."""
     parser = subparsers.add_parser("nlu", help="evaluate and try the understanding of messages")
     sub = parser.add_subparsers(dest="nlu_command", metavar="SUBCOMMAND", required=True)
 
     test = sub.add_parser("test", help="train on part of the examples, report on the rest")
     test.add_argument("--seed", type=int, default=None, help="split seed (default: fixed)")
-    test.add_argument("--test-fraction", type=float, default=None, help="held-out share")
+    how = test.add_mutually_exclusive_group()
+    how.add_argument("--test-fraction", type=float, default=None, help="held-out share")
+    how.add_argument(
+        "--folds",
+        type=_at_least(2),
+        default=None,
+        metavar="K",
+        help="stratified k-fold: mean and minimum macro-F1 over K folds",
+    )
+    test.add_argument(
+        "--repeats",
+        type=_at_least(1),
+        default=1,
+        metavar="R",
+        help="with --folds: repeat the k-fold R times, reshuffled",
+    )
     test.add_argument(
         "--min-f1",
         type=float,
         default=None,
         metavar="F1",
-        help="exit 1 when pt_BR's held-out macro-F1 is below this",
+        help="exit 1 when a language's held-out macro-F1 (with --folds, its lowest) is below",
     )
     test.set_defaults(handler=_test)
 
@@ -59,18 +77,39 @@ def register(subparsers: Any) -> None:
     parse.set_defaults(handler=_parse)
 
 
-def _test(args: argparse.Namespace) -> int:
-    from bot.nlu.evaluate import SEED, TEST_FRACTION, evaluate
+def _at_least(low: int) -> Any:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"at least {low}")
+        return value
 
-    report = evaluate(
-        seed=SEED if args.seed is None else args.seed,
-        test_fraction=TEST_FRACTION if args.test_fraction is None else args.test_fraction,
-    )
-    print(report.render())
-    if args.min_f1 is not None and report.languages["pt_BR"].macro_f1 < args.min_f1:
-        print(f"\npt_BR macro-F1 below {args.min_f1}")
-        return 1
-    return 0
+    return parse
+
+
+def _test(args: argparse.Namespace) -> int:
+    from bot.nlu.evaluate import SEED, TEST_FRACTION, cross_validate, evaluate
+
+    if args.repeats != 1 and args.folds is None:
+        print("--repeats needs --folds")
+        return 2
+    seed = SEED if args.seed is None else args.seed
+    figures: dict[str, float]
+    if args.folds is not None:
+        cross = cross_validate(folds=args.folds, repeats=args.repeats, seed=seed)
+        print(cross.render())
+        figures = {language: cross.minimum(language) for language in cross.languages}
+    else:
+        report = evaluate(
+            seed=seed,
+            test_fraction=TEST_FRACTION if args.test_fraction is None else args.test_fraction,
+        )
+        print(report.render())
+        figures = {language: r.macro_f1 for language, r in report.languages.items()}
+    below = [language for language, f1 in figures.items() if f1 < (args.min_f1 or 0.0)]
+    for language in below:
+        print(f"\n{language} macro-F1 below {args.min_f1}")
+    return 1 if below else 0
 
 
 def _options(raw: list[str]) -> list[Option]:

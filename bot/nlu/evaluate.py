@@ -6,6 +6,12 @@ the macro-F1, and the confusions (which intent was taken for which, with the exa
 
 The split is made after folding and de-duplicating the examples, so no held-out text is, once
 folded, a text the model trained on.
+
+One split is one draw: with 3 to 10 held-out messages per intent, a single error moves an
+intent's F1 by several points. :func:`cross_validate` gives the steadier figure: stratified
+k-fold (every example held out once per repeat, repeats reshuffled), the macro-F1 of each fold,
+and per language its mean and minimum, with each intent's mean F1 and the confusions summed
+over the folds.
 """
 
 from __future__ import annotations
@@ -16,19 +22,30 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sklearn.metrics import precision_recall_fscore_support
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
 from bot.nlu.data import LANGUAGES, Example, load_examples
 from bot.nlu.embedded import EmbeddedUnderstander
 from bot.nlu.model import dedupe, train
 
-__all__ = ["SEED", "TEST_FRACTION", "IntentScore", "LanguageReport", "Report", "evaluate", "split"]
+__all__ = [
+    "SEED",
+    "TEST_FRACTION",
+    "CrossReport",
+    "IntentScore",
+    "LanguageReport",
+    "Report",
+    "cross_validate",
+    "evaluate",
+    "split",
+]
 
 SEED = 2024
 TEST_FRACTION = 0.25
 #: how an intent the understander did not settle on shows in the report
 NO_INTENT = "(none)"
 _SHOWN_EXAMPLES = 3
+_SHOWN_CONFUSIONS = 12
 
 
 @dataclass(frozen=True)
@@ -120,6 +137,12 @@ def evaluate(
     training, held_out = split(
         load_examples() if examples is None else examples, seed=seed, test_fraction=test_fraction
     )
+    return _run(training, held_out, seed, test_fraction)
+
+
+def _run(
+    training: Sequence[Example], held_out: Sequence[Example], seed: int, test_fraction: float
+) -> Report:
     began = time.perf_counter()
     model = train(training)
     seconds = time.perf_counter() - began
@@ -131,6 +154,105 @@ def evaluate(
         if pairs:
             languages[language] = _report(language, pairs)
     return Report(seed, test_fraction, len(training), len(held_out), seconds, languages)
+
+
+@dataclass
+class CrossReport:
+    """The reports of every fold of a (repeated) stratified k-fold."""
+
+    seed: int
+    folds: int
+    repeats: int
+    runs: list[Report]
+
+    def f1s(self, language: str) -> list[float]:
+        return [r.languages[language].macro_f1 for r in self.runs if language in r.languages]
+
+    def mean(self, language: str) -> float:
+        found = self.f1s(language)
+        return sum(found) / len(found) if found else 0.0
+
+    def minimum(self, language: str) -> float:
+        return min(self.f1s(language), default=0.0)
+
+    @property
+    def languages(self) -> list[str]:
+        return [language for language in LANGUAGES if self.f1s(language)]
+
+    def intent_f1(self, language: str) -> dict[str, tuple[float, float]]:
+        """``intent -> (mean F1, lowest F1)`` over the folds."""
+        per: dict[str, list[float]] = defaultdict(list)
+        for run in self.runs:
+            if language in run.languages:
+                for score in run.languages[language].scores:
+                    per[score.intent].append(score.f1)
+        return {intent: (sum(f) / len(f), min(f)) for intent, f in per.items()}
+
+    def confusions(self, language: str) -> dict[tuple[str, str], list[str]]:
+        summed: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for run in self.runs:
+            if language in run.languages:
+                for pair, texts in run.languages[language].confusions.items():
+                    summed[pair] += texts
+        return dict(summed)
+
+    def render(self, *, detail: bool = True) -> str:
+        seconds = sum(r.training_seconds for r in self.runs) / len(self.runs)
+        lines = [
+            f"{self.folds}-fold cross-validation x {self.repeats} (seed {self.seed}, stratified "
+            f"by language and intent): {len(self.runs)} trainings of about "
+            f"{self.runs[0].trained_on} examples, {seconds:.2f} s each, "
+            f"{self.runs[0].held_out} held out each",
+            "",
+            f"{'language':<8} {'mean':>6} {'min':>6} {'max':>6}   macro-F1 per fold",
+        ]
+        for language in self.languages:
+            f1s = self.f1s(language)
+            lines.append(
+                f"{language:<8} {self.mean(language):>6.3f} {self.minimum(language):>6.3f} "
+                f"{max(f1s):>6.3f}   " + " ".join(f"{f:.3f}" for f in f1s)
+            )
+        if not detail:
+            return "\n".join(lines)
+        for language in self.languages:
+            lines += ["", f"== {language}: F1 per intent over the folds, weakest first"]
+            lines.append(f"{'intent':<18} {'mean':>6} {'min':>6}")
+            ranked = sorted(self.intent_f1(language).items(), key=lambda kv: kv[1])
+            lines += [f"{intent:<18} {mean:>6.3f} {low:>6.3f}" for intent, (mean, low) in ranked]
+            summed = sorted(self.confusions(language).items(), key=lambda kv: (-len(kv[1]), kv[0]))
+            if summed:
+                lines.append(f"most frequent confusions (true -> taken for), of {len(summed)}:")
+            for (true, taken), texts in summed[:_SHOWN_CONFUSIONS]:
+                lines.append(f"  {true} -> {taken} ({len(texts)})")
+        return "\n".join(lines)
+
+
+def cross_validate(
+    examples: Sequence[Example] | None = None,
+    *,
+    folds: int = 4,
+    repeats: int = 1,
+    seed: int = SEED,
+) -> CrossReport:
+    """Stratified k-fold over the de-duplicated ``examples`` (the shipped ones by default),
+    ``repeats`` times with a fresh shuffle: every example is held out once per repeat. A
+    language-and-intent pair with fewer examples than ``folds`` stays in every training part."""
+    if folds < 2 or repeats < 1:
+        raise ValueError("at least 2 folds and 1 repeat")
+    kept = dedupe(load_examples() if examples is None else examples)
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for e in kept:
+        counts[(e.language, e.intent)] += 1
+    always = [e for e in kept if counts[(e.language, e.intent)] < folds]
+    rest = [e for e in kept if counts[(e.language, e.intent)] >= folds]
+    strata = [f"{e.language}/{e.intent}" for e in rest]
+    splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    runs = []
+    for train_index, test_index in splitter.split(rest, strata):
+        training = [rest[i] for i in train_index] + always
+        held_out = [rest[i] for i in test_index]
+        runs.append(_run(training, held_out, seed, 1 / folds))
+    return CrossReport(seed, folds, repeats, runs)
 
 
 def _report(language: str, pairs: Sequence[tuple[Example, str]]) -> LanguageReport:

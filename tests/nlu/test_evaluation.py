@@ -8,7 +8,7 @@ import pytest
 
 from bot.cli import main
 from bot.nlu.data import Example, load_examples
-from bot.nlu.evaluate import SEED, Report, evaluate, split
+from bot.nlu.evaluate import SEED, Report, cross_validate, evaluate, split
 from bot.nlu.text import fold
 
 #: the target of issue 9 for the held-out pt_BR examples
@@ -81,3 +81,50 @@ def test_ozbot_nlu_test_fails_below_the_given_figure(capsys: pytest.CaptureFixtu
     assert main(["nlu", "test", "--min-f1", "1.01"]) == 1
     out = capsys.readouterr().out
     assert "pt_BR macro-F1 below 1.01" in out and "confusions" in out
+
+
+def _small_set() -> list[Example]:
+    texts = {
+        "greet": ["oi", "ola", "bom dia", "boa tarde", "boa noite", "oii td bem", "e ai", "opa"],
+        "outage": ["net caiu", "sem internet", "internet lenta", "caiu a net", "ta sem sinal",
+                   "nao conecta", "luz vermelha", "wifi parou"],
+        "thank": ["obrigado", "valeu", "brigada", "obg", "muito obrigado", "vlw", "agradeco",
+                  "obrigadao"],
+    }  # fmt: skip
+    examples = [Example(t, intent, "pt_BR") for intent, group in texts.items() for t in group]
+    # a pair with fewer examples than folds stays in every training part
+    return [*examples, Example("hello", "greet", "en"), Example("hi", "greet", "en")]
+
+
+def test_cross_validation_holds_each_example_out_once_per_repeat() -> None:
+    examples = _small_set()
+    cross = cross_validate(examples, folds=4, repeats=2, seed=3)
+    assert (cross.folds, cross.repeats, len(cross.runs)) == (4, 2, 8)
+    for repeat in (cross.runs[:4], cross.runs[4:]):
+        assert sum(r.held_out for r in repeat) == 24  # the 24 pt_BR ones, each once
+        assert all(r.trained_on == 26 - r.held_out for r in repeat)  # the rest and both en
+    assert cross.languages == ["pt_BR"]
+    f1s = cross.f1s("pt_BR")
+    assert len(f1s) == 8 and cross.minimum("pt_BR") == min(f1s)
+    assert min(f1s) <= cross.mean("pt_BR") <= max(f1s)
+    assert set(cross.intent_f1("pt_BR")) == {"greet", "outage", "thank"}
+    wrong = sum(len(t) for t in cross.confusions("pt_BR").values())
+    right = sum(round(r.languages["pt_BR"].accuracy * r.held_out) for r in cross.runs)
+    assert wrong + right == 48
+    text = cross.render()
+    assert "4-fold cross-validation x 2" in text and "pt_BR" in text and "weakest first" in text
+    assert cross_validate(examples, folds=4, repeats=2, seed=3).f1s("pt_BR") == f1s
+
+
+def test_cross_validation_refuses_fewer_than_two_folds() -> None:
+    with pytest.raises(ValueError, match="2 folds"):
+        cross_validate(_small_set(), folds=1)
+
+
+def test_ozbot_nlu_test_folds_prints_mean_and_minimum(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["nlu", "test", "--folds", "2", "--min-f1", "1.01"]) == 1
+    out = capsys.readouterr().out
+    assert "2-fold cross-validation x 1" in out
+    assert "mean    min    max" in out
+    for language in ("pt_BR", "en", "es"):
+        assert f"{language} macro-F1 below 1.01" in out
