@@ -107,24 +107,40 @@ class Report:
         return "\n".join(lines)
 
 
+def _strata(
+    examples: Sequence[Example], least: int
+) -> tuple[dict[str, list[Example]], list[Example]]:
+    """``({language: examples to split}, examples kept in training)``: a language-and-intent
+    pair with fewer than ``least`` examples is too small to split."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for e in examples:
+        counts[(e.language, e.intent)] += 1
+    per_language: dict[str, list[Example]] = defaultdict(list)
+    alone = []
+    for e in examples:
+        if counts[(e.language, e.intent)] >= least:
+            per_language[e.language].append(e)
+        else:
+            alone.append(e)
+    return dict(per_language), alone
+
+
 def split(
     examples: Sequence[Example], *, seed: int = SEED, test_fraction: float = TEST_FRACTION
 ) -> tuple[list[Example], list[Example]]:
-    """``(training, held-out)``: the de-duplicated examples split with a fixed seed, stratified
-    by language and intent (a pair with a single example stays in training)."""
-    kept = dedupe(examples)
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    for e in kept:
-        counts[(e.language, e.intent)] += 1
-    alone = [e for e in kept if counts[(e.language, e.intent)] < 2]
-    rest = [e for e in kept if counts[(e.language, e.intent)] >= 2]
-    training, held_out = train_test_split(
-        rest,
-        test_size=test_fraction,
-        random_state=seed,
-        stratify=[f"{e.language}/{e.intent}" for e in rest],
-    )
-    return [*training, *alone], list(held_out)
+    """``(training, held-out)``: the de-duplicated examples split with a fixed seed, each
+    language on its own (a language's split does not move when another's examples change),
+    stratified by intent (a pair with a single example stays in training)."""
+    per_language, training = _strata(dedupe(examples), 2)
+    held_out: list[Example] = []
+    for language in sorted(per_language):
+        rest = per_language[language]
+        kept, out = train_test_split(
+            rest, test_size=test_fraction, random_state=seed, stratify=[e.intent for e in rest]
+        )
+        training += kept
+        held_out += out
+    return training, held_out
 
 
 def evaluate(
@@ -235,22 +251,25 @@ def cross_validate(
     seed: int = SEED,
 ) -> CrossReport:
     """Stratified k-fold over the de-duplicated ``examples`` (the shipped ones by default),
-    ``repeats`` times with a fresh shuffle: every example is held out once per repeat. A
-    language-and-intent pair with fewer examples than ``folds`` stays in every training part."""
+    each language on its own, ``repeats`` times with a fresh shuffle: every example is held out
+    once per repeat. A language-and-intent pair with fewer examples than ``folds`` stays in
+    every training part."""
     if folds < 2 or repeats < 1:
         raise ValueError("at least 2 folds and 1 repeat")
-    kept = dedupe(load_examples() if examples is None else examples)
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    for e in kept:
-        counts[(e.language, e.intent)] += 1
-    always = [e for e in kept if counts[(e.language, e.intent)] < folds]
-    rest = [e for e in kept if counts[(e.language, e.intent)] >= folds]
-    strata = [f"{e.language}/{e.intent}" for e in rest]
+    per_language, always = _strata(dedupe(load_examples() if examples is None else examples), folds)
     splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    # fold i of the whole is fold i of each language, split on its own as in split()
+    parts = [
+        [
+            ([rest[i] for i in train], [rest[i] for i in test])
+            for train, test in splitter.split(rest, [e.intent for e in rest])
+        ]
+        for _, rest in sorted(per_language.items())
+    ]
     runs = []
-    for train_index, test_index in splitter.split(rest, strata):
-        training = [rest[i] for i in train_index] + always
-        held_out = [rest[i] for i in test_index]
+    for fold in zip(*parts, strict=True):
+        training = [e for train, _ in fold for e in train] + always
+        held_out = [e for _, test in fold for e in test]
         runs.append(_run(training, held_out, seed, 1 / folds))
     return CrossReport(seed, folds, repeats, runs)
 

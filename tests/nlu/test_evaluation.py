@@ -29,6 +29,14 @@ def test_the_split_is_real_and_stratified() -> None:
     assert split(examples, seed=SEED) == (training, held_out)  # fixed seed, same split
 
 
+def test_a_language_split_does_not_move_when_another_language_changes() -> None:
+    examples = load_examples()
+    portuguese = [e for e in examples if e.language == "pt_BR"]
+    _, held_out = split(examples, seed=SEED)
+    _, alone = split(portuguese, seed=SEED)
+    assert [e for e in held_out if e.language == "pt_BR"] == alone
+
+
 def test_the_split_keeps_duplicates_out_of_the_held_out_part() -> None:
     examples = [Example("Oi!", "greet", "pt_BR"), Example("oi", "greet", "pt_BR")] + [
         Example(f"texto {n}", "greet" if n % 2 else "thank", "pt_BR") for n in range(40)
