@@ -55,23 +55,24 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx
 import psycopg
 from psycopg import sql
 
 from bot.channels.base import Channel
+from bot.compose import Runtime, compose
 from bot.conversation import Conversation
-from bot.engine import Engine, Services, route
+from bot.engine import Engine, route
 from bot.engine.turns import succeeded
 from bot.geo.gazetteer import Gazetteer, GazetteerGeocoder, OfflineCepLookup
 from bot.i18n import Catalogs
 from bot.messages import Inbound, Reply
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.sandbox.process import run_sandbox_process
+from bot.settings import load_settings
 from bot.storage.base import Store
 from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SqliteStore
-from flows import FLOWS, INTENTS
+from flows import INTENTS
 
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
 # covered addresses spread over the network, so reservations do not all fight for one box
@@ -126,23 +127,31 @@ async def open_store(kind: str, directory: Path, postgres: str) -> AsyncIterator
                 conn.execute(drop)
 
 
-def build_engine(
-    store: Store, ozmap: OzmapClient, catalogs: Catalogs, streets: Gazetteer
-) -> Engine:
-    services = Services(
-        ozmap=ozmap,
+@asynccontextmanager
+async def composed(
+    store: Store, sandbox_url: str, token: str, directory: Path, streets: Gazetteer
+) -> AsyncIterator[Runtime]:
+    """The bot as the composition root builds it, on ``store``, replies dropped. No timers
+    (as when the figures above were recorded) and no background sweeps: turns only."""
+    settings = load_settings(
+        environ={},
+        env_file=None,
+        data_dir=directory,
+        ozmap_url=sandbox_url,
+        ozmap_token=token,
+        nudge_minutes=0,
+        expire_minutes=0,
+        handoff_timeout_minutes=0,
+    )
+    async with compose(
+        settings,
+        channels={"bench": NullChannel()},
+        store=store,
         geocoder=GazetteerGeocoder(streets),
         ceps=OfflineCepLookup(streets),
-        radius=250,
-    )
-    return Engine(
-        store=store,
-        flows=FLOWS,
-        intents=INTENTS,
-        services=services,
-        catalogs=catalogs,
-        channels={"bench": NullChannel()},
-    )
+        background=False,
+    ) as runtime:
+        yield runtime
 
 
 def message(contact: str, text: str) -> Inbound:
@@ -240,7 +249,6 @@ async def bare_requests(ozmap: OzmapClient, repeats: int = 20) -> None:
 
 
 async def main(args: argparse.Namespace) -> None:
-    catalogs = Catalogs.load()
     streets = Gazetteer.from_file()
     latencies = [float(x) for x in args.latencies.split(",") if x]
     with tempfile.TemporaryDirectory(prefix="ozbot-bench-") as tmp:
@@ -249,11 +257,10 @@ async def main(args: argparse.Namespace) -> None:
             for latency in latencies:
                 with run_sandbox_process(latency=latency) as sandbox:
                     async with (
-                        httpx.AsyncClient(limits=httpx.Limits(max_connections=200)) as http,
                         open_store(kind, Path(tmp), args.postgres) as store,
+                        composed(store, sandbox.url, sandbox.token, Path(tmp), streets) as bot,
                     ):
-                        ozmap = OzmapClient(http, sandbox.url, sandbox.token)
-                        engine = build_engine(store, ozmap, catalogs, streets)
+                        engine, ozmap, catalogs = bot.engine, bot.ozmap, bot.catalogs
                         if latency == latencies[0]:
                             print("  engine alone (menu turns, no OZmap):")
                             await engine_own(engine, catalogs, args.menu_turns)

@@ -1,85 +1,165 @@
-"""The composition root: settings in, a running engine out. Shared by ``ozbot demo`` and the web
-server's lifespan; nothing here runs at import time.
+"""The composition root: settings in, a running bot out, as one async context manager.
 
-``build_runtime`` opens the store, builds the OZmap client, the geocoder and CEP lookup, loads
-the catalogs, and assembles the engine over the given channels. The caller owns ``http`` (it
-closes it after :meth:`Runtime.aclose`).
+::
+
+    async with compose(settings) as runtime:
+        await runtime.dispatcher.submit(inbound)  # kept in the inbox, answered in the background
+        await runtime.engine.handle(inbound)      # or one turn, now
+
+It builds, in this order, and closes in the reverse one: the metrics, the shared HTTP client
+(:mod:`bot.httpclient`, OZmap's requests metered), the catalogs, the channels the settings
+enable (the web chat always; Telegram with ``TELEGRAM_TOKEN``; WhatsApp with
+``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and ``TWILIO_FROM``), the store (opened and
+migrated), the OZmap client, the geocoder and the CEP lookup, the services, the engine, the
+timer runner and the dispatcher (both started; the dispatcher first runs what a process that
+died had accepted), and Telegram long polling when ``TELEGRAM_MODE=polling``. Leaving lets
+accepted turns finish (for up to ``shutdown_grace`` seconds) before anything closes.
+
+Every process that runs the bot enters it: the web server's lifespan (:mod:`bot.web.app`),
+``ozbot demo``, ``ozbot telegram poll``, the benchmarks and the tests. The keyword arguments are
+the seams for those that are not the web server (their own channels or store, other flows, a
+clock moved by hand); nothing is built at import time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from bot.channels.base import Channel
-from bot.engine import Engine, Services
+from bot.channels.telegram import TelegramChannel, TelegramEvent, make_bot, poll_updates
+from bot.channels.webchat import WebchatChannel
+from bot.channels.whatsapp import WhatsappChannel, make_twilio_client
+from bot.conversation import utcnow
+from bot.engine import Engine, FlowSpec, Intent, Services
+from bot.engine.dispatch import Dispatcher
 from bot.engine.hours import BusinessHours
 from bot.engine.timers import TimerPolicy, TimerRunner
+from bot.errors import StorageError
 from bot.geo.base import CepLookup, Geocoder
 from bot.geo.factory import make_cep_lookup, make_geocoder
+from bot.httpclient import mount_for, shared_client, shared_transport
 from bot.i18n import Catalogs
+from bot.metrics import Metrics
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.outage import OutageReader
 from bot.ozmap.sales import SalesDesk
 from bot.settings import Settings
 from bot.storage import make_store
 from bot.storage.base import Store
+from bot.storage.inbox import InboxStore
 
-__all__ = ["Runtime", "build_runtime"]
+__all__ = ["Runtime", "compose", "timer_policy"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Runtime:
-    """Everything a running bot holds. ``aclose`` closes the store (idempotent)."""
+    """Everything a running bot holds. ``channels`` maps each channel's name to its adapter;
+    ``webchat``, ``telegram`` and ``whatsapp`` are those of them the web routes serve (None when
+    not enabled, or when the caller gave its own channels)."""
 
     settings: Settings
+    http: httpx.AsyncClient
+    catalogs: Catalogs
+    channels: Mapping[str, Channel]
+    webchat: WebchatChannel | None
+    telegram: TelegramChannel | None
+    whatsapp: WhatsappChannel | None
     store: Store
     ozmap: OzmapClient
-    geocoder: Geocoder
-    ceps: CepLookup
-    catalogs: Catalogs
+    services: Services
     engine: Engine
-
-    async def aclose(self) -> None:
-        await self.store.close()
-
-    def timer_runner(self, **options: Any) -> TimerRunner:
-        """The runner of this bot's timers (``start()`` it after start-up, ``await stop()`` it
-        before :meth:`aclose`); ``options`` go to :class:`TimerRunner`."""
-        return TimerRunner(self.engine.fire_timer, self.store, **options)
+    timers: TimerRunner
+    dispatcher: Dispatcher
+    metrics: Metrics
 
 
-async def build_runtime(
-    settings: Settings, http: httpx.AsyncClient, channels: Mapping[str, Channel]
-) -> Runtime:
-    """Build and open everything the engine needs.
+@asynccontextmanager
+async def compose(
+    settings: Settings,
+    *,
+    channels: Mapping[str, Channel] | None = None,
+    http_mounts: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    store: Store | None = None,
+    flows: Sequence[FlowSpec] | None = None,
+    intents: Sequence[Intent] | None = None,
+    geocoder: Geocoder | None = None,
+    ceps: CepLookup | None = None,
+    catalogs: Catalogs | None = None,
+    ozmap_options: Mapping[str, Any] | None = None,
+    sales_options: Mapping[str, Any] | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    background: bool = True,
+    shutdown_grace: float = 30.0,
+    inbox_lease: float = 30.0,
+    inbox_sweep: float = 5.0,
+) -> AsyncIterator[Runtime]:
+    """Build and start the bot for ``settings``; see the module docstring.
+
+    ``channels`` replaces the ones the settings enable; ``http_mounts`` route some URL prefixes
+    of the shared client elsewhere (tests mount the messenger fakes on
+    ``https://api.telegram.org``); ``store`` is an opened store to use instead of
+    ``DATABASE_URL``'s (its caller closes it); ``flows`` and ``intents`` replace the product's
+    (``flows.FLOWS``, ``flows.INTENTS``); ``geocoder``, ``ceps`` and ``catalogs`` replace the
+    ones the settings name (tests load the catalogs strict); ``ozmap_options`` go to
+    :meth:`OzmapClient.from_settings`, ``sales_options`` to :class:`~bot.ozmap.sales.SalesDesk`;
+    ``clock`` is the time of the engine, the services and the timers. ``background`` False
+    starts neither the timer runner nor the dispatcher's sweeps: the caller drives them
+    (``runtime.timers.run_once()``, ``runtime.dispatcher.recover()``). ``shutdown_grace``
+    bounds how long accepted turns may take to finish when leaving; ``inbox_lease`` and
+    ``inbox_sweep`` are the dispatcher's ``lease`` and ``sweep_every``.
 
     Raises :class:`bot.errors.ConfigError` for a setting that cannot work (naming it), and
     :class:`bot.errors.StorageError` when the database cannot be opened; nothing is left open
     when it raises.
     """
-    # imported here, not at module level: the flows are the product's, the engine stays generic
-    from flows import FLOWS, INTENTS
+    async with AsyncExitStack() as stack:
+        metrics = Metrics()
+        transport = shared_transport()
+        http = shared_client(
+            # OZmap's requests are timed and counted on the wire (bot/metrics.py), on the
+            # shared transport like every other upstream
+            metrics.meter_ozmap(
+                {**mount_for(settings.ozmap_url, transport), **(http_mounts or {})},
+                settings.ozmap_url,
+            ),
+            transport=transport,
+        )
+        stack.push_async_callback(http.aclose)
+        catalogs = catalogs or Catalogs.load()
+        webchat, telegram, whatsapp = None, None, None
+        if channels is None:
+            webchat, telegram, whatsapp = _channels(settings, http, catalogs)
+            enabled: list[Channel | None] = [webchat, telegram, whatsapp]
+            channels = {c.name: c for c in enabled if c is not None}
 
-    catalogs = Catalogs.load()
-    ozmap = OzmapClient.from_settings(settings, http)
-    ceps = make_cep_lookup(settings, http)
-    store = make_store(settings.effective_database_url)
-    await store.open()
-    try:
-        geocoder = make_geocoder(settings, http, store)
+        if store is None:
+            store = make_store(settings.effective_database_url)
+            await store.open()
+            stack.push_async_callback(store.close)
+        if whatsapp is not None:
+            whatsapp.use_store(store)
+
+        ozmap = OzmapClient.from_settings(settings, http, **(ozmap_options or {}))
         hours = BusinessHours.from_settings(settings)
         services = Services(
             ozmap=ozmap,
-            geocoder=geocoder,
-            ceps=ceps,
+            geocoder=geocoder or make_geocoder(settings, http, store),
+            ceps=ceps or make_cep_lookup(settings, http),
             radius=settings.ozmap_radius,
             require_cpf=settings.require_cpf,
             prospect_tags=settings.prospect_tags,
+            clock=clock,
             outages=OutageReader(ozmap, settings.outage_tags, ttl=settings.outage_tags_ttl),
             outage_handoff=settings.outage_handoff,
             business_hours=hours,
@@ -88,38 +168,156 @@ async def build_runtime(
                 radius=settings.ozmap_radius,
                 prospect_tags=settings.prospect_tags,
                 timezone=settings.timezone,
+                **(sales_options or {}),
             ),
         )
+        if flows is None or intents is None:
+            # imported here: the flows are the product's, the engine and this root stay generic
+            from flows import FLOWS, INTENTS
+
+            flows = FLOWS if flows is None else flows
+            intents = INTENTS if intents is None else intents
         engine = Engine(
             store=store,
-            flows=FLOWS,
-            intents=INTENTS,
+            flows=flows,
+            intents=intents,
             services=services,
             catalogs=catalogs,
             channels=channels,
             default_language=settings.language,
-            timers=TimerPolicy(
-                nudge_after=_minutes(settings.nudge_minutes),
-                expire_after=_minutes(settings.expire_minutes),
-                handoff_timeout=_minutes(settings.handoff_timeout_minutes),
-                hours=hours,
-                template=settings.twilio_timer_template_sid or None,
-            ),
+            timers=timer_policy(settings, hours),
+            clock=clock,
         )
-    except BaseException:
-        await store.close()
-        raise
-    return Runtime(
-        settings=settings,
-        store=store,
-        ozmap=ozmap,
-        geocoder=geocoder,
-        ceps=ceps,
-        catalogs=catalogs,
-        engine=engine,
+
+        # every process runs timers: claims are atomic with a lease, so they never double up
+        timers = TimerRunner(engine.fire_timer, store, clock=clock)
+        if background:
+            timers.start()
+        stack.push_async_callback(timers.stop)
+
+        if not isinstance(store, InboxStore):
+            raise TypeError(f"the store {store!r} does not implement InboxStore")
+        dispatcher = Dispatcher(
+            engine.handle,
+            store,
+            concurrency=settings.webhook_concurrency,
+            metrics=metrics,
+            lease=inbox_lease,
+            sweep_every=inbox_sweep,
+        )
+        stack.push_async_callback(dispatcher.close, shutdown_grace)
+        if background:
+            # what a process that died left accepted runs before anything new is accepted
+            await dispatcher.start()
+
+        if settings.telegram_mode == "polling":
+            if telegram is None:
+                log.warning("Telegram polling asked for, but TELEGRAM_TOKEN is not set")
+            else:
+                await stack.enter_async_context(_polling(telegram, dispatcher))
+
+        yield Runtime(
+            settings=settings,
+            http=http,
+            catalogs=catalogs,
+            channels=channels,
+            webchat=webchat,
+            telegram=telegram,
+            whatsapp=whatsapp,
+            store=store,
+            ozmap=ozmap,
+            services=services,
+            engine=engine,
+            timers=timers,
+            dispatcher=dispatcher,
+            metrics=metrics,
+        )
+
+
+def timer_policy(settings: Settings, hours: BusinessHours | None) -> TimerPolicy | None:
+    """The timers the settings ask for; None (no timer bookkeeping at all) when all are off."""
+    nudge = _minutes(settings.nudge_minutes)
+    expire = _minutes(settings.expire_minutes)
+    handoff = _minutes(settings.handoff_timeout_minutes)
+    if nudge is None and expire is None and handoff is None:
+        return None
+    return TimerPolicy(
+        nudge_after=nudge,
+        expire_after=expire,
+        handoff_timeout=handoff,
+        hours=hours,
+        template=settings.twilio_timer_template_sid or None,
     )
 
 
 def _minutes(value: float) -> timedelta | None:
     """A setting in minutes; 0 (or less) turns that timer off."""
     return timedelta(minutes=value) if value > 0 else None
+
+
+def _channels(
+    settings: Settings, http: httpx.AsyncClient, catalogs: Catalogs
+) -> tuple[WebchatChannel, TelegramChannel | None, WhatsappChannel | None]:
+    t = catalogs.translator(settings.language)
+    telegram = None
+    if settings.telegram_token:
+        bot = make_bot(settings.telegram_token, http, settings.telegram_api_url)
+        telegram = TelegramChannel(bot, location_label=t("channel.share_location"))
+    return WebchatChannel(), telegram, _whatsapp(settings, http, catalogs)
+
+
+def _whatsapp(
+    settings: Settings, http: httpx.AsyncClient, catalogs: Catalogs
+) -> WhatsappChannel | None:
+    needed = {
+        "TWILIO_ACCOUNT_SID": settings.twilio_account_sid,
+        "TWILIO_AUTH_TOKEN": settings.twilio_auth_token,
+        "TWILIO_FROM": settings.twilio_from,
+    }
+    missing = [name for name, value in needed.items() if not value]
+    if len(missing) == len(needed):
+        return None
+    if missing:
+        log.warning("WhatsApp is off: set %s as well", ", ".join(missing))
+        return None
+    t = catalogs.translator(settings.language)
+    client = make_twilio_client(
+        settings.twilio_account_sid, settings.twilio_auth_token, http, settings.twilio_api_url
+    )
+    return WhatsappChannel(
+        client,
+        sender=settings.twilio_from,
+        location_hint=t("channel.whatsapp.location_hint"),
+        choose_intro=t("common.choose_number"),
+        quick_reply_sids=settings.twilio_quick_reply_sids,
+        status_callback=settings.public_base_url.rstrip("/") + "/webhooks/twilio/status",
+    )
+
+
+@asynccontextmanager
+async def _polling(telegram: TelegramChannel, dispatcher: Dispatcher) -> AsyncIterator[None]:
+    """Long-poll Telegram while the context is open (local development, no public URL)."""
+    await telegram.delete_webhook()  # getUpdates is refused while a webhook is set
+
+    async def on_event(event: TelegramEvent) -> None:
+        if event.callback_query_id is not None:
+            dispatcher.spawn(telegram.answer_callback(event.callback_query_id), "callback")
+        # getUpdates has moved past it already: keep trying until the inbox takes it
+        while True:
+            try:
+                await dispatcher.submit(event.inbound)
+                return
+            except StorageError as exc:
+                log.warning("could not keep a polled update (retrying in 1s): %s", exc)
+                await asyncio.sleep(1.0)
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(poll_updates(telegram.bot, on_event, stop=stop))
+    log.info("Telegram: long polling (no webhook)")
+    try:
+        yield
+    finally:
+        stop.set()
+        task.cancel()  # a long poll may be waiting for up to its timeout
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -25,8 +25,6 @@ import uuid
 from pathlib import Path
 from typing import Any, TextIO
 
-import httpx
-
 from bot.channels.console import ConsoleChannel
 from bot.messages import Inbound, Location
 from bot.validation import parse_coordinates
@@ -116,7 +114,7 @@ def _start_reader(
 
 async def run_demo(out: TextIO | None = None) -> int:
     """Run the demo until ``/quit`` or end of input; returns the exit code."""
-    from bot.compose import build_runtime
+    from bot.compose import compose
     from bot.ozmap.sandbox import Network, serve_in_thread
     from bot.settings import load_settings
 
@@ -138,29 +136,24 @@ async def run_demo(out: TextIO | None = None) -> int:
             cep_provider="offline",
         )
         console = ConsoleChannel(name=CHANNEL, out=out, location_hint=LOCATION_HINT)
-        async with httpx.AsyncClient() as http:
-            runtime = await build_runtime(settings, http, {CHANNEL: console})
-            timers = runtime.timer_runner()
-            timers.start()  # a nudge shows up if you leave the chat idle mid-flow
-            try:
-                out.write(banner(network.samples, sandbox.url) + "\n")
-                out.flush()
-                queue: asyncio.Queue[str | None] = asyncio.Queue()
-                ready = threading.Event()
+        # the timers run in the background: a nudge shows up if you leave the chat idle mid-flow
+        async with compose(settings, channels={CHANNEL: console}) as runtime:
+            out.write(banner(network.samples, sandbox.url) + "\n")
+            out.flush()
+            queue: asyncio.Queue[str | None] = asyncio.Queue()
+            ready = threading.Event()
+            ready.set()
+            _start_reader(asyncio.get_running_loop(), queue, ready)
+            while (line := await queue.get()) is not None:
+                message = parse_line(line) if line.strip() else None
+                if line.strip() and echo:
+                    out.write(f"you> {line}\n")
+                if message is None and line.strip():
+                    break  # /quit
+                if message is not None:
+                    # one turn at a time, awaited: the prompt waits for the replies
+                    await runtime.engine.handle(message)
                 ready.set()
-                _start_reader(asyncio.get_running_loop(), queue, ready)
-                while (line := await queue.get()) is not None:
-                    message = parse_line(line) if line.strip() else None
-                    if line.strip() and echo:
-                        out.write(f"you> {line}\n")
-                    if message is None and line.strip():
-                        break  # /quit
-                    if message is not None:
-                        await runtime.engine.handle(message)
-                    ready.set()
-            finally:
-                await timers.stop()
-                await runtime.aclose()
     return 0
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import tempfile
@@ -21,6 +22,7 @@ from typing import Any
 import httpx
 
 from bot.channels.telegram import TelegramChannel, make_bot
+from bot.compose import compose
 from bot.errors import ConfigError
 from bot.settings import Settings, load_settings
 from bot.web.app import Prepare, create_app, request_stop
@@ -60,11 +62,10 @@ def _serve(args: argparse.Namespace) -> int:
     settings = load_settings()
     port = args.port if args.port is not None else int(os.environ.get("PORT", "8000"))
     prepare: Prepare | None = sandbox_prepare if args.sandbox else None
+    if args.telegram_polling:
+        settings = settings.replace(telegram_mode="polling")
     app = create_app(
-        settings,
-        prepare=prepare,
-        telegram_polling=True if args.telegram_polling else None,
-        shutdown_grace=args.grace,
+        settings, composer=functools.partial(compose, shutdown_grace=args.grace), prepare=prepare
     )
     config = uvicorn.Config(
         app,
@@ -153,8 +154,12 @@ def _delete_webhook(args: argparse.Namespace) -> int:
 
 
 async def _poll(settings: Settings, sandbox: bool) -> None:
-    app = create_app(settings, prepare=sandbox_prepare if sandbox else None, telegram_polling=True)
-    async with app.router.lifespan_context(app):
+    """The bot without a web server: Telegram long polling into the composed dispatcher."""
+    async with contextlib.AsyncExitStack() as stack:
+        settings = settings.replace(telegram_mode="polling")
+        if sandbox:
+            settings = await stack.enter_async_context(sandbox_prepare(settings))
+        await stack.enter_async_context(compose(settings))
         log.info("polling Telegram; Ctrl-C to stop")
         await asyncio.Event().wait()
 

@@ -128,6 +128,11 @@ class TimerRunner:
                 )
             await asyncio.sleep(self._interval)
 
+    @property
+    def running(self) -> bool:
+        """Whether the background task runs (between :meth:`start` and :meth:`stop`)."""
+        return self._task is not None and not self._task.done()
+
     def start(self) -> None:
         """Run in a background task of the running loop (idempotent)."""
         if self._task is None or self._task.done():

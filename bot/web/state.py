@@ -3,59 +3,65 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
 
-import httpx
 from itsdangerous import URLSafeTimedSerializer
 from starlette.requests import Request
 
-from bot.channels.base import Channel
 from bot.channels.telegram import TelegramChannel
 from bot.channels.webchat import WebchatChannel
 from bot.channels.whatsapp import WhatsappChannel
+from bot.compose import Runtime
+from bot.engine.dispatch import Dispatcher
 from bot.i18n import Catalogs
-from bot.messages import Inbound
+from bot.metrics import Metrics
 from bot.settings import Settings
-from bot.web.dispatch import Dispatcher
-from bot.web.metrics import Metrics
 
-__all__ = ["AppState", "Handler", "Runtime", "RuntimeFactory", "app_state"]
-
-
-class Handler(Protocol):
-    async def handle(self, inbound: Inbound) -> None: ...
-
-
-class Runtime(Protocol):
-    """The part of :class:`bot.compose.Runtime` the web layer uses."""
-
-    @property
-    def engine(self) -> Handler: ...
-
-    async def aclose(self) -> None: ...
-
-
-RuntimeFactory = Callable[[Settings, httpx.AsyncClient, Mapping[str, Channel]], Awaitable[Any]]
+__all__ = ["AppState", "app_state"]
 
 
 @dataclass
 class AppState:
-    settings: Settings
-    http: httpx.AsyncClient
-    metrics: Metrics
-    catalogs: Catalogs
-    dispatcher: Dispatcher
-    runtime: Any  # a bot.compose.Runtime (or a test's stand-in)
-    webchat: WebchatChannel
-    telegram: TelegramChannel | None
-    whatsapp: WhatsappChannel | None
+    """``runtime`` is the composed bot (:func:`bot.compose.compose`); the routes' shortcuts to
+    its parts follow it."""
+
+    runtime: Runtime
     sessions: URLSafeTimedSerializer
     sse_seconds: float
     readiness: Callable[[], Awaitable[dict[str, str]]]
     stopping: asyncio.Event  # set when the server starts shutting down (see request_stop)
     loop: asyncio.AbstractEventLoop
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    @property
+    def metrics(self) -> Metrics:
+        return self.runtime.metrics
+
+    @property
+    def catalogs(self) -> Catalogs:
+        return self.runtime.catalogs
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return self.runtime.dispatcher
+
+    @property
+    def webchat(self) -> WebchatChannel:
+        if self.runtime.webchat is None:
+            raise RuntimeError("the web routes need the web chat channel: compose its own")
+        return self.runtime.webchat
+
+    @property
+    def telegram(self) -> TelegramChannel | None:
+        return self.runtime.telegram
+
+    @property
+    def whatsapp(self) -> WhatsappChannel | None:
+        return self.runtime.whatsapp
 
 
 def app_state(request: Request) -> AppState:

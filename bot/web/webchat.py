@@ -33,12 +33,12 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bot.channels.webchat import reply_to_json
+from bot.engine.dispatch import Closing
 from bot.errors import StorageError
 from bot.i18n import negotiate
 from bot.messages import Inbound, Location, Reply
 from bot.resources import package_path
 from bot.validation import valid_coordinates
-from bot.web.dispatch import Closing
 from bot.web.state import AppState, app_state
 from bot.web.webhooks import TooLarge, read_body
 

@@ -6,7 +6,7 @@ body (Telegram makes the call: no request of ours); 403 when the secret or signa
 verify (nothing is processed); 400 for a body we cannot read; 413 for an oversized one; 404 for
 a channel that is not configured; 503 while shutting down or when the store cannot keep the
 message (the messenger re-delivers). Never 500 for what a request contains. Logs name
-conversations by digest only (:func:`bot.web.privacy.ref`)."""
+conversations by digest only (:func:`bot.conversation.ref`)."""
 
 from __future__ import annotations
 
@@ -30,10 +30,10 @@ from bot.channels.whatsapp import (
     signed_url,
     verify_signature,
 )
+from bot.conversation import ref
+from bot.engine.dispatch import Closing
 from bot.errors import BadPayload, SignatureError, StorageError
 from bot.messages import Inbound
-from bot.web.dispatch import Closing
-from bot.web.privacy import ref
 from bot.web.state import AppState, app_state
 
 __all__ = ["MAX_BODY", "TooLarge", "read_body", "routes"]

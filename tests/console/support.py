@@ -18,7 +18,6 @@ import httpx
 from bot.agents import create_agent
 from bot.i18n import Catalogs
 from bot.ozmap.sandbox import RunningSandbox
-from bot.web import create_app
 from bot.web.state import AppState
 from tests.fakes.payloads import tg_text, twilio_text
 from tests.fakes.twilio_api import signed_post
@@ -26,6 +25,7 @@ from tests.web.support import (
     TG_SECRET,
     TW_TOKEN,
     Fakes,
+    app_for,
     channel_settings,
     make_fakes,
     running,
@@ -55,16 +55,8 @@ async def serve_console(
     tmp_path: Path, sandbox: RunningSandbox, **overrides: Any
 ) -> AsyncIterator[Served]:
     fakes = make_fakes()
-    settings = channel_settings(
-        tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'ozbot.db'}",
-        ozmap_url=sandbox.url,
-        ozmap_token=sandbox.token,
-        geocoder="gazetteer",
-        cep_provider="offline",
-        **overrides,
-    )
-    app = create_app(settings, http_mounts=fakes.mounts, sse_seconds=5)
+    settings = channel_settings(tmp_path, sandbox, **overrides)
+    app = app_for(settings, http_mounts=fakes.mounts, sse_seconds=5)
     async with running(app) as url:
         yield Served(url, app.state.ozbot, fakes, sandbox)
 

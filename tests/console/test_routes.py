@@ -22,6 +22,7 @@ from tests.console.support import (
     reserve_then_ask_for_a_person,
     serve_console,
 )
+from tests.support.outage import ozmap_down
 
 
 @pytest.fixture
@@ -319,12 +320,8 @@ async def test_an_ozmap_outage_is_reported_not_hidden(served: Served, maria: Age
     (listed,) = await maria.queue()
     base = f"/console/api/tickets/{listed['id']}"
     await maria.post(base + "/claim")
-    knobs = served.sandbox.sandbox
-    knobs.error_rate = 1.0  # every OZmap request answered 503
-    try:
+    with ozmap_down(served.sandbox):  # every OZmap request answered 503
         failed = await maria.post(base + "/ozmap", {"action": "activate", "code": code})
-    finally:
-        knobs.error_rate = 0.0  # the sandbox server is shared by the session
     assert failed.status_code == 502
     assert failed.json()["error"].startswith("OZmap did not do it")
     client = served.sandbox.network.client_by_code(code)

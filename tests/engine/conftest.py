@@ -8,17 +8,14 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import psycopg
 import pytest
 from psycopg import sql
 
-from bot.engine import Services
 from bot.i18n import Catalogs
 from bot.storage.base import Store
 from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SqliteStore
-from tests.engine.support import idle_services
 
 POSTGRES_URL = os.environ.get("OZBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -26,12 +23,6 @@ POSTGRES_URL = os.environ.get("OZBOT_TEST_POSTGRES", "postgresql://postgres@127.
 @pytest.fixture(scope="session")
 def catalogs() -> Catalogs:
     return Catalogs.load(strict=True)
-
-
-@pytest.fixture
-async def services() -> AsyncIterator[Services]:
-    async with httpx.AsyncClient() as http:
-        yield idle_services(http)
 
 
 def _postgres_or_skip() -> None:

@@ -6,27 +6,13 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-import httpx
-
 from bot.channels.base import Channel
 from bot.conversation import Conversation
-from bot.engine import Engine, Services
-from bot.geo.gazetteer import Gazetteer, GazetteerGeocoder, OfflineCepLookup
+from bot.engine import Engine
 from bot.messages import Button, Inbound, Location, Reply
-from bot.ozmap.client import OzmapClient
 from bot.storage.base import Store
 
 _ids = itertools.count(1)
-
-
-def idle_services(http: httpx.AsyncClient) -> Services:
-    """Services for flows that call none (no OZmap listens at the address given)."""
-    streets = Gazetteer.from_file()
-    return Services(
-        ozmap=OzmapClient(http, "http://127.0.0.1:9", "unused"),
-        geocoder=GazetteerGeocoder(streets),
-        ceps=OfflineCepLookup(streets),
-    )
 
 
 class RecordingChannel(Channel):

@@ -7,12 +7,15 @@ does (wait, fail, succeed); the menu and handoff flows are the real ones.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from enum import StrEnum
+from pathlib import Path
 
 import pytest
 
+from bot.compose import compose
 from bot.conversation import Conversation
-from bot.engine import Engine, FlowSpec, Intent, Services, Turn
+from bot.engine import Engine, FlowSpec, Intent, Turn
 from bot.engine.routing import BUTTONS_KEY, PROFILE_NAME_KEY
 from bot.errors import ChannelError, GeocoderUnavailable, OzmapUnavailable
 from bot.i18n import Catalogs
@@ -20,6 +23,7 @@ from bot.messages import Inbound
 from bot.storage.base import Store
 from flows import FLOWS, INTENTS, handoff, menu, sales
 from tests.engine.support import Chat, RecordingChannel
+from tests.support.settings import offline_settings
 
 
 class P(StrEnum):
@@ -79,18 +83,19 @@ def channel() -> RecordingChannel:
 
 
 @pytest.fixture
-def engine(
-    store: Store, catalogs: Catalogs, channel: RecordingChannel, probe: Probe, services: Services
-) -> Engine:
-    return Engine(
+async def engine(
+    tmp_path: Path, store: Store, catalogs: Catalogs, channel: RecordingChannel, probe: Probe
+) -> AsyncIterator[Engine]:
+    async with compose(
+        offline_settings(tmp_path, nudge_minutes=0, expire_minutes=0, handoff_timeout_minutes=0),
+        channels={"test": channel},
         store=store,
+        catalogs=catalogs,
         flows=[*FLOWS, probe_flow(probe)],
         intents=[Intent("probe", flow="probe", exact=("probe",)), *INTENTS],
-        services=services,
-        catalogs=catalogs,
-        channels={"test": channel},
-        lock_timeout=10.0,
-    )
+        background=False,
+    ) as runtime:
+        yield runtime.engine
 
 
 async def start_probe(chat: Chat) -> None:
@@ -295,8 +300,8 @@ async def test_a_saved_state_the_flow_no_longer_has_restarts_it(
     ]
 
 
-def test_flow_tables_are_checked_at_start_up(
-    store: Store, catalogs: Catalogs, channel: RecordingChannel, services: Services
+async def test_flow_tables_are_checked_at_start_up(
+    tmp_path: Path, store: Store, catalogs: Catalogs, channel: RecordingChannel
 ) -> None:
     from bot.engine.machine import FlowDefinitionError
 
@@ -308,11 +313,13 @@ def test_flow_tables_are_checked_at_start_up(
         transitions=[["start", P.START, "nowhere"]],
     )
     with pytest.raises(FlowDefinitionError, match="nowhere"):
-        Engine(
+        async with compose(
+            offline_settings(tmp_path),
+            channels={"test": channel},
             store=store,
+            catalogs=catalogs,
             flows=[menu.FLOW, handoff.FLOW, sales.FLOW, broken],
             intents=INTENTS[:0],
-            services=services,
-            catalogs=catalogs,
-            channels={"test": channel},
-        )
+            background=False,
+        ):
+            pass

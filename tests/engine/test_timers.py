@@ -8,36 +8,29 @@ assertion about what the customer received is about the real send path.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from bot.engine import Engine, FlowSpec, Intent, Services, Turn
+from bot.compose import Runtime, compose
+from bot.engine import FlowSpec, Intent, Turn
 from bot.engine.events import HandoffEvent
-from bot.engine.hours import BusinessHours
-from bot.engine.timers import EXPIRE, HANDOFF_RELEASE, NUDGE, TimerPolicy, TimerRunner
+from bot.engine.timers import EXPIRE, HANDOFF_RELEASE, NUDGE, TimerRunner
 from bot.i18n import Catalogs
 from bot.storage.base import Store
 from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SqliteStore
 from flows import FLOWS, INTENTS
 from tests.engine.support import Chat, RecordingChannel
+from tests.support.clock import ManualDateClock
+from tests.support.settings import offline_settings
 
 MONDAY_NOON = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)  # 12:00 in São Paulo
-HOURS = BusinessHours.parse("mon-fri 08:00-18:00")
-
-
-class Clock:
-    def __init__(self, now: datetime = MONDAY_NOON) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class Q(StrEnum):
@@ -68,12 +61,14 @@ QUIZ = FlowSpec(
     steps={Q.ASKING: answered},
     resting=frozenset({Q.DONE}),
 )
-POLICY = TimerPolicy(
-    nudge_after=timedelta(minutes=10),
-    expire_after=timedelta(hours=2),
-    handoff_timeout=timedelta(minutes=30),
-    hours=HOURS,
-)
+#: nudge after 10 minutes, back to the menu after 2 hours, handoffs back to the bot 30 minutes
+#: after opening time
+POLICY: dict[str, Any] = {
+    "nudge_minutes": 10,
+    "expire_minutes": 120,
+    "handoff_timeout_minutes": 30,
+    "business_hours": "mon-fri 08:00-18:00",
+}
 
 
 class WindowChannel(RecordingChannel):
@@ -96,31 +91,14 @@ class WindowChannel(RecordingChannel):
 class Bot:
     """An engine, its runner and a customer, on one store, all on one clock."""
 
-    def __init__(
-        self,
-        store: Store,
-        catalogs: Catalogs,
-        services: Services,
-        clock: Clock,
-        policy: TimerPolicy = POLICY,
-    ) -> None:
-        self.store = store
-        self.clock = clock
-        self.channel = WindowChannel()
+    def __init__(self, runtime: Runtime, channel: WindowChannel) -> None:
+        self.store = runtime.store
+        self.channel = channel
         self.events: list[HandoffEvent] = []
-        self.engine = Engine(
-            store=store,
-            flows=[*FLOWS, QUIZ],
-            intents=[*INTENTS, Intent("quiz", flow="quiz")],
-            services=services,
-            catalogs=catalogs,
-            channels={"test": self.channel},
-            timers=policy,
-            clock=clock,
-        )
+        self.engine = runtime.engine
         self.engine.events.subscribe(self.events.append)
-        self.runner = TimerRunner(self.engine.fire_timer, store, clock=clock)
-        self.chat = Chat(self.engine, self.channel, store=store)
+        self.runner = runtime.timers  # not started: each test runs it by hand
+        self.chat = Chat(self.engine, self.channel, store=self.store)
 
     async def start_quiz(self) -> None:
         await self.chat.send(self.chat.inbound(text="quiz", button="intent:quiz"))
@@ -132,17 +110,40 @@ class Bot:
         return [t.kind for t in await self.store.pending_timers(self.chat.key)]
 
 
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
+@asynccontextmanager
+async def bot_on(
+    store: Store, tmp_path: Path, catalogs: Catalogs, clock: ManualDateClock, **settings: Any
+) -> AsyncIterator[Bot]:
+    channel = WindowChannel()
+    async with compose(
+        offline_settings(tmp_path, **{**POLICY, **settings}),
+        channels={"test": channel},
+        store=store,
+        catalogs=catalogs,
+        flows=[*FLOWS, QUIZ],
+        intents=[*INTENTS, Intent("quiz", flow="quiz")],
+        clock=clock,
+        background=False,
+    ) as runtime:
+        yield Bot(runtime, channel)
 
 
 @pytest.fixture
-def bot(store: Store, catalogs: Catalogs, services: Services, clock: Clock) -> Bot:
-    return Bot(store, catalogs, services, clock)
+def clock() -> ManualDateClock:
+    return ManualDateClock(MONDAY_NOON)
 
 
-async def test_a_silence_mid_flow_gets_a_nudge_then_the_menu(bot: Bot, clock: Clock) -> None:
+@pytest.fixture
+async def bot(
+    store: Store, tmp_path: Path, catalogs: Catalogs, clock: ManualDateClock
+) -> AsyncIterator[Bot]:
+    async with bot_on(store, tmp_path, catalogs, clock) as made:
+        yield made
+
+
+async def test_a_silence_mid_flow_gets_a_nudge_then_the_menu(
+    bot: Bot, clock: ManualDateClock
+) -> None:
     await bot.start_quiz()
     await bot.chat.says("primeira")
     assert await bot.kinds() == [NUDGE, EXPIRE]
@@ -170,7 +171,7 @@ async def test_a_silence_mid_flow_gets_a_nudge_then_the_menu(bot: Bot, clock: Cl
     assert "intent:sales" in [b.payload for b in bot.chat.options]
 
 
-async def test_a_customer_message_moves_the_timers(bot: Bot, clock: Clock) -> None:
+async def test_a_customer_message_moves_the_timers(bot: Bot, clock: ManualDateClock) -> None:
     await bot.start_quiz()
     clock.advance(minutes=9)
     await bot.chat.says("ainda aqui")
@@ -190,7 +191,7 @@ async def test_a_resting_conversation_has_no_timers(bot: Bot) -> None:
 
 
 async def test_a_timer_claimed_before_a_message_is_dropped_under_the_lock(
-    bot: Bot, clock: Clock
+    bot: Bot, clock: ManualDateClock
 ) -> None:
     """The runner claimed the nudge; the customer's message got the lock first and moved it.
     Firing the stale claim sends nothing and leaves the moved timer in place."""
@@ -206,7 +207,7 @@ async def test_a_timer_claimed_before_a_message_is_dropped_under_the_lock(
 
 
 async def test_a_firing_waits_for_the_customers_running_turn(
-    bot: Bot, clock: Clock, store: Store
+    bot: Bot, clock: ManualDateClock, store: Store
 ) -> None:
     """Lock first: a timer fired while a turn holds the conversation runs after it."""
     await bot.start_quiz()
@@ -220,7 +221,7 @@ async def test_a_firing_waits_for_the_customers_running_turn(
 
 
 async def test_timers_survive_a_restart(
-    bot: Bot, clock: Clock, store: Store, catalogs: Catalogs, services: Services
+    bot: Bot, clock: ManualDateClock, store: Store, catalogs: Catalogs, tmp_path: Path
 ) -> None:
     await bot.start_quiz()
     await store.close()
@@ -228,12 +229,12 @@ async def test_timers_survive_a_restart(
     reopened = _reopen(store)
     await reopened.open()
     try:
-        restarted = Bot(reopened, catalogs, services, clock)
-        clock.advance(minutes=11)
-        assert await restarted.runner.run_once() == 1
-        assert restarted.sent_texts() == [
-            "Ainda está por aí? É só responder que continuamos de onde paramos."
-        ]
+        async with bot_on(reopened, tmp_path, catalogs, clock) as restarted:
+            clock.advance(minutes=11)
+            assert await restarted.runner.run_once() == 1
+            assert restarted.sent_texts() == [
+                "Ainda está por aí? É só responder que continuamos de onde paramos."
+            ]
     finally:
         await reopened.close()
 
@@ -246,36 +247,37 @@ def _reopen(store: Store) -> Store:
 
 
 async def test_two_runners_fire_each_timer_once(
-    store: Store, catalogs: Catalogs, services: Services, clock: Clock
+    store: Store, catalogs: Catalogs, clock: ManualDateClock, tmp_path: Path
 ) -> None:
     other_store = _reopen(store)
     await other_store.open()
     try:
-        here, there = (
-            Bot(store, catalogs, services, clock),
-            Bot(other_store, catalogs, services, clock),
-        )
-        customers = [
-            Chat(here.engine, here.channel, f"55489999900{i:02d}", store=store) for i in range(12)
-        ]
-        for chat in customers:
-            await chat.send(chat.inbound(text="quiz", button="intent:quiz"))
-        clock.advance(minutes=10)
-        fired = await asyncio.gather(here.runner.run_once(), there.runner.run_once())
-        assert sum(fired) == 12
-        nudges = [
-            r
-            for channel in (here.channel, there.channel)
-            for _, batch in channel.sent
-            for r in batch
-            if r.text.startswith("Ainda está por aí?")
-        ]
-        assert len(nudges) == 12
+        async with (
+            bot_on(store, tmp_path, catalogs, clock) as here,
+            bot_on(other_store, tmp_path, catalogs, clock) as there,
+        ):
+            customers = [
+                Chat(here.engine, here.channel, f"55489999900{i:02d}", store=store)
+                for i in range(12)
+            ]
+            for chat in customers:
+                await chat.send(chat.inbound(text="quiz", button="intent:quiz"))
+            clock.advance(minutes=10)
+            fired = await asyncio.gather(here.runner.run_once(), there.runner.run_once())
+            assert sum(fired) == 12
+            nudges = [
+                r
+                for channel in (here.channel, there.channel)
+                for _, batch in channel.sent
+                for r in batch
+                if r.text.startswith("Ainda está por aí?")
+            ]
+            assert len(nudges) == 12
     finally:
         await other_store.close()
 
 
-async def test_an_unclaimed_handoff_goes_back_to_the_bot(bot: Bot, clock: Clock) -> None:
+async def test_an_unclaimed_handoff_goes_back_to_the_bot(bot: Bot, clock: ManualDateClock) -> None:
     await bot.chat.says("atendente")
     assert await bot.kinds() == [HANDOFF_RELEASE]
     [release] = await bot.store.pending_timers(bot.chat.key)
@@ -292,14 +294,16 @@ async def test_an_unclaimed_handoff_goes_back_to_the_bot(bot: Bot, clock: Clock)
     assert "intent:sales" in [b.payload for b in bot.chat.options]
 
 
-async def test_a_night_request_is_given_back_only_after_opening(bot: Bot, clock: Clock) -> None:
+async def test_a_night_request_is_given_back_only_after_opening(
+    bot: Bot, clock: ManualDateClock
+) -> None:
     clock.now = datetime(2025, 3, 14, 23, 0, tzinfo=UTC)  # Friday 20:00 in São Paulo
     await bot.chat.says("atendente")
     [release] = await bot.store.pending_timers(bot.chat.key)
     assert release.due_at == datetime(2025, 3, 17, 11, 30, tzinfo=UTC)  # Monday 08:30
 
 
-async def test_a_claimed_handoff_is_not_given_back(bot: Bot, clock: Clock) -> None:
+async def test_a_claimed_handoff_is_not_given_back(bot: Bot, clock: ManualDateClock) -> None:
     await bot.chat.says("atendente")
     assert await bot.store.claim_handoff(bot.chat.key, "ana", clock()) is not None
     clock.advance(hours=1)
@@ -307,7 +311,9 @@ async def test_a_claimed_handoff_is_not_given_back(bot: Bot, clock: Clock) -> No
     assert (await bot.chat.saved()).flow == "handoff"
 
 
-async def test_the_console_talks_and_gives_the_conversation_back(bot: Bot, clock: Clock) -> None:
+async def test_the_console_talks_and_gives_the_conversation_back(
+    bot: Bot, clock: ManualDateClock
+) -> None:
     await bot.chat.says("atendente")
     await bot.store.claim_handoff(bot.chat.key, "ana", clock())
     await bot.engine.agent_says(bot.chat.key, "Olá, sou a Ana. Como posso ajudar?")
@@ -329,9 +335,9 @@ async def test_the_console_talks_and_gives_the_conversation_back(bot: Bot, clock
 
 
 async def test_outside_the_messenger_window_only_a_template_goes(
-    store: Store, catalogs: Catalogs, services: Services, clock: Clock
+    bot: Bot, store: Store, catalogs: Catalogs, clock: ManualDateClock, tmp_path: Path
 ) -> None:
-    silent = Bot(store, catalogs, services, clock)
+    silent = bot
     await silent.start_quiz()
     silent.channel.window_open = False
     clock.advance(minutes=10)
@@ -341,18 +347,22 @@ async def test_outside_the_messenger_window_only_a_template_goes(
     lines = await store.transcript(silent.chat.key)
     assert lines[-1].role == "system" and "window" in lines[-1].text
 
-    templated = Bot(store, catalogs, services, clock, TimerPolicy(template="HXtimer", hours=HOURS))
-    other = Chat(templated.engine, templated.channel, "5548999990077", store=store)
-    await other.send(other.inbound(text="quiz", button="intent:quiz"))
-    templated.channel.window_open = False
-    clock.advance(minutes=10)
-    assert await templated.runner.run_once() == 1
-    [(contact, template, variables)] = templated.channel.templates
-    assert (contact, template) == ("5548999990077", "HXtimer")
-    assert variables["1"].startswith("Ainda está por aí?")
+    async with bot_on(
+        store, tmp_path, catalogs, clock, twilio_timer_template_sid="HXtimer"
+    ) as templated:
+        other = Chat(templated.engine, templated.channel, "5548999990077", store=store)
+        await other.send(other.inbound(text="quiz", button="intent:quiz"))
+        templated.channel.window_open = False
+        clock.advance(minutes=10)
+        assert await templated.runner.run_once() == 1
+        [(contact, template, variables)] = templated.channel.templates
+        assert (contact, template) == ("5548999990077", "HXtimer")
+        assert variables["1"].startswith("Ainda está por aí?")
 
 
-async def test_the_runner_runs_in_the_background_until_stopped(bot: Bot, clock: Clock) -> None:
+async def test_the_runner_runs_in_the_background_until_stopped(
+    bot: Bot, clock: ManualDateClock
+) -> None:
     await bot.start_quiz()
     clock.advance(minutes=10)
     runner = TimerRunner(bot.engine.fire_timer, bot.store, clock=clock, interval=0.01)

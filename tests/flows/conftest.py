@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.engine import Engine, Services
+from bot.compose import compose
+from bot.engine import Engine
 from bot.engine.events import HandoffEvent
-from bot.engine.hours import BusinessHours
 from bot.geo.gazetteer import (
     Gazetteer,
     GazetteerGeocoder,
@@ -27,12 +28,10 @@ from bot.geo.gazetteer import (
 )
 from bot.i18n import Catalogs
 from bot.ozmap.client import OzmapClient
-from bot.ozmap.outage import OutageReader
-from bot.ozmap.sales import SalesDesk
 from bot.ozmap.sandbox import RunningSandbox
 from bot.storage.sqlite import SqliteStore
-from flows import FLOWS, INTENTS
 from tests.engine.support import Chat, RecordingChannel
+from tests.support.settings import offline_settings
 
 MakeChat = Callable[..., Awaitable[Chat]]
 FIXED_NOW = datetime(2025, 3, 10, 14, 30, tzinfo=UTC)  # a Monday, 11:30 in São Paulo
@@ -90,63 +89,75 @@ async def make_chat(
     tmp_path: Path,
     catalogs: Catalogs,
     gazetteer: Gazetteer,
-    ozmap: OzmapClient,
+    sandbox: RunningSandbox,
     handoff_events: list[HandoffEvent],
 ) -> AsyncIterator[MakeChat]:
+    """Chats with the composed bot (no timers: tests/engine/test_timers.py has those), one
+    engine per combination of settings, all on one store and one recording channel."""
     store = SqliteStore(tmp_path / "ozbot.db")
     await store.open()
     channel = RecordingChannel()
     engines: dict[tuple[Any, ...], Engine] = {}
 
-    async def make(
-        contact: str = "5548999990001",
-        *,
-        require_cpf: bool = False,
-        prospect_tags: tuple[str, ...] = (),
-        streets: Gazetteer | None = None,
-        outage_handoff: bool = False,
-        business_hours: BusinessHours | None = None,
-        feasibility_mode: str = "radius",
-        **chat_options: Any,
-    ) -> Chat:
-        streets = streets or gazetteer
-        key = (
-            require_cpf,
-            prospect_tags,
-            id(streets),
-            outage_handoff,
-            id(business_hours),
-            feasibility_mode,
-        )
-        if key not in engines:
-            services = Services(
-                ozmap=ozmap,
-                geocoder=GazetteerGeocoder(streets),
-                ceps=OfflineCepLookup(streets),
-                radius=250,
-                require_cpf=require_cpf,
-                prospect_tags=prospect_tags,
-                clock=lambda: FIXED_NOW,
-                outages=OutageReader(ozmap, OUTAGE_TAGS),
-                outage_handoff=outage_handoff,
-                business_hours=business_hours,
-                sales=SalesDesk(
-                    ozmap, radius=250, prospect_tags=prospect_tags, mode=feasibility_mode
-                ),
-            )
-            engines[key] = Engine(
-                store=store,
-                flows=FLOWS,
-                intents=INTENTS,
-                services=services,
-                catalogs=catalogs,
-                channels={channel.name: channel},
-                clock=lambda: FIXED_NOW,
-            )
-            engines[key].events.subscribe(handoff_events.append)
-        return Chat(engines[key], channel, contact, store=store, **chat_options)
+    async with AsyncExitStack() as stack:
 
-    yield make
+        async def make(
+            contact: str = "5548999990001",
+            *,
+            require_cpf: bool = False,
+            prospect_tags: tuple[str, ...] = (),
+            streets: Gazetteer | None = None,
+            outage_handoff: bool = False,
+            business_hours: str = "",
+            holidays: tuple[str, ...] = (),
+            feasibility_mode: str = "radius",
+            **chat_options: Any,
+        ) -> Chat:
+            streets = streets or gazetteer
+            key = (
+                require_cpf,
+                prospect_tags,
+                id(streets),
+                outage_handoff,
+                business_hours,
+                holidays,
+                feasibility_mode,
+            )
+            if key not in engines:
+                settings = offline_settings(
+                    tmp_path,
+                    sandbox,
+                    require_cpf=require_cpf,
+                    prospect_tags=prospect_tags,
+                    outage_tags=OUTAGE_TAGS,
+                    outage_handoff=outage_handoff,
+                    business_hours=business_hours,  # empty: always open
+                    holidays=holidays,
+                    ozmap_condo_ttl=0,
+                    nudge_minutes=0,
+                    expire_minutes=0,
+                    handoff_timeout_minutes=0,
+                )
+                runtime = await stack.enter_async_context(
+                    compose(
+                        settings,
+                        channels={channel.name: channel},
+                        store=store,
+                        catalogs=catalogs,
+                        geocoder=GazetteerGeocoder(streets),
+                        ceps=OfflineCepLookup(streets),
+                        # retries as in production, with a short backoff: outage tests stay quick
+                        ozmap_options={"backoff": 0.01},
+                        sales_options={"mode": feasibility_mode},
+                        clock=lambda: FIXED_NOW,
+                        background=False,
+                    )
+                )
+                engines[key] = runtime.engine
+                engines[key].events.subscribe(handoff_events.append)
+            return Chat(engines[key], channel, contact, store=store, **chat_options)
+
+        yield make
     await store.close()
 
 

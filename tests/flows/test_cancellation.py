@@ -13,6 +13,7 @@ from bot.ozmap.sandbox import BOX_900, RunningSandbox
 from tests.engine.support import Chat
 from tests.flows.conftest import MakeChat
 from tests.flows.test_sales import COVERED, reserved_code
+from tests.support.outage import ozmap_down
 
 SOMEONE_ELSES = "reservation_123"  # seeded, reserved by nobody in the bot
 
@@ -144,11 +145,8 @@ async def test_ozmap_down_deletes_nothing_and_offers_a_person(
     code = await reserve(chat)
     await chat.says("cancelar")
     await chat.says("1")
-    sandbox.sandbox.error_rate = 1.0
-    try:
+    with ozmap_down(sandbox):
         await chat.says("sim")
-    finally:
-        sandbox.sandbox.error_rate = 0.0
     assert "fora do ar" in chat.text
     assert "intent:handoff" in [b.payload for b in chat.options]
     assert sandbox.network.client_by_code(code) is not None

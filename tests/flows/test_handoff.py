@@ -4,7 +4,6 @@ customer's lines kept and announced for the console, and leaving by "menu"."""
 from __future__ import annotations
 
 from bot.engine.events import HandoffEvent
-from bot.engine.hours import BusinessHours
 from tests.engine.support import Chat
 from tests.flows.conftest import FIXED_NOW, MakeChat
 
@@ -54,8 +53,7 @@ async def test_after_repeated_failures_the_reason_says_so(chat: Chat) -> None:
 
 
 async def test_outside_business_hours_the_customer_is_told_when(make_chat: MakeChat) -> None:
-    saturdays = BusinessHours.parse("sat 08:00-12:00", holidays=["2025-03-15"])
-    chat = await make_chat(business_hours=saturdays)
+    chat = await make_chat(business_hours="sat 08:00-12:00", holidays=("2025-03-15",))
     await chat.says("atendente")
     assert "fora do horário de atendimento" in chat.text
     # the 15th is a holiday: Saturday the 22nd, in São Paulo time
@@ -63,7 +61,6 @@ async def test_outside_business_hours_the_customer_is_told_when(make_chat: MakeC
 
 
 async def test_other_languages_name_the_day_too(make_chat: MakeChat) -> None:
-    fridays = BusinessHours.parse("fri 09:30-12:00")
-    chat = await make_chat(business_hours=fridays, language="en")
+    chat = await make_chat(business_hours="fri 09:30-12:00", language="en")
     await chat.says("I want to talk to a human")
     assert "from Friday, 14/03, at 09:30" in chat.text

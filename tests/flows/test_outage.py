@@ -13,6 +13,7 @@ from bot.ozmap.sandbox import RunningSandbox
 from tests.engine.support import Chat
 from tests.flows.conftest import MakeChat
 from tests.flows.test_sales import COVERED, reserved_code
+from tests.support.outage import ozmap_down
 
 KNOWN_OUTAGE = "Identificamos uma falha em massa na sua região"
 
@@ -147,11 +148,8 @@ async def test_the_provider_may_queue_outage_customers_for_a_person(
 
 async def test_ozmap_down_is_said_and_a_person_offered(chat: Chat, sandbox: RunningSandbox) -> None:
     await chat.says("sem internet")
-    sandbox.sandbox.error_rate = 1.0
-    try:
+    with ozmap_down(sandbox):
         await chat.says("cliente-erro")
-    finally:
-        sandbox.sandbox.error_rate = 0.0
     assert "fora do ar" in chat.text
     assert "intent:handoff" in [b.payload for b in chat.options]
 

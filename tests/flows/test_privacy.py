@@ -10,47 +10,41 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine, Services
-from bot.engine.timers import TimerPolicy
+from bot.compose import compose
+from bot.engine import Engine
 from bot.geo.cache import CachedGeocoder
 from bot.geo.gazetteer import Gazetteer, GazetteerGeocoder, OfflineCepLookup
 from bot.i18n import Catalogs
-from bot.ozmap.client import OzmapClient
 from bot.ozmap.sandbox import RunningSandbox
 from bot.storage.sqlite import SqliteStore
-from flows import FLOWS, INTENTS
 from tests.engine.support import Chat, RecordingChannel
 from tests.flows.conftest import FIXED_NOW
 from tests.flows.test_sales import reserved_code
+from tests.support.settings import offline_settings
 
 PINNED = (-27.5782336721312, -48.527442812919624)
 
 
 @pytest.fixture
 async def cached(
-    tmp_path: Path, catalogs: Catalogs, gazetteer: Gazetteer, ozmap: OzmapClient
+    tmp_path: Path, catalogs: Catalogs, gazetteer: Gazetteer, sandbox: RunningSandbox
 ) -> AsyncIterator[tuple[Engine, SqliteStore, RecordingChannel]]:
-    """An engine whose geocoder caches in the store, with timers on, as in production."""
+    """The composed bot with a geocoder that caches in the store, and the timers the settings
+    give by default, as in production."""
     store = SqliteStore(tmp_path / "ozbot.db")
     await store.open()
-    services = Services(
-        ozmap=ozmap,
+    channel = RecordingChannel()
+    async with compose(
+        offline_settings(tmp_path, sandbox),
+        channels={channel.name: channel},
+        store=store,
+        catalogs=catalogs,
         geocoder=CachedGeocoder(GazetteerGeocoder(gazetteer), store),
         ceps=OfflineCepLookup(gazetteer),
         clock=lambda: FIXED_NOW,
-    )
-    channel = RecordingChannel()
-    engine = Engine(
-        store=store,
-        flows=FLOWS,
-        intents=INTENTS,
-        services=services,
-        catalogs=catalogs,
-        channels={channel.name: channel},
-        timers=TimerPolicy(),
-        clock=lambda: FIXED_NOW,
-    )
-    yield engine, store, channel
+        background=False,
+    ) as runtime:
+        yield runtime.engine, store, channel
     await store.close()
 
 

@@ -17,6 +17,7 @@ from bot.ozmap.models import NewReservation
 from bot.ozmap.sandbox import BOX_900, RunningSandbox
 from tests.engine.support import Chat
 from tests.flows.conftest import FIXED_NOW, MakeChat
+from tests.support.outage import ozmap_down
 
 CODE = re.compile(r"Código da reserva: (OZB-[A-Z2-9]{6})")
 COVERED = "R. Delminda Silveira, 900"
@@ -353,11 +354,8 @@ async def test_ozmap_down_keeps_the_data_and_offers_a_person(
 ) -> None:
     await until_address(chat)
     await chat.says(COVERED)
-    sandbox.sandbox.error_rate = 1.0
-    try:
+    with ozmap_down(sandbox):
         await chat.says("sim")
-    finally:
-        sandbox.sandbox.error_rate = 0.0
     assert "fora do ar" in chat.text and "Seus dados estão guardados" in chat.text
     assert "intent:handoff" in [b.payload for b in chat.options]
     await chat.says("sim")  # OZmap is back: the same answer goes through

@@ -1,14 +1,16 @@
 """Helpers for web tests: the app served by a real uvicorn on loopback (lifespan included), the
-messenger fakes mounted at the shared client's transport, and a recording engine stand-in for
-the route tests that must not depend on the flows."""
+messenger fakes mounted at the shared client's transport, and an echo flow standing in for the
+product's flows in the route tests that must not depend on them (the engine, the store, the
+dispatcher and the channels are the real, composed ones)."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator, Mapping
+import functools
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +18,19 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from bot.channels.base import Channel
-from bot.messages import Button, Inbound, Reply
-from bot.settings import Settings, load_settings
-from bot.storage.sqlite import SqliteStore
+from bot.compose import compose
+from bot.engine import FlowSpec, Turn
+from bot.messages import Button, Inbound
+from bot.ozmap.sandbox import RunningSandbox
+from bot.settings import Settings
+from bot.web import create_app
 from bot.web.app import request_stop
+from flows import handoff
 from tests.fakes.payloads import ACCOUNT_SID, BOT_NUMBER
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
+from tests.support.net import free_socket
+from tests.support.settings import offline_settings
 
 TG_TOKEN = "7000000001:AAF-test-token-for-the-fake-api"
 TG_SECRET = "tg-webhook-secret_0123"
@@ -31,10 +38,11 @@ TW_TOKEN = "twilio-auth-token-0123456789abcdef"
 PUBLIC = "https://bot.example.com.br"
 
 
-def channel_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    """Settings with every channel configured, nothing read from the environment or .env."""
+def channel_settings(
+    tmp_path: Path, sandbox: RunningSandbox | None = None, **overrides: Any
+) -> Settings:
+    """Every channel configured, on :func:`~tests.support.settings.offline_settings`."""
     values: dict[str, Any] = {
-        "data_dir": tmp_path,
         "public_base_url": PUBLIC,
         "telegram_token": TG_TOKEN,
         "telegram_secret": TG_SECRET,
@@ -45,7 +53,7 @@ def channel_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "webhook_concurrency": 8,
     }
     values.update(overrides)
-    return load_settings(environ={}, env_file=None, **values)
+    return offline_settings(tmp_path, sandbox, **values)
 
 
 @dataclass
@@ -65,14 +73,19 @@ def make_fakes(content_sids: tuple[str, ...] = ()) -> Fakes:
     return Fakes(FakeTelegramAPI(TG_TOKEN), FakeTwilioAPI(ACCOUNT_SID, TW_TOKEN, content_sids))
 
 
+def app_for(settings: Settings, *, sse_seconds: float = 20.0, **options: Any) -> Starlette:
+    """``ozbot serve``'s app, its bot composed with ``options`` (:func:`bot.compose.compose`'s
+    keyword arguments: the fakes' ``http_mounts``, an :class:`Echo`'s flows, ...)."""
+    return create_app(
+        settings, composer=functools.partial(compose, **options), sse_seconds=sse_seconds
+    )
+
+
 @asynccontextmanager
 async def running(app: Starlette) -> AsyncIterator[str]:
     """Serve ``app`` with uvicorn on a free loopback port in this event loop; yields its URL.
     Leaving the block shuts it down gracefully (lifespan shutdown included)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    sock, port = free_socket()
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
     )
@@ -92,30 +105,24 @@ async def running(app: Starlette) -> AsyncIterator[str]:
         sock.close()
 
 
-class _Probe:
-    """Answers the readiness probe as OZmap would (a stand-in: these tests have no OZmap)."""
-
-    def __init__(self) -> None:
-        self.up = True
-
-    async def authenticated(self) -> bool:
-        if not self.up:
-            raise ConnectionError("down")
-        return True
+class _Echoing(StrEnum):
+    START = "start"
 
 
 @dataclass
-class EchoEngine:
-    """Records every message and answers it through the channel, as the engine does: one reply
-    echoing what came, with two buttons when the message was ``"buttons"``, asking for a
-    location when it was ``"where"``. ``gate`` (when set) holds turns until released."""
+class Echo:
+    """A flow that answers each message with what came: one reply, with two buttons when the
+    message was ``"buttons"``, asking for a location when it was ``"where"``. It records every
+    message it got (:attr:`seen`); ``gate`` (when set) holds turns until released; ``delay``
+    makes each turn take that long. Its :meth:`flows` go to ``compose(flows=..., intents=())``:
+    it is the default flow (named ``menu``), beside the real handoff flow."""
 
-    channels: Mapping[str, Channel]
     seen: list[Inbound] = field(default_factory=list)
     gate: asyncio.Event | None = None
     delay: float = 0.0
 
-    async def handle(self, inbound: Inbound) -> None:
+    async def step(self, turn: Turn) -> str:
+        inbound = turn.message
         self.seen.append(inbound)
         if self.gate is not None:
             await self.gate.wait()
@@ -132,59 +139,27 @@ class EchoEngine:
         buttons: tuple[Button, ...] = ()
         if inbound.text == "buttons":
             buttons = (Button("intent:sales", "Contratar"), Button("intent:outage", "Falha"))
-        reply = Reply(f"echo: {what}", buttons=buttons, ask_location=inbound.text == "where")
-        await self.channels[inbound.channel].send(inbound.contact, [reply])
+        turn.say(f"echo: {what}", *buttons, ask_location=inbound.text == "where")
+        return "echoed"
 
+    def flows(self) -> list[FlowSpec]:
+        echo = FlowSpec(
+            name="menu",
+            summary="echoes every message",
+            states=_Echoing,
+            initial=_Echoing.START,
+            transitions=[["start", _Echoing.START, None], ["echoed", _Echoing.START, None]],
+            steps={_Echoing.START: self.step},
+        )
+        return [echo, handoff.FLOW]
 
-class _Timers:
-    """The timer runner's start/stop (the echo engine sets no timers)."""
-
-    def __init__(self) -> None:
-        self.running = False
-
-    def start(self) -> None:
-        self.running = True
-
-    async def stop(self) -> None:
-        self.running = False
-
-
-@dataclass
-class EchoRuntime:
-    engine: EchoEngine
-    store: SqliteStore
-    ozmap: _Probe
-    closed: bool = False
-    timers: _Timers = field(default_factory=_Timers)
-
-    def timer_runner(self) -> _Timers:
-        return self.timers
-
-    async def aclose(self) -> None:
-        self.closed = True
-        await self.store.close()
-
-
-class EchoFactory:
-    """A ``runtime_factory`` building :class:`EchoRuntime` on a real SQLite store; keeps the
-    runtime it built in :attr:`runtime`."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.tmp_path = tmp_path
-        self.runtime: EchoRuntime | None = None
-
-    async def __call__(
-        self, settings: Settings, http: httpx.AsyncClient, channels: Mapping[str, Channel]
-    ) -> EchoRuntime:
-        store = SqliteStore(self.tmp_path / "echo.db")
-        await store.open()
-        self.runtime = EchoRuntime(EchoEngine(channels), store, _Probe())
-        return self.runtime
-
-    @property
-    def engine(self) -> EchoEngine:
-        assert self.runtime is not None
-        return self.runtime.engine
+    def options(self, fakes: Fakes | None = None) -> dict[str, Any]:
+        """:func:`bot.compose.compose`'s arguments for a bot running this flow (with the fakes
+        mounted, when given)."""
+        options: dict[str, Any] = {"flows": self.flows(), "intents": ()}
+        if fakes is not None:
+            options["http_mounts"] = fakes.mounts
+        return options
 
 
 __all__ = [
@@ -192,8 +167,9 @@ __all__ = [
     "TG_SECRET",
     "TG_TOKEN",
     "TW_TOKEN",
-    "EchoFactory",
+    "Echo",
     "Fakes",
+    "app_for",
     "channel_settings",
     "make_fakes",
     "running",

@@ -14,8 +14,7 @@ from playwright.async_api import Browser, Page, expect
 
 from bot.i18n import Catalogs
 from bot.ozmap.sandbox import RunningSandbox
-from bot.web import create_app
-from tests.web.support import channel_settings, running
+from tests.web.support import app_for, channel_settings, running
 
 pytestmark = pytest.mark.browser
 
@@ -26,16 +25,12 @@ t = Catalogs.load(strict=True).translator("pt_BR")
 async def chat_url(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[str]:
     settings = channel_settings(
         tmp_path,
+        sandbox,
         public_base_url="http://127.0.0.1",  # the browser speaks plain http to loopback
         telegram_token="",
         twilio_account_sid="",
-        database_url=f"sqlite:///{tmp_path / 'ozbot.db'}",
-        ozmap_url=sandbox.url,
-        ozmap_token=sandbox.token,
-        geocoder="gazetteer",
-        cep_provider="offline",
     )
-    async with running(create_app(settings, sse_seconds=5)) as url:
+    async with running(app_for(settings, sse_seconds=5)) as url:
         yield url + "/chat"
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -18,18 +17,20 @@ from typing import Any
 import httpx
 
 from bot.ozmap.sandbox import RunningSandbox
+from bot.storage.base import Store
 from bot.storage.sqlite import SqliteStore
-from bot.web import create_app
 from bot.web.state import AppState
 from tests.fakes.payloads import tg_text
 from tests.fakes.serve import serve_in_thread
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.support.net import free_port
 from tests.web.support import (
     PUBLIC,
     TG_SECRET,
     TG_TOKEN,
-    EchoFactory,
+    Echo,
     Fakes,
+    app_for,
     channel_settings,
     make_fakes,
     running,
@@ -42,11 +43,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @asynccontextmanager
 async def serve(
-    tmp_path: Path, fakes: Fakes, factory: EchoFactory, **options: Any
+    tmp_path: Path, fakes: Fakes, echo: Echo, **options: Any
 ) -> AsyncIterator[tuple[httpx.AsyncClient, AppState]]:
-    app = create_app(
-        channel_settings(tmp_path), runtime_factory=factory, http_mounts=fakes.mounts, **options
-    )
+    app = app_for(channel_settings(tmp_path), **echo.options(fakes), **options)
     async with running(app) as url, httpx.AsyncClient(base_url=url) as client:
         yield client, app.state.ozbot
 
@@ -58,31 +57,30 @@ async def post(client: httpx.AsyncClient, update_id: int, chat: int, text: str) 
     return response.status_code
 
 
-def store_of(factory: EchoFactory) -> SqliteStore:
-    assert factory.runtime is not None
-    return factory.runtime.store
+def store_of(state: AppState) -> Store:
+    return state.runtime.store
 
 
 async def test_a_message_is_kept_before_the_200_and_cleared_after_its_turn(
     tmp_path: Path,
 ) -> None:
-    fakes, factory = make_fakes(), EchoFactory(tmp_path)
-    async with serve(tmp_path, fakes, factory) as (client, state):
-        factory.engine.gate = gate = asyncio.Event()
+    fakes, echo = make_fakes(), Echo()
+    async with serve(tmp_path, fakes, echo) as (client, state):
+        echo.gate = gate = asyncio.Event()
         assert await post(client, 1, CHAT, "oi") == 200
-        assert await store_of(factory).inbox_pending() == 1
+        assert await store_of(state).inbox_pending() == 1
         gate.set()
         await fakes.telegram.wait_sent(1, CHAT)
         await state.dispatcher.join()
-        assert await store_of(factory).inbox_pending() == 0
+        assert await store_of(state).inbox_pending() == 0
 
 
 async def test_a_store_failure_is_503_and_the_update_sent_again_is_answered_once(
     tmp_path: Path,
 ) -> None:
-    fakes, factory = make_fakes(), EchoFactory(tmp_path)
-    async with serve(tmp_path, fakes, factory) as (client, state):
-        store = store_of(factory)
+    fakes, echo = make_fakes(), Echo()
+    async with serve(tmp_path, fakes, echo) as (client, state):
+        store = store_of(state)
         await store.close()  # the database went away
         assert await post(client, 2, CHAT, "oi") == 503  # Telegram will send it again
         assert state.metrics.webhooks.labels("telegram", "store_failed")._value.get() == 1
@@ -91,16 +89,16 @@ async def test_a_store_failure_is_503_and_the_update_sent_again_is_answered_once
         await fakes.telegram.wait_sent(1, CHAT)
         await state.dispatcher.join()
         assert fakes.telegram.texts(CHAT) == ["echo: oi"]
-        assert len(factory.engine.seen) == 1
+        assert len(echo.seen) == 1
 
 
 async def test_a_redelivered_update_is_kept_once_and_answered_once(tmp_path: Path) -> None:
-    fakes, factory = make_fakes(), EchoFactory(tmp_path)
-    async with serve(tmp_path, fakes, factory) as (client, state):
-        factory.engine.gate = gate = asyncio.Event()
+    fakes, echo = make_fakes(), Echo()
+    async with serve(tmp_path, fakes, echo) as (client, state):
+        echo.gate = gate = asyncio.Event()
         for _ in range(3):  # Telegram retrying while the turn waits
             assert await post(client, 3, CHAT, "oi") == 200
-        assert await store_of(factory).inbox_pending() == 1
+        assert await store_of(state).inbox_pending() == 1
         gate.set()
         await fakes.telegram.wait_sent(1, CHAT)
         await state.dispatcher.join()
@@ -114,9 +112,9 @@ async def test_turns_a_stopping_server_could_not_run_are_answered_by_the_next_in
     tmp_path: Path,
 ) -> None:
     fakes = make_fakes()
-    first = EchoFactory(tmp_path)
+    first = Echo()
     async with serve(tmp_path, fakes, first, shutdown_grace=0.05) as (client, _):
-        first.engine.gate = asyncio.Event()  # never set: every turn outlasts the grace
+        first.gate = asyncio.Event()  # never set: every turn outlasts the grace
         for update_id, chat, text in (
             (10, CHAT, "primeira"),
             (11, OTHER, "outra"),
@@ -126,31 +124,25 @@ async def test_turns_a_stopping_server_could_not_run_are_answered_by_the_next_in
             assert await post(client, update_id, chat, text) == 200
     assert fakes.telegram.sent() == []  # nothing was answered before the stop
 
-    second = EchoFactory(tmp_path)  # the same database file
+    second = Echo()  # the same database file
     async with serve(tmp_path, fakes, second) as (_, state):
         await fakes.telegram.wait_sent(3, CHAT)
         await fakes.telegram.wait_sent(1, OTHER)
         await state.dispatcher.join()
         assert fakes.telegram.texts(CHAT) == ["echo: primeira", "echo: segunda", "echo: terceira"]
         assert fakes.telegram.texts(OTHER) == ["echo: outra"]
-        assert len(second.engine.seen) == 4
-        assert await store_of(second).inbox_pending() == 0
+        assert len(second.seen) == 4
+        assert await store_of(state).inbox_pending() == 0
 
 
 # --- a real process, killed ------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Server:
     """``ozbot serve`` as its own process (group), on the test's database and sandbox."""
 
     def __init__(self, tmp_path: Path, env: dict[str, str], name: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.log = tmp_path / f"{name}.log"
         with self.log.open("w") as out:
             self.process = subprocess.Popen(  # noqa: S603  # our own interpreter, fixed arguments
@@ -239,22 +231,22 @@ async def _answered(fake: FakeTelegramAPI, store: SqliteStore) -> bool:
 
 
 async def test_web_chat_messages_are_kept_too_each_with_an_id_of_its_own(tmp_path: Path) -> None:
-    fakes, factory = make_fakes(), EchoFactory(tmp_path)
-    async with serve(tmp_path, fakes, factory) as (client, state):
+    fakes, echo = make_fakes(), Echo()
+    async with serve(tmp_path, fakes, echo) as (client, state):
         page = await client.get("/chat")
         client.cookies.set("ozbot_chat", page.cookies["ozbot_chat"], path="/chat")
-        factory.engine.gate = gate = asyncio.Event()
+        echo.gate = gate = asyncio.Event()
         for _ in range(2):  # the same words twice, without ids: two messages
             response = await client.post("/chat/api/messages", json={"text": "oi"})
             assert response.status_code == 202
-        assert await store_of(factory).inbox_pending() == 2
-        await store_of(factory).close()
+        assert await store_of(state).inbox_pending() == 2
+        await store_of(state).close()
         response = await client.post("/chat/api/messages", json={"text": "oi"})
         assert response.status_code == 503
         assert "send it again" in response.json()["error"]
-        await store_of(factory).open()
+        await store_of(state).open()
         gate.set()
         await state.dispatcher.join()
-        ids = [inbound.provider_id or "" for inbound in factory.engine.seen]
+        ids = [inbound.provider_id or "" for inbound in echo.seen]
         assert len(ids) == len(set(ids)) == 2
         assert all(pid.startswith("web:") for pid in ids)

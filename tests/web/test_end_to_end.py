@@ -20,7 +20,6 @@ import httpx
 
 from bot.i18n import Catalogs
 from bot.ozmap.sandbox import RunningSandbox
-from bot.web import create_app
 from bot.web.state import AppState
 from tests.fakes.payloads import (
     tg_callback,
@@ -36,6 +35,7 @@ from tests.web.support import (
     TG_SECRET,
     TW_TOKEN,
     Fakes,
+    app_for,
     channel_settings,
     make_fakes,
     running,
@@ -52,16 +52,8 @@ async def serve(
     tmp_path: Path, sandbox: RunningSandbox, **overrides: Any
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Fakes, AppState]]:
     fakes = make_fakes(content_sids=QUICK)
-    settings = channel_settings(
-        tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'ozbot.db'}",
-        ozmap_url=sandbox.url,
-        ozmap_token=sandbox.token,
-        geocoder="gazetteer",
-        cep_provider="offline",
-        **overrides,
-    )
-    app = create_app(settings, http_mounts=fakes.mounts)
+    settings = channel_settings(tmp_path, sandbox, **overrides)
+    app = app_for(settings, http_mounts=fakes.mounts)
     async with running(app) as url, httpx.AsyncClient(base_url=url) as client:
         yield client, fakes, app.state.ozbot
 

@@ -127,7 +127,7 @@ def test_an_upstream_mount_is_keyed_by_its_origin() -> None:
 
 
 async def test_the_metered_ozmap_upstream_keeps_the_shared_transport() -> None:
-    from bot.web.metrics import MeteredTransport, Metrics
+    from bot.metrics import MeteredTransport, Metrics
 
     transport = shared_transport()
     url = "http://127.0.0.1:9994/api/v2"

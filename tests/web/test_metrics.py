@@ -15,8 +15,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from bot.logsafe import configure_logging
+from bot.metrics import MeteredTransport, Metrics, ozmap_operation
 from bot.ozmap.sandbox import RunningSandbox
-from bot.web.metrics import MeteredTransport, Metrics, ozmap_operation
 from tests.web.support import TG_SECRET, TG_TOKEN
 from tests.web.test_end_to_end import TelegramCustomer, serve
 

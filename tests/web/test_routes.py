@@ -1,6 +1,6 @@
 """The real routes over loopback HTTP (uvicorn, lifespan and all), with recorded payload shapes
-in, the messenger fakes at the shared client's transport, and a recording engine stand-in (the
-end-to-end tests in test_end_to_end.py use the real engine and the sandbox)."""
+in, the messenger fakes at the shared client's transport, and the composed bot running an echo
+flow instead of the product's (the end-to-end tests in test_end_to_end.py run those)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.web import create_app
+from bot.errors import StorageError
+from bot.ozmap.sandbox import RunningSandbox
 from bot.web.state import AppState
 from tests.fakes.payloads import (
     tg_callback,
@@ -28,13 +29,15 @@ from tests.fakes.payloads import (
     twilio_text,
 )
 from tests.fakes.twilio_api import signed_post
+from tests.support.outage import ozmap_down
 from tests.web.support import (
     PUBLIC,
     TG_SECRET,
     TG_TOKEN,
     TW_TOKEN,
-    EchoFactory,
+    Echo,
     Fakes,
+    app_for,
     channel_settings,
     make_fakes,
     running,
@@ -49,7 +52,7 @@ TG_HEADERS = {"X-Telegram-Bot-Api-Secret-Token": TG_SECRET}
 class Served:
     client: httpx.AsyncClient
     fakes: Fakes
-    factory: EchoFactory
+    echo: Echo
     state: AppState
 
     async def settle(self) -> None:
@@ -71,14 +74,11 @@ class Served:
 
 
 @pytest.fixture
-async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    fakes = make_fakes()
-    factory = EchoFactory(tmp_path)
-    app = create_app(
-        channel_settings(tmp_path), runtime_factory=factory, http_mounts=fakes.mounts, sse_seconds=3
-    )
+async def served(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[Served]:
+    fakes, echo = make_fakes(), Echo()
+    app = app_for(channel_settings(tmp_path, sandbox), sse_seconds=3, **echo.options(fakes))
     async with running(app) as url, httpx.AsyncClient(base_url=url) as client:
-        yield Served(client, fakes, factory, app.state.ozbot)
+        yield Served(client, fakes, echo, app.state.ozbot)
 
 
 # --- Telegram --------------------------------------------------------------------------------
@@ -89,7 +89,7 @@ async def test_telegram_text_is_answered_through_the_bot_api(served: Served) -> 
     assert response.status_code == 200
     (call,) = await served.fakes.telegram.wait_sent(1, CHAT)
     assert call.params["text"] == "echo: oi"
-    assert served.factory.engine.seen[0].provider_id == "tg:1"
+    assert served.echo.seen[0].provider_id == "tg:1"
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}])
@@ -99,7 +99,7 @@ async def test_telegram_without_the_secret_is_refused_and_not_processed(
     response = await served.telegram(tg_text(2, CHAT, "oi"), headers=headers)
     assert response.status_code == 403
     await served.settle()
-    assert served.factory.engine.seen == []
+    assert served.echo.seen == []
     assert served.fakes.telegram.calls == []
 
 
@@ -113,7 +113,7 @@ async def test_telegram_malformed_bodies_are_400_not_500(
     response = await served.client.post("/webhooks/telegram", content=body, headers=TG_HEADERS)
     assert response.status_code == status
     await served.settle()
-    assert served.factory.engine.seen == []
+    assert served.echo.seen == []
 
 
 async def test_telegram_updates_we_do_not_serve_are_acknowledged_and_dropped(
@@ -123,7 +123,7 @@ async def test_telegram_updates_we_do_not_serve_are_acknowledged_and_dropped(
     group["message"]["chat"] = {"id": -100555, "type": "supergroup", "title": "Rua 7"}
     assert (await served.telegram(group)).status_code == 200
     await served.settle()
-    assert served.factory.engine.seen == []
+    assert served.echo.seen == []
 
 
 async def test_telegram_button_tap_is_acknowledged_in_the_answer_and_answered(
@@ -190,7 +190,7 @@ async def test_the_same_update_delivered_twice_gets_one_reply(served: Served) ->
 
 async def test_two_messages_arriving_together_are_answered_in_order(served: Served) -> None:
     gate = asyncio.Event()
-    served.factory.engine.gate = gate  # both are accepted before either is processed
+    served.echo.gate = gate  # both are accepted before either is processed
     for update_id, text in ((10, "primeira"), (11, "segunda"), (12, "terceira")):
         assert (await served.telegram(tg_text(update_id, CHAT, text))).status_code == 200
     gate.set()
@@ -252,7 +252,7 @@ async def test_twilio_unsigned_or_missigned_is_refused_and_not_processed(
     response = await served.client.post("/webhooks/twilio", **request)
     assert response.status_code == 403
     await served.settle()
-    assert served.factory.engine.seen == []
+    assert served.echo.seen == []
     assert served.fakes.twilio.messages == []
 
 
@@ -318,17 +318,16 @@ async def test_logs_hold_no_numbers_chat_ids_or_tokens(
 # --- operations ------------------------------------------------------------------------------
 
 
-async def test_health_readiness_and_metrics(served: Served) -> None:
-    assert served.factory.runtime is not None and served.factory.runtime.timers.running
+async def test_health_readiness_and_metrics(served: Served, sandbox: RunningSandbox) -> None:
+    assert served.state.runtime.timers.running
     assert (await served.client.get("/healthz")).json() == {"status": "ok"}
     ready = await served.client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"store": "ok", "ozmap": "ok"}
-    assert served.factory.runtime is not None
-    served.factory.runtime.ozmap.up = False
-    not_ready = await served.client.get("/readyz")
+    with ozmap_down(sandbox):
+        not_ready = await served.client.get("/readyz")
     assert not_ready.status_code == 503
-    assert not_ready.json()["checks"]["ozmap"] == "ConnectionError"
+    assert not_ready.json()["checks"]["ozmap"] == "OzmapUnavailable"
     await served.telegram(tg_text(30, CHAT, "oi"))
     await served.settle()
     metrics = await served.client.get("/metrics")
@@ -339,7 +338,7 @@ async def test_health_readiness_and_metrics(served: Served) -> None:
 
 async def test_an_unconfigured_channel_answers_404(tmp_path: Path) -> None:
     settings = channel_settings(tmp_path, telegram_token="", twilio_account_sid="")
-    app = create_app(settings, runtime_factory=EchoFactory(tmp_path))
+    app = app_for(settings, **Echo().options())
     async with running(app) as url, httpx.AsyncClient(base_url=url) as client:
         assert (
             await client.post("/webhooks/telegram", json=tg_text(1, CHAT, "oi"), headers=TG_HEADERS)
@@ -353,19 +352,21 @@ async def test_an_unconfigured_channel_answers_404(tmp_path: Path) -> None:
 
 
 async def test_shutdown_finishes_running_turns(tmp_path: Path) -> None:
-    fakes = make_fakes()
-    factory = EchoFactory(tmp_path)
-    app = create_app(channel_settings(tmp_path), runtime_factory=factory, http_mounts=fakes.mounts)
+    fakes, echo = make_fakes(), Echo()
+    app = app_for(channel_settings(tmp_path), **echo.options(fakes))
     async with running(app) as url, httpx.AsyncClient(base_url=url) as client:
-        factory.engine.delay = 0.3
+        runtime = app.state.ozbot.runtime
+        echo.delay = 0.3
         response = await client.post(
             "/webhooks/telegram", json=tg_text(40, CHAT, "oi"), headers=TG_HEADERS
         )
         assert response.status_code == 200
         assert fakes.telegram.sent() == []  # still running when the server is told to stop
     assert fakes.telegram.texts(CHAT) == ["echo: oi"]
-    assert factory.runtime is not None and factory.runtime.closed
-    assert factory.runtime.timers.running is False  # started with the server, stopped with it
+    assert runtime.timers.running is False  # started with the server, stopped with it
+    assert runtime.http.is_closed
+    with pytest.raises(StorageError):  # closed last, after the turn had finished
+        await runtime.store.load(f"telegram:{CHAT}")
 
 
 # --- web chat --------------------------------------------------------------------------------
@@ -423,7 +424,7 @@ async def test_webchat_message_is_answered_over_sse(served: Served) -> None:
     assert [r["text"] for r in replies] == ["echo: intent:sales", "echo: -23.5000,-46.6000"]
     await served.client.post("/chat/api/messages", json={"id": "m3", "text": "retry of m3"})
     await served.settle()
-    assert len(served.factory.engine.seen) == 3  # the re-sent id was dropped
+    assert len(served.echo.seen) == 3  # the re-sent id was dropped
 
 
 @pytest.mark.parametrize(
@@ -446,7 +447,7 @@ async def test_webchat_rejects_bad_messages(
     )
     assert response.status_code == status
     await served.settle()
-    assert served.factory.engine.seen == []
+    assert served.echo.seen == []
 
 
 async def test_webchat_needs_a_valid_session(served: Served) -> None:
@@ -455,13 +456,11 @@ async def test_webchat_needs_a_valid_session(served: Served) -> None:
     served.client.cookies.set("ozbot_chat", "forged.value.here", path="/chat")
     assert (await served.client.post("/chat/api/messages", json={"text": "oi"})).status_code == 401
     await served.settle()
-    assert served.factory.engine.seen == []
+    assert served.echo.seen == []
 
 
 async def test_an_open_chat_stream_ends_cleanly_when_the_server_stops(tmp_path: Path) -> None:
-    app = create_app(
-        channel_settings(tmp_path), runtime_factory=EchoFactory(tmp_path), sse_seconds=60
-    )
+    app = app_for(channel_settings(tmp_path), sse_seconds=60, **Echo().options())
     received: list[str] = []
     opened = asyncio.Event()
 
@@ -484,12 +483,7 @@ async def test_an_open_chat_stream_ends_cleanly_when_the_server_stops(tmp_path: 
 async def test_polling_mode_removes_the_webhook_and_answers_polled_updates(tmp_path: Path) -> None:
     fakes = make_fakes()
     fakes.telegram.webhook = {"url": "https://old.example.com/hook", "pending_update_count": 0}
-    factory = EchoFactory(tmp_path)
-    app = create_app(
-        channel_settings(tmp_path, telegram_mode="polling"),
-        runtime_factory=factory,
-        http_mounts=fakes.mounts,
-    )
+    app = app_for(channel_settings(tmp_path, telegram_mode="polling"), **Echo().options(fakes))
     async with running(app):
         fakes.telegram.updates.put_nowait(tg_text(50, CHAT, "via polling"))
         fakes.telegram.updates.put_nowait(tg_callback(51, CHAT, "intent:sales", query_id="cb-9"))

@@ -25,7 +25,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from bot.conversation import TranscriptEntry, utcnow
+from bot.conversation import TranscriptEntry, ref, utcnow
 from bot.engine.events import HandoffEvent
 from bot.errors import ChannelError, OzmapError, OzmapNotFound, StorageError
 from bot.ozmap.models import ClientStatus
@@ -38,7 +38,6 @@ from bot.web.console.summary import (
     reservation_codes,
     ticket_json,
 )
-from bot.web.privacy import ref
 from bot.web.state import app_state
 from bot.web.webhooks import TooLarge, read_body
 

@@ -10,19 +10,18 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import httpx
 import pytest
 
-from bot.engine import Engine
+from bot.compose import compose
+from bot.engine.dispatch import Closing, Dispatcher, orphans, this_host
 from bot.errors import StorageError
 from bot.i18n import Catalogs
 from bot.messages import Inbound
+from bot.metrics import Metrics
 from bot.storage.sqlite import SqliteStore
-from bot.web.dispatch import Closing, Dispatcher, orphans, this_host
-from bot.web.metrics import Metrics
-from flows import FLOWS, INTENTS
-from tests.engine.support import RecordingChannel, idle_services
-from tests.storage.conftest import FakeClock
+from tests.engine.support import RecordingChannel
+from tests.support.clock import ManualClock
+from tests.support.settings import offline_settings
 
 LEASE = 30.0
 
@@ -32,12 +31,12 @@ def msg(contact: str, text: str, pid: str | None = None) -> Inbound:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: FakeClock) -> AsyncIterator[SqliteStore]:
+async def store(tmp_path: Path, clock: ManualClock) -> AsyncIterator[SqliteStore]:
     opened = SqliteStore(tmp_path / "ozbot.db", clock=clock)
     await opened.open()
     yield opened
@@ -251,7 +250,7 @@ async def test_turns_cut_short_at_shutdown_run_in_the_next_process_in_order(
 
 
 async def test_what_a_process_elsewhere_left_runs_once_its_lease_runs_out(
-    store: SqliteStore, clock: FakeClock
+    store: SqliteStore, clock: ManualClock
 ) -> None:
     gone = "other-host:4242:abcdef"
     for n in (1, 2, 3):
@@ -314,31 +313,26 @@ async def test_a_live_holder_is_never_taken_for_dead(store: SqliteStore) -> None
 
 
 async def test_a_turn_committed_before_a_crash_is_not_answered_again(
-    store: SqliteStore,
+    store: SqliteStore, tmp_path: Path
 ) -> None:
     channel = RecordingChannel()
-    http = httpx.AsyncClient()
-    engine = Engine(
-        store=store,
-        flows=FLOWS,
-        intents=INTENTS,
-        services=idle_services(http),
-        catalogs=Catalogs.load(strict=True),
-        channels={"test": channel},
-    )
     message = Inbound(channel="test", contact="5548999990001", text="oi", provider_id="tg:1")
-    # what a process did before it died: kept the message, ran the turn (committed, replied),
-    # and never got to clear the entry
-    await store.inbox_put(message, f"{this_host()}:{dead_pid()}:abcdef", LEASE)
-    await engine.handle(message)
-    assert len(channel.sent) == 1
+    async with compose(
+        offline_settings(tmp_path),
+        channels={"test": channel},
+        store=store,
+        catalogs=Catalogs.load(strict=True),
+        background=False,  # this test recovers by hand
+    ) as runtime:
+        # what a process did before it died: kept the message, ran the turn (committed,
+        # replied), and never got to clear the entry
+        await store.inbox_put(message, f"{this_host()}:{dead_pid()}:abcdef", LEASE)
+        await runtime.engine.handle(message)
+        assert len(channel.sent) == 1
 
-    dispatcher = Dispatcher(engine.handle, store)
-    assert await dispatcher.start() == 1  # run again...
-    await dispatcher.join()
-    await dispatcher.close()
+        assert await runtime.dispatcher.recover() == 1  # run again...
+        await runtime.dispatcher.join()
     assert len(channel.sent) == 1  # ...and skipped by the engine: one answer
     assert await store.inbox_pending() == 0
     # and the messenger sending it once more (our 200 lost) does not queue it again
     assert await store.inbox_put(message, "elsewhere:1:x", LEASE) is None
-    await http.aclose()

@@ -1,9 +1,10 @@
-"""Accepted messages: kept in the store's inbox, then run in the background.
+"""Accepted messages: kept in the store's inbox, then run through the engine in the background.
 
-Messengers re-deliver when a webhook is slow (Twilio after 15 s, Telegram after 60 s) and never
-again once it answered 200. So a route verifies, parses and awaits :meth:`Dispatcher.submit`,
-which stores the message in the inbox (:mod:`bot.storage.inbox`, one insert) *before* the route
-answers; the turn runs here afterwards. Guarantees:
+Whatever brings a message in hands it to :meth:`Dispatcher.submit`: a webhook route (after
+verifying and parsing it), Telegram long polling, the web chat. Messengers re-deliver when a
+webhook is slow (Twilio after 15 s, Telegram after 60 s) and never again once it answered 200,
+so ``submit`` stores the message in the inbox (:mod:`bot.storage.inbox`, one insert) *before*
+the route answers; the turn runs here afterwards. Guarantees:
 
 * an accepted message is answered even when the process dies before its turn: it stays in the
   inbox under this dispatcher's lease (renewed every ``sweep_every`` seconds while it waits),
@@ -42,11 +43,11 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.conversation import ref
 from bot.errors import StorageError
 from bot.messages import Inbound
+from bot.metrics import Metrics
 from bot.storage.inbox import InboxStore
-from bot.web.metrics import Metrics
-from bot.web.privacy import ref
 
 __all__ = ["Closing", "Dispatcher", "orphans", "this_host"]
 
