@@ -22,8 +22,6 @@ class Channel(ABC):
 
     #: the ``Inbound.channel`` value this adapter serves, e.g. ``"telegram"``
     name: str
-    #: whether the messenger shows tappable buttons; the engine numbers options otherwise
-    supports_buttons: bool = False
 
     @abstractmethod
     async def send(self, contact: str, replies: Sequence[Reply]) -> None:

@@ -32,8 +32,6 @@ class ConsoleChannel(Channel):
     send one, e.g. ``/location LAT LNG``). Never raises: a terminal does not refuse messages.
     """
 
-    supports_buttons = False
-
     def __init__(
         self,
         *,

@@ -276,7 +276,6 @@ class TelegramChannel(Channel):
     token) or stays unreachable, and after flood control (429) outlasts three waits."""
 
     name = "telegram"
-    supports_buttons = True
 
     def __init__(self, bot: Bot, *, location_label: str) -> None:
         self.bot = bot

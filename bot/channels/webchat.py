@@ -46,7 +46,6 @@ class WebchatChannel(Channel):
     an error, the replies wait for it."""
 
     name = "webchat"
-    supports_buttons = True
 
     def __init__(self, *, backlog: int = 50, idle_seconds: float = 3600.0) -> None:
         self._sessions: dict[str, _Session] = {}

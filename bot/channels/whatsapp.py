@@ -239,7 +239,6 @@ class WhatsappChannel(Channel):
         self._choose_intro = choose_intro
         self._quick_reply_sids = tuple(quick_reply_sids)
         self._status_callback = status_callback
-        self.supports_buttons = bool(self._quick_reply_sids)
 
     async def send(self, contact: str, replies: Sequence[Reply]) -> None:
         to = f"whatsapp:+{contact.lstrip('+')}"

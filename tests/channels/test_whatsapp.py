@@ -214,7 +214,6 @@ async def test_options_without_content_sids_are_numbered(
     http: httpx.AsyncClient, store: SqliteStore, fake: FakeTwilioAPI
 ) -> None:
     wa = channel(http, store)
-    assert wa.supports_buttons is False
     await wa.send(
         CUSTOMER,
         [
@@ -234,7 +233,6 @@ async def test_options_become_a_quick_reply_with_a_content_sid(
     http: httpx.AsyncClient, store: SqliteStore, fake: FakeTwilioAPI
 ) -> None:
     wa = channel(http, store, QUICK)
-    assert wa.supports_buttons is True
     await wa.send(
         CUSTOMER,
         [

@@ -16,9 +16,7 @@ _ids = itertools.count(1)
 
 
 class RecordingChannel(Channel):
-    """A channel without buttons that keeps what the engine sent, per contact, in order."""
-
-    supports_buttons = False
+    """A channel that keeps what the engine sent, per contact, in order."""
 
     def __init__(self, name: str = "test") -> None:
         self.name = name
