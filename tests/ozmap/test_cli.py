@@ -3,13 +3,13 @@ and one clear line (never a traceback) for each way it can fail."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
 from bot.ozmap.sandbox import BOX_900, RunningSandbox
+from tests.support.net import free_port
 
 
 @pytest.fixture
@@ -131,9 +131,7 @@ def test_missing_token(
 def test_unreachable_server(
     env: RunningSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with socket.socket() as sock:  # a port nothing listens on once closed
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens on it
     monkeypatch.setenv("OZMAP_URL", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("OZMAP_RETRIES", "0")
     code, out, err = run(capsys, "find", "reserva_123")

@@ -11,6 +11,7 @@ import pytest
 
 from bot.ozmap import CondoOption
 from tests.ozmap.fake_ozmap import FakeOzmap, client_for, filter_of
+from tests.support.clock import ManualClock
 
 HERE = (-27.5800, -48.5300)  # (lat, lng): the building Solar stands here
 GATED = (-27.5900, -48.5400)  # inside the Palmeiras condominium
@@ -98,14 +99,6 @@ def network(fake: FakeOzmap) -> Network:
     return net
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def test_buildings_near_the_point_nearest_with_ports_first(
     fake: FakeOzmap, http: httpx.AsyncClient, network: Network
 ) -> None:
@@ -177,7 +170,7 @@ async def test_no_condominium_near_costs_no_request_once_warm(
 async def test_directory_is_read_again_after_the_ttl(
     fake: FakeOzmap, http: httpx.AsyncClient, network: Network
 ) -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     client = client_for(fake, http, condo_ttl=300, clock=clock)
     await client.condominium_feasibility(*HERE)
     clock.now += 299

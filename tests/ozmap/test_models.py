@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,14 +19,7 @@ from bot.ozmap.models import (
     list_rows,
     point_in_polygon,
 )
-
-# copied verbatim from OZmap's tutorials (seeds 000, 001, 002, 004)
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
-
+from tests.support.fixtures import ozmap_fixture
 
 # file, property id, client id, code, implanted, lat, lng, port
 BY_CODE = [
@@ -69,7 +60,7 @@ BY_CODE = [
 def test_by_code_answers_parse_with_underscore_ids_and_populated_client(
     name: str, pid: str, cid: str, code: str, implanted: bool, lat: float, lng: float, port: int
 ) -> None:
-    [raw] = fixture(name)
+    [raw] = ozmap_fixture(name)
     prop = Property.model_validate(raw)
     assert prop.id == pid
     assert prop.client_id == cid
@@ -88,7 +79,7 @@ def test_by_code_answers_parse_with_underscore_ids_and_populated_client(
 
 
 def test_create_answer_parses_with_id_and_client_as_id_string() -> None:
-    raw = fixture("properties-create.response.json")
+    raw = ozmap_fixture("properties-create.response.json")
     prop = Property.model_validate(raw)
     assert prop.id == "62d194b46c9401002392c704"
     assert prop.client_id == "62d194b46c9401002392c701"
@@ -98,7 +89,7 @@ def test_create_answer_parses_with_id_and_client_as_id_string() -> None:
 
 
 def test_reservation_body_is_the_tutorials_request() -> None:
-    expected = fixture("properties-create.request.json")
+    expected = ozmap_fixture("properties-create.request.json")
     body = NewReservation(
         box=expected["box"],
         lat=expected["lat"],

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from bot.ozmap.sandbox import RunningSandbox
-
-# Copies of /work/shared/fixtures/ozmap (the JSON examples of OZmap's tutorials).
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def load_fixture(name: str) -> Any:
-    return json.loads((FIXTURES / name).read_text(encoding="utf-8"))
+from tests.support.fixtures import ozmap_fixture
 
 
 def key_shape(value: Any) -> Any:
@@ -40,7 +32,7 @@ async def api(sandbox: RunningSandbox) -> AsyncIterator[httpx.AsyncClient]:
 
 def reservation(code: str, box: str, **extra: Any) -> dict[str, Any]:
     """A tutorial-002-style reservation body for ``box`` and a new client ``code``."""
-    body = load_fixture("properties-create.request.json")
+    body = ozmap_fixture("properties-create.request.json")
     body["box"] = box
     body["client"]["code"] = code
     body.update(extra)

@@ -8,7 +8,8 @@ import json
 import httpx
 
 from bot.ozmap.sandbox import BOX_900, SPLITTER_900, RunningSandbox
-from tests.sandbox.conftest import key_shape, load_fixture
+from tests.sandbox.conftest import key_shape
+from tests.support.fixtures import ozmap_fixture
 
 # curl --data-raw sends this content type; the sandbox must read the JSON body regardless
 CURL_FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -21,12 +22,12 @@ async def test_seeded_clients_match_the_tutorial_examples_exactly(api: httpx.Asy
     ):
         response = await api.get(f"/properties/client/{code}")
         assert response.status_code == 200
-        assert response.json() == load_fixture(name)
+        assert response.json() == ozmap_fixture(name)
 
 
 async def test_002_reserve_answers_like_the_tutorial(api: httpx.AsyncClient) -> None:
-    request = load_fixture("properties-create.request.json")
-    expected = load_fixture("properties-create.response.json")
+    request = ozmap_fixture("properties-create.request.json")
+    expected = ozmap_fixture("properties-create.response.json")
 
     response = await api.post("/properties", content=json.dumps(request), headers=CURL_FORM)
 
@@ -60,14 +61,14 @@ async def test_find_reservation_by_code_with_a_pipe(
 ) -> None:
     assert (await api.get("/properties/client/123|123")).json() == []  # not in the seed
     created = (
-        await api.post("/properties", json=load_fixture("properties-create.request.json"))
+        await api.post("/properties", json=ozmap_fixture("properties-create.request.json"))
     ).json()
 
     for path in ("/properties/client/123|123", "/properties/client/123%7C123"):
         response = await api.get(path)
         assert response.status_code == 200
         found = response.json()
-        expected = load_fixture("properties-client-by-code.reservation.json")
+        expected = ozmap_fixture("properties-client-by-code.reservation.json")
         assert key_shape(found) == key_shape(expected)
         prop = found[0]
         assert prop["_id"] == created["id"]
@@ -147,7 +148,7 @@ async def test_001_batch_update_of_the_tutorial_ids(api: httpx.AsyncClient) -> N
 
 
 async def test_004_cancel_frees_the_port(api: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
-    await api.post("/properties", json=load_fixture("properties-create.request.json"))
+    await api.post("/properties", json=ozmap_fixture("properties-create.request.json"))
     sample = sandbox.network.samples["covered"]
     point = {"lat": sample["lat"], "lng": sample["lng"]}
 
@@ -170,7 +171,7 @@ async def test_004_cancel_frees_the_port(api: httpx.AsyncClient, sandbox: Runnin
     assert 4 in ports_of_900((await api.get("/ftth-viability/radius", params=point)).json())
     # and the same port is handed out again
     again = (
-        await api.post("/properties", json=load_fixture("properties-create.request.json"))
+        await api.post("/properties", json=ozmap_fixture("properties-create.request.json"))
     ).json()
     prop = (await api.get(f"/properties/{again['id']}")).json()
     assert prop["connections"][0]["port"] == 4
