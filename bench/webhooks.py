@@ -68,7 +68,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -101,6 +100,7 @@ from rawhttp import Connections
 from bot.ozmap.sandbox import Network
 from bot.ozmap.sandbox.process import run_sandbox_process
 from tests.fakes.payloads import ACCOUNT_SID, BOT_NUMBER
+from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
@@ -109,12 +109,6 @@ OZMAP_TOKEN = "bench-ozmap-token"  # noqa: S105
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 # the processes' output, one directory per run (other helpers run benchmarks too)
 LOGS = Path(tempfile.gettempdir()) / f"ozbot-bench-{os.getpid()}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)

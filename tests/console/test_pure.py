@@ -13,6 +13,7 @@ from bot.conversation import Conversation, TranscriptEntry
 from bot.storage.base import HandoffTicket
 from bot.web.console.auth import LoginThrottle, csrf_token, origin_allowed, tokens_match
 from bot.web.console.summary import context_lines, customer_label, reservation_codes, ticket_json
+from tests.support.clock import ManualClock
 
 T0 = datetime(2025, 3, 10, 14, 0, tzinfo=UTC)
 SALE: dict[str, Any] = {
@@ -93,16 +94,8 @@ def test_a_ticket_shows_the_last_customer_line() -> None:
     assert ticket_json(ticket, None, [], "maria")["last_message"] is None
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_the_throttle_blocks_an_account_then_lets_go_when_the_window_moves() -> None:
-    clock = Clock()
+    clock = ManualClock(1000.0)
     throttle = LoginThrottle(per_account=3, per_address=100, window=600, clock=clock)
     for _ in range(3):
         assert throttle.blocked("maria", "10.0.0.1") == 0
@@ -115,7 +108,7 @@ def test_the_throttle_blocks_an_account_then_lets_go_when_the_window_moves() -> 
 
 
 def test_the_throttle_blocks_an_address_guessing_many_accounts() -> None:
-    throttle = LoginThrottle(per_account=5, per_address=3, window=600, clock=Clock())
+    throttle = LoginThrottle(per_account=5, per_address=3, window=600, clock=ManualClock(1000.0))
     for name in ("a1", "a2", "a3"):
         throttle.failed(name, "10.0.0.9")
     assert throttle.blocked("a4", "10.0.0.9") > 0

@@ -7,7 +7,6 @@ received and when (epoch seconds), so another process can measure reply latency,
 from __future__ import annotations
 
 import argparse
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from starlette.routing import Route
 from tests.fakes.payloads import ACCOUNT_SID
 from tests.fakes.telegram_api import FakeTelegramAPI
 from tests.fakes.twilio_api import FakeTwilioAPI
+from tests.support.net import free_socket
 
 __all__ = ["add_inspection", "serve_in_thread"]
 
@@ -55,10 +55,7 @@ def add_inspection(fake: FakeTelegramAPI | FakeTwilioAPI) -> None:
 @contextmanager
 def serve_in_thread(app: Any) -> Iterator[str]:
     """Serve ``app`` on a free loopback port in a daemon thread; yields its URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    sock, port = free_socket()
     server = uvicorn.Server(
         uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off")
     )

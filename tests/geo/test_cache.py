@@ -15,19 +15,12 @@ from bot.geo.cache import DAY, CachedGeocoder
 from bot.geo.geopy_adapter import GeopyGeocoder
 from bot.storage.cache import CacheStore
 from bot.storage.sqlite import SqliteStore
+from tests.support.clock import ManualClock
 
 DATA = Path(__file__).parent / "data"
 SEARCH = json.loads((DATA / "nominatim_search.json").read_text("utf-8"))
 REVERSE = json.loads((DATA / "nominatim_reverse.json").read_text("utf-8"))
 QUERY = "R. Delminda Silveira, 900 - Agronômica"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class Provider:
@@ -46,12 +39,12 @@ class Provider:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock()
 
 
 @pytest.fixture
-async def store(tmp_path: Path, clock: Clock) -> AsyncIterator[SqliteStore]:
+async def store(tmp_path: Path, clock: ManualClock) -> AsyncIterator[SqliteStore]:
     store = SqliteStore(tmp_path / "ozbot.db", clock=clock)
     await store.open()
     yield store
@@ -91,7 +84,7 @@ async def test_the_limit_is_part_of_the_question(
 
 
 async def test_answers_expire_after_the_ttl(
-    cached: CachedGeocoder, provider: Provider, clock: Clock
+    cached: CachedGeocoder, provider: Provider, clock: ManualClock
 ) -> None:
     await cached.geocode(QUERY)
     clock.now += 29 * DAY
@@ -103,7 +96,7 @@ async def test_answers_expire_after_the_ttl(
 
 
 async def test_nothing_found_is_remembered_only_for_a_day(
-    cached: CachedGeocoder, provider: Provider, clock: Clock
+    cached: CachedGeocoder, provider: Provider, clock: ManualClock
 ) -> None:
     provider.search = []
     assert await cached.geocode("Rua Nova 1") == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ import pytest
 from bot.cli import main
 from tests.fakes.serve import serve_in_thread
 from tests.fakes.telegram_api import FakeTelegramAPI
+from tests.support.net import free_port
 from tests.web.support import TG_SECRET, TG_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -95,14 +95,8 @@ def test_a_rejected_token_is_one_clear_line(
     assert "TELEGRAM_TOKEN" in err and "not-the-right-token" not in err
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_sandbox_runs_answers_and_stops_gracefully(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "TWILIO_"))}
     log = tmp_path / "serve.log"
     with log.open("w") as out:
