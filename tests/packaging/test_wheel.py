@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.support.net import free_port
 
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
 
@@ -169,12 +170,6 @@ def test_a_scripted_demo_sale(installed: Installed) -> None:
     assert "Código da reserva: OZB-" in out, out[-2000:]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # The container runs `ozbot serve` as an unprivileged user (Dockerfile: USER 10001): so does
 # this test when it runs as root, as CI does
 AS_NOBODY = (
@@ -185,7 +180,7 @@ HEALTHCHECK = "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/heal
 
 
 def test_ozbot_serve_sandbox_serves_pages_and_static_files(installed: Installed) -> None:
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(  # noqa: S603 -- our own venv's program, fixed arguments
         [*AS_NOBODY, str(installed.bin / "ozbot"), "serve", "--sandbox", "--port", str(port)],
         cwd=installed.away,
