@@ -25,6 +25,7 @@ from bot.conversation import Conversation, TranscriptEntry
 from bot.storage.base import Store
 from bot.storage.postgres import PostgresStore, describe_dsn
 from bot.storage.sqlite import SqliteStore
+from tests.support.clock import ManualClock
 
 POSTGRES_URL = os.environ.get("OZBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -43,17 +44,8 @@ def line(text: str, role: str = "customer", second: int = 0) -> TranscriptEntry:
     return TranscriptEntry(role=role, text=text, at=at)  # type: ignore[arg-type]
 
 
-class FakeClock:
-    """Epoch seconds that move only when a test says so."""
-
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+#: epoch seconds that move only when a test says so (the storage tests' name for it)
+FakeClock = ManualClock
 
 
 @dataclass
