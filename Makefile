@@ -27,3 +27,4 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check bot flows tests bench
 	$(VENV)/bin/ruff format --check bot flows tests bench
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache

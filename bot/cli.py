@@ -24,7 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "bot.serve",
     "bot.ozmap.cli",
     "bot.ozmap.sandbox.cli",
-    "bot.engine.diagrams",
+    "bot.flows_cli",
     "bot.agents",
     "bot.ops.settings_cli",
     "bot.nlu.cli",

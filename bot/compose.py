@@ -56,6 +56,7 @@ from bot.settings import Settings
 from bot.storage import make_store
 from bot.storage.base import Store
 from bot.storage.inbox import InboxStore
+from flows import FLOWS, INTENTS
 
 __all__ = ["Runtime", "compose", "timer_policy"]
 
@@ -171,16 +172,10 @@ async def compose(
                 **(sales_options or {}),
             ),
         )
-        if flows is None or intents is None:
-            # imported here: the flows are the product's, the engine and this root stay generic
-            from flows import FLOWS, INTENTS
-
-            flows = FLOWS if flows is None else flows
-            intents = INTENTS if intents is None else intents
         engine = Engine(
             store=store,
-            flows=flows,
-            intents=intents,
+            flows=FLOWS if flows is None else flows,
+            intents=INTENTS if intents is None else intents,
             services=services,
             catalogs=catalogs,
             channels=channels,

@@ -1,13 +1,11 @@
-"""Mermaid state diagrams generated from the flows' tables, and ``ozbot flows diagrams``.
+"""Mermaid state diagrams generated from the flows' tables. Pure but for writing the files.
 
 Each flow's diagram lives beside it as ``flows/<name>.mmd``; ``tests/flows/test_diagrams.py``
-fails when one is stale, and ``ozbot flows diagrams`` rewrites them.
+fails when one is stale, and ``ozbot flows diagrams`` (:mod:`bot.flows_cli`) rewrites them.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Iterable
 from enum import Enum
 from pathlib import Path
@@ -15,7 +13,7 @@ from typing import Any
 
 from bot.engine.flow import FlowSpec
 
-__all__ = ["mermaid", "register", "write_diagrams"]
+__all__ = ["mermaid", "write_diagrams"]
 
 
 def _name(state: Any) -> str:
@@ -52,25 +50,3 @@ def write_diagrams(
         if not check:
             path.write_text(text, encoding="utf-8")
     return changed
-
-
-def _diagrams(args: argparse.Namespace) -> int:
-    import flows  # the registry of product flows; imported late so the engine stays generic
-
-    directory = Path(flows.__file__).parent
-    changed = write_diagrams(flows.FLOWS, directory, check=args.check)
-    for path in changed:
-        print(f"{'stale' if args.check else 'wrote'} {path}")
-    if args.check and changed:
-        print("run `ozbot flows diagrams` to regenerate them", file=sys.stderr)
-        return 1
-    return 0
-
-
-def register(subparsers: Any) -> None:
-    """``ozbot flows diagrams [--check]``."""
-    parser = subparsers.add_parser("flows", help="inspect the conversation flows")
-    sub = parser.add_subparsers(dest="flows_command", metavar="SUBCOMMAND", required=True)
-    diagrams = sub.add_parser("diagrams", help="regenerate flows/<name>.mmd from the flow tables")
-    diagrams.add_argument("--check", action="store_true", help="only report stale diagrams")
-    diagrams.set_defaults(handler=_diagrams)
