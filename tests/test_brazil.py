@@ -103,8 +103,10 @@ def test_national_holidays_close_the_team() -> None:
 def test_a_state_holiday_closes_only_that_state() -> None:
     # São Paulo's own days (9 July...), as the holidays package dates them, not hard-coded
     years = range(2025, 2029)
-    national = holidays.Brazil(years=years)
-    days = [d for d in holidays.Brazil(subdiv="SP", years=years) if d not in national]
+    national = holidays.country_holidays("BR", years=years)
+    days = [
+        d for d in holidays.country_holidays("BR", subdiv="SP", years=years) if d not in national
+    ]
     assert any(day.weekday() < 5 for day in days)  # some fall on working days
     sp = BusinessHours.parse(SPEC, country="BR", state="SP")
     sc = BusinessHours.parse(SPEC, country="BR", state="SC")
