@@ -11,7 +11,9 @@ from bot.messages import Inbound, Location
 from flows import INTENTS
 
 
-def conversation(flow: str = "menu", state: str = "start", buttons: list[list[str]] | None = None):
+def conversation(
+    flow: str = "menu", state: str = "start", buttons: list[list[str]] | None = None
+) -> Conversation:
     c = Conversation.new("test", "5548999990000")
     c.flow, c.state = flow, state
     if buttons is not None:

@@ -147,7 +147,7 @@ class FakeTelegramAPI:
             return None
         params = dict(response.json())
         answer = await self._perform(str(params.pop("method")), params)
-        return json.loads(answer.body)
+        return json.loads(bytes(answer.body))
 
     async def _perform(self, method: str, params: dict[str, Any]) -> JSONResponse:
         queued = self._failures.get(method)

@@ -31,7 +31,9 @@ async def reserve(chat: Chat) -> str:
 async def free_ports_at_box_900(ozmap: OzmapClient, sandbox: RunningSandbox) -> int:
     covered = sandbox.network.samples["covered"]
     answer = await ozmap.feasibility(covered["lat"], covered["lng"], 250)
-    return next(b.available for b in answer.boxes if b.id == BOX_900)
+    available = next(b.available for b in answer.boxes if b.id == BOX_900)
+    assert available is not None, "the sandbox counts the free ports of its boxes"
+    return available
 
 
 async def test_cancelling_own_reservation_frees_the_port(

@@ -7,6 +7,7 @@ then be true in OZmap (``sandbox.network``) and in the conversation's saved cont
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ def reserved_code(chat: Chat) -> str:
     return found.group(1)
 
 
-def property_of(sandbox: RunningSandbox, code: str) -> dict[str, object]:
+def property_of(sandbox: RunningSandbox, code: str) -> dict[str, Any]:
     client = sandbox.network.client_by_code(code)
     assert client is not None, f"no client {code} in OZmap"
     assert client["implanted"] is False and client["status"] == 0
@@ -302,7 +303,11 @@ async def test_port_taken_meanwhile_goes_to_the_next_box(
 
 
 async def test_not_covered_records_a_prospect(make_chat: MakeChat, sandbox: RunningSandbox) -> None:
-    lead = {"_id": "0123456789abcdef01234567", "name": "LEAD-CHATBOT", "allowedTypes": []}
+    lead: dict[str, Any] = {
+        "_id": "0123456789abcdef01234567",
+        "name": "LEAD-CHATBOT",
+        "allowedTypes": [],
+    }
     sandbox.network.collections["tags"][lead["_id"]] = lead
     massiva = "c6ace4cda93c663834d8201e"  # configured by id rather than by name
     chat = await make_chat(

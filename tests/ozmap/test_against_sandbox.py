@@ -117,7 +117,7 @@ async def test_fifty_concurrent_reservations_on_three_free_ports(
         {"Property": 3, "NoFreePort": 47}
     )
     # the three winners hold three different ports; the losers left nothing behind
-    held = set()
+    held: set[tuple[str, int | None]] = set()
     for code, result in results:
         found = await ozmap.properties_by_client_code(code)
         if isinstance(result, Property):

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from bot.ozmap.sandbox import RunningSandbox
-from bot.storage.base import Store
+from bot.storage.inbox import InboxStore
 from bot.storage.sqlite import SqliteStore
 from bot.web.state import AppState
 from tests.fakes.payloads import tg_text
@@ -57,8 +57,10 @@ async def post(client: httpx.AsyncClient, update_id: int, chat: int, text: str) 
     return response.status_code
 
 
-def store_of(state: AppState) -> Store:
-    return state.runtime.store
+def inbox_of(state: AppState) -> InboxStore:
+    store = state.runtime.store
+    assert isinstance(store, InboxStore)
+    return store
 
 
 async def test_a_message_is_kept_before_the_200_and_cleared_after_its_turn(
@@ -68,11 +70,11 @@ async def test_a_message_is_kept_before_the_200_and_cleared_after_its_turn(
     async with serve(tmp_path, fakes, echo) as (client, state):
         echo.gate = gate = asyncio.Event()
         assert await post(client, 1, CHAT, "oi") == 200
-        assert await store_of(state).inbox_pending() == 1
+        assert await inbox_of(state).inbox_pending() == 1
         gate.set()
         await fakes.telegram.wait_sent(1, CHAT)
         await state.dispatcher.join()
-        assert await store_of(state).inbox_pending() == 0
+        assert await inbox_of(state).inbox_pending() == 0
 
 
 async def test_a_store_failure_is_503_and_the_update_sent_again_is_answered_once(
@@ -80,7 +82,7 @@ async def test_a_store_failure_is_503_and_the_update_sent_again_is_answered_once
 ) -> None:
     fakes, echo = make_fakes(), Echo()
     async with serve(tmp_path, fakes, echo) as (client, state):
-        store = store_of(state)
+        store = state.runtime.store
         await store.close()  # the database went away
         assert await post(client, 2, CHAT, "oi") == 503  # Telegram will send it again
         assert state.metrics.webhooks.labels("telegram", "store_failed")._value.get() == 1
@@ -98,7 +100,7 @@ async def test_a_redelivered_update_is_kept_once_and_answered_once(tmp_path: Pat
         echo.gate = gate = asyncio.Event()
         for _ in range(3):  # Telegram retrying while the turn waits
             assert await post(client, 3, CHAT, "oi") == 200
-        assert await store_of(state).inbox_pending() == 1
+        assert await inbox_of(state).inbox_pending() == 1
         gate.set()
         await fakes.telegram.wait_sent(1, CHAT)
         await state.dispatcher.join()
@@ -132,7 +134,7 @@ async def test_turns_a_stopping_server_could_not_run_are_answered_by_the_next_in
         assert fakes.telegram.texts(CHAT) == ["echo: primeira", "echo: segunda", "echo: terceira"]
         assert fakes.telegram.texts(OTHER) == ["echo: outra"]
         assert len(second.seen) == 4
-        assert await store_of(state).inbox_pending() == 0
+        assert await inbox_of(state).inbox_pending() == 0
 
 
 # --- a real process, killed ------------------------------------------------------------------
@@ -239,12 +241,12 @@ async def test_web_chat_messages_are_kept_too_each_with_an_id_of_its_own(tmp_pat
         for _ in range(2):  # the same words twice, without ids: two messages
             response = await client.post("/chat/api/messages", json={"text": "oi"})
             assert response.status_code == 202
-        assert await store_of(state).inbox_pending() == 2
-        await store_of(state).close()
+        assert await inbox_of(state).inbox_pending() == 2
+        await state.runtime.store.close()
         response = await client.post("/chat/api/messages", json={"text": "oi"})
         assert response.status_code == 503
         assert "send it again" in response.json()["error"]
-        await store_of(state).open()
+        await state.runtime.store.open()
         gate.set()
         await state.dispatcher.join()
         ids = [inbound.provider_id or "" for inbound in echo.seen]
