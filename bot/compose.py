@@ -55,7 +55,6 @@ from bot.ozmap.sales import SalesDesk
 from bot.settings import Settings
 from bot.storage import make_store
 from bot.storage.base import Store
-from bot.storage.inbox import InboxStore
 from flows import FLOWS, INTENTS
 
 __all__ = ["Runtime", "compose", "timer_policy"]
@@ -190,8 +189,6 @@ async def compose(
             timers.start()
         stack.push_async_callback(timers.stop)
 
-        if not isinstance(store, InboxStore):
-            raise TypeError(f"the store {store!r} does not implement InboxStore")
         dispatcher = Dispatcher(
             engine.handle,
             store,

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from bot.conversation import utcnow
 from bot.engine.hours import BusinessHours
 from bot.errors import StorageError
-from bot.storage.base import HANDOFF_RELEASE, Store, Timer
+from bot.storage.base import HANDOFF_RELEASE, Timer, TimerStore
 
 __all__ = ["EXPIRE", "HANDOFF_RELEASE", "NUDGE", "Fire", "TimerPolicy", "TimerRunner"]
 
@@ -79,7 +79,7 @@ class TimerRunner:
     def __init__(
         self,
         fire: Fire,
-        store: Store,
+        store: TimerStore,
         *,
         clock: Callable[[], datetime] = utcnow,
         interval: float = 5.0,

@@ -18,7 +18,6 @@ import httpx
 from bot.agents import create_agent
 from bot.i18n import Catalogs
 from bot.ozmap.sandbox import RunningSandbox
-from bot.storage.agents import AgentStore
 from bot.web.state import AppState
 from tests.fakes.payloads import tg_text, twilio_text
 from tests.fakes.twilio_api import signed_post
@@ -45,9 +44,7 @@ class Served:
     sandbox: RunningSandbox
 
     async def add_agent(self, name: str, password: str = PASSWORD) -> None:
-        store = self.state.runtime.store
-        assert isinstance(store, AgentStore)
-        await create_agent(store, name, password)
+        await create_agent(self.state.runtime.store, name, password)
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.url, follow_redirects=False)

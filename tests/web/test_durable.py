@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 
 from bot.ozmap.sandbox import RunningSandbox
-from bot.storage.inbox import InboxStore
+from bot.storage.base import Store
 from bot.storage.sqlite import SqliteStore
 from bot.web.state import AppState
 from tests.fakes.payloads import tg_text
@@ -57,10 +57,8 @@ async def post(client: httpx.AsyncClient, update_id: int, chat: int, text: str) 
     return response.status_code
 
 
-def inbox_of(state: AppState) -> InboxStore:
-    store = state.runtime.store
-    assert isinstance(store, InboxStore)
-    return store
+def inbox_of(state: AppState) -> Store:
+    return state.runtime.store
 
 
 async def test_a_message_is_kept_before_the_200_and_cleared_after_its_turn(
