@@ -1,5 +1,5 @@
 """What the console shows of a conversation, as plain data: pure functions over the stored
-records (table-tested in ``tests/console/test_summary.py``).
+records (table-tested in ``tests/console/test_pure.py``).
 
 The console is for the provider's staff; its labels are Portuguese, the agents' language, and
 live in the templates and here. Customers' words pass through as data, to be rendered as text.
