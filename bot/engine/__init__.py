@@ -10,7 +10,9 @@
   :mod:`~bot.engine.timers` and :mod:`~bot.engine.timer_turns` (timers),
   :mod:`~bot.engine.erasure` (erasing a conversation), :mod:`~bot.engine.console` (the agent
   console's actions), :mod:`~bot.engine.shared` (what they share), :mod:`~bot.engine.events`
-  (queue news); :mod:`~bot.engine.hours` (business hours).
+  (queue news); :mod:`~bot.engine.hours` (business hours);
+* in front of it, :mod:`~bot.engine.dispatch`: accepted messages (webhooks, Telegram polling,
+  the web chat) kept in the store's inbox and run through the engine in the background.
 
 Flows import from here only the types they are written in; the composition root
 (:mod:`bot.compose`) builds the :class:`Engine`.
