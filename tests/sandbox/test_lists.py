@@ -31,14 +31,62 @@ async def test_envelope_and_paging(api: httpx.AsyncClient, sandbox: RunningSandb
     page2 = (await api.get("/boxes", params={"page": 2, "limit": 5})).json()
     everything = (await api.get("/boxes", params={"limit": -1})).json()
 
-    assert set(page2) == {"total", "count", "start", "limit", "rows"}
+    # the SDK's Pagination type: total, count, start, limit, rows, hasNextPage, nextUrl?
+    assert set(page2) == {"total", "count", "start", "limit", "rows", "hasNextPage", "nextUrl"}
     assert (page2["total"], page2["count"], page2["start"], page2["limit"]) == (total, 5, 5, 5)
+    assert page2["hasNextPage"] is True and page2["nextUrl"] == "/api/v2/boxes?start=10&limit=5"
     assert [b["id"] for b in page2["rows"]] == [b["id"] for b in everything["rows"][5:10]]
     assert everything["count"] == total and len(everything["rows"]) == total
+    assert everything["hasNextPage"] is False and "nextUrl" not in everything
     box = everything["rows"][0]
     assert box["id"] == box["_id"] and [box["lng"], box["lat"]] == box["coords"]
-    bad = await api.get("/boxes", params={"page": 0})
-    assert bad.status_code == 400 and "page" in bad.json()["message"]
+    for bad in ({"page": 0}, {"start": -1}, {"limit": 0}, {"limit": "x"}):
+        response = await api.get("/boxes", params=bad)
+        assert response.status_code == 400 and response.json()["error"] == "INVALID_PAGE", bad
+
+
+async def test_following_next_url_reads_every_row_once(
+    api: httpx.AsyncClient, sandbox: RunningSandbox
+) -> None:
+    """As the SDK's findAll does: nextUrl's parameters re-sent, ``page`` dropped, ``limit``
+    set again; the filter travels in the GET body each time (and in nextUrl)."""
+    condition = [{"property": "status", "operator": "=", "value": 0}]
+    expected = [
+        c["id"] for c in (await api.get("/ftth-clients", params=flt(*condition))).json()["rows"]
+    ]
+    assert len(expected) > 25
+    seen: list[str] = []
+    params: dict[str, str] = {}
+    while True:
+        answer = (
+            await api.request(
+                "GET", "/ftth-clients", params={**params, "limit": "10"}, json={"filter": condition}
+            )
+        ).json()
+        seen.extend(r["id"] for r in answer["rows"])
+        if not answer["hasNextPage"]:
+            break
+        query = answer["nextUrl"].split("?", 1)[1]
+        params = {k: v for k, v in httpx.QueryParams(query).items() if k != "page"}
+    assert seen == expected
+    # a client that fetches nextUrl as it is, without the body, gets the same rows
+    first = (await api.request("GET", "/ftth-clients?limit=10", json={"filter": condition})).json()
+    plain = await httpx.AsyncClient(
+        base_url=sandbox.url, headers={"authorization": sandbox.token}
+    ).get(first["nextUrl"])
+    assert [r["id"] for r in plain.json()["rows"]] == expected[10:20]
+
+
+async def test_select_keeps_only_the_fields_asked_for(api: httpx.AsyncClient) -> None:
+    answer = (await api.get("/boxes", params={"select": "name coords", "limit": 2})).json()
+    assert [set(b) for b in answer["rows"]] == [{"id", "_id", "name", "coords"}] * 2
+    commas = (await api.get("/ftth-clients", params={"select": "code,onu.serial_number"})).json()
+    assert set(commas["rows"][0]) == {"id", "_id", "code", "onu"}
+    assert set(commas["rows"][0]["onu"]) == {"serial_number"}
+    without = (await api.get(f"/boxes/{BOX_900}", params={"select": "-tags -history"})).json()
+    assert "tags" not in without and without["name"] == "CTO-AGR-01" and without["id"] == BOX_900
+    one = (await api.get(f"/boxes/{BOX_900}", params={"select": "name"})).json()
+    assert one == {"id": BOX_900, "_id": BOX_900, "name": "CTO-AGR-01"}
 
 
 async def test_filter_in_query_and_in_get_body_agree(api: httpx.AsyncClient) -> None:

@@ -32,7 +32,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from bot.ozmap.sandbox.feasibility import DEFAULT_RADIUS_M, SHAPES, feasibility, shaped
-from bot.ozmap.sandbox.filters import FilterError, matches, parse_filter, values_at
+from bot.ozmap.sandbox.filters import FilterError, matches, parse_filter
+from bot.ozmap.sandbox.lists import PagingError, page_of, select_fields, sort_rows
 from bot.ozmap.sandbox.network import Doc, Network
 from bot.ozmap.sandbox.operations import (
     ApiError,
@@ -51,7 +52,6 @@ API_PREFIX = "/api/v2"
 # The sandbox's documented demo credentials (OZmap's own sandbox user is "devoz").
 DEFAULT_LOGIN = "devoz"
 DEFAULT_PASSWORD = "devoz"  # noqa: S105 -- a public demo password, overridable by --password
-DEFAULT_LIMIT = 100
 # read-only collections served by the generic list/get routes
 READ_ONLY = (
     "boxes",
@@ -176,37 +176,42 @@ class Sandbox:
 
     # --- lists ----------------------------------------------------------------------------------
     async def _list(self, request: Request, collection: str) -> Response:
+        """A list answer: filter and sort from the query string and/or the GET body (as the
+        SDK sends them), paged and trimmed as :mod:`bot.ozmap.sandbox.lists` says."""
         body = await self._body(request, required=False)
+        query = request.query_params
         try:
-            flt = parse_filter(request.query_params.get("filter")) + parse_filter(
-                body.get("filter")
-            )
-            sort = parse_filter(request.query_params.get("sort") or body.get("sort"))
+            flt = parse_filter(query.get("filter")) + parse_filter(body.get("filter"))
+            sort = parse_filter(query.get("sort") or body.get("sort"))
         except FilterError as exc:
             raise ApiError(400, "INVALID_FILTER", str(exc)) from None
-        page, limit = _paging(request)
         rows = [self.network.view(collection, d) for d in self.network.docs(collection)]
         rows = [r for r in rows if matches(r, flt, self.polygon)]
-        for rule in reversed(sort):
-            _sort(rows, rule)
-        start = 0 if limit == -1 else (page - 1) * limit
-        chunk = rows[start:] if limit == -1 else rows[start : start + limit]
-        return JSONResponse(
-            {"total": len(rows), "count": len(chunk), "start": start, "limit": limit, "rows": chunk}
-        )
+        sort_rows(rows, sort)
+        try:
+            envelope = page_of(
+                rows, path=f"{API_PREFIX}/{collection}", query=query, flt=flt, sort=sort
+            )
+        except PagingError as exc:
+            raise ApiError(400, "INVALID_PAGE", str(exc)) from None
+        return JSONResponse(envelope)
 
-    def _get_one(self, collection: str, doc_id: str) -> Doc:
+    def _get_one(self, collection: str, doc_id: str, select: str | None = None) -> Doc:
         doc = self.network.get(collection, doc_id)
         if doc is None:
             raise ApiError(404, "NOT_FOUND", f"no {collection} element with id {doc_id}")
-        return self.network.view(collection, doc)
+        return select_fields(self.network.view(collection, doc), select)
+
+    def _one(self, request: Request, collection: str) -> Response:
+        doc_id = request.path_params["id"]
+        return JSONResponse(self._get_one(collection, doc_id, request.query_params.get("select")))
 
     def generic_routes(self, collection: str) -> list[BaseRoute]:
         async def list_docs(request: Request) -> Response:
             return await self._list(request, collection)
 
         async def get_doc(request: Request) -> Response:
-            return JSONResponse(self._get_one(collection, request.path_params["id"]))
+            return self._one(request, collection)
 
         return [
             Route(f"/{collection}", self.wrap(list_docs), methods=["GET"]),
@@ -272,7 +277,7 @@ class Sandbox:
         return JSONResponse(property_created_view(prop), status_code=201)
 
     async def property_get(self, request: Request) -> Response:
-        return JSONResponse(self._get_one("properties", request.path_params["id"]))
+        return self._one(request, "properties")
 
     async def property_patch(self, request: Request) -> Response:
         body = await self._body(request)
@@ -292,7 +297,7 @@ class Sandbox:
         return await self._list(request, "ftth-clients")
 
     async def client_get(self, request: Request) -> Response:
-        return JSONResponse(self._get_one("ftth-clients", request.path_params["id"]))
+        return self._one(request, "ftth-clients")
 
     async def client_patch(self, request: Request) -> Response:
         body = await self._body(request)
@@ -320,7 +325,7 @@ class Sandbox:
         return JSONResponse(self.network.view("prospects", doc), status_code=201)
 
     async def prospect_get(self, request: Request) -> Response:
-        return JSONResponse(self._get_one("prospects", request.path_params["id"]))
+        return self._one(request, "prospects")
 
     def routes(self) -> list[BaseRoute]:
         w = self.wrap
@@ -349,35 +354,6 @@ class Sandbox:
         for collection in READ_ONLY:
             routes.extend(self.generic_routes(collection))
         return routes
-
-
-def _paging(request: Request) -> tuple[int, int]:
-    try:
-        page = int(request.query_params.get("page", "1"))
-        limit = int(request.query_params.get("limit", str(DEFAULT_LIMIT)))
-    except ValueError:
-        raise ApiError(400, "INVALID_PAGE", "page and limit must be integers") from None
-    if page < 1 or (limit < 1 and limit != -1):
-        raise ApiError(
-            400, "INVALID_PAGE", "page starts at 1; limit must be positive, or -1 for all rows"
-        )
-    return page, limit
-
-
-def _sort(rows: list[Doc], rule: Any) -> None:
-    prop = str(rule.get("property", ""))
-    descending = rule.get("direction", 1) in (-1, "-1", "desc", "DESC")
-
-    def key(row: Doc) -> tuple[int, str, float]:
-        values = values_at(row, prop)
-        v = values[0] if values else None
-        if v is None:
-            return (1, "", 0.0)
-        if isinstance(v, int | float) and not isinstance(v, bool):
-            return (0, "", float(v))
-        return (0, str(v).casefold(), 0.0)
-
-    rows.sort(key=key, reverse=descending)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
