@@ -163,13 +163,7 @@ async def compose(
             outages=OutageReader(ozmap, settings.outage_tags, ttl=settings.outage_tags_ttl),
             outage_handoff=settings.outage_handoff,
             business_hours=hours,
-            sales=SalesDesk(
-                ozmap,
-                radius=settings.ozmap_radius,
-                prospect_tags=settings.prospect_tags,
-                timezone=settings.timezone,
-                **(sales_options or {}),
-            ),
+            sales=SalesDesk.from_settings(settings, ozmap, **(sales_options or {})),
         )
         engine = Engine(
             store=store,

@@ -164,25 +164,63 @@ class Settings(BaseSettings):
     ozmap_token: str = setting(
         "",
         "OZMAP_TOKEN",
-        "an API key from OZmap's user panel (API module)",
+        "an API key from OZmap's user panel (API module); empty with OZMAP_AUTH=login",
         example="dummy-ozmap-api-key",
         secret=True,
+    )
+    ozmap_auth: Literal["key", "login"] = setting(
+        "key",
+        "OZMAP_AUTH",
+        "key: send OZMAP_TOKEN; login: log in with OZMAP_LOGIN and OZMAP_PASSWORD as OZmap's "
+        "SDK does (a new login when the token expires)",
+    )
+    ozmap_login: str = setting("", "OZMAP_LOGIN", "OZmap user for OZMAP_AUTH=login", example="")
+    ozmap_password: str = setting(
+        "", "OZMAP_PASSWORD", "its password", example="dummy-ozmap-password", secret=True
     )
     ozmap_connect_timeout: float = setting(5.0, "OZMAP_CONNECT_TIMEOUT", "seconds")
     ozmap_read_timeout: float = setting(15.0, "OZMAP_READ_TIMEOUT", "seconds")
     ozmap_retries: int = setting(
         2, "OZMAP_RETRIES", "times a failed read is tried again (writes are never repeated)"
     )
+    ozmap_filters_in: Literal["query", "body"] = setting(
+        "query",
+        "OZMAP_FILTERS_IN",
+        "where list filters travel: query (the query string) or body (the GET body, as OZmap's "
+        "SDK sends them; some proxies drop it)",
+    )
+    ozmap_feasibility_mode: Literal["radius", "poles"] = setting(
+        "radius",
+        "OZMAP_FEASIBILITY_MODE",
+        "radius: OZmap's feasibility by radius; poles: the nearest pole, then the boxes reached "
+        "along its neighbours (see docs/ozmap-api.md)",
+    )
     ozmap_radius: int = setting(
         250,
         "OZMAP_RADIUS",
         "metres around the customer's point searched for a box with a free port",
     )
-    ozmap_condo_ttl: float = setting(
-        300.0,
-        "OZMAP_CONDO_TTL",
-        "seconds the directory of buildings and horizontal condominiums is reused (ports are "
-        "always read live)",
+    ozmap_pole_radius: float = setting(
+        100.0, "OZMAP_POLE_RADIUS", "poles mode: metres to the nearest pole"
+    )
+    ozmap_max_drop: float = setting(
+        250.0,
+        "OZMAP_MAX_DROP",
+        "poles mode: the longest drop in metres, point to box along the poles (OZmap's own is "
+        "the project's maximum drop size)",
+    )
+    ozmap_condo_radius: float = setting(
+        80.0,
+        "OZMAP_CONDO_RADIUS",
+        "metres from the customer's point a building may stand and still be the customer's",
+    )
+    ozmap_code_template: str = setting(
+        "OZB-{random}",
+        "OZMAP_CODE_TEMPLATE",
+        "how reservation codes are made, so the ERP can match them: text with {random}, "
+        "{date:%Y%m%d}, {seq:05d} (a counter) and {cpf} (needs OZBOT_REQUIRE_CPF); one of "
+        "{random} or {seq} is required",
+        example="ISP-{date:%Y%m%d}-{random}",
     )
     prospect_tags: Names = setting(
         (),

@@ -25,7 +25,15 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from bot.ozmap.client import OzmapClient
-from bot.ozmap.models import Box, FeasibleBox, FreePort, Pole, Splitter, distance_m
+from bot.ozmap.models import (
+    Box,
+    FeasibleBox,
+    FreePort,
+    NotViableBox,
+    Pole,
+    Splitter,
+    distance_m,
+)
 
 __all__ = ["MODES", "BoxFinder", "Found", "PolesFinder", "RadiusFinder", "free_ports_by_parent"]
 
@@ -36,11 +44,13 @@ MODES = ("radius", "poles")
 class Found:
     """``boxes``: those that may serve, in the order to try them; ``viable``: OZmap's own word
     when it gave one; ``source``: where the boxes came from (``answer``: the feasibility answer,
-    ``primitives``: boxes and splitters, ``poles``: the poles' walk)."""
+    ``primitives``: boxes and splitters, ``poles``: the poles' walk); ``refused``: the boxes the
+    answer listed as not viable."""
 
     boxes: tuple[FeasibleBox, ...]
     viable: bool | None
     source: Literal["answer", "primitives", "poles"]
+    refused: tuple[NotViableBox, ...] = ()  # what the answer listed as not viable
 
 
 class BoxFinder(Protocol):
@@ -91,12 +101,13 @@ class RadiusFinder:
 
     async def find(self, lat: float, lng: float) -> Found:
         answer = await self.ozmap.feasibility(lat, lng, self.radius)
+        refused = tuple(answer.not_viable)
         if answer.viable is False:
-            return Found((), False, "answer")  # OZmap said no: that is the answer
+            return Found((), False, "answer", refused)  # OZmap said no: that is the answer
         listed = tuple(box for box in answer.boxes if box.may_serve)
         if listed:
-            return Found(listed, answer.viable, "answer")
-        return Found(await self.primitives(lat, lng), answer.viable, "primitives")
+            return Found(listed, answer.viable, "answer", refused)
+        return Found(await self.primitives(lat, lng), answer.viable, "primitives", refused)
 
     async def primitives(self, lat: float, lng: float) -> tuple[FeasibleBox, ...]:
         """The boxes near the point with a free port, from boxes and splitters alone."""

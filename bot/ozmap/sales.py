@@ -3,8 +3,10 @@
 :class:`SalesDesk` answers the three questions of the sales flow:
 
 * :meth:`~SalesDesk.coverage`: can this point be served, and on which boxes (nearest first)?
-  Radius and condominium feasibility run together (one OZmap round trip of wall time). Inside
-  a condominium only its own network serves the customer.
+  The boxes (by radius or poles, :mod:`bot.ozmap.feasibility`) and the condominiums around the
+  point are looked up together: one OZmap round trip of wall time when the feasibility answer
+  lists boxes and the customer lives in no condominium. Inside a condominium only its own
+  network serves the customer.
 * :meth:`~SalesDesk.reserve`: reserve a port on the first of those boxes that still has one
   (``auto_connect``; the next box when OZmap says there is no free port), unless an earlier
   attempt with the same code already got through.
@@ -27,12 +29,20 @@ from zoneinfo import ZoneInfo
 
 from bot.errors import ConfigError, NoFreePort
 from bot.ozmap.client import OzmapClient
-from bot.ozmap.codes import CodeTemplate
+from bot.ozmap.codes import CodeTemplate, Counter
 from bot.ozmap.feasibility import MODES, BoxFinder, PolesFinder, RadiusFinder
 from bot.ozmap.models import CondoOption, NewReservation, Property, Prospect
+from bot.settings import Settings
 from bot.validation import parse_house_number
 
-__all__ = ["BUILDING_AT_POINT_M", "Booking", "Coverage", "SalesDesk", "in_condominium"]
+__all__ = [
+    "BUILDING_AT_POINT_M",
+    "Booking",
+    "Coverage",
+    "SalesDesk",
+    "in_condominium",
+    "lives_in",
+]
 
 #: a building this close to the point is the customer's even if the addresses differ in form
 BUILDING_AT_POINT_M = 30.0
@@ -48,19 +58,26 @@ def _words(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", bare).split())
 
 
-def in_condominium(option: CondoOption, street: str | None, number: str | None) -> bool:
+def lives_in(
+    kind: str, distance: float, address: str | None, street: str | None, number: str | None
+) -> bool:
     """Whether the customer's place is in this condominium. A horizontal one contains the point
     (OZmap matched its polygon); a building is only *near* it, so it counts when it stands at
     the point or its address names the same street and number."""
-    if option.kind == "horizontal" or option.distance <= BUILDING_AT_POINT_M:
+    if kind == "horizontal" or distance <= BUILDING_AT_POINT_M:
         return True
-    if not (street and number and option.address):
+    if not (street and number and address):
         return False
     words = _words(street).split()
     if words and words[0] in _STREET_TYPES:
         words = words[1:]
-    same_number = parse_house_number(option.address) == parse_house_number(number)
-    return same_number and bool(words) and " ".join(words) in _words(option.address)
+    same_number = parse_house_number(address) == parse_house_number(number)
+    return same_number and bool(words) and " ".join(words) in _words(address)
+
+
+def in_condominium(option: CondoOption, street: str | None, number: str | None) -> bool:
+    """:func:`lives_in` for a condominium option."""
+    return lives_in(option.kind, option.distance, option.address, street, number)
 
 
 @dataclass(frozen=True)
@@ -135,18 +152,32 @@ class SalesDesk:
         else:
             raise ConfigError(f"OZMAP_FEASIBILITY_MODE={self.mode!r}: use {' or '.join(MODES)}")
 
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, ozmap: OzmapClient, *, counter: Counter | None = None
+    ) -> SalesDesk:
+        """The desk the settings describe; ``counter`` (the store's) makes ``{seq}`` codes.
+        Raises ConfigError for a code template that cannot work."""
+        return cls(
+            ozmap,
+            radius=settings.ozmap_radius,
+            prospect_tags=settings.prospect_tags,
+            codes=CodeTemplate(
+                settings.ozmap_code_template, counter=counter, cpf_known=settings.require_cpf
+            ),
+            timezone=settings.timezone,
+            mode=settings.ozmap_feasibility_mode,
+            pole_radius=settings.ozmap_pole_radius,
+            max_drop=settings.ozmap_max_drop,
+        )
+
     async def coverage(
         self, lat: float, lng: float, *, street: str | None = None, number: str | None = None
     ) -> Coverage:
         """Where a sale at this point can reserve; ``street``/``number`` tell a building the
         customer lives in from one that is merely near."""
-        found, condominiums = await asyncio.gather(
-            self.finder.find(lat, lng),
-            self.ozmap.condominium_feasibility(lat, lng),
-        )
-        condo = next(
-            (c for c in condominiums if c.free_ports > 0 and in_condominium(c, street, number)),
-            None,
+        found, condo = await asyncio.gather(
+            self.finder.find(lat, lng), self._condominium(lat, lng, street, number)
         )
         if condo is not None:
             return Coverage("condominium", (condo.box_id,), condominium=condo)
@@ -154,6 +185,19 @@ class SalesDesk:
             first = found.boxes[0]
             return Coverage("box", tuple(b.id for b in found.boxes), distance=first.distance)
         return Coverage("none")
+
+    async def _condominium(
+        self, lat: float, lng: float, street: str | None, number: str | None
+    ) -> CondoOption | None:
+        """The condominium the customer lives in, when it has a free port. Its ports are read
+        only for a building the customer is in and a horizontal condominium around the point,
+        so a house near a building costs no second round trip."""
+        buildings, condominiums = await self.ozmap.condominiums_at(lat, lng)
+        mine = [(d, b) for d, b in buildings if lives_in("building", d, b.address, street, number)]
+        if not mine and not condominiums:
+            return None
+        options = await self.ozmap.condominium_options(lat, lng, mine, condominiums)
+        return next((o for o in options if o.free_ports > 0), None)
 
     async def new_code(self, cpf: str | None = None) -> str:
         """A new client code from the provider's template."""

@@ -81,7 +81,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def ozmap(sandbox: RunningSandbox, http: httpx.AsyncClient) -> OzmapClient:
     # retries as in production, with a short backoff so outage tests stay quick
-    return OzmapClient(http, sandbox.url, sandbox.token, backoff=0.01, condo_ttl=0)
+    return OzmapClient(http, sandbox.url, sandbox.token, backoff=0.01)
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ async def make_chat(
                     outage_handoff=outage_handoff,
                     business_hours=business_hours,  # empty: always open
                     holidays=holidays,
-                    ozmap_condo_ttl=0,
+                    ozmap_feasibility_mode=feasibility_mode,
                     nudge_minutes=0,
                     expire_minutes=0,
                     handoff_timeout_minutes=0,
@@ -148,7 +148,6 @@ async def make_chat(
                         ceps=OfflineCepLookup(streets),
                         # retries as in production, with a short backoff: outage tests stay quick
                         ozmap_options={"backoff": 0.01},
-                        sales_options={"mode": feasibility_mode},
                         clock=lambda: FIXED_NOW,
                         background=False,
                     )

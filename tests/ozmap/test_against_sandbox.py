@@ -187,40 +187,20 @@ async def test_condominium_feasibility_finds_the_seeded_condominiums(
     assert await ozmap.condominium_feasibility(not_covered["lat"], not_covered["lng"]) == []
 
 
-async def test_warm_condominium_feasibility_is_one_request_with_live_ports(
+async def test_condominium_ports_are_live(
     sandbox: RunningSandbox, ozmap: OzmapClient, counting: Counting
 ) -> None:
     building = sample(sandbox, "building")
     point = (building["lat"], building["lng"])
     [before, *_] = await ozmap.condominium_feasibility(*point)
-    counting.paths.clear()
+    # two lookups together (buildings near, condominiums around), then the splitters
+    assert sorted(counting.paths[:2]) == ["buildings", "horizontal-condominiums"]
+    assert counting.paths[2:] == ["splitters"]
 
-    [again, *_] = await ozmap.condominium_feasibility(*point)
-    assert counting.paths == ["splitters"]
-    assert again.free_ports == before.free_ports
-
-    # a port is sold behind the directory's back: the next answer knows it
+    # a port is sold: the next answer knows it
     await ozmap.create_property(reservation("predio-1", box=before.box_id))
-    counting.paths.clear()
     [after, *_] = await ozmap.condominium_feasibility(*point)
-    assert counting.paths == ["splitters"]
     assert after.free_ports == before.free_ports - 1
-
-
-async def test_radius_and_condominium_feasibility_together(
-    sandbox: RunningSandbox, ozmap: OzmapClient, counting: Counting
-) -> None:
-    covered = sample(sandbox, "covered")
-    await ozmap.refresh_condominiums()
-    counting.paths.clear()
-    radius, condos = await asyncio.gather(
-        ozmap.feasibility(covered["lat"], covered["lng"], 250),
-        ozmap.condominium_feasibility(covered["lat"], covered["lng"]),
-    )
-    assert radius.viable and condos  # the seed has a building 54 m from this address
-    assert [b.distance for b in radius.boxes] == sorted(b.distance or 0 for b in radius.boxes)
-    # one round trip each, issued together
-    assert sorted(counting.paths) == ["ftth-viability/radius", "splitters"]
 
 
 async def test_prospects_tags_regions_and_elements(

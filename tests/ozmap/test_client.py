@@ -271,41 +271,91 @@ async def test_prospect_body(fake: FakeOzmap, http: httpx.AsyncClient) -> None:
     assert (prospect.id, prospect.lat, prospect.viable) == ("x", -27.5, False)
 
 
-async def test_lists_follow_pages_and_send_the_filter_as_query_json(
+async def test_lists_follow_next_url_one_page_at_a_time(
     fake: FakeOzmap, http: httpx.AsyncClient
 ) -> None:
     names = [{"id": f"t{i}", "name": f"TAG{i}"} for i in range(5)]
 
     def page(request: httpx.Request) -> httpx.Response:
-        number, limit = int(request.url.params["page"]), int(request.url.params["limit"])
-        rows = names[(number - 1) * limit : number * limit]
-        return httpx.Response(
-            200, json={"total": 5, "count": len(rows), "limit": limit, "rows": rows}
-        )
+        start, limit = int(request.url.params.get("start", 0)), int(request.url.params["limit"])
+        rows = names[start : start + limit]
+        more = start + limit < len(names)
+        body = {"total": 5, "count": len(rows), "start": start, "limit": limit, "rows": rows}
+        body["hasNextPage"] = more
+        if more:
+            body["nextUrl"] = f"/api/v2/tags?start={start + limit}&limit={limit}&x=1"
+        return httpx.Response(200, json=body)
 
     fake.on("GET", "tags", page)
     tags = await client_for(fake, http, page_size=2).tags(["TAG0", "TAG4"])
     assert [t.name for t in tags] == [f"TAG{i}" for i in range(5)]  # the fake ignores the filter
-    assert len(fake.requests) == 3
-    assert filter_of(fake.requests[0]) == [
-        {"property": "name", "operator": "in", "value": ["TAG0", "TAG4"]}
+    assert [dict(r.url.params) for r in fake.requests] == [
+        {"limit": "2", "filter": '[{"property":"name","operator":"in","value":["TAG0","TAG4"]}]'},
+        {"start": "2", "limit": "2", "x": "1"},  # nextUrl's own parameters, on our own path
+        {"start": "4", "limit": "2", "x": "1"},
     ]
+    assert all(r.url.host == "ozmap.test" for r in fake.requests)
     assert await client_for(fake, http).tags([]) == []
     assert len(fake.requests) == 3
 
 
-async def test_lists_without_a_total_follow_has_next_page(
+async def test_the_sdk_page_size_is_the_default(fake: FakeOzmap, http: httpx.AsyncClient) -> None:
+    fake.on("GET", "tags", {"total": 0, "rows": []})
+    await client_for(fake, http).tags()
+    assert fake.requests[0].url.params["limit"] == "100"
+
+
+@pytest.mark.parametrize(
+    ("answers", "sent"),
+    [
+        # no hasNextPage: pages while the total says more is left
+        (
+            [{"total": 3, "rows": [{"id": "a"}, {"id": "b"}]}, {"total": 3, "rows": [{"id": "c"}]}],
+            [None, "2"],
+        ),
+        # hasNextPage without nextUrl: the next page
+        (
+            [{"rows": [{"id": "a"}], "hasNextPage": True}, {"rows": [{"id": "b"}]}],
+            [None, "2"],
+        ),
+        # a server that ignores the page: the same rows again end it
+        (
+            [{"total": 9, "rows": [{"id": "a"}]}, {"total": 9, "rows": [{"id": "a"}]}],
+            [None, "2"],
+        ),
+        # an empty page ends it whatever was promised
+        ([{"rows": [{"id": "a"}], "hasNextPage": True}, {"rows": [], "hasNextPage": True}], None),
+        # a bare array is one page
+        ([[{"id": "a"}, {"id": "b"}]], [None]),
+    ],
+)
+async def test_servers_that_page_otherwise(
+    fake: FakeOzmap, http: httpx.AsyncClient, answers: list[Any], sent: list[str | None] | None
+) -> None:
+    replies = iter(answers)
+    fake.on("GET", "tags", lambda _r: httpx.Response(200, json=next(replies)))
+    tags = await client_for(fake, http).tags()
+    assert sorted({t.id for t in tags}) == sorted(
+        {
+            row["id"]
+            for answer in answers
+            for row in (answer if isinstance(answer, list) else answer["rows"])
+        }
+    )
+    if sent is not None:
+        assert [r.url.params.get("page") for r in fake.requests] == sent
+    assert len(fake.requests) == len(answers)
+
+
+async def test_filters_in_the_get_body_as_the_sdk_sends_them(
     fake: FakeOzmap, http: httpx.AsyncClient
 ) -> None:
-    def page(request: httpx.Request) -> httpx.Response:
-        number = int(request.url.params["page"])
-        rows = [{"id": f"t{number}"}] if number <= 3 else []
-        return httpx.Response(200, json={"rows": rows, "hasNextPage": number < 3})
-
-    fake.on("GET", "tags", page)
-    tags = await client_for(fake, http).tags()
-    assert [t.id for t in tags] == ["t1", "t2", "t3"]
-    assert [r.url.params["page"] for r in fake.requests] == ["1", "2", "3"]
+    fake.on("GET", "ftth-clients", {"total": 1, "rows": [{"id": "c1", "code": "x"}]})
+    client = client_for(fake, http, filters_in="body")
+    assert (await client.client_by_code("x")).id == "c1"
+    [request] = fake.requests
+    assert "filter" not in request.url.params
+    assert body_of(request) == {"filter": [{"property": "code", "operator": "=", "value": "x"}]}
 
 
 async def test_an_empty_code_asks_nothing(fake: FakeOzmap, http: httpx.AsyncClient) -> None:
@@ -357,6 +407,8 @@ async def test_settings_build_the_client(fake: FakeOzmap, http: httpx.AsyncClien
     assert TOKEN not in repr(client)
     with pytest.raises(ConfigError, match="OZMAP_TOKEN"):
         OzmapClient.from_settings(load_settings({}, env_file=None), http)
+    with pytest.raises(ConfigError, match="OZMAP_LOGIN and OZMAP_PASSWORD"):
+        OzmapClient.from_settings(load_settings({"OZMAP_AUTH": "login"}, env_file=None), http)
 
 
 @pytest.mark.parametrize("base", [BASE, BASE + "/", BASE + "/api/v2", BASE + "/api/v2/"])

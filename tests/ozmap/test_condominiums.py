@@ -1,22 +1,24 @@
-"""Condominium feasibility against a scripted OZmap: the directory is read once per TTL, a warm
-call is one request, port counts are always live, independent reads go out together."""
+"""Condominium feasibility against a scripted OZmap that applies the filters it is sent (the
+sandbox's filter rules): buildings by ``near``, horizontal condominiums by ``point-intersect``,
+nothing downloaded whole; ports counted live; independent reads go out together."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
 from bot.ozmap import CondoOption
+from bot.ozmap.sandbox.filters import matches, parse_filter
 from tests.ozmap.fake_ozmap import FakeOzmap, client_for, filter_of
-from tests.support.clock import ManualClock
 
 HERE = (-27.5800, -48.5300)  # (lat, lng): the building Solar stands here
 GATED = (-27.5900, -48.5400)  # inside the Palmeiras condominium
 
-BUILDINGS = [
+BUILDINGS: list[dict[str, Any]] = [
     {
         "_id": "solar",
         "name": "Ed. Solar",
@@ -27,7 +29,7 @@ BUILDINGS = [
     {"id": "longe", "name": "Ed. Longe", "coords": [-48.52, -27.57]},  # ~1.5 km away
     {"id": "sem-coords", "name": "Ed. Sem", "lat": None, "lng": None},
 ]
-PALMEIRAS = {
+PALMEIRAS: dict[str, Any] = {
     "id": "palmeiras",
     "name": "Cond. Palmeiras",
     "address": "Estrada X, 10",
@@ -62,6 +64,26 @@ def drop_splitter(sid: str, parent: str, outputs: list[str | None], **over: Any)
     }
 
 
+def filtered(rows: list[dict[str, Any]]) -> Callable[[httpx.Request], httpx.Response]:
+    """A list route answering only the rows matching the request's filter, as OZmap would."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        flt = parse_filter(filter_of(request))
+        found = [r for r in rows if matches(view(r), flt, lambda *_: None)]
+        return httpx.Response(200, json={"total": len(found), "count": len(found), "rows": found})
+
+    return handler
+
+
+def view(doc: dict[str, Any]) -> dict[str, Any]:
+    """What the filters see: ``coords`` also from ``lat``/``lng``, ``id`` also from ``_id``."""
+    out = dict(doc)
+    out.setdefault("id", doc.get("_id"))
+    if "coords" not in doc and isinstance(doc.get("lat"), float):
+        out["coords"] = [doc["lng"], doc["lat"]]
+    return out
+
+
 class Network:
     def __init__(self) -> None:
         self.splitters = [
@@ -73,8 +95,8 @@ class Network:
         ]
 
     def install(self, fake: FakeOzmap) -> None:
-        fake.on("GET", "buildings", {"total": len(BUILDINGS), "rows": BUILDINGS})
-        fake.on("GET", "horizontal-condominiums", {"total": 1, "rows": [PALMEIRAS]})
+        fake.on("GET", "buildings", filtered(BUILDINGS))
+        fake.on("GET", "horizontal-condominiums", filtered([PALMEIRAS]))
 
         def boxes(request: httpx.Request) -> httpx.Response:
             [cond] = filter_of(request)
@@ -82,14 +104,8 @@ class Network:
             assert cond["value"] == {"id": "palmeiras", "model": "horizontalCondominium"}
             return httpx.Response(200, json={"total": 2, "rows": PALMEIRAS_BOXES})
 
-        def splitters(request: httpx.Request) -> httpx.Response:
-            [cond] = filter_of(request)
-            assert (cond["property"], cond["operator"]) == ("parent", "in")
-            rows = [s for s in self.splitters if s["parent"] in cond["value"]]
-            return httpx.Response(200, json={"total": len(rows), "rows": rows})
-
         fake.on("GET", "boxes", boxes)
-        fake.on("GET", "splitters", splitters)
+        fake.on("GET", "splitters", filtered(self.splitters))
 
 
 @pytest.fixture
@@ -128,88 +144,66 @@ async def test_horizontal_condominium_reserves_on_its_nearest_box_with_ports(
     ]  # cto-a is nearer but full
 
 
-async def test_cold_call_reads_the_directory_then_the_splitters(
+async def test_the_server_filters_and_nothing_is_downloaded_whole(
     fake: FakeOzmap, http: httpx.AsyncClient, network: Network
 ) -> None:
-    await client_for(fake, http).condominium_feasibility(*HERE)
-    paths = fake.paths()
-    assert sorted(paths[:2]) == ["buildings", "horizontal-condominiums"]
-    assert paths[2:] == ["boxes", "splitters"]
-    [cond] = filter_of(fake.requests[-1])
-    assert sorted(cond["value"]) == ["mar", "solar"]  # only the candidates' splitters
+    await client_for(fake, http, condo_radius=80).condominium_feasibility(*HERE)
+    by_path = {r.url.path.removeprefix("/api/v2/"): filter_of(r) for r in fake.requests}
+    assert by_path["buildings"] == [
+        {
+            "property": "coords",
+            "operator": "near",
+            "value": {"lat": HERE[0], "lng": HERE[1], "radius": 80},
+        }
+    ]
+    assert by_path["horizontal-condominiums"] == [
+        {
+            "property": "polygon",
+            "operator": "point-intersect",
+            "value": {"lat": HERE[0], "lng": HERE[1]},
+        }
+    ]
+    assert by_path["splitters"] == [
+        {"property": "parent", "operator": "in", "value": ["solar", "mar"]},
+        {"property": "isDrop", "operator": "=", "value": True},
+    ]  # only the buildings near, nearest first
+    assert sorted(fake.paths()[:2]) == ["buildings", "horizontal-condominiums"]
+    assert "boxes" not in fake.paths()  # no horizontal condominium here
 
 
-async def test_warm_call_is_one_request_and_ports_are_live(
+async def test_nothing_near_is_the_two_lookups_only(
     fake: FakeOzmap, http: httpx.AsyncClient, network: Network
 ) -> None:
+    assert await client_for(fake, http).condominium_feasibility(-27.0, -48.0) == []
+    assert sorted(fake.paths()) == ["buildings", "horizontal-condominiums"]
+
+
+async def test_ports_are_live(fake: FakeOzmap, http: httpx.AsyncClient, network: Network) -> None:
     client = client_for(fake, http)
-    await client.condominium_feasibility(*HERE)
-    fake.requests.clear()
-
+    [before, _] = await client.condominium_feasibility(*HERE)
     network.splitters[0]["connectables"]["output"] = ["f", "f", None, "f"]  # a port was sold
-    [solar, _] = await client.condominium_feasibility(*HERE)
-    assert fake.paths() == ["splitters"]
-    assert solar.free_ports == 1
-
-    fake.requests.clear()
-    [palmeiras] = await client.condominium_feasibility(*GATED)
-    assert fake.paths() == ["splitters"]
-    assert palmeiras.box_id == "cto-b"
+    [after, _] = await client.condominium_feasibility(*HERE)
+    assert (before.free_ports, after.free_ports) == (2, 1)
 
 
-async def test_no_condominium_near_costs_no_request_once_warm(
-    fake: FakeOzmap, http: httpx.AsyncClient, network: Network
-) -> None:
-    client = client_for(fake, http)
-    await client.refresh_condominiums()
-    fake.requests.clear()
-    assert await client.condominium_feasibility(-27.0, -48.0) == []
-    assert fake.requests == []
-
-
-async def test_directory_is_read_again_after_the_ttl(
-    fake: FakeOzmap, http: httpx.AsyncClient, network: Network
-) -> None:
-    clock = ManualClock(1000.0)
-    client = client_for(fake, http, condo_ttl=300, clock=clock)
-    await client.condominium_feasibility(*HERE)
-    clock.now += 299
-    fake.requests.clear()
-    await client.condominium_feasibility(*HERE)
-    assert fake.paths() == ["splitters"]
-    clock.now += 1
-    fake.requests.clear()
-    await client.condominium_feasibility(*HERE)
-    assert "buildings" in fake.paths()
-
-
-async def test_concurrent_cold_callers_share_one_directory_read(
-    fake: FakeOzmap, http: httpx.AsyncClient, network: Network
-) -> None:
-    client = client_for(fake, http)
-    await asyncio.gather(*(client.condominium_feasibility(*HERE) for _ in range(5)))
-    assert fake.paths().count("buildings") == 1
-    assert fake.paths().count("splitters") == 5
-
-
-async def test_independent_directory_reads_go_out_together(
+async def test_the_two_lookups_go_out_together(
     fake: FakeOzmap, http: httpx.AsyncClient, network: Network
 ) -> None:
     both_arrived = asyncio.Event()
     arrived: set[str] = set()
 
-    def meet(path: str, payload: Any) -> Any:
-        async def handler(_request: httpx.Request) -> httpx.Response:
+    def meet(path: str, rows: list[dict[str, Any]]) -> Any:
+        async def handler(request: httpx.Request) -> httpx.Response:
             arrived.add(path)
             if len(arrived) == 2:
                 both_arrived.set()
             # a sequential client would never send the second read: this wait would time out
             await asyncio.wait_for(both_arrived.wait(), timeout=5)
-            return httpx.Response(200, json=payload)
+            return filtered(rows)(request)
 
         return handler
 
     fake.on("GET", "buildings", meet("buildings", BUILDINGS))
     fake.on("GET", "horizontal-condominiums", meet("horizontal-condominiums", [PALMEIRAS]))
-    await client_for(fake, http).refresh_condominiums()
+    await client_for(fake, http).condominiums_at(*GATED)
     assert arrived == {"buildings", "horizontal-condominiums"}

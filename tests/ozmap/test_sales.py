@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.errors import ConfigError
 from bot.ozmap import OzmapClient
 from bot.ozmap.models import NewReservation
 from bot.ozmap.sales import Booking, SalesDesk
@@ -16,9 +17,17 @@ from bot.ozmap.sandbox import BOX_900, THREE_FREE_PORTS_BOX, RunningSandbox
 
 
 @pytest.fixture
-async def ozmap(sandbox: RunningSandbox) -> AsyncIterator[OzmapClient]:
-    async with httpx.AsyncClient() as http:
-        yield OzmapClient(http, sandbox.url, sandbox.token, backoff=0.0, condo_ttl=0)
+def paths() -> list[str]:
+    return []
+
+
+@pytest.fixture
+async def ozmap(sandbox: RunningSandbox, paths: list[str]) -> AsyncIterator[OzmapClient]:
+    async def record(request: httpx.Request) -> None:
+        paths.append(request.url.path.removeprefix("/api/v2/"))
+
+    async with httpx.AsyncClient(event_hooks={"request": [record]}) as http:
+        yield OzmapClient(http, sandbox.url, sandbox.token, backoff=0.0)
 
 
 def sample(sandbox: RunningSandbox, name: str) -> dict[str, Any]:
@@ -54,14 +63,52 @@ async def test_coverage_nearest_box_first(sandbox: RunningSandbox, ozmap: OzmapC
     assert (await SalesDesk(ozmap).coverage(far["lat"], far["lng"])).kind == "none"
 
 
+async def test_a_house_is_one_round_trip_of_lookups_sent_together(
+    sandbox: RunningSandbox, ozmap: OzmapClient, paths: list[str]
+) -> None:
+    """The covered sample has a building 54 m away that is not the customer's: its ports are
+    not read, so the three lookups of the first round trip are all."""
+    covered = sample(sandbox, "covered")
+    coverage = await SalesDesk(ozmap).coverage(
+        covered["lat"], covered["lng"], street="Rua Delminda Silveira", number="900"
+    )
+    assert coverage.kind == "box"
+    assert sorted(paths) == ["buildings", "ftth-viability/radius", "horizontal-condominiums"]
+
+
 async def test_a_building_counts_when_the_customer_lives_in_it(
-    sandbox: RunningSandbox, ozmap: OzmapClient
+    sandbox: RunningSandbox, ozmap: OzmapClient, paths: list[str]
 ) -> None:
     building = sample(sandbox, "building")
     at = await SalesDesk(ozmap).coverage(building["lat"], building["lng"])
     assert at.kind == "condominium" and at.condominium is not None
     assert at.boxes == (building["building"],)
     assert at.to_context()["condominium"]["kind"] == "building"
+    assert paths[3:] == ["splitters"]  # the building's ports: a second round trip
+    # the same building, named by its address from a bit further away
+    paths.clear()
+    lat, lng = building["lat"] - 0.0004, building["lng"]  # ~44 m south
+    by_address = await SalesDesk(ozmap).coverage(lat, lng, street="R. Rui Barbosa", number="1200")
+    assert by_address.kind == "condominium"
+    assert (
+        await SalesDesk(ozmap).coverage(lat, lng, street="R. Rui Barbosa", number="1300")
+    ).kind == "box"
+
+
+async def test_inside_a_horizontal_condominium_only_its_boxes_serve(
+    sandbox: RunningSandbox, ozmap: OzmapClient
+) -> None:
+    gated = sample(sandbox, "horizontal_condominium")
+    at = await SalesDesk(ozmap).coverage(gated["lat"], gated["lng"])
+    assert at.kind == "condominium" and at.condominium is not None
+    assert at.condominium.id == gated["horizontalCondominium"]
+    inner = sandbox.network.get("boxes", at.boxes[0])
+    assert inner is not None and inner["name"].startswith("CTO-JDP")
+
+
+async def test_an_unknown_mode_is_a_config_error(ozmap: OzmapClient) -> None:
+    with pytest.raises(ConfigError, match="OZMAP_FEASIBILITY_MODE='area'"):
+        SalesDesk(ozmap, mode="area")
 
 
 async def test_reservation_moves_on_to_the_next_box(
