@@ -3,12 +3,20 @@ and one clear line (never a traceback) for each way it can fail."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import re
 from pathlib import Path
 
+import httpx
 import pytest
 
 from bot.cli import main
+from bot.ozmap import OzmapClient
+from bot.ozmap.sales import Booking, SalesDesk
 from bot.ozmap.sandbox import BOX_900, RunningSandbox
+from bot.settings import load_settings
+from tests.support.fixtures import ozmap_fixture
 from tests.support.net import free_port
 
 
@@ -17,7 +25,8 @@ def env(sandbox: RunningSandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     monkeypatch.chdir(tmp_path)  # no developer .env leaks in
     monkeypatch.setenv("OZMAP_URL", sandbox.url)
     monkeypatch.setenv("OZMAP_TOKEN", sandbox.token)
-    monkeypatch.delenv("OZMAP_RADIUS", raising=False)
+    for name in ("OZMAP_RADIUS", "OZMAP_AUTH", "OZMAP_FEASIBILITY_MODE", "OZMAP_CODE_TEMPLATE"):
+        monkeypatch.delenv(name, raising=False)
     return sandbox
 
 
@@ -157,3 +166,99 @@ def test_usage_errors_exit_2(
         main(["ozmap", *argv])
     assert exited.value.code == 2
     assert "usage: ozbot ozmap" in capsys.readouterr().err
+
+
+def test_feasibility_raw_is_the_answer_as_sent(
+    env: RunningSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    covered = env.network.samples["covered"]
+    for shape in ("full", "wrapped"):
+        env.sandbox.feasibility_shape = shape
+        code, out, _ = run(capsys, "feasibility", str(covered["lat"]), str(covered["lng"]), "--raw")
+        expected = httpx.get(
+            f"{env.api_url}/ftth-viability/radius",
+            params={"lat": covered["lat"], "lng": covered["lng"], "radius": 250},
+            headers={"Authorization": env.token},
+        ).json()
+        assert code == 0 and json.loads("\n".join(out)) == expected
+
+
+def test_a_bare_answer_is_completed_from_boxes_and_splitters(
+    env: RunningSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env.sandbox.feasibility_shape = "bare"
+    covered = env.network.samples["covered"]
+    code, out, _ = run(capsys, "feasibility", str(covered["lat"]), str(covered["lng"]))
+    assert code == 0 and out[0] == "viable: yes (radius 250 m)"
+    assert "found from boxes and splitters" in out[1]
+    assert f"id {BOX_900}" in out[2] and "4 free port(s)" in out[2]
+
+
+def test_feasibility_by_poles(
+    env: RunningSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OZMAP_FEASIBILITY_MODE", "poles")
+    covered = env.network.samples["covered"]
+    code, out, _ = run(capsys, "feasibility", str(covered["lat"]), str(covered["lng"]))
+    assert code == 0 and out[0].startswith("poles: ") and "within 100 m" in out[0]
+    assert f"id {BOX_900}" in out[1]
+
+
+def test_find_raw_masks_credentials(
+    env: RunningSandbox, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "find", "reserva_123", "--raw")
+    assert code == 0
+    assert json.loads("\n".join(out)) == ozmap_fixture("properties-client-by-code.implanted.json")
+    doc = env.network.client_by_code("reserva_123")
+    assert doc is not None
+    doc["observation"] = f"token {env.token} in a note"  # as a careless integration might
+    doc["onu"]["password"] = "pppoe-secret"
+    _, out, _ = run(capsys, "find", "reserva_123", "--raw")
+    shown = "\n".join(out)
+    assert env.token not in shown and "pppoe-secret" not in shown
+    client = json.loads(shown)[0]["client"]
+    assert client["observation"].startswith("***") and client["onu"]["password"] == "***et"
+
+
+def test_a_template_code_is_found_activated_and_cancelled_by_that_code(
+    env: RunningSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OZMAP_CODE_TEMPLATE", "ISP-{date:%Y%m%d}-{random:8}")
+    settings = load_settings()
+    covered = env.network.samples["covered"]
+
+    async def reserve() -> str:
+        async with httpx.AsyncClient() as http:
+            desk = SalesDesk.from_settings(settings, OzmapClient.from_settings(settings, http))
+            code = await desk.new_code()
+            booking = Booking(code, "Ana Souza", covered["lat"], covered["lng"], covered["address"])
+            assert await desk.reserve(booking, [BOX_900]) is not None
+            return code
+
+    code = asyncio.run(reserve())
+    assert re.fullmatch(r"ISP-\d{8}-[A-Z2-9]{8}", code)
+    status, out, _ = run(capsys, "find", code)
+    assert status == 0 and f"code {code}" in out[1] and "implanted no" in out[1]
+    status, out, _ = run(capsys, "activate", code)
+    assert status == 0 and out[0].startswith(f"{code}: implanted")
+    assert client_doc(env, code)["implanted"] is True
+    status, out, _ = run(capsys, "cancel", code)
+    assert status == 0 and out[0].startswith(f"{code}: cancelled")
+    assert env.network.client_by_code(code) is None
+    status, _, err = run(capsys, "cancel", code)
+    assert status == 1 and "no OZmap property has client code" in err
+
+
+def test_login_instead_of_a_key(
+    env: RunningSandbox, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("OZMAP_TOKEN", "")
+    monkeypatch.setenv("OZMAP_AUTH", "login")
+    monkeypatch.setenv("OZMAP_LOGIN", "devoz")
+    monkeypatch.setenv("OZMAP_PASSWORD", "devoz")
+    code, out, _ = run(capsys, "find", "reserva_123")
+    assert code == 0 and out[1].startswith("  client 63ed056d7112800014c1c72e")
+    monkeypatch.setenv("OZMAP_PASSWORD", "wrong")
+    code, _, err = run(capsys, "find", "reserva_123")
+    assert code == 1 and "check OZMAP_LOGIN and OZMAP_PASSWORD" in err and "wrong" not in err
