@@ -96,20 +96,22 @@ async def _database(settings: Settings) -> list[Finding]:
 async def _ozmap(settings: Settings, http: httpx.AsyncClient) -> list[Finding]:
     from bot.ozmap.client import OzmapClient
 
-    if not settings.ozmap_token:
-        return [Finding("OZmap", "skip", "no OZMAP_TOKEN (see configuration)")]
+    login = settings.ozmap_auth == "login"
+    if not (settings.ozmap_login and settings.ozmap_password if login else settings.ozmap_token):
+        unset = "OZMAP_LOGIN/OZMAP_PASSWORD" if login else "OZMAP_TOKEN"
+        return [Finding("OZmap", "skip", f"no {unset} (see configuration)")]
     client = OzmapClient.from_settings(settings, http, retries=0)
     where = f"OZmap at {settings.ozmap_url}"
     if not await client.authenticated():
-        return [
-            Finding(
-                "OZmap",
-                "FAIL",
-                f"{where} refused OZMAP_TOKEN: create an API key in OZmap's user panel (API "
-                "module) and set OZMAP_TOKEN",
-            )
-        ]
-    found = [Finding("OZmap", "ok", f"{where} accepts the key")]
+        problem = (
+            "refused the login: check OZMAP_LOGIN and OZMAP_PASSWORD (the user needs the API "
+            "module)"
+            if login
+            else "refused OZMAP_TOKEN: create an API key in OZmap's user panel (API module) "
+            "and set OZMAP_TOKEN"
+        )
+        return [Finding("OZmap", "FAIL", f"{where} {problem}")]
+    found = [Finding("OZmap", "ok", f"{where} accepts the {'login' if login else 'key'}")]
     feasibility = await client.feasibility(*PROBE_POINT)
     found.append(
         Finding("OZmap", "ok", f"radius feasibility answers ({len(feasibility.boxes)} boxes)")
@@ -129,7 +131,7 @@ async def _ozmap(settings: Settings, http: httpx.AsyncClient) -> list[Finding]:
         )
     else:
         found.append(Finding("OZmap", "ok", f"tags answer ({len(tags)} of ours found)"))
-    await client.refresh_condominiums()
+    await client.condominiums_at(*PROBE_POINT)
     found.append(Finding("OZmap", "ok", "buildings and horizontal condominiums answer"))
     await client.properties_by_client_code(PROBE_CODE)
     found.append(Finding("OZmap", "ok", "client-code lookup answers"))
