@@ -19,6 +19,7 @@ takes a point and tests a GeoJSON Polygon field.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -226,6 +227,12 @@ def _geo_match(op: str, coords: list[float], value: Any, polygons: PolygonLookup
         radius = value.get("radius") if isinstance(value, dict) else None
         if radius is None:
             return True
+        # a degree of latitude is ~111 km: far points are out without the (slow) geodesic
+        reach = float(radius) / 110_000.0
+        if abs(lat - centre[0]) > reach or abs(lng - centre[1]) > reach / max(
+            0.01, math.cos(math.radians(centre[0]))
+        ):
+            return False
         return distance_m(centre, (lat, lng)) <= float(radius)
     polygon: Any = value
     if isinstance(value, dict) and "id" in value:
