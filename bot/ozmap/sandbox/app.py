@@ -1,7 +1,7 @@
 """The OZmap-compatible HTTP API (Starlette), mounted under ``/api/v2``.
 
-Every answer has OZmap's shapes (see the tutorials in ``/work/shared/seeds`` and
-``ozmap-api.md``); every error is JSON ``{"message", "error", "status"}`` with a message that
+Every answer has OZmap's shapes (the tutorials' and the official SDK's, see docs/ozmap-api.md);
+every error is JSON ``{"message", "error", "status"}`` with a message that
 names the fix. Requests need ``Authorization: <token>`` or ``Authorization: Bearer <token>``
 (except ``POST /users/login``, which hands the token out for the configured login/password).
 
@@ -38,13 +38,23 @@ from bot.ozmap.sandbox.network import Doc, Network
 from bot.ozmap.sandbox.operations import (
     ApiError,
     batch_update_clients,
+    batch_update_properties,
     create_property,
-    create_prospect,
+    delete_client,
     delete_property,
     property_created_view,
     update_client,
     update_property,
 )
+from bot.ozmap.sandbox.records import (
+    create_pendency,
+    create_prospect,
+    delete_pendency,
+    delete_prospect,
+    update_pendency,
+    update_prospect,
+)
+from bot.ozmap.sandbox.structure import design, topology
 
 __all__ = ["API_PREFIX", "DEFAULT_LOGIN", "DEFAULT_PASSWORD", "Sandbox", "create_app"]
 
@@ -52,8 +62,9 @@ API_PREFIX = "/api/v2"
 # The sandbox's documented demo credentials (OZmap's own sandbox user is "devoz").
 DEFAULT_LOGIN = "devoz"
 DEFAULT_PASSWORD = "devoz"  # noqa: S105 -- a public demo password, overridable by --password
-# read-only collections served by the generic list/get routes
-READ_ONLY = (
+# collections served by the generic list and get-by-id routes (writes, where there are any,
+# have their own routes)
+READABLE = (
     "boxes",
     "buildings",
     "horizontal-condominiums",
@@ -62,6 +73,11 @@ READ_ONLY = (
     "tags",
     "projects",
     "poles",
+    "properties",
+    "ftth-clients",
+    "prospects",
+    "pendencies",
+    "pendency-types",
 )
 POLYGON_MODELS = {
     "horizontalCondominium": ("horizontal-condominiums", "polygon"),
@@ -70,6 +86,8 @@ POLYGON_MODELS = {
 }
 
 Handler = Callable[[Request], Awaitable[Response]]
+#: a mutation: (the path's id, the JSON body) -> the created document, or None
+Change = Callable[[str, dict[str, Any]], Doc | None]
 
 
 def _error(status: int, error: str, message: str) -> JSONResponse:
@@ -175,8 +193,9 @@ class Sandbox:
         return data
 
     # --- lists ----------------------------------------------------------------------------------
-    async def _list(self, request: Request, collection: str) -> Response:
-        """A list answer: filter and sort from the query string and/or the GET body (as the
+    async def _list(self, request: Request, *collections: str, path: str = "") -> Response:
+        """A list answer over ``collections`` (answered at ``path``, the first collection's
+        route by default): filter and sort from the query string and/or the GET body (as the
         SDK sends them), paged and trimmed as :mod:`bot.ozmap.sandbox.lists` says."""
         body = await self._body(request, required=False)
         query = request.query_params
@@ -185,13 +204,18 @@ class Sandbox:
             sort = parse_filter(query.get("sort") or body.get("sort"))
         except FilterError as exc:
             raise ApiError(400, "INVALID_FILTER", str(exc)) from None
-        rows = [self.network.view(collection, d) for d in self.network.docs(collection)]
+        # shallow views: filtered here and serialised into the answer at once, before the
+        # next mutation can run (mutations take the lock; this does not await in between)
+        rows = [
+            self.network.view(collection, d, deep=False)
+            for collection in collections
+            for d in self.network.docs(collection)
+        ]
         rows = [r for r in rows if matches(r, flt, self.polygon)]
         sort_rows(rows, sort)
+        route = f"{API_PREFIX}/{path or collections[0]}"
         try:
-            envelope = page_of(
-                rows, path=f"{API_PREFIX}/{collection}", query=query, flt=flt, sort=sort
-            )
+            envelope = page_of(rows, path=route, query=query, flt=flt, sort=sort)
         except PagingError as exc:
             raise ApiError(400, "INVALID_PAGE", str(exc)) from None
         return JSONResponse(envelope)
@@ -254,7 +278,7 @@ class Sandbox:
         answer = feasibility(self.network, lat, lng, radius)
         return JSONResponse(shaped(answer, self.feasibility_shape))
 
-    # --- properties -----------------------------------------------------------------------------
+    # --- properties, clients, prospects, pendencies, base boxes -------------------------------
     async def properties_by_client_code(self, request: Request) -> Response:
         client = self.network.client_by_code(request.path_params["code"])
         if client is None:
@@ -266,100 +290,110 @@ class Sandbox:
             out.append(item)
         return JSONResponse(out)
 
-    async def properties_list(self, request: Request) -> Response:
-        return await self._list(request, "properties")
+    def write(self, change: Change, *, created: str | None = None) -> Handler:
+        """A mutation under the lock, persisted before answering: 201 with the view of what
+        ``change`` returns when ``created`` names its collection, else 204 with no body (as the
+        tutorials show PATCH and DELETE answering)."""
 
-    async def properties_create(self, request: Request) -> Response:
-        body = await self._body(request)
-        async with self.lock:
-            prop = create_property(self.network, body)
-            await self._persist()
-        return JSONResponse(property_created_view(prop), status_code=201)
+        async def endpoint(request: Request) -> Response:
+            body = await self._body(request) if request.method in ("POST", "PATCH") else {}
+            async with self.lock:
+                doc = change(request.path_params.get("id", ""), body)
+                await self._persist()
+            if created is None or doc is None:
+                return _no_content()
+            if created == "properties":
+                return JSONResponse(property_created_view(doc), status_code=201)
+            return JSONResponse(self.network.view(created, doc), status_code=201)
 
-    async def property_get(self, request: Request) -> Response:
-        return self._one(request, "properties")
+        return endpoint
 
-    async def property_patch(self, request: Request) -> Response:
-        body = await self._body(request)
-        async with self.lock:
-            update_property(self.network, request.path_params["id"], body)
-            await self._persist()
-        return _no_content()
+    def base_box(self, request: Request) -> Doc:
+        box_id = request.path_params["id"]
+        doc = self.network.get("boxes", box_id) or self.network.get("buildings", box_id)
+        if doc is None:
+            raise ApiError(404, "NOT_FOUND", f"no box or building with id {box_id}")
+        return doc
 
-    async def property_delete(self, request: Request) -> Response:
-        async with self.lock:
-            delete_property(self.network, request.path_params["id"])
-            await self._persist()
-        return _no_content()
+    async def base_boxes(self, request: Request) -> Response:
+        return await self._list(request, "boxes", "buildings", path="base-boxes")
 
-    # --- clients --------------------------------------------------------------------------------
-    async def clients_list(self, request: Request) -> Response:
-        return await self._list(request, "ftth-clients")
+    async def base_box_get(self, request: Request) -> Response:
+        doc = self.base_box(request)
+        collection = "buildings" if doc.get("kind") == "Building" else "boxes"
+        return self._one(request, collection)
 
-    async def client_get(self, request: Request) -> Response:
-        return self._one(request, "ftth-clients")
+    async def base_box_topology(self, request: Request) -> Response:
+        return JSONResponse(topology(self.network, self.base_box(request)))
 
-    async def client_patch(self, request: Request) -> Response:
-        body = await self._body(request)
-        async with self.lock:
-            update_client(self.network, request.path_params["id"], body)
-            await self._persist()
-        return _no_content()
-
-    async def clients_batch_update(self, request: Request) -> Response:
-        body = await self._body(request)
-        async with self.lock:
-            batch_update_clients(self.network, body, self.polygon)
-            await self._persist()
-        return _no_content()
-
-    # --- prospects ------------------------------------------------------------------------------
-    async def prospects_list(self, request: Request) -> Response:
-        return await self._list(request, "prospects")
-
-    async def prospects_create(self, request: Request) -> Response:
-        body = await self._body(request)
-        async with self.lock:
-            doc = create_prospect(self.network, body)
-            await self._persist()
-        return JSONResponse(self.network.view("prospects", doc), status_code=201)
-
-    async def prospect_get(self, request: Request) -> Response:
-        return self._one(request, "prospects")
+    async def base_box_design(self, request: Request) -> Response:
+        return JSONResponse(design(self.network, self.base_box(request)))
 
     def routes(self) -> list[BaseRoute]:
-        w = self.wrap
+        w, write, net = self.wrap, self.write, self.network
+
+        def route(path: str, method: str, handler: Handler) -> Route:
+            return Route(path, w(handler), methods=[method])
+
         routes: list[BaseRoute] = [
             Route("/users/login", w(self.users_login, auth=False), methods=["POST"]),
-            Route("/authenticated", w(self.authenticated), methods=["GET"]),
-            Route("/ftth-viability/radius", w(self.viability_radius), methods=["GET"]),
-            Route(
-                "/properties/client/{code:path}",
-                w(self.properties_by_client_code),
-                methods=["GET"],
+            route("/authenticated", "GET", self.authenticated),
+            route("/ftth-viability/radius", "GET", self.viability_radius),
+            route("/properties/client/{code:path}", "GET", self.properties_by_client_code),
+            # (each path's specific routes before its /{id} routes)
+            route(
+                "/properties",
+                "POST",
+                write(lambda _, b: create_property(net, b), created="properties"),
             ),
-            Route("/properties", w(self.properties_list), methods=["GET"]),
-            Route("/properties", w(self.properties_create), methods=["POST"]),
-            Route("/properties/{id}", w(self.property_get), methods=["GET"]),
-            Route("/properties/{id}", w(self.property_patch), methods=["PATCH"]),
-            Route("/properties/{id}", w(self.property_delete), methods=["DELETE"]),
-            Route("/ftth-clients", w(self.clients_list), methods=["GET"]),
-            Route("/ftth-clients/batch-update", w(self.clients_batch_update), methods=["POST"]),
-            Route("/ftth-clients/{id}", w(self.client_get), methods=["GET"]),
-            Route("/ftth-clients/{id}", w(self.client_patch), methods=["PATCH"]),
-            Route("/prospects", w(self.prospects_list), methods=["GET"]),
-            Route("/prospects", w(self.prospects_create), methods=["POST"]),
-            Route("/prospects/{id}", w(self.prospect_get), methods=["GET"]),
+            route(
+                "/properties/batch-update",
+                "POST",
+                write(lambda _, b: _none(batch_update_properties(net, b, self.polygon))),
+            ),
+            route("/properties/{id}", "PATCH", write(lambda i, b: update_property(net, i, b))),
+            route("/properties/{id}", "DELETE", write(lambda i, _: delete_property(net, i))),
+            route(
+                "/ftth-clients/batch-update",
+                "POST",
+                write(lambda _, b: _none(batch_update_clients(net, b, self.polygon))),
+            ),
+            route("/ftth-clients/{id}", "PATCH", write(lambda i, b: update_client(net, i, b))),
+            route("/ftth-clients/{id}", "DELETE", write(lambda i, _: delete_client(net, i))),
+            route(
+                "/prospects",
+                "POST",
+                write(lambda _, b: create_prospect(net, b), created="prospects"),
+            ),
+            route("/prospects/{id}", "PATCH", write(lambda i, b: update_prospect(net, i, b))),
+            route("/prospects/{id}", "DELETE", write(lambda i, _: delete_prospect(net, i))),
+            route(
+                "/pendencies",
+                "POST",
+                write(lambda _, b: create_pendency(net, b), created="pendencies"),
+            ),
+            route("/pendencies/{id}", "PATCH", write(lambda i, b: update_pendency(net, i, b))),
+            route("/pendencies/{id}", "DELETE", write(lambda i, _: delete_pendency(net, i))),
+            route("/base-boxes", "GET", self.base_boxes),
+            route("/base-boxes/{id}/topology", "GET", self.base_box_topology),
+            route("/base-boxes/{id}/design", "GET", self.base_box_design),
+            route("/base-boxes/{id}", "GET", self.base_box_get),
         ]
-        for collection in READ_ONLY:
+        for collection in READABLE:
             routes.extend(self.generic_routes(collection))
         return routes
+
+
+def _none(_: object) -> None:
+    return None
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if status == 404:
-        return _error(404, "NOT_FOUND", f"no such endpoint: {request.url.path} (see ozmap-api.md)")
+        return _error(
+            404, "NOT_FOUND", f"no such endpoint: {request.url.path} (see docs/ozmap-api.md)"
+        )
     if status == 405:
         return _error(405, "METHOD_NOT_ALLOWED", f"{request.method} is not allowed here")
     detail = exc.detail if isinstance(exc, HTTPException) else "internal error"

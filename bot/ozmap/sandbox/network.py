@@ -53,6 +53,8 @@ COLLECTIONS: tuple[str, ...] = (
     "ftth-clients",
     "properties",
     "prospects",
+    "pendency-types",
+    "pendencies",
 )
 
 # Well-known elements of the seed network (see data/make_network.py).
@@ -146,18 +148,22 @@ class Network:
         }
 
     # --- views --------------------------------------------------------------------------------
-    def view(self, collection: str, doc: Doc, *, populate: bool = True) -> Doc:
+    def view(self, collection: str, doc: Doc, *, populate: bool = True, deep: bool = True) -> Doc:
         """A document as the list/get endpoints return it: ``id`` added, ``lat``/``lng``
         flattened from ``coords`` (null when there are none), a property's ``client``
-        populated."""
-        out = copy.deepcopy(doc)
+        populated. ``deep=False`` shares the nested values with the stored document (cheap:
+        lists filter hundreds of views per request); only read such a view, and answer it
+        before the next mutation."""
+        out = copy.deepcopy(doc) if deep else dict(doc)
         out["id"] = doc["_id"]
         if "coords" in doc:
             coords = doc["coords"]
             out["lng"], out["lat"] = (coords[0], coords[1]) if coords else (None, None)
         if collection == "properties" and populate and isinstance(doc.get("client"), str):
             client = self.get("ftth-clients", doc["client"])
-            out["client"] = self.view("ftth-clients", client) if client else doc["client"]
+            out["client"] = (
+                self.view("ftth-clients", client, deep=deep) if client else doc["client"]
+            )
         return out
 
     # --- ports --------------------------------------------------------------------------------

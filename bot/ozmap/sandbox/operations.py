@@ -8,6 +8,8 @@ Reservation semantics (``POST /properties``, from OZmap's tutorial 002):
 
 * ``box`` may be a box **or a building** id; a property in a building gets ``parent`` = the
   building and no coordinates (``coords``/``lat``/``lng`` null), as OZmap shows them.
+* Anywhere else the customer's location is required (``coords`` ``[lng, lat]``, or top-level
+  ``lat``/``lng`` as in the tutorial): 422 without it, never the box's coordinates instead.
 * ``auto_connect: true`` connects the property to the first free port (lowest splitter index,
   then lowest port) of an implanted client-facing (``isDrop``) splitter of that box. A port is
   free when its output has no fiber and it is not blocked.
@@ -30,10 +32,14 @@ from bot.ozmap.sandbox.network import Doc, Network, new_id, now_iso
 __all__ = [
     "ApiError",
     "batch_update_clients",
+    "batch_update_properties",
+    "coords_of",
     "create_property",
-    "create_prospect",
+    "delete_client",
     "delete_property",
+    "invalid",
     "property_created_view",
+    "refuse_unknown",
     "update_client",
     "update_property",
 ]
@@ -55,6 +61,7 @@ BATCH_FIELDS = frozenset({"implanted", "status", "certified"})
 PROPERTY_FIELDS = frozenset(
     {"address", "observation", "tags", "potencyRead", "name", "external_id", "coords", "lat", "lng"}
 )
+PROPERTY_BATCH_FIELDS = frozenset({"potencyRead"})
 ONU_FIELDS = ("user_PPPoE", "serial_number", "mac_address")
 
 
@@ -71,16 +78,16 @@ class ApiError(Exception):
         return {"message": self.message, "error": self.error, "status": self.status}
 
 
-def _invalid(message: str) -> ApiError:
+def invalid(message: str) -> ApiError:
     return ApiError(422, "INVALID_FIELD", message)
 
 
-def _coords(body: dict[str, Any]) -> list[float] | None:
+def coords_of(body: dict[str, Any]) -> list[float] | None:
     """``[lng, lat]`` from ``coords`` or top-level ``lat``/``lng``; None when neither is sent."""
     raw = body.get("coords")
     if raw is not None:
         if not (isinstance(raw, list) and len(raw) == 2):
-            raise _invalid("coords must be [lng, lat], e.g. [-48.5274, -27.5782]")
+            raise invalid("coords must be [lng, lat], e.g. [-48.5274, -27.5782]")
         lng, lat = raw
     elif body.get("lat") is not None or body.get("lng") is not None:
         lat, lng = body.get("lat"), body.get("lng")
@@ -89,40 +96,38 @@ def _coords(body: dict[str, Any]) -> list[float] | None:
     try:
         lat_f, lng_f = float(lat), float(lng)
     except (TypeError, ValueError):
-        raise _invalid("lat and lng must both be numbers in degrees") from None
+        raise invalid("lat and lng must both be numbers in degrees") from None
     if not (-90 <= lat_f <= 90 and -180 <= lng_f <= 180):
-        raise _invalid(
-            "lat must be within -90..90 and lng within -180..180 (coords are [lng, lat])"
-        )
+        raise invalid("lat must be within -90..90 and lng within -180..180 (coords are [lng, lat])")
     return [lng_f, lat_f]
 
 
 def _check_bool(body: dict[str, Any], key: str) -> None:
     if key in body and not isinstance(body[key], bool):
-        raise _invalid(f"{key} must be true or false")
+        raise invalid(f"{key} must be true or false")
 
 
 def _check_client_values(body: dict[str, Any]) -> None:
     for key in ("implanted", "certified"):
         _check_bool(body, key)
     if ("status" in body and body["status"] not in (0, 1)) or isinstance(body.get("status"), bool):
-        raise _invalid("status must be 0 (OK) or 1 (ERROR)")
+        raise invalid("status must be 0 (OK) or 1 (ERROR)")
     for key in ("name", "observation", "code"):
         if key in body and not isinstance(body[key], str):
-            raise _invalid(f"{key} must be a string")
+            raise invalid(f"{key} must be a string")
     if "code" in body and not body["code"].strip():
-        raise _invalid("code must not be empty")
+        raise invalid("code must not be empty")
     if "tags" in body and not (
         isinstance(body["tags"], list) and all(isinstance(t, str) for t in body["tags"])
     ):
-        raise _invalid("tags must be an array of tag ids")
+        raise invalid("tags must be an array of tag ids")
     onu = body.get("onu")
     if onu is not None and not (
         isinstance(onu, dict)
         and set(onu) <= set(ONU_FIELDS)
         and all(isinstance(v, str) for v in onu.values())
     ):
-        raise _invalid(f"onu must be an object with string fields among {', '.join(ONU_FIELDS)}")
+        raise invalid(f"onu must be an object with string fields among {', '.join(ONU_FIELDS)}")
 
 
 def _check_unique_code(network: Network, code: str, except_id: str | None = None) -> None:
@@ -175,7 +180,7 @@ def _explicit_port(network: Network, body: dict[str, Any], container: Doc) -> tu
     port = body.get("port")
     size = len(splitter["connectables"]["output"])
     if not isinstance(port, int) or isinstance(port, bool) or not 1 <= port <= size:
-        raise _invalid(f"port must be a number from 1 to {size}")
+        raise invalid(f"port must be a number from 1 to {size}")
     if not Network.port_is_free(splitter, port - 1):
         raise ApiError(
             422, "PORT_UNAVAILABLE", f"port {port} is taken or blocked: choose a free port"
@@ -197,14 +202,17 @@ def create_property(network: Network, body: dict[str, Any]) -> Doc:
                 "(GET /boxes, GET /buildings or the feasibility answer)",
             )
     in_building = container is not None and container.get("kind") == "Building"
-    coords = _coords(body)
-    if coords is None and container is not None and not in_building:
-        coords = list(container["coords"])
+    coords = coords_of(body)
     if coords is None and not in_building:
-        raise _invalid("send coords ([lng, lat]) or lat and lng, or a box to place it at")
+        # the sandbox does not invent a location (at the box, say): where is the customer?
+        raise invalid(
+            "send the customer's location: coords as [lng, lat] (OZmap's SDK keeps only "
+            "coords), or lat and lng as in OZmap's tutorial; only a property inside a building "
+            "goes without"
+        )
     project = body.get("project") or (container or {}).get("project")
     if project is None:
-        raise _invalid("project is required when no box is given")
+        raise invalid("project is required when no box is given")
     for key in ("auto_connect", "force"):
         _check_bool(body, key)
 
@@ -213,7 +221,7 @@ def create_property(network: Network, body: dict[str, Any]) -> Doc:
     if isinstance(client_body, dict):
         _check_client_values(client_body)
         if not isinstance(client_body.get("code"), str):
-            raise _invalid("client.code is required: the ISP's code for this customer")
+            raise invalid("client.code is required: the ISP's code for this customer")
         _check_unique_code(network, client_body["code"])
     elif isinstance(client_body, str):
         existing_client = network.get("ftth-clients", client_body)
@@ -222,7 +230,7 @@ def create_property(network: Network, body: dict[str, Any]) -> Doc:
         if network.properties_of_client(client_body):
             raise ApiError(409, "CLIENT_HAS_PROPERTY", "this client already has a property")
     elif client_body is not None:
-        raise _invalid("client must be an object (to create one) or an existing client id")
+        raise invalid("client must be an object (to create one) or an existing client id")
 
     port: tuple[Doc, int] | None = None
     if container is not None and body.get("connector") is not None:
@@ -325,10 +333,10 @@ def delete_property(network: Network, prop_id: str) -> None:
     del network.collections["properties"][prop_id]
 
 
-def _unknown(body: dict[str, Any], allowed: frozenset[str]) -> None:
+def refuse_unknown(body: dict[str, Any], allowed: frozenset[str]) -> None:
     extra = sorted(set(body) - allowed)
     if extra:
-        raise _invalid(
+        raise invalid(
             f"cannot update {', '.join(extra)}: allowed fields are {', '.join(sorted(allowed))}"
         )
 
@@ -338,7 +346,7 @@ def update_client(network: Network, client_id: str, body: dict[str, Any]) -> Non
     client = network.get("ftth-clients", client_id)
     if client is None:
         raise ApiError(404, "NOT_FOUND", f"client {client_id} not found")
-    _unknown(body, CLIENT_FIELDS)
+    refuse_unknown(body, CLIENT_FIELDS)
     _check_client_values(body)
     if "code" in body:
         _check_unique_code(network, body["code"], except_id=client_id)
@@ -357,11 +365,11 @@ def batch_update_clients(network: Network, body: dict[str, Any], polygons: Any) 
     except FilterError as exc:
         raise ApiError(400, "INVALID_FILTER", str(exc)) from None
     if not flt:
-        raise _invalid("filter is required: batch updates never apply to every client")
+        raise invalid("filter is required: batch updates never apply to every client")
     update = body.get("update")
     if not isinstance(update, dict) or not update:
-        raise _invalid("update must be an object with implanted, status and/or certified")
-    _unknown(update, BATCH_FIELDS)
+        raise invalid("update must be an object with implanted, status and/or certified")
+    refuse_unknown(update, BATCH_FIELDS)
     _check_client_values(update)
     targets = [
         c
@@ -379,11 +387,14 @@ def update_property(network: Network, prop_id: str, body: dict[str, Any]) -> Non
     prop = network.get("properties", prop_id)
     if prop is None:
         raise ApiError(404, "NOT_FOUND", f"property {prop_id} not found")
-    _unknown(body, PROPERTY_FIELDS)
-    coords = _coords(body)
+    refuse_unknown(body, PROPERTY_FIELDS)
+    coords = coords_of(body)
     for key in ("address", "observation", "name"):
         if key in body and not isinstance(body[key], str):
-            raise _invalid(f"{key} must be a string")
+            raise invalid(f"{key} must be a string")
+    power = body.get("potencyRead")
+    if power is not None and (isinstance(power, bool) or not isinstance(power, int | float)):
+        raise invalid("potencyRead must be a number (dBm) or null")
     for key, value in body.items():
         if key not in {"coords", "lat", "lng"}:
             prop[key] = value
@@ -392,42 +403,45 @@ def update_property(network: Network, prop_id: str, body: dict[str, Any]) -> Non
     prop["updatedAt"] = now_iso()
 
 
-def create_prospect(network: Network, body: dict[str, Any]) -> Doc:
-    """``POST /prospects``: a lead where there was no feasibility."""
-    allowed = frozenset(
-        {
-            "name",
-            "phone",
-            "code",
-            "address",
-            "observation",
-            "viable",
-            "coords",
-            "lat",
-            "lng",
-            "tags",
-            "external_id",
-        }
-    )
-    _unknown(body, allowed)
-    coords = _coords(body)
+def delete_client(network: Network, client_id: str) -> None:
+    """``DELETE /ftth-clients/{id}``: the client goes; its property stays (the premises, still
+    wired to its port), without a client, its history closed."""
+    client = network.get("ftth-clients", client_id)
+    if client is None:
+        raise ApiError(404, "NOT_FOUND", f"client {client_id} not found")
     now = now_iso()
-    doc: Doc = {
-        "_id": new_id(),
-        "tags": list(body.get("tags") or []),
-        "name": body.get("name"),
-        "phone": body.get("phone"),
-        "code": body.get("code"),
-        "address": body.get("address"),
-        "observation": body.get("observation"),
-        "viable": body.get("viable"),
-        "coords": coords,
-        "creatorData": network.creator(),
-        "createdAt": now,
-        "updatedAt": now,
-        "__v": 0,
-    }
-    if "external_id" in body:
-        doc["external_id"] = body["external_id"]
-    network.collections["prospects"][doc["_id"]] = doc
-    return doc
+    for prop in network.properties_of_client(client_id):
+        prop["client"] = None
+        for entry in prop.get("history", {}).get("clients", []):
+            if entry.get("id") == client_id and entry.get("exit_date") is None:
+                entry["exit_date"] = now
+        prop["updatedAt"] = now
+    del network.collections["ftth-clients"][client_id]
+
+
+def batch_update_properties(network: Network, body: dict[str, Any], polygons: Any) -> int:
+    """``POST /properties/batch-update`` ``{filter, update: {potencyRead}}`` (the SDK's
+    ``property.batchUpdate``); returns how many changed."""
+    try:
+        flt = parse_filter(body.get("filter"))
+    except FilterError as exc:
+        raise ApiError(400, "INVALID_FILTER", str(exc)) from None
+    if not flt:
+        raise invalid("filter is required: batch updates never apply to every property")
+    update = body.get("update")
+    if not isinstance(update, dict) or not update:
+        raise invalid("update must be an object with potencyRead")
+    refuse_unknown(update, PROPERTY_BATCH_FIELDS)
+    power = update["potencyRead"]
+    if power is not None and (isinstance(power, bool) or not isinstance(power, int | float)):
+        raise invalid("potencyRead must be a number (dBm) or null")
+    targets = [
+        p
+        for p in network.docs("properties")
+        if matches(network.view("properties", p), flt, polygons)
+    ]
+    now = now_iso()
+    for prop in targets:
+        prop["potencyRead"] = power
+        prop["updatedAt"] = now
+    return len(targets)

@@ -838,6 +838,15 @@ def build() -> tuple[dict[str, Any], dict[str, Any]]:
         b.col["tags"].append(
             b.meta({"_id": oid("tag", name), "name": name, "allowedTypes": list(TAG_TYPES)})
         )
+    # pendency types (what an ERP files a pendency under)
+    for name, color in (
+        ("Manutenção", "#FF9900"),
+        ("Ajuste de cliente", "#3366FF"),
+        ("Rompimento", "#FF0000"),
+    ):
+        b.col["pendency-types"].append(
+            b.meta({"_id": oid("pendency-type", name), "name": name, "color": color})
+        )
     # region under a mass outage: the west end of R. Lauro Linhares (Trindade)
     outage_region = oid("region", "rompimento-trindade")
     b.col["regions"].append(
