@@ -10,6 +10,7 @@ against every adapter (SQLite file and PostgreSQL schema alike)::
     CacheStore          cache.py           values kept for a while (geocoding answers)
     InboxStore          inbox.py           accepted messages until their turn has run
     AgentStore          agents.py          the console's accounts and login sessions
+    CounterStore        counters.py        named sequences (the reservation codes' {seq})
 
 Code that holds the one store object types it :class:`Store`; code that needs one concern only
 may be typed with that part (the geocoding cache takes a :class:`CacheStore`). Adapters:
@@ -27,6 +28,7 @@ from abc import abstractmethod
 from bot.storage.agents import AgentStore
 from bot.storage.cache import CacheStore
 from bot.storage.conversations import ConversationStore
+from bot.storage.counters import CounterStore
 from bot.storage.handoffs import HANDOFF_RELEASE, HandoffQueue, HandoffStatus, HandoffTicket
 from bot.storage.inbox import InboxStore
 from bot.storage.locks import ConversationLocks
@@ -38,6 +40,7 @@ __all__ = [
     "CacheStore",
     "ConversationLocks",
     "ConversationStore",
+    "CounterStore",
     "HandoffQueue",
     "HandoffStatus",
     "HandoffTicket",
@@ -56,6 +59,7 @@ class Store(
     CacheStore,
     InboxStore,
     AgentStore,
+    CounterStore,
 ):
     """Every part of the port, on one database, with its life cycle. Every method may raise
     :class:`bot.errors.StorageError`."""

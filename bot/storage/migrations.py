@@ -244,6 +244,20 @@ CREATE TABLE inbox (
 CREATE INDEX inbox_key ON inbox (key, id);
 """
 
+_SQLITE_COUNTERS = """
+CREATE TABLE counters (
+    name TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+);
+"""
+
+_POSTGRES_COUNTERS = """
+CREATE TABLE counters (
+    name text PRIMARY KEY,
+    value bigint NOT NULL
+);
+"""
+
 # PostgreSQL needs no locks table: it has advisory locks.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("initial", sqlite=_SQLITE_INITIAL, postgres=_POSTGRES_INITIAL),
@@ -254,6 +268,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration("agents", sqlite=_SQLITE_AGENTS, postgres=_POSTGRES_AGENTS),
     Migration("inbox", sqlite=_SQLITE_INBOX, postgres=_POSTGRES_INBOX),
+    Migration("counters", sqlite=_SQLITE_COUNTERS, postgres=_POSTGRES_COUNTERS),
 )
 
 

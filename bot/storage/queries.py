@@ -213,6 +213,12 @@ class Queries:
         " expires_at = excluded.expires_at"
     )
 
+    # counters: one atomic statement, so concurrent callers never get the same value
+    next_value: str = (
+        "INSERT INTO counters (name, value) VALUES (?, 1)"
+        " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
+    )
+
     # timers
     pending_timers: str = f"SELECT {TIMER_COLUMNS} FROM timers WHERE key = ? ORDER BY due_at, id"  # noqa: S608
     #: (a NULL claim matches a NULL claim)

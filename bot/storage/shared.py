@@ -123,6 +123,12 @@ class SqlStore(Store):
             (namespace, key, value, self._clock() + ttl),
         )
 
+    # -- counters ---------------------------------------------------------------------------
+
+    async def next_value(self, name: str) -> int:
+        found = await self._fetch("counting", self.queries.next_value, (name,))
+        return int(found[0][0])
+
     # -- timers -----------------------------------------------------------------------------
 
     async def pending_timers(self, key: str) -> list[Timer]:
