@@ -163,7 +163,9 @@ async def compose(
             outages=OutageReader(ozmap, settings.outage_tags, ttl=settings.outage_tags_ttl),
             outage_handoff=settings.outage_handoff,
             business_hours=hours,
-            sales=SalesDesk.from_settings(settings, ozmap, **(sales_options or {})),
+            sales=SalesDesk.from_settings(
+                settings, ozmap, counter=store.next_value, clock=clock, **(sales_options or {})
+            ),
         )
         engine = Engine(
             store=store,

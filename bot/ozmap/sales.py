@@ -154,22 +154,29 @@ class SalesDesk:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, ozmap: OzmapClient, *, counter: Counter | None = None
+        cls,
+        settings: Settings,
+        ozmap: OzmapClient,
+        *,
+        counter: Counter | None = None,
+        **overrides: Any,
     ) -> SalesDesk:
-        """The desk the settings describe; ``counter`` (the store's) makes ``{seq}`` codes.
-        Raises ConfigError for a code template that cannot work."""
-        return cls(
-            ozmap,
-            radius=settings.ozmap_radius,
-            prospect_tags=settings.prospect_tags,
-            codes=CodeTemplate(
+        """The desk the settings describe; ``counter`` (the store's ``next_value``) makes
+        ``{seq}`` codes; ``overrides`` replace fields (``clock``...). Raises ConfigError for a
+        code template or a mode that cannot work."""
+        options: dict[str, Any] = {
+            "radius": settings.ozmap_radius,
+            "prospect_tags": settings.prospect_tags,
+            "codes": CodeTemplate(
                 settings.ozmap_code_template, counter=counter, cpf_known=settings.require_cpf
             ),
-            timezone=settings.timezone,
-            mode=settings.ozmap_feasibility_mode,
-            pole_radius=settings.ozmap_pole_radius,
-            max_drop=settings.ozmap_max_drop,
-        )
+            "timezone": settings.timezone,
+            "mode": settings.ozmap_feasibility_mode,
+            "pole_radius": settings.ozmap_pole_radius,
+            "max_drop": settings.ozmap_max_drop,
+            **overrides,
+        }
+        return cls(ozmap, **options)
 
     async def coverage(
         self, lat: float, lng: float, *, street: str | None = None, number: str | None = None

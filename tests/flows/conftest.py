@@ -111,6 +111,7 @@ async def make_chat(
             business_hours: str = "",
             holidays: tuple[str, ...] = (),
             feasibility_mode: str = "radius",
+            code_template: str = "OZB-{random}",
             **chat_options: Any,
         ) -> Chat:
             streets = streets or gazetteer
@@ -122,6 +123,7 @@ async def make_chat(
                 business_hours,
                 holidays,
                 feasibility_mode,
+                code_template,
             )
             if key not in engines:
                 settings = offline_settings(
@@ -134,6 +136,7 @@ async def make_chat(
                     business_hours=business_hours,  # empty: always open
                     holidays=holidays,
                     ozmap_feasibility_mode=feasibility_mode,
+                    ozmap_code_template=code_template,
                     nudge_minutes=0,
                     expire_minutes=0,
                     handoff_timeout_minutes=0,
