@@ -1,7 +1,7 @@
 """The OZmap API v2 on the wire: authentication, retries, error mapping and paging, on one
 injected ``httpx.AsyncClient``.
 
-* **Authentication**, as the official SDK does it (docs/ozmap-api.md section 1.2): an API key
+* **Authentication**, as the official SDK does it (docs/ozmap-api.md section 1): an API key
   sent as the raw ``Authorization`` header; or a login and password, exchanged by ``POST
   /users/login?type=API`` for the ``authorization`` token of the answer, logged in again once on
   a 401 (concurrent requests share one login). A request refused with 401 was not applied, so
@@ -51,7 +51,7 @@ PAGE_SIZE = 100  # the SDK's findAll batch
 LOGIN_PATH = "users/login"
 _MAX_PAGES = 1000  # a guard against a server that keeps promising another page
 # A 4xx to a reservation whose message talks of ports is read as "no free port". OZmap's error
-# texts are not documented (docs/ozmap-api.md section 9): the sandbox says NO_FREE_PORT, a real
+# texts are not documented (docs/ozmap-api.md section 1): the sandbox says NO_FREE_PORT, a real
 # server says something in Portuguese or English about a port ("porta", "port", "doors").
 _PORT_WORDS = re.compile(r"\b(port|ports|porta|portas|door|doors)\b", re.IGNORECASE)
 _TOKEN_KEYS = ("authorization", "token", "authenticationKey", "access_token")

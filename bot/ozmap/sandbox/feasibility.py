@@ -13,7 +13,7 @@ them all (:mod:`bot.ozmap.answers`). :data:`SHAPES`:
 
 * ``full`` (the default): ``viable``, the point, ``radius``, ``boxes`` (each with coordinates,
   ``distance``, ``capacity``/``busyDoors``/``availableDoors`` and ``splitters[].availablePorts``)
-  and ``not_viable_boxes`` (``reason``), as ``ozmap-api.md`` suggests;
+  and ``not_viable_boxes`` (``reason``), as OZmap's prose suggests;
 * ``minimal``: ``viable`` and ``boxes`` of ``{id, name, distance}`` only;
 * ``bare``: ``viable`` and nothing else;
 * ``mixed``: one ``boxes`` list of every box in the radius, each with its own ``viable`` and,

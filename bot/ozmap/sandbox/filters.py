@@ -2,7 +2,7 @@
 
 A filter is a list; each item is ``{"property", "operator", "value"}`` or an inner list. Top-level
 items are AND-ed; an inner list is an OR group (OZmap does not document this: it is the reading
-of ``ozmap-api.md`` §1.4 we chose). ``property`` is a dotted path (``client.code``,
+of docs/ozmap-api.md section 1 we chose). ``property`` is a dotted path (``client.code``,
 ``onu.serial_number``); when a path crosses a list, any element may match (MongoDB style), and a
 field holding a list matches ``=``/``in`` when any element does (``tags = <tagId>``).
 
