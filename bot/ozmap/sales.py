@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,6 +27,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from bot.errors import ConfigError, NoFreePort
+from bot.nlu.text import fold, words
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.codes import CodeTemplate, Counter
 from bot.ozmap.feasibility import MODES, BoxFinder, PolesFinder, RadiusFinder
@@ -47,15 +47,13 @@ __all__ = [
 #: a building this close to the point is the customer's even if the addresses differ in form
 BUILDING_AT_POINT_M = 30.0
 _STREET_TYPES = frozenset({"r", "rua", "av", "avenida", "al", "alameda", "tv", "travessa", "rod"})
-_NOT_WORD = re.compile(r"[^\w]+")
 _OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 
 
 def _words(text: str) -> str:
-    """Lower case, no accents, punctuation as spaces: how addresses are compared."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(_NOT_WORD.sub(" ", bare).split())
+    """How addresses are compared: the customers' text normalisation (:mod:`bot.nlu.text`:
+    lower case, no accents, no punctuation), digits kept (house numbers differ)."""
+    return " ".join(words(fold(text, digits=True)))
 
 
 def lives_in(
@@ -68,11 +66,11 @@ def lives_in(
         return True
     if not (street and number and address):
         return False
-    words = _words(street).split()
-    if words and words[0] in _STREET_TYPES:
-        words = words[1:]
+    name = _words(street).split()
+    if name and name[0] in _STREET_TYPES:
+        name = name[1:]
     same_number = parse_house_number(address) == parse_house_number(number)
-    return same_number and bool(words) and " ".join(words) in _words(address)
+    return same_number and bool(name) and " ".join(name) in _words(address)
 
 
 def in_condominium(option: CondoOption, street: str | None, number: str | None) -> bool:
@@ -108,7 +106,9 @@ class Coverage:
 
 @dataclass(frozen=True)
 class Booking:
-    """Who and where a reservation is for; ``code`` is the client code (see :meth:`new_code`)."""
+    """Who and where a reservation is for; ``code`` is the client code (see :meth:`new_code`);
+    ``cpf`` the customer's 11 digits when the bot asked for them (OZmap sees them only where
+    the provider opted in: :attr:`SalesDesk.cpf_in_observation`, ``{cpf}`` in the code)."""
 
     code: str
     name: str
@@ -117,6 +117,7 @@ class Booking:
     address: str
     observation: str = ""
     client_observation: str = ""
+    cpf: str | None = field(default=None, repr=False)
 
 
 def _utcnow() -> datetime:
@@ -128,7 +129,9 @@ class SalesDesk:
     """The sales flow's view of OZmap. ``mode``: feasibility by ``radius`` (metres searched
     around the point) or by ``poles`` (the nearest pole within ``pole_radius``, drops of at most
     ``max_drop``; see :mod:`bot.ozmap.feasibility`); ``prospect_tags``: names or ids put on
-    prospects; ``codes``: how codes are made; ``timezone``: the provider's, for dates in codes.
+    prospects; ``codes``: how codes are made; ``timezone``: the provider's, for dates in codes;
+    ``cpf_in_observation``: also write the CPF into the client's observation (a free-text field
+    OZmap keeps after the bot erases a conversation, so off unless the provider opts in).
     Raises ConfigError for an unknown mode."""
 
     ozmap: OzmapClient
@@ -140,6 +143,7 @@ class SalesDesk:
     mode: str = "radius"
     pole_radius: float = 100.0
     max_drop: float = 250.0
+    cpf_in_observation: bool = False
     finder: BoxFinder = field(init=False)
 
     def __post_init__(self) -> None:
@@ -174,6 +178,7 @@ class SalesDesk:
             "mode": settings.ozmap_feasibility_mode,
             "pole_radius": settings.ozmap_pole_radius,
             "max_drop": settings.ozmap_max_drop,
+            "cpf_in_observation": settings.ozmap_cpf_in_observation,
             **overrides,
         }
         return cls(ozmap, **options)
@@ -229,7 +234,7 @@ class SalesDesk:
                         observation=booking.observation,
                         client_code=booking.code,
                         client_name=booking.name,
-                        client_observation=booking.client_observation,
+                        client_observation=self.client_observation(booking),
                         auto_connect=True,
                         force=False,  # only ports that are really lit (attached to a PON)
                     )
@@ -237,6 +242,14 @@ class SalesDesk:
             except NoFreePort:
                 continue  # taken since the feasibility check: try the next box
         return None
+
+    def client_observation(self, booking: Booking) -> str:
+        """The client's observation: the booking's, and the CPF only where the provider opted
+        in (OZMAP_CPF_IN_OBSERVATION): free text in OZmap is beyond the bot's erasure."""
+        parts = [booking.client_observation]
+        if self.cpf_in_observation and booking.cpf:
+            parts.append(f"CPF {booking.cpf}")
+        return " · ".join(p for p in parts if p)
 
     async def prospect_tag_ids(self) -> list[str]:
         """The configured prospect tags as OZmap ids: ids are taken as they are, names looked

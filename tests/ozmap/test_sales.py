@@ -12,7 +12,7 @@ import pytest
 from bot.errors import ConfigError
 from bot.ozmap import OzmapClient
 from bot.ozmap.models import NewReservation
-from bot.ozmap.sales import Booking, SalesDesk
+from bot.ozmap.sales import Booking, SalesDesk, lives_in
 from bot.ozmap.sandbox import BOX_900, THREE_FREE_PORTS_BOX, RunningSandbox
 
 
@@ -104,6 +104,26 @@ async def test_inside_a_horizontal_condominium_only_its_boxes_serve(
     assert at.condominium.id == gated["horizontalCondominium"]
     inner = sandbox.network.get("boxes", at.boxes[0])
     assert inner is not None and inner["name"].startswith("CTO-JDP")
+
+
+@pytest.mark.parametrize(
+    ("address", "street", "number", "mine"),
+    [
+        ("Rua Rui Barbosa, 1200 - Agronômica", "R. Rui Barbosa", "1200", True),
+        ("R. RUI BARBOSA 1200", "Rua Rui Barbosa", "1200", True),
+        ("Rua João Pio Duarte Silva, 50", "Rua Joao Pio Duarte Silva", "50", True),
+        ("Rua Rui Barbosa, 1200", "Rua Rui Barbosa", "1210", False),
+        ("Rua Bocaiúva, 1200", "Rua Rui Barbosa", "1200", False),
+        ("Rua Rui Barbosa, 1200", None, "1200", False),
+    ],
+)
+def test_a_building_is_the_customers_when_its_address_names_theirs(
+    address: str, street: str | None, number: str, mine: bool
+) -> None:
+    # farther than a building standing at the point: only the address can tell
+    assert lives_in("building", 80.0, address, street, number) is mine
+    assert lives_in("building", 10.0, address, street, number) is True
+    assert lives_in("horizontal", 500.0, None, None, None) is True
 
 
 async def test_an_unknown_mode_is_a_config_error(ozmap: OzmapClient) -> None:
