@@ -222,6 +222,12 @@ class Settings(BaseSettings):
         "{random} or {seq} is required",
         example="ISP-{date:%Y%m%d}-{random}",
     )
+    ozmap_cpf_in_observation: Flag = setting(
+        False,
+        "OZMAP_CPF_IN_OBSERVATION",
+        "true: the CPF is also written into the OZmap client's observation, a free-text field "
+        "the bot's erasure cannot clear (default: the CPF stays in the bot's database only)",
+    )
     prospect_tags: Names = setting(
         (),
         "OZMAP_PROSPECT_TAGS",

@@ -427,11 +427,6 @@ async def _record_prospect(turn: Turn) -> None:
     )
 
 
-def _client_observation(data: dict[str, Any]) -> str:
-    # the provider asked for the CPF to reach its ERP with the reservation
-    return f"CPF {data['cpf']}" if data.get("cpf") else ""
-
-
 async def reserve(turn: Turn) -> str | Jump:
     said = answer(turn)
     if said == "retry":
@@ -455,7 +450,7 @@ async def reserve(turn: Turn) -> str | Jump:
         lng=place["lng"],
         address=address,
         observation=OBSERVATION.format(channel=turn.message.channel),
-        client_observation=_client_observation(data),
+        cpf=data.get("cpf"),  # into OZmap only where the provider opted in
     )
     # an earlier attempt that got through (its answer lost) is found by the code, not redone
     created = await svc.sales.reserve(booking, data["feasibility"]["boxes"])

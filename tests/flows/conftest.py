@@ -112,6 +112,7 @@ async def make_chat(
             holidays: tuple[str, ...] = (),
             feasibility_mode: str = "radius",
             code_template: str = "OZB-{random}",
+            cpf_in_observation: bool = False,
             **chat_options: Any,
         ) -> Chat:
             streets = streets or gazetteer
@@ -124,6 +125,7 @@ async def make_chat(
                 holidays,
                 feasibility_mode,
                 code_template,
+                cpf_in_observation,
             )
             if key not in engines:
                 settings = offline_settings(
@@ -137,6 +139,7 @@ async def make_chat(
                     holidays=holidays,
                     ozmap_feasibility_mode=feasibility_mode,
                     ozmap_code_template=code_template,
+                    ozmap_cpf_in_observation=cpf_in_observation,
                     nudge_minutes=0,
                     expire_minutes=0,
                     handoff_timeout_minutes=0,

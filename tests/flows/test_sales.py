@@ -6,6 +6,7 @@ then be true in OZmap (``sandbox.network``) and in the conversation's saved cont
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -260,6 +261,23 @@ async def test_cpf_required_and_checked(make_chat: MakeChat, sandbox: RunningSan
     assert "não é válido" in chat.last_reply.text and "dígitos verificadores" in chat.text
     await chat.says("529.982.247-25")
     assert "• CPF: ***.***.*47-25" in chat.last_reply.text  # masked even in the summary
+    await chat.says("sim")
+    client = sandbox.network.client_by_code(reserved_code(chat))
+    # OZmap's free text is beyond the bot's erasure: the CPF stays out of it by default
+    assert client is not None and "52998224725" not in json.dumps(client)
+    saved = await chat.saved()
+    assert saved.context["sales"]["cpf"] == "52998224725"  # the bot's, erased with the chat
+
+
+async def test_cpf_in_observation_only_where_the_provider_opted_in(
+    make_chat: MakeChat, sandbox: RunningSandbox
+) -> None:
+    chat = await make_chat(require_cpf=True, cpf_in_observation=True)
+    await until_address(chat)
+    await chat.says(COVERED)
+    await chat.says("sim")
+    await chat.says("Gabriel Marioto")
+    await chat.says("529.982.247-25")
     await chat.says("sim")
     client = sandbox.network.client_by_code(reserved_code(chat))
     assert client is not None and client["observation"] == "CPF 52998224725"
