@@ -8,8 +8,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from bot.engine import FlowSpec, Turn
+from bot.engine import FlowSpec, Row, Turn
 from bot.messages import Button
+from bot.nlu.base import Expect
 
 
 class State(StrEnum):
@@ -17,10 +18,15 @@ class State(StrEnum):
     CHOOSING = "choosing"
 
 
+class Outcome(StrEnum):
+    START = "start"
+    UNCLEAR = "unclear"
+
+
 TRANSITIONS: list[list[Any]] = [
-    # trigger    source          dest
-    ["start",    State.START,    State.CHOOSING],
-    ["unclear",  State.CHOOSING, None],
+    # outcome          source          dest
+    [Outcome.START,    State.START,    State.CHOOSING],
+    [Outcome.UNCLEAR,  State.CHOOSING, None],
 ]  # fmt: skip
 
 
@@ -41,10 +47,16 @@ def greet(turn: Turn) -> None:
     turn.say(text, *options(turn))
 
 
-async def choose(turn: Turn) -> str:
+async def choose(turn: Turn) -> Outcome:
     # routing already sent every recognisable intent (typed or tapped) to its flow
     turn.say(turn.t("menu.unclear"), *options(turn))
-    return "unclear"
+    return Outcome.UNCLEAR
+
+
+ROWS = [
+    #   state           says    expects          step
+    Row(State.CHOOSING, greet,  Expect.NOTHING,  choose),
+]  # fmt: skip
 
 
 FLOW = FlowSpec(
@@ -52,7 +64,7 @@ FLOW = FlowSpec(
     summary="greeting and the choices the bot offers",
     states=State,
     initial=State.START,
+    outcomes=Outcome,
     transitions=TRANSITIONS,
-    steps={State.CHOOSING: choose},
-    prompts={State.CHOOSING: greet},
+    rows=ROWS,
 )

@@ -17,128 +17,49 @@ never reserves twice.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from enum import StrEnum
 from typing import Any
 
-from bot.engine import FlowSpec, Jump, Services, Turn, back_to_menu, normalize
-from bot.errors import InvalidInput
-from bot.geo.base import Lookups, Place
+from bot.engine import FlowSpec, Jump, Row, Services, Turn, back_to_menu
 from bot.messages import Button
+from bot.nlu.base import Expect
 from bot.ozmap.sales import Booking
-from bot.validation import (
-    NO_NUMBER,
-    format_cep,
-    mask_cpf,
-    normalize_cpf,
-    parse_cep,
-    parse_coordinates,
-    parse_house_number,
-)
+from bot.validation import mask_cpf, normalize_cpf
+from flows.address import geocoded, read_address, read_number, sales
+from flows.common import answer
+from flows.sales_states import Outcome, State
 
+__all__ = ["FLOW", "Outcome", "State", "answer"]
 
-class State(StrEnum):
-    START = "start"
-    ASK_ADDRESS = "ask_address"
-    ASK_NUMBER = "ask_number"
-    CHOOSE_ADDRESS = "choose_address"
-    CONFIRM_ADDRESS = "confirm_address"
-    ASK_UNIT = "ask_unit"
-    ASK_NAME = "ask_name"
-    ASK_CPF = "ask_cpf"
-    CONFIRM = "confirm"
-    RESERVED = "reserved"
-    ASK_PROSPECT_NAME = "ask_prospect_name"
-    PROSPECT = "prospect"
-
-
-S = State
+S, O = State, Outcome  # noqa: E741  # the table reads better with one-letter names
 #: states where the customer may (re)send an address: typed, CEP or pin
 ADDRESSING = [S.ASK_ADDRESS, S.CHOOSE_ADDRESS, S.CONFIRM_ADDRESS]
 #: states where the customer confirms a place, after which feasibility is checked
 PLACED = [S.CHOOSE_ADDRESS, S.CONFIRM_ADDRESS]
 
 TRANSITIONS: list[list[Any]] = [
-    # trigger         source                       dest
-    ["start",         S.START,                     S.ASK_ADDRESS],
-    ["found",         [*ADDRESSING, S.ASK_NUMBER], S.CONFIRM_ADDRESS],
-    ["ambiguous",     [*ADDRESSING, S.ASK_NUMBER], S.CHOOSE_ADDRESS],
-    ["needs_number",     ADDRESSING,                  S.ASK_NUMBER],
-    ["not_found",     [*ADDRESSING, S.ASK_NUMBER], S.ASK_ADDRESS],
-    ["retry",         [*PLACED, S.CONFIRM],        S.ASK_ADDRESS],
-    ["covered",       PLACED,                      S.ASK_NAME],
-    ["condominium",   PLACED,                      S.ASK_UNIT],
-    ["not_covered",   PLACED,                      S.ASK_PROSPECT_NAME],
-    ["unit_given",    S.ASK_UNIT,                  S.ASK_NAME],
-    ["named",         S.ASK_NAME,                  S.CONFIRM],
-    ["needs_cpf",     S.ASK_NAME,                  S.ASK_CPF],
-    ["cpf_ok",        S.ASK_CPF,                   S.CONFIRM],
-    ["reserved",      S.CONFIRM,                   S.RESERVED],
-    ["ports_gone",    S.CONFIRM,                   S.PROSPECT],
-    ["recorded",      S.ASK_PROSPECT_NAME,         S.PROSPECT],
-    # the step explained what it needs; the customer answers again in the same state
-    ["unclear",       [*ADDRESSING, S.ASK_NUMBER, S.ASK_UNIT, S.ASK_NAME, S.ASK_CPF, S.CONFIRM,
-                       S.ASK_PROSPECT_NAME],       None],
+    # outcome          source                       dest
+    [O.START,          S.START,                     S.ASK_ADDRESS],
+    [O.FOUND,          [*ADDRESSING, S.ASK_NUMBER], S.CONFIRM_ADDRESS],
+    [O.AMBIGUOUS,      [*ADDRESSING, S.ASK_NUMBER], S.CHOOSE_ADDRESS],
+    [O.NEEDS_NUMBER,   ADDRESSING,                  S.ASK_NUMBER],
+    [O.NOT_FOUND,      [*ADDRESSING, S.ASK_NUMBER], S.ASK_ADDRESS],
+    [O.RETRY,          [*PLACED, S.CONFIRM],        S.ASK_ADDRESS],
+    [O.COVERED,        PLACED,                      S.ASK_NAME],
+    [O.CONDOMINIUM,    PLACED,                      S.ASK_UNIT],
+    [O.NOT_COVERED,    PLACED,                      S.ASK_PROSPECT_NAME],
+    [O.UNIT_GIVEN,     S.ASK_UNIT,                  S.ASK_NAME],
+    [O.NAMED,          S.ASK_NAME,                  S.CONFIRM],
+    [O.NEEDS_CPF,      S.ASK_NAME,                  S.ASK_CPF],
+    [O.CPF_OK,         S.ASK_CPF,                   S.CONFIRM],
+    [O.RESERVED,       S.CONFIRM,                   S.RESERVED],
+    [O.PORTS_GONE,     S.CONFIRM,                   S.PORTS_GONE],
+    [O.RECORDED,       S.ASK_PROSPECT_NAME,         S.PROSPECT],
+    [O.UNCLEAR,        [*ADDRESSING, S.ASK_NUMBER, S.ASK_UNIT, S.ASK_NAME, S.ASK_CPF, S.CONFIRM,
+                        S.ASK_PROSPECT_NAME],       None],
 ]  # fmt: skip
-
-# Words a customer answers yes or no with, in the three languages (normalised).
-YES = frozenset(
-    {
-        "sim", "s", "ss", "isso", "isso mesmo", "correto", "certo", "ok", "confirmo", "pode",
-        "pode sim", "claro", "exato", "e esse", "sim e esse", "reservar", "quero",
-        "yes", "y", "yep", "right", "correct", "si", "claro que si", "correcto",
-    }
-)  # fmt: skip
-NO = frozenset(
-    {"nao", "n", "errado", "incorreto", "nao e esse", "nenhum", "no", "nope", "wrong", "ninguno"}
-)
 
 _LETTER = re.compile(r"[^\W\d_]")
 OBSERVATION = "Reserva de porta pelo chatbot ozbot ({channel})"
-
-
-def answer(turn: Turn) -> str | None:
-    """``"yes"``, ``"no"`` or a button payload, from a tapped button or a typed word."""
-    if turn.button is not None:
-        return turn.button
-    said = normalize(turn.text)
-    if said in YES:
-        return "yes"
-    if said in NO:
-        return "no"
-    return None
-
-
-def sales(turn: Turn) -> dict[str, Any]:
-    """This flow's part of the conversation's context."""
-    data: dict[str, Any] = turn.context.setdefault("sales", {})
-    return data
-
-
-def geocoded(context: Mapping[str, Any]) -> Lookups:
-    """What this flow asked the geocoder for the customer, as its context remembers it (so an
-    erasure makes the geocoder forget it): the points of the places found or pinned, and the
-    queries built from a CEP's street. What the customer typed is in the transcript."""
-    data = context.get("sales")
-    if not isinstance(data, Mapping):
-        return Lookups()
-    places = [data.get("place"), *(data.get("candidates") or [])]
-    cep = data.get("cep") if isinstance(data.get("cep"), Mapping) else None
-    texts: list[str] = []
-    points: list[tuple[float, float]] = []
-    for place in places:
-        if not isinstance(place, Mapping):
-            continue
-        lat, lng = place.get("lat"), place.get("lng")
-        if isinstance(lat, int | float) and isinstance(lng, int | float):
-            points.append((float(lat), float(lng)))
-        if cep is not None and place.get("street"):
-            # the CEP path asks for "street, number, city" (or without the number)
-            parts = (place.get("street"), place.get("number"), cep.get("city"))
-            texts.append(", ".join(str(p) for p in parts if p))
-    if cep is not None and cep.get("street"):
-        texts.append(", ".join(str(p) for p in (cep["street"], cep.get("city")) if p))
-    return Lookups(tuple(texts), tuple(points))
 
 
 def services(turn: Turn) -> Services:
@@ -146,17 +67,7 @@ def services(turn: Turn) -> Services:
     return result
 
 
-def place_dict(place: Place) -> dict[str, Any]:
-    return {
-        "address": place.address,
-        "lat": place.lat,
-        "lng": place.lng,
-        "street": place.street,
-        "number": place.number,
-    }
-
-
-# -- resets and prompts (pure) -------------------------------------------------------------------
+# -- what the bot says on entering a state (pure) ------------------------------------------------
 
 
 def begin(turn: Turn) -> None:
@@ -238,6 +149,12 @@ def reserved(turn: Turn) -> None:
     turn.say(turn.t("sales.reserved", code=latest["code"], address=latest["address"]))
 
 
+def ports_gone(turn: Turn) -> None:
+    # covered, but the last free ports went while the customer confirmed: their interest is a
+    # prospect now, said once (not also as "the fibre will reach you")
+    turn.say(turn.t("sales.ports_gone"))
+
+
 def ask_prospect_name(turn: Turn) -> None:
     t = turn.t
     turn.say(t("sales.ask_prospect_name"), Button("no", t("sales.button.no_thanks")))
@@ -250,82 +167,7 @@ def prospect_recorded(turn: Turn) -> None:
 # -- steps (they may call OZmap and the geocoder) ------------------------------------------------
 
 
-def _offer(turn: Turn, places: list[Place], *, street_will_do: bool = False) -> str:
-    """found / ambiguous / not_found, with the candidates saved for the next prompt."""
-    if not places:
-        turn.say(turn.t("sales.address_not_found"))
-        return "not_found"
-    if len(places) == 1 and places[0].street and not places[0].number and not street_will_do:
-        # the street alone (its midpoint): the number decides which box is near
-        place = places[0]
-        sales(turn)["cep"] = {"cep": place.cep, "street": place.street, "city": place.city}
-        return "needs_number"
-    sales(turn)["candidates"] = [place_dict(p) for p in places[:3]]
-    return "found" if len(places) == 1 else "ambiguous"
-
-
-async def _pin(turn: Turn, lat: float, lng: float) -> str:
-    try:
-        place = await services(turn).geocoder.reverse(lat, lng)
-    except InvalidInput:
-        turn.say(turn.t("geo.location_invalid"))
-        return "unclear"
-    address = place.address if place is not None else turn.t("sales.pin_address", lat=lat, lng=lng)
-    # the pin itself is more exact than the address the reverse geocoder matched it to
-    candidate = place_dict(place) if place is not None else {"address": address}
-    sales(turn)["candidates"] = [{**candidate, "lat": lat, "lng": lng}]
-    return "found"
-
-
-async def _street_and_number(turn: Turn, cep: dict[str, Any], number: str) -> str:
-    # "s/n": the street alone, the customer confirms (or corrects) where on it
-    query = ", ".join(
-        p for p in (cep["street"], "" if number == NO_NUMBER else number, cep["city"]) if p
-    )
-    places = await services(turn).geocoder.geocode(query, limit=3)
-    if not places:
-        turn.say(turn.t("sales.number_not_found", street=cep["street"], number=number))
-        return "not_found"
-    return _offer(turn, places, street_will_do=number == NO_NUMBER)
-
-
-async def read_address(turn: Turn) -> str:
-    """A typed address, a CEP (with or without the number), coordinates, or a pin."""
-    message = turn.message
-    if message.location is not None:
-        return await _pin(turn, message.location.lat, message.location.lng)
-    text = turn.text
-    coordinates = parse_coordinates(text)
-    if coordinates is not None:
-        return await _pin(turn, *coordinates)
-    cep_code = parse_cep(text)
-    if cep_code is not None:
-        found = await services(turn).ceps.lookup(cep_code)
-        if found is None or not found.street:
-            # unknown, or a city-wide CEP that names no street
-            turn.say(turn.t("geo.cep_not_found", cep=format_cep(cep_code)))
-            return "unclear"
-        cep = {"cep": cep_code, "street": found.street, "city": found.city}
-        sales(turn)["cep"] = cep
-        number = parse_house_number(text)
-        if number is not None:
-            return await _street_and_number(turn, cep, number)
-        return "needs_number"
-    if len(_LETTER.findall(text)) < 3:
-        turn.say(turn.t("sales.address_unclear"), ask_location=True)
-        return "unclear"
-    return _offer(turn, await services(turn).geocoder.geocode(text, limit=3))
-
-
-async def read_number(turn: Turn) -> str:
-    number = parse_house_number(turn.text)
-    if number is None:
-        turn.say(turn.t("sales.number_unclear"))
-        return "unclear"
-    return await _street_and_number(turn, sales(turn)["cep"], number)
-
-
-async def check_feasibility(turn: Turn, place: dict[str, Any]) -> str:
+async def check_feasibility(turn: Turn, place: dict[str, Any]) -> Outcome:
     """OZmap decides (bot.ozmap.sales): the boxes to try, nearest first, or a condominium."""
     data = sales(turn)
     data["place"] = place
@@ -335,25 +177,25 @@ async def check_feasibility(turn: Turn, place: dict[str, Any]) -> str:
     data["feasibility"] = coverage.to_context()
     if not coverage.covered:
         turn.say(turn.t("sales.not_covered"))
-        return "not_covered"
+        return O.NOT_COVERED
     turn.say(turn.t("sales.covered"))
-    return "condominium" if coverage.kind == "condominium" else "covered"
+    return O.CONDOMINIUM if coverage.kind == "condominium" else O.COVERED
 
 
-async def confirm_place(turn: Turn) -> str:
+async def confirm_place(turn: Turn) -> Outcome:
     said = answer(turn)
     if said == "yes":
         return await check_feasibility(turn, sales(turn)["candidates"][0])
     if said == "no":
         turn.say(turn.t("sales.retry"))
-        return "retry"
+        return O.RETRY
     if turn.message.location is not None or (turn.text and said is None):
         return await read_address(turn)  # a corrected address, sent straight away
     turn.say(turn.t("sales.yes_or_no"))
-    return "unclear"
+    return O.UNCLEAR
 
 
-async def choose_place(turn: Turn) -> str:
+async def choose_place(turn: Turn) -> Outcome:
     said = answer(turn)
     candidates = sales(turn)["candidates"]
     if said is not None and said.startswith("place:"):
@@ -362,20 +204,20 @@ async def choose_place(turn: Turn) -> str:
             return await check_feasibility(turn, candidates[index])
     if said in ("none", "no"):
         turn.say(turn.t("sales.retry"))
-        return "retry"
+        return O.RETRY
     if turn.message.location is not None or turn.text:
         return await read_address(turn)
     turn.say(turn.t("sales.pick_one"))
-    return "unclear"
+    return O.UNCLEAR
 
 
-async def read_unit(turn: Turn) -> str:
+async def read_unit(turn: Turn) -> Outcome:
     unit = " ".join(turn.text.split())
     if not unit or len(unit) > 40:
         turn.say(turn.t("sales.unit_unclear"))
-        return "unclear"
+        return O.UNCLEAR
     sales(turn)["unit"] = unit
-    return "unit_given"
+    return O.UNIT_GIVEN
 
 
 def _name(turn: Turn) -> str | None:
@@ -393,25 +235,25 @@ async def _prepare_summary(turn: Turn) -> None:
         data["code"] = await services(turn).sales.new_code(cpf=data.get("cpf"))
 
 
-async def read_name(turn: Turn) -> str:
+async def read_name(turn: Turn) -> Outcome:
     name = _name(turn)
     if name is None:
-        return "unclear"
+        return O.UNCLEAR
     sales(turn)["name"] = name
     if services(turn).require_cpf:
-        return "needs_cpf"
+        return O.NEEDS_CPF
     await _prepare_summary(turn)
-    return "named"
+    return O.NAMED
 
 
-async def read_cpf(turn: Turn) -> str:
+async def read_cpf(turn: Turn) -> Outcome:
     digits = normalize_cpf(turn.text)
     if digits is None:
         turn.say(turn.t("sales.cpf_invalid"))
-        return "unclear"
+        return O.UNCLEAR
     sales(turn)["cpf"] = digits
     await _prepare_summary(turn)
-    return "cpf_ok"
+    return O.CPF_OK
 
 
 async def _record_prospect(turn: Turn) -> None:
@@ -427,17 +269,17 @@ async def _record_prospect(turn: Turn) -> None:
     )
 
 
-async def reserve(turn: Turn) -> str | Jump:
+async def reserve(turn: Turn) -> Outcome | Jump:
     said = answer(turn)
     if said == "retry":
         turn.say(turn.t("sales.retry"))
-        return "retry"
+        return O.RETRY
     if said == "no":
         turn.say(turn.t("sales.not_reserved"))
         return Jump("menu")
     if said != "yes":
         turn.say(turn.t("sales.yes_or_no"))
-        return "unclear"
+        return O.UNCLEAR
     svc = services(turn)
     data = sales(turn)
     code: str = data["code"]
@@ -456,68 +298,58 @@ async def reserve(turn: Turn) -> str | Jump:
     created = await svc.sales.reserve(booking, data["feasibility"]["boxes"])
     if created is None:
         await _record_prospect(turn)
-        turn.say(turn.t("sales.ports_gone"))
-        return "ports_gone"
-    property_id = created.id
+        return O.PORTS_GONE
     reservations: list[dict[str, Any]] = turn.context.setdefault("reservations", [])
     if not any(r["code"] == code for r in reservations):
         reservations.append(
             {
                 "code": code,
-                "property_id": property_id,
+                "property_id": created.id,
                 "address": address,
                 "created_at": svc.clock().isoformat(),
             }
         )
-    return "reserved"
+    return O.RESERVED
 
 
-async def read_prospect_name(turn: Turn) -> str | Jump:
+async def read_prospect_name(turn: Turn) -> Outcome | Jump:
     if answer(turn) == "no":
         turn.say(turn.t("sales.prospect_declined"))
         return Jump("menu")
     name = _name(turn)
     if name is None:
-        return "unclear"
+        return O.UNCLEAR
     sales(turn)["name"] = name
     await _record_prospect(turn)
-    return "recorded"
+    return O.RECORDED
 
+
+E = Expect
+ROWS = [
+    #   state                 says               expects        step
+    Row(S.ASK_ADDRESS,        ask_address,       E.ADDRESS,     read_address),
+    Row(S.ASK_NUMBER,         ask_number,        E.NUMBER,      read_number),
+    Row(S.CONFIRM_ADDRESS,    confirm_address,   E.YES_NO,      confirm_place),
+    Row(S.CHOOSE_ADDRESS,     choose_address,    E.OPTION,      choose_place),
+    Row(S.ASK_UNIT,           ask_unit,          E.UNIT,        read_unit),
+    Row(S.ASK_NAME,           ask_name,          E.NAME,        read_name),
+    Row(S.ASK_CPF,            ask_cpf,           E.CPF,         read_cpf),
+    Row(S.CONFIRM,            summary,           E.YES_NO,      reserve),
+    Row(S.ASK_PROSPECT_NAME,  ask_prospect_name, E.NAME,        read_prospect_name),
+    # finished: the customer owes no answer (no nudge); whatever comes next starts at the menu
+    Row(S.RESERVED,           reserved,          rests=True,    step=back_to_menu),
+    Row(S.PORTS_GONE,         ports_gone,        rests=True,    step=back_to_menu),
+    Row(S.PROSPECT,           prospect_recorded, rests=True,    step=back_to_menu),
+]  # fmt: skip
 
 FLOW = FlowSpec(
     name="sales",
     summary="address, feasibility, then a port reservation or a prospect",
     states=State,
     initial=State.START,
+    outcomes=Outcome,
     transitions=TRANSITIONS,
-    steps={
-        S.ASK_ADDRESS: read_address,
-        S.ASK_NUMBER: read_number,
-        S.CONFIRM_ADDRESS: confirm_place,
-        S.CHOOSE_ADDRESS: choose_place,
-        S.ASK_UNIT: read_unit,
-        S.ASK_NAME: read_name,
-        S.ASK_CPF: read_cpf,
-        S.CONFIRM: reserve,
-        S.ASK_PROSPECT_NAME: read_prospect_name,
-        S.RESERVED: back_to_menu,
-        S.PROSPECT: back_to_menu,
-    },
-    prompts={
-        S.ASK_ADDRESS: ask_address,
-        S.ASK_NUMBER: ask_number,
-        S.CONFIRM_ADDRESS: confirm_address,
-        S.CHOOSE_ADDRESS: choose_address,
-        S.ASK_UNIT: ask_unit,
-        S.ASK_NAME: ask_name,
-        S.ASK_CPF: ask_cpf,
-        S.CONFIRM: summary,
-        S.RESERVED: reserved,
-        S.ASK_PROSPECT_NAME: ask_prospect_name,
-        S.PROSPECT: prospect_recorded,
-    },
+    rows=ROWS,
     on_begin=begin,
-    # finished: the customer owes no answer, so no nudge
-    resting=frozenset({S.RESERVED, S.PROSPECT}),
     lookups=geocoded,
 )

@@ -19,17 +19,29 @@ Flows import from here only the types they are written in; the composition root
 """
 
 from bot.engine.engine import Engine
-from bot.engine.flow import FlowSpec, Jump, Prompt, Step, Translate, Turn, back_to_menu
+from bot.engine.flow import (
+    UNCLEAR,
+    FlowSpec,
+    Jump,
+    Prompt,
+    Row,
+    Step,
+    Translate,
+    Turn,
+    back_to_menu,
+)
 from bot.engine.routing import Intent, Route, normalize, route
 from bot.engine.services import Services
 
 __all__ = [
+    "UNCLEAR",
     "Engine",
     "FlowSpec",
     "Intent",
     "Jump",
     "Prompt",
     "Route",
+    "Row",
     "Services",
     "Step",
     "Translate",

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.engine.flow import FlowSpec
+from bot.nlu.base import Expect
 
 __all__ = ["mermaid", "write_diagrams"]
 
@@ -22,11 +23,19 @@ def _name(state: Any) -> str:
 
 def mermaid(spec: FlowSpec) -> str:
     """The flow as a Mermaid ``stateDiagram-v2``: one arrow per table row, labelled with its
-    trigger; ``"*"`` sources draw from the start marker, rows without a destination loop back."""
+    trigger; ``"*"`` sources draw from the start marker, rows without a destination loop back.
+    A state that expects something of the customer is described with it (``ask_name : expects
+    name``), one where the flow rests with ``rests``."""
     lines = ["---", f"title: {spec.name}: {spec.summary}", "---", "stateDiagram-v2"]
     lines.append(f"    [*] --> {_name(spec.initial)}")
+    for state in spec.states:
+        expects = spec.expects_in(state)
+        if expects is not Expect.NOTHING:
+            lines.append(f"    {_name(state)} : expects {expects.value}")
+        elif spec.expects and state in spec.resting:
+            lines.append(f"    {_name(state)} : rests")
     for row in spec.transitions:
-        trigger, source, dest = row[0], row[1], row[2]
+        trigger, source, dest = _name(row[0]), row[1], row[2]
         sources = source if isinstance(source, list) else [source]
         for src in sources:
             left = "[*]" if src == "*" else _name(src)

@@ -1,16 +1,31 @@
 """What a flow module declares, and the per-turn object its steps work on.
 
-A flow (``flows/<name>.py``) is a readable table: an ``Enum`` of states, one transitions list in
-``transitions``' own ``[trigger, source, dest]`` form, and two maps:
+A flow (``flows/<name>.py``) is a readable table: an ``Enum`` of states, an ``Enum`` of
+*outcomes* (the triggers), one transitions list in ``transitions``' own ``[outcome, source,
+dest]`` form, and beside it one :class:`Row` per state::
 
-* ``steps``: for a state that waits for the customer, an async function that reads the message,
-  does any I/O through :class:`~bot.engine.services.Services`, queues replies and returns the
-  *trigger* (the outcome) to fire; it may instead return :class:`Jump` to hand the conversation to
-  another flow from its beginning;
-* ``prompts``: for a state, a pure function queuing what the bot says on entering it;
-* ``lookups`` (optional): what the flow asked the geocoder, read back from its context (a place
-  it found, a query it built), so that erasing a conversation makes the geocoder forget those
-  answers too; the engine adds what the customer typed and pinned itself.
+    ROWS = [
+        #   state            says           expects          step           rests
+        Row(S.ASK_NAME,      ask_name,      Expect.NAME,     read_name),
+        Row(S.RESERVED,      reserved,      rests=True,      step=back_to_menu),
+    ]
+
+* ``says``: a pure function queuing what the bot says on entering the state;
+* ``expects``: what the state asks the customer for (:class:`bot.nlu.base.Expect`); the engine
+  reads the message with it, and repairs around it (a question answered and asked again, a
+  correction, another request confirmed first);
+* ``step``: for a state that waits for the customer, an async function that reads the message
+  (``turn.understanding`` is what the understander made of it), does any I/O through
+  :class:`~bot.engine.services.Services`, queues replies and returns the *outcome* to fire; it
+  may instead return :class:`Jump` to hand the conversation to another flow from its beginning;
+* ``rests``: the flow is finished there and the customer owes no answer (no nudge);
+* ``lookups`` (optional, on the spec): what the flow asked the geocoder, read back from its
+  context (a place it found, a query it built), so that erasing a conversation makes the
+  geocoder forget those answers too; the engine adds what the customer typed and pinned itself.
+
+An outcome named ``unclear`` keeps the state: the step said what it needs, and the engine counts
+it (after a few in a row it offers a person). The older form (``steps``/``prompts``/``resting``
+maps, triggers as strings) is still accepted while flows move to rows.
 
 A state without a step restarts its flow when a message arrives in it (the ``start`` state of
 every flow is such a state). Every flow has a ``start`` trigger leading out of its initial state:
@@ -31,17 +46,23 @@ from typing import Any, Protocol
 from bot.engine.services import Services
 from bot.geo.base import Lookups
 from bot.messages import Button, Inbound, Reply
+from bot.nlu.base import Expect, Understanding
 
 __all__ = [
+    "UNCLEAR",
     "FlowSpec",
     "GeocodedBy",
     "Jump",
     "Prompt",
+    "Row",
     "Step",
     "Translate",
     "Turn",
     "back_to_menu",
 ]
+
+#: the outcome that keeps the state: the step explained what it needs (the engine counts them)
+UNCLEAR = "unclear"
 
 
 class Translate(Protocol):
@@ -74,6 +95,7 @@ class Turn:
         "replies",
         "services",
         "state",
+        "understanding",
     )
 
     def __init__(
@@ -86,6 +108,7 @@ class Turn:
         services: Services,
         t: Translate,
         language: str,
+        understanding: Understanding | None = None,
     ) -> None:
         self.flow = flow
         self.state = state
@@ -98,6 +121,8 @@ class Turn:
         #: set by a step (after the customer confirmed) to have the engine delete everything
         #: stored about this conversation once the turn's replies are decided
         self.erase = False
+        #: what the understander made of the message (None: no understander, or no text)
+        self.understanding = understanding
 
     # -- reading the message ---------------------------------------------------------------
     @property
@@ -126,24 +151,43 @@ async def back_to_menu(turn: Turn) -> Jump:
     return Jump("menu")
 
 
-#: reads the customer's message in one state; returns the trigger to fire (or a Jump)
-Step = Callable[[Turn], Awaitable["str | Jump"]]
+#: reads the customer's message in one state; returns the outcome to fire (or a Jump)
+Step = Callable[[Turn], Awaitable["Enum | str | Jump"]]
 #: queues what the bot says on entering a state; pure (no I/O)
 Prompt = Callable[[Turn], None]
 #: what a flow asked the geocoder, read from a conversation's context; pure
 GeocodedBy = Callable[[Mapping[str, Any]], Lookups]
 
 
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One state of a flow: what the bot says on entering it, what it expects of the customer,
+    the step that reads their answer, and whether the flow rests there (see the module doc)."""
+
+    state: Enum
+    says: Prompt | None = None
+    expects: Expect = Expect.NOTHING
+    step: Step | None = None
+    rests: bool = False
+
+
 @dataclass(frozen=True)
 class FlowSpec:
-    """One flow, as its module declares it. ``transitions`` rows are ``[trigger, source, dest]``
-    (``source`` may be ``"*"``; ``dest`` None keeps the state without re-entering it)."""
+    """One flow, as its module declares it. ``transitions`` rows are ``[outcome, source, dest]``
+    (``source`` may be ``"*"``; ``dest`` None keeps the state without re-entering it).
+
+    ``rows`` (one :class:`Row` per state that says, expects or reads anything) fill ``steps``,
+    ``prompts``, ``resting`` and ``expects``; a flow gives either rows or those maps.
+    ``outcomes``, when given, is the enum every trigger of the table and every step's result
+    must belong to."""
 
     name: str
     summary: str
     states: type[Enum]
     initial: Enum
     transitions: Sequence[Sequence[Any]]
+    rows: Sequence[Row] = ()
+    outcomes: type[Enum] | None = None
     steps: Mapping[Enum, Step] = field(default_factory=dict)
     prompts: Mapping[Enum, Prompt] = field(default_factory=dict)
     #: runs when the flow begins, before ``start``: clears what an earlier pass left in the
@@ -153,6 +197,28 @@ class FlowSpec:
     resting: frozenset[Enum] = frozenset()
     #: what this flow asked the geocoder, as its context remembers it (see the module doc)
     lookups: GeocodedBy | None = None
+    #: what each state asks the customer for (from ``rows``); a state not in it expects nothing
+    expects: Mapping[Enum, Expect] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.rows:
+            return
+        if self.steps or self.prompts or self.resting or self.expects:
+            raise ValueError(f"flow {self.name!r}: give rows or the steps/prompts maps, not both")
+        seen = [row.state for row in self.rows]
+        if len(set(seen)) != len(seen):
+            raise ValueError(f"flow {self.name!r}: a state has two rows")
+        # frozen: the maps are derived once, here, from the one table
+        object.__setattr__(self, "steps", {r.state: r.step for r in self.rows if r.step})
+        object.__setattr__(self, "prompts", {r.state: r.says for r in self.rows if r.says})
+        object.__setattr__(self, "resting", frozenset(r.state for r in self.rows if r.rests))
+        object.__setattr__(self, "expects", {r.state: r.expects for r in self.rows})
+
+    def expects_in(self, state: Enum | None) -> Expect:
+        """What ``state`` asks the customer for (nothing, for a state without a row)."""
+        if state is None:
+            return Expect.NOTHING
+        return self.expects.get(state, Expect.NOTHING)
 
     def state_of(self, value: str) -> Enum | None:
         """The state saved as ``value``, or None when this flow has no such state (any more)."""

@@ -19,9 +19,14 @@ from transitions.extensions.asyncio import AsyncMachine
 
 from bot.engine.flow import FlowSpec, Prompt, Turn
 
-__all__ = ["CompiledFlow", "FlowDefinitionError"]
+__all__ = ["CompiledFlow", "FlowDefinitionError", "trigger_name"]
 
 START = "start"
+
+
+def trigger_name(outcome: Enum | str) -> str:
+    """An outcome as ``transitions`` knows it: the enum member's value, or the string itself."""
+    return str(outcome.value) if isinstance(outcome, Enum) else outcome
 
 
 class FlowDefinitionError(ValueError):
@@ -46,7 +51,7 @@ class CompiledFlow:
         self.machine = AsyncMachine(
             model=None,
             states=list(spec.states),
-            transitions=[list(row) for row in spec.transitions],
+            transitions=[[trigger_name(row[0]), *row[1:]] for row in spec.transitions],
             initial=spec.initial,
             send_event=True,
             auto_transitions=False,
@@ -60,8 +65,13 @@ class CompiledFlow:
     def _check(spec: FlowSpec) -> None:
         members = set(spec.states)
         triggers = set()
+        outcomes = None if spec.outcomes is None else {trigger_name(o) for o in spec.outcomes}
         for row in spec.transitions:
-            trigger, source, dest = row[0], row[1], row[2]
+            trigger, source, dest = trigger_name(row[0]), row[1], row[2]
+            if outcomes is not None and trigger not in outcomes:
+                raise FlowDefinitionError(
+                    f"flow {spec.name!r}: {trigger!r} is not one of its outcomes"
+                )
             triggers.add(trigger)
             sources = [] if source == "*" else source if isinstance(source, list) else [source]
             for state in [*sources, *([dest] if dest is not None else [])]:
@@ -75,12 +85,13 @@ class CompiledFlow:
             if state not in members:
                 raise FlowDefinitionError(f"flow {spec.name!r}: {state!r} is not one of its states")
 
-    async def fire(self, turn: Turn, trigger: str) -> None:
-        """Move ``turn`` by ``trigger``, running the prompts of the state entered.
+    async def fire(self, turn: Turn, outcome: Enum | str) -> None:
+        """Move ``turn`` by ``outcome``, running the prompts of the state entered.
 
         Raises :class:`transitions.MachineError` (a bug in the flow: a step returned an outcome
         its table does not allow from the current state) or whatever a prompt raises.
         """
+        trigger = trigger_name(outcome)
         event = self.machine.events.get(trigger)
         if event is None:
             raise MachineError(f"flow {self.spec.name!r} has no trigger {trigger!r}")

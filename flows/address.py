@@ -1,0 +1,152 @@
+"""Finding the customer's address, for the sales flow: a typed address, a CEP (with or without
+the house number), coordinates, or a location pin (reverse-geocoded to something readable).
+
+The readers return the sales flow's outcomes (:class:`flows.sales_states.Outcome`) and keep what
+they found in the flow's context (``context["sales"]``): the candidates to confirm or choose
+from, or the CEP's street while the number is asked.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bot.engine import Services, Turn
+from bot.errors import InvalidInput
+from bot.geo.base import Lookups, Place
+from bot.validation import (
+    NO_NUMBER,
+    format_cep,
+    parse_cep,
+    parse_coordinates,
+    parse_house_number,
+)
+from flows.sales_states import Outcome as O  # as in the flow table
+
+__all__ = ["geocoded", "place_dict", "read_address", "read_number", "sales"]
+
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def sales(turn: Turn) -> dict[str, Any]:
+    """The sales flow's part of the conversation's context."""
+    data: dict[str, Any] = turn.context.setdefault("sales", {})
+    return data
+
+
+def services(turn: Turn) -> Services:
+    result: Services = turn.services
+    return result
+
+
+def geocoded(context: Mapping[str, Any]) -> Lookups:
+    """What the sales flow asked the geocoder for the customer, as its context remembers it (so
+    an erasure makes the geocoder forget it): the points of the places found or pinned, and the
+    queries built from a CEP's street. What the customer typed is in the transcript."""
+    data = context.get("sales")
+    if not isinstance(data, Mapping):
+        return Lookups()
+    places = [data.get("place"), *(data.get("candidates") or [])]
+    cep = data.get("cep") if isinstance(data.get("cep"), Mapping) else None
+    texts: list[str] = []
+    points: list[tuple[float, float]] = []
+    for place in places:
+        if not isinstance(place, Mapping):
+            continue
+        lat, lng = place.get("lat"), place.get("lng")
+        if isinstance(lat, int | float) and isinstance(lng, int | float):
+            points.append((float(lat), float(lng)))
+        if cep is not None and place.get("street"):
+            # the CEP path asks for "street, number, city" (or without the number)
+            parts = (place.get("street"), place.get("number"), cep.get("city"))
+            texts.append(", ".join(str(p) for p in parts if p))
+    if cep is not None and cep.get("street"):
+        texts.append(", ".join(str(p) for p in (cep["street"], cep.get("city")) if p))
+    return Lookups(tuple(texts), tuple(points))
+
+
+def place_dict(place: Place) -> dict[str, Any]:
+    return {
+        "address": place.address,
+        "lat": place.lat,
+        "lng": place.lng,
+        "street": place.street,
+        "number": place.number,
+    }
+
+
+def _offer(turn: Turn, places: list[Place], *, street_will_do: bool = False) -> O:
+    """found / ambiguous / not_found, with the candidates saved for the next prompt."""
+    if not places:
+        turn.say(turn.t("sales.address_not_found"))
+        return O.NOT_FOUND
+    if len(places) == 1 and places[0].street and not places[0].number and not street_will_do:
+        # the street alone (its midpoint): the number decides which box is near
+        place = places[0]
+        sales(turn)["cep"] = {"cep": place.cep, "street": place.street, "city": place.city}
+        return O.NEEDS_NUMBER
+    sales(turn)["candidates"] = [place_dict(p) for p in places[:3]]
+    return O.FOUND if len(places) == 1 else O.AMBIGUOUS
+
+
+async def _pin(turn: Turn, lat: float, lng: float) -> O:
+    try:
+        place = await services(turn).geocoder.reverse(lat, lng)
+    except InvalidInput:
+        turn.say(turn.t("geo.location_invalid"))
+        return O.UNCLEAR
+    address = place.address if place is not None else turn.t("sales.pin_address", lat=lat, lng=lng)
+    # the pin itself is more exact than the address the reverse geocoder matched it to
+    candidate = place_dict(place) if place is not None else {"address": address}
+    sales(turn)["candidates"] = [{**candidate, "lat": lat, "lng": lng}]
+    return O.FOUND
+
+
+async def street_and_number(turn: Turn, cep: dict[str, Any], number: str) -> O:
+    # "s/n": the street alone, the customer confirms (or corrects) where on it
+    query = ", ".join(
+        p for p in (cep["street"], "" if number == NO_NUMBER else number, cep["city"]) if p
+    )
+    places = await services(turn).geocoder.geocode(query, limit=3)
+    if not places:
+        turn.say(turn.t("sales.number_not_found", street=cep["street"], number=number))
+        return O.NOT_FOUND
+    return _offer(turn, places, street_will_do=number == NO_NUMBER)
+
+
+async def read_address(turn: Turn, text: str | None = None) -> O:
+    """A typed address (``text``, or the message's), a CEP (with or without the number),
+    coordinates, or a pin."""
+    message = turn.message
+    if message.location is not None:
+        return await _pin(turn, message.location.lat, message.location.lng)
+    text = turn.text if text is None else text
+    coordinates = parse_coordinates(text)
+    if coordinates is not None:
+        return await _pin(turn, *coordinates)
+    cep_code = parse_cep(text)
+    if cep_code is not None:
+        found = await services(turn).ceps.lookup(cep_code)
+        if found is None or not found.street:
+            # unknown, or a city-wide CEP that names no street
+            turn.say(turn.t("geo.cep_not_found", cep=format_cep(cep_code)))
+            return O.UNCLEAR
+        cep = {"cep": cep_code, "street": found.street, "city": found.city}
+        sales(turn)["cep"] = cep
+        number = parse_house_number(text)
+        if number is not None:
+            return await street_and_number(turn, cep, number)
+        return O.NEEDS_NUMBER
+    if len(_LETTER.findall(text)) < 3:
+        turn.say(turn.t("sales.address_unclear"), ask_location=True)
+        return O.UNCLEAR
+    return _offer(turn, await services(turn).geocoder.geocode(text, limit=3))
+
+
+async def read_number(turn: Turn) -> O:
+    number = parse_house_number(turn.text)
+    if number is None:
+        turn.say(turn.t("sales.number_unclear"))
+        return O.UNCLEAR
+    return await street_and_number(turn, sales(turn)["cep"], number)
