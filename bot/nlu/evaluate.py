@@ -5,7 +5,9 @@ rules, nothing expected), then per language: each intent's precision, recall, F1
 the macro-F1, and the confusions (which intent was taken for which, with the examples).
 
 The split is made after folding and de-duplicating the examples, so no held-out text is, once
-folded, a text the model trained on.
+folded, a text the model trained on; and near-duplicates (folded texts at least :data:`NEAR`
+similar: "bom dia" and "bom diaa", "thank you" and "thank youu") are kept on one side of it, so
+a typo variant of a training example does not pass for an unseen message.
 
 One split is one draw: with 3 to 10 held-out messages per intent, a single error moves an
 intent's F1 by several points. :func:`cross_validate` gives the steadier figure: stratified
@@ -21,12 +23,17 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+from rapidfuzz import fuzz, process
+from scipy.sparse import csr_matrix  # scikit-learn's own dependency
+from scipy.sparse.csgraph import connected_components
 from sklearn.metrics import precision_recall_fscore_support
-from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedGroupKFold
 
 from bot.nlu.data import LANGUAGES, Example, load_examples
 from bot.nlu.embedded import EmbeddedUnderstander
 from bot.nlu.model import dedupe, train
+from bot.nlu.text import fold
 
 __all__ = [
     "SEED",
@@ -37,11 +44,15 @@ __all__ = [
     "Report",
     "cross_validate",
     "evaluate",
+    "near_duplicates",
     "split",
 ]
 
 SEED = 2024
 TEST_FRACTION = 0.25
+#: rapidfuzz's normalised Indel similarity (0-100) from which two folded texts are near-duplicates
+#: ("oi boa tarde" and "oii boa tarde" are 96, "hello" and "helloo" 91, "oi" and "oii" 80)
+NEAR = 90
 #: how an intent the understander did not settle on shows in the report
 NO_INTENT = "(none)"
 _SHOWN_EXAMPLES = 3
@@ -87,7 +98,8 @@ class Report:
         lines = [
             f"trained on {self.trained_on} examples in {self.training_seconds:.2f} s, "
             f"held out {self.held_out} (seed {self.seed}, {self.test_fraction:.0%}, stratified by "
-            "language and intent, no held-out text a training one once folded)",
+            "language and intent, no held-out text a training one or its near-duplicate once "
+            "folded)",
         ]
         for report in self.languages.values():
             lines += ["", f"== {report.language}: macro-F1 {report.macro_f1:.3f}, accuracy "
@@ -125,19 +137,41 @@ def _strata(
     return dict(per_language), alone
 
 
+def near_duplicates(examples: Sequence[Example]) -> list[int]:
+    """A group number per example: examples whose folded texts are near-duplicates (at least
+    :data:`NEAR` similar), directly or through others, share one."""
+    folded = [fold(e.text) for e in examples]
+    similar = process.cdist(folded, folded, scorer=fuzz.ratio, score_cutoff=NEAR, dtype=np.uint8)
+    _, groups = connected_components(csr_matrix(similar), directed=False)
+    return [int(g) for g in groups]
+
+
+def _folds(
+    examples: Sequence[Example], folds: int, seed: int
+) -> list[tuple[list[Example], list[Example]]]:
+    """Stratified by intent, near-duplicates in one fold: ``(training, held-out)`` per fold."""
+    splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return [
+        ([examples[i] for i in train], [examples[i] for i in test])
+        for train, test in splitter.split(
+            examples, [e.intent for e in examples], near_duplicates(examples)
+        )
+    ]
+
+
 def split(
     examples: Sequence[Example], *, seed: int = SEED, test_fraction: float = TEST_FRACTION
 ) -> tuple[list[Example], list[Example]]:
     """``(training, held-out)``: the de-duplicated examples split with a fixed seed, each
     language on its own (a language's split does not move when another's examples change),
-    stratified by intent (a pair with a single example stays in training)."""
-    per_language, training = _strata(dedupe(examples), 2)
+    stratified by intent (a pair with fewer examples than the folds the fraction makes stays in
+    training), near-duplicates on one side. The held-out part is one fold of
+    ``round(1 / test_fraction)``."""
+    folds = max(2, round(1 / test_fraction))
+    per_language, training = _strata(dedupe(examples), folds)
     held_out: list[Example] = []
     for language in sorted(per_language):
-        rest = per_language[language]
-        kept, out = train_test_split(
-            rest, test_size=test_fraction, random_state=seed, stratify=[e.intent for e in rest]
-        )
+        kept, out = _folds(per_language[language], folds, seed)[0]
         training += kept
         held_out += out
     return training, held_out
@@ -251,25 +285,23 @@ def cross_validate(
     seed: int = SEED,
 ) -> CrossReport:
     """Stratified k-fold over the de-duplicated ``examples`` (the shipped ones by default),
-    each language on its own, ``repeats`` times with a fresh shuffle: every example is held out
-    once per repeat. A language-and-intent pair with fewer examples than ``folds`` stays in
-    every training part."""
+    each language on its own, near-duplicates in one fold, ``repeats`` times with a fresh
+    shuffle: every example is held out once per repeat. A language-and-intent pair with fewer
+    examples than ``folds`` stays in every training part."""
     if folds < 2 or repeats < 1:
         raise ValueError("at least 2 folds and 1 repeat")
     per_language, always = _strata(dedupe(load_examples() if examples is None else examples), folds)
-    splitter = RepeatedStratifiedKFold(n_splits=folds, n_repeats=repeats, random_state=seed)
+    # a fresh shuffle per repeat, drawn from the seed
+    shuffles = np.random.RandomState(seed).randint(2**31 - 1, size=repeats)
     # fold i of the whole is fold i of each language, split on its own as in split()
     parts = [
-        [
-            ([rest[i] for i in train], [rest[i] for i in test])
-            for train, test in splitter.split(rest, [e.intent for e in rest])
-        ]
+        [part for shuffle in shuffles for part in _folds(rest, folds, int(shuffle))]
         for _, rest in sorted(per_language.items())
     ]
     runs = []
-    for fold in zip(*parts, strict=True):
-        training = [e for train, _ in fold for e in train] + always
-        held_out = [e for _, test in fold for e in test]
+    for parted in zip(*parts, strict=True):
+        training = [e for train, _ in parted for e in train] + always
+        held_out = [e for _, test in parted for e in test]
         runs.append(_run(training, held_out, seed, 1 / folds))
     return CrossReport(seed, folds, repeats, runs)
 

@@ -8,7 +8,7 @@ import pytest
 
 from bot.cli import main
 from bot.nlu.data import Example, load_examples
-from bot.nlu.evaluate import SEED, Report, cross_validate, evaluate, split
+from bot.nlu.evaluate import SEED, Report, cross_validate, evaluate, near_duplicates, split
 from bot.nlu.text import fold
 
 #: the target of issue 9 for the held-out pt_BR examples
@@ -43,6 +43,22 @@ def test_the_split_keeps_duplicates_out_of_the_held_out_part() -> None:
     ]
     training, held_out = split(examples, seed=1)
     assert [fold(e.text) for e in training + held_out].count("oi") == 1
+
+
+def test_near_duplicates_stay_on_one_side_of_the_split() -> None:
+    variants = ["bom dia", "bom diaa", "bomdia", "bom diaaa"]  # folded: 3 texts, one group
+    greetings = ["oi", "ola", "opa", "salve", "fala", "e_ai", "eae", "oie", "alo", "hey", "hello"]
+    thanks = ["valeu", "obrigado", "vlw", "brigado", "obg", "grato", "thanks", "thx", "ty", "tmj"]
+    examples = [Example(t, "greet", "pt_BR") for t in variants] + [
+        Example(f"{a} {b}", intent, "pt_BR")
+        for intent, group in (("greet", greetings), ("thank", thanks))
+        for a, b in zip(group, group[1:] + group[:1], strict=True)
+    ]
+    assert len(set(near_duplicates(examples[:4]))) == 1
+    for seed in range(6):
+        _, held_out = split(examples, seed=seed)
+        sides = {fold(e.text) in {fold(h.text) for h in held_out} for e in examples[:4]}
+        assert len(sides) == 1, seed
 
 
 @pytest.fixture(scope="module")
