@@ -7,6 +7,8 @@ that meets them, with ``raise ... from exc``, so callers only ever catch these::
     ├── ConfigError                 a setting is missing or malformed (message names the variable)
     ├── OzmapError                  anything that went wrong talking to OZmap
     │   ├── OzmapUnavailable        network error, timeout or 5xx: worth retrying later
+    │   │   └── ReservationUnconfirmed  a reservation was sent, its answer lost, and OZmap
+    │   │                           cannot be asked yet whether it was made (``code``)
     │   ├── OzmapAuthError          401/403: the API key is wrong or lacks the API module
     │   ├── OzmapNotFound           404: no such element
     │   └── OzmapRejected           other 4xx: OZmap refused the request; ``message`` is its text
@@ -38,6 +40,7 @@ __all__ = [
     "OzmapNotFound",
     "OzmapRejected",
     "OzmapUnavailable",
+    "ReservationUnconfirmed",
     "SignatureError",
     "StorageError",
 ]
@@ -62,6 +65,16 @@ class OzmapError(OzbotError):
 
 class OzmapUnavailable(OzmapError):
     """OZmap could not be reached, timed out, or answered 5xx."""
+
+
+class ReservationUnconfirmed(OzmapUnavailable):
+    """A reservation was sent with client code ``code`` but its answer was lost, and OZmap
+    could not be asked afterwards whether it holds it: it may. Whoever catches it keeps the
+    code, so the reservation can be looked up (and cancelled) by it later."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 class OzmapAuthError(OzmapError):

@@ -130,15 +130,17 @@ async def pick(turn: Turn) -> str:
         return "refused"
     svc: Services = turn.services
     properties = await svc.ozmap.properties_by_client_code(code)
+    record = next(r for r in own_reservations(turn) if r["code"] == code)
     if not properties:
+        # one whose answer was lost (bot.ozmap.sales) may never have been made at all
+        gone = "cancel.never_made" if record.get("unconfirmed") else "cancel.already_gone"
         _forget_reservation(turn, code)
-        turn.say(turn.t("cancel.already_gone", code=code))
+        turn.say(turn.t(gone, code=code))
         return "gone"
     client = properties[0].client_obj or await svc.ozmap.client_by_code(code)
     if client.implanted:
         turn.say(turn.t("cancel.active_customer", code=code), *human_or_menu(turn))
         return "refused"
-    record = next(r for r in own_reservations(turn) if r["code"] == code)
     turn.context["cancellation"] = {
         "code": code,
         "property_ids": [p.id for p in properties],

@@ -20,9 +20,10 @@ import re
 from typing import Any
 
 from bot.engine import FlowSpec, Jump, Row, Services, Turn, back_to_menu
+from bot.errors import ReservationUnconfirmed
 from bot.messages import Button
 from bot.nlu.base import Expect
-from bot.ozmap.sales import Booking
+from bot.ozmap.sales import Booking, remember_reservation
 from bot.validation import mask_cpf, normalize_cpf
 from flows.address import geocoded, read_address, read_number, sales
 from flows.common import answer
@@ -294,21 +295,25 @@ async def reserve(turn: Turn) -> Outcome | Jump:
         observation=OBSERVATION.format(channel=turn.message.channel),
         cpf=data.get("cpf"),  # into OZmap only where the provider opted in
     )
-    # an earlier attempt that got through (its answer lost) is found by the code, not redone
-    created = await svc.sales.reserve(booking, data["feasibility"]["boxes"])
+    reservations: list[dict[str, Any]] = turn.context.setdefault("reservations", [])
+    try:
+        # an earlier attempt that got through (its answer lost) is found by the code, not redone
+        created = await svc.sales.reserve(booking, data["feasibility"]["boxes"])
+    except ReservationUnconfirmed:
+        # OZmap may hold it: kept as this contact's, so "sim" checks again and "cancelar" finds it
+        remember_reservation(reservations, code=code, address=address, at=svc.clock())
+        turn.say(
+            turn.t("sales.reservation_unconfirmed", code=code),
+            Button("yes", turn.t("sales.button.check_again")),
+            Button("intent:cancel", turn.t("menu.option.cancel")),
+        )
+        return O.UNCLEAR
     if created is None:
         await _record_prospect(turn)
         return O.PORTS_GONE
-    reservations: list[dict[str, Any]] = turn.context.setdefault("reservations", [])
-    if not any(r["code"] == code for r in reservations):
-        reservations.append(
-            {
-                "code": code,
-                "property_id": created.id,
-                "address": address,
-                "created_at": svc.clock().isoformat(),
-            }
-        )
+    remember_reservation(
+        reservations, code=code, address=address, at=svc.clock(), property_id=created.id
+    )
     return O.RESERVED
 
 

@@ -9,7 +9,12 @@
   network serves the customer.
 * :meth:`~SalesDesk.reserve`: reserve a port on the first of those boxes that still has one
   (``auto_connect``; the next box when OZmap says there is no free port), unless an earlier
-  attempt with the same code already got through.
+  attempt with the same code already got through. When the answer to the reservation is lost
+  (a timeout, a 5xx from a gateway), OZmap may have made it all the same: the code, made and
+  saved before the request, is looked up, and what OZmap holds decides what the customer is
+  told. When OZmap cannot be asked, :class:`~bot.errors.ReservationUnconfirmed` says so and
+  :func:`remember_reservation` keeps the code among the conversation's reservations, so the
+  customer can check again or cancel it (issue 10, item 3).
 * :meth:`~SalesDesk.new_code` / :meth:`~SalesDesk.record_prospect`: the code an ERP can match
   (:mod:`bot.ozmap.codes`), and a prospect carrying one where there is no coverage.
 
@@ -26,7 +31,13 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from bot.errors import ConfigError, NoFreePort
+from bot.errors import (
+    ConfigError,
+    NoFreePort,
+    OzmapError,
+    OzmapUnavailable,
+    ReservationUnconfirmed,
+)
 from bot.nlu.text import fold, words
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.codes import CodeTemplate, Counter
@@ -42,6 +53,7 @@ __all__ = [
     "SalesDesk",
     "in_condominium",
     "lives_in",
+    "remember_reservation",
 ]
 
 #: a building this close to the point is the customer's even if the addresses differ in form
@@ -118,6 +130,30 @@ class Booking:
     observation: str = ""
     client_observation: str = ""
     cpf: str | None = field(default=None, repr=False)
+
+
+def remember_reservation(
+    reservations: list[dict[str, Any]],
+    *,
+    code: str,
+    address: str,
+    at: datetime,
+    property_id: str | None = None,
+) -> None:
+    """Keep a reservation in a conversation's list (``context["reservations"]``: the only codes
+    its customer may cancel, and an agent act on). Without ``property_id`` it is *unconfirmed*
+    (sent, its answer lost, OZmap not asked yet): kept all the same, since OZmap may hold it.
+    The entry of ``code`` is replaced (its first time kept) and put last, as the newest."""
+    earlier = next((r for r in reservations if r.get("code") == code), None)
+    entry: dict[str, Any] = {
+        "code": code,
+        "property_id": property_id,
+        "address": address,
+        "created_at": (earlier or {}).get("created_at") or at.isoformat(),
+    }
+    if property_id is None:
+        entry["unconfirmed"] = True
+    reservations[:] = [*(r for r in reservations if r.get("code") != code), entry]
 
 
 def _utcnow() -> datetime:
@@ -241,7 +277,31 @@ class SalesDesk:
                 )
             except NoFreePort:
                 continue  # taken since the feasibility check: try the next box
+            except OzmapUnavailable as lost:
+                # OZmap may have made it and only the answer was lost: never try the next box
+                return await self._after_lost_answer(booking.code, lost)
         return None
+
+    async def _after_lost_answer(self, code: str, lost: OzmapUnavailable) -> Property:
+        """What OZmap holds under ``code`` after a reservation whose answer was lost.
+
+        Raises ``lost`` again when OZmap answered (a 5xx) and holds nothing under the code:
+        nothing was reserved, "OZmap is down" is the truth. Raises ReservationUnconfirmed when
+        OZmap cannot be asked, or when the request got no answer at all (a timeout: it may still
+        be running there) and nothing is there yet."""
+        try:
+            found = await self.ozmap.properties_by_client_code(code)
+        except OzmapError as exc:
+            raise ReservationUnconfirmed(
+                code, f"the reservation {code} got no answer and OZmap cannot say if it holds it"
+            ) from exc
+        if found:
+            return found[0]
+        if lost.status is None:
+            raise ReservationUnconfirmed(
+                code, f"the reservation {code} got no answer; OZmap holds nothing under it yet"
+            ) from lost
+        raise lost
 
     def client_observation(self, booking: Booking) -> str:
         """The client's observation: the booking's, and the CPF only where the provider opted

@@ -4,15 +4,16 @@ reservation loop over the boxes, and prospects an ERP can find."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, OzmapUnavailable, ReservationUnconfirmed
 from bot.ozmap import OzmapClient
 from bot.ozmap.models import NewReservation
-from bot.ozmap.sales import Booking, SalesDesk, lives_in
+from bot.ozmap.sales import Booking, SalesDesk, lives_in, remember_reservation
 from bot.ozmap.sandbox import BOX_900, THREE_FREE_PORTS_BOX, RunningSandbox
 
 
@@ -179,3 +180,87 @@ async def test_prospects_carry_a_code_and_external_id(
     assert made.code and made.code.startswith("OZB-") and made.code != "OZB-ABCDEF"
     [massiva] = await ozmap.tags(["MASSIVA"])
     assert all((s or {}).get("tags") == [massiva.id] for s in stored)
+
+
+class LosingTransport(httpx.AsyncBaseTransport):
+    """Loopback to the sandbox, except for the reservation's POST: ``applied``, OZmap makes it
+    and the answer never comes (a read timeout, as the client meets it); ``unsent``, the same
+    timeout without reaching OZmap; ``bad-gateway``, a 502 from a gateway that never passed it
+    on."""
+
+    def __init__(self, fault: str) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.fault = fault
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not (request.method == "POST" and request.url.path.endswith("/properties")):
+            return await self.inner.handle_async_request(request)
+        if self.fault == "bad-gateway":
+            return httpx.Response(502, json={"message": "bad gateway"})
+        if self.fault == "applied":
+            response = await self.inner.handle_async_request(request)
+            await response.aread()
+        raise httpx.ReadTimeout("no answer", request=request)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome"),
+    [
+        ("applied", "reserved"),  # OZmap made it: that is the answer, not "OZmap is down"
+        ("unsent", "unconfirmed"),  # nothing there yet, but the request may still be running
+        ("bad-gateway", "down"),  # OZmap answered (through a gateway) and holds nothing
+    ],
+)
+async def test_a_reservation_without_an_answer_is_looked_up_by_its_code(
+    sandbox: RunningSandbox, fault: str, outcome: str
+) -> None:
+    code = f"sem-resposta-{fault}"
+    async with httpx.AsyncClient(transport=LosingTransport(fault)) as http:
+        desk = SalesDesk(OzmapClient(http, sandbox.url, sandbox.token, backoff=0.0))
+        try:
+            made = await desk.reserve(booking(code, sandbox), [BOX_900, THREE_FREE_PORTS_BOX])
+        except ReservationUnconfirmed as exc:
+            assert exc.code == code
+            got = "unconfirmed"
+        except OzmapUnavailable:
+            got = "down"
+        else:
+            assert made is not None and made.box == BOX_900  # never on to the next box
+            got = "reserved"
+    assert got == outcome
+    made_count = [c["code"] for c in sandbox.network.docs("ftth-clients")].count(code)
+    assert made_count == (1 if fault == "applied" else 0)
+
+
+async def test_unconfirmed_when_ozmap_cannot_be_asked_after_a_lost_answer(
+    sandbox: RunningSandbox, ozmap: OzmapClient
+) -> None:
+    sandbox.sandbox.lose_answers.append("POST /properties")
+    sandbox.sandbox.error_rate_after_loss = 1.0  # down right after making it
+    with pytest.raises(ReservationUnconfirmed):
+        await SalesDesk(ozmap).reserve(booking("talvez-1", sandbox), [BOX_900])
+    sandbox.sandbox.error_rate = 0.0
+    assert sandbox.network.client_by_code("talvez-1") is not None
+
+
+def test_remember_reservation_keeps_one_entry_per_code_newest_last() -> None:
+    first = datetime(2025, 3, 10, 14, 0, tzinfo=UTC)
+    later = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
+    kept: list[dict[str, Any]] = []
+    remember_reservation(kept, code="A", address="Rua 1", at=first)
+    remember_reservation(kept, code="B", address="Rua 2", at=first, property_id="p2")
+    assert kept[0] == {
+        "code": "A", "property_id": None, "address": "Rua 1",
+        "created_at": first.isoformat(), "unconfirmed": True,
+    }  # fmt: skip
+    remember_reservation(kept, code="A", address="Rua 1", at=later, property_id="p1")
+    assert [r["code"] for r in kept] == ["B", "A"]
+    assert kept[1] == {
+        "code": "A",
+        "property_id": "p1",
+        "address": "Rua 1",
+        "created_at": first.isoformat(),
+    }

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from bot.ozmap.sandbox import RunningSandbox
 
-__all__ = ["ozmap_down"]
+__all__ = ["answer_lost", "ozmap_down"]
 
 
 @contextmanager
@@ -20,4 +20,22 @@ def ozmap_down(sandbox: RunningSandbox) -> Iterator[None]:
     try:
         yield
     finally:
+        knobs.error_rate = 0.0
+
+
+@contextmanager
+def answer_lost(
+    sandbox: RunningSandbox, request: str, *, then_down: bool = False
+) -> Iterator[None]:
+    """The next ``request`` (``"POST /properties"``) inside the block is applied by the sandbox
+    and its answer lost (a 504: its ``lose_answers`` knob); with ``then_down`` OZmap is down
+    from then on, until the block ends. Back to normal after it, even when the block raises."""
+    knobs = sandbox.sandbox
+    knobs.lose_answers.append(request)
+    knobs.error_rate_after_loss = 1.0 if then_down else None
+    try:
+        yield
+    finally:
+        knobs.lose_answers.clear()
+        knobs.error_rate_after_loss = None
         knobs.error_rate = 0.0

@@ -132,6 +132,12 @@ class Sandbox:
         #: the shape of the feasibility answer (see bot.ozmap.sandbox.feasibility.SHAPES); a
         #: test may change it between requests
         self.feasibility_shape = feasibility_shape
+        #: requests ("POST /properties": method and path under /api/v2) whose next one is
+        #: applied and its answer lost: a 504, as from a gateway whose upstream was too slow.
+        #: Each entry is used once. ``error_rate_after_loss`` (None: unchanged) is the error
+        #: rate from then on (1.0: OZmap goes down right after, so nobody can ask it)
+        self.lose_answers: list[str] = []
+        self.error_rate_after_loss: float | None = None
         self.lock = asyncio.Lock()
         self._rng = random.Random(seed)  # noqa: S311 -- simulated failures, not security
 
@@ -160,11 +166,27 @@ class Sandbox:
                     "(raw or as 'Bearer <key>'), or get one from POST /api/v2/users/login",
                 )
             try:
-                return await handler(request)
+                response = await handler(request)
             except ApiError as exc:
                 return JSONResponse(exc.body(), status_code=exc.status)
+            return self._maybe_lost(request, response)
 
         return endpoint
+
+    def _maybe_lost(self, request: Request, response: Response) -> Response:
+        """``response``, or a 504 in its place when the request is one ``lose_answers`` names
+        (the request has been applied all the same)."""
+        name = f"{request.method} {request.url.path.removeprefix(API_PREFIX)}"
+        if name not in self.lose_answers:
+            return response
+        self.lose_answers.remove(name)
+        if self.error_rate_after_loss is not None:
+            self.error_rate = self.error_rate_after_loss
+        return _error(
+            504,
+            "GATEWAY_TIMEOUT",
+            "sandbox: the request was applied but its answer lost (lose_answers knob)",
+        )
 
     async def _persist(self) -> None:
         if self.state_file is not None:

@@ -40,10 +40,12 @@ class RunningSandbox:
         return self.url + API_PREFIX
 
     def reset(self) -> None:
-        """Restore the seed state (the network as it was loaded) and the feasibility shape it
-        was started with."""
+        """Restore the seed state (the network as it was loaded), the feasibility shape it was
+        started with, and no answers to lose."""
         self.network.reset()
         self.sandbox.feasibility_shape = self.shape
+        self.sandbox.lose_answers.clear()
+        self.sandbox.error_rate_after_loss = None
 
 
 @contextmanager
