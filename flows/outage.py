@@ -3,13 +3,19 @@
 The customer picks one of the client codes this contact is known by (their reservations, which
 become installations) or types one. OZmap is asked for that client's property and its outage
 tags: on the client, the property, its box, its splitter port and any region around it
-(:class:`bot.ozmap.outage.OutageReader`). Reading the status of a typed code reveals nothing
-personal, and the bot never repeats a name or an address from it.
+(:class:`bot.ozmap.outage.OutageReader`). The bot never repeats a name or an address from it.
+
+For the contact's own codes:
 
 * a known outage: the team is on it (and, when the provider wants it, a person is called);
 * no outage, but the client's status is ERROR: a problem on their connection, a person offered;
-* neither: short troubleshooting steps, then a person offered;
-* an unknown code: said so, another try or a person. OZmap down: the engine's honest message.
+* a reservation not installed yet: said so;
+* none of these: short troubleshooting steps, then a person offered.
+
+A typed code that is not this contact's could be anybody's, so the answer tells nothing about
+it: a mass outage where it is (what anyone asking by address learns), or else one and the same
+reply whether the code is unknown, a pending reservation, in error or fine (issue 10 item 8).
+OZmap down: the engine's honest message.
 """
 
 from __future__ import annotations
@@ -62,10 +68,15 @@ WORD = re.compile(r"[0-9A-Za-z][0-9A-Za-z_\-|./]{2,}")
 SHOWN_CODES = 3
 
 
-def known_codes(turn: Turn) -> list[str]:
+def own_codes(turn: Turn) -> list[str]:
     """The client codes of this contact: its reservations, latest first."""
     codes = [r["code"] for r in turn.context.get("reservations", [])]
-    return list(dict.fromkeys(reversed(codes)))[:SHOWN_CODES]
+    return list(dict.fromkeys(reversed(codes)))
+
+
+def known_codes(turn: Turn) -> list[str]:
+    """The codes offered as buttons: the latest of :func:`own_codes`."""
+    return own_codes(turn)[:SHOWN_CODES]
 
 
 def typed_code(turn: Turn) -> str | None:
@@ -99,6 +110,11 @@ async def check(turn: Turn) -> str | Jump:
     if svc.outages is None:
         raise OzmapUnavailable("no outage reader was configured in Services")
     status = await svc.outages.status(code)
+    own = code in own_codes(turn)
+    if not own and (status is None or not status.outage):
+        # somebody else's code, or none at all: the same words either way
+        turn.say(turn.t("outage.code_checked", code=code), *human_or_menu(turn))
+        return "no_outage"
     if status is None:
         turn.say(turn.t("outage.unknown_code", code=code), *human_or_menu(turn))
         return "unknown"

@@ -53,34 +53,80 @@ async def test_a_known_mass_outage(chat: Chat, sandbox: RunningSandbox, code: st
     assert (saved.flow, saved.state) == ("outage", "outage")
 
 
-async def test_an_error_status_without_outage_offers_a_person(
+NEUTRAL = "Não há falha em massa conhecida para o código"
+
+
+async def reserve(chat: Chat) -> str:
+    """A sale in this chat; the reservation's code."""
+    await chat.says("oi")
+    await chat.says("1")
+    await chat.says(COVERED)
+    await chat.says("sim")
+    await chat.says("Gabriel Marioto")
+    await chat.says(str(chat.option("yes")))
+    return reserved_code(chat)
+
+
+def installed(sandbox: RunningSandbox, code: str, *, status: int = 0) -> None:
+    """What the provider does after the visit: the reservation becomes an installation."""
+    client = sandbox.network.client_by_code(code)
+    assert client is not None
+    client["implanted"] = True
+    client["status"] = status
+
+
+async def test_an_error_status_on_the_contacts_own_code_offers_a_person(
     chat: Chat, sandbox: RunningSandbox
 ) -> None:
-    await ask(chat, "cliente-erro")
+    code = await reserve(chat)
+    installed(sandbox, code, status=1)
+    await chat.taps("intent:outage")
+    await chat.says("1")
     assert "detectamos um problema na sua conexão" in chat.text
     assert KNOWN_OUTAGE not in chat.text
     assert [b.payload for b in chat.options] == ["intent:handoff", "intent:menu"]
-    for secret in personal_data(sandbox, "cliente-erro"):
-        assert secret not in chat.text
     await chat.says("1")
     assert "Uma pessoa da nossa equipe" in chat.text
     assert (await chat.saved()).flow == "handoff"
 
 
-async def test_nothing_wrong_gives_troubleshooting_then_a_person(chat: Chat) -> None:
-    await ask(chat, "reserva_123")
+async def test_nothing_wrong_on_the_own_code_gives_troubleshooting_then_a_person(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    code = await reserve(chat)
+    installed(sandbox, code)
+    await chat.taps("intent:outage")
+    await chat.says(f"meu codigo é {code}")
     assert "Não há falha conhecida na sua região" in chat.text
     assert "ONU" in chat.text and "30 segundos" in chat.text
     assert [b.payload for b in chat.options] == ["intent:handoff", "intent:menu"]
 
 
-async def test_an_unknown_code_is_said_and_another_try_allowed(chat: Chat) -> None:
+async def test_a_typed_code_tells_nothing_about_whose_it_is(
+    make_chat: MakeChat, sandbox: RunningSandbox
+) -> None:
+    """Issue 10 item 8: somebody else's reservation, a client in error, an installed client and
+    a code that does not exist get the very same words (only the code typed is repeated)."""
+    owner = await make_chat("5548999990020")
+    pending = await reserve(owner)
+    replies = {}
+    for i, code in enumerate([pending, "cliente-erro", "reserva_123", "XYZ-000"]):
+        stranger = await make_chat(f"55489999900{30 + i}")
+        await ask(stranger, code)
+        reply = stranger.last_reply.text.replace(code, "<code>")
+        replies[code] = reply
+        assert "reserva" not in reply and "instalad" not in reply and "detectamos" not in reply
+        assert NEUTRAL in reply
+        assert "intent:handoff" in [b.payload for b in stranger.options]
+    assert len(set(replies.values())) == 1, replies
+
+
+async def test_a_wrong_code_may_be_typed_again(chat: Chat) -> None:
     await ask(chat, "XYZ-000")
-    assert "Não encontrei o código XYZ-000" in chat.text
-    assert "intent:handoff" in [b.payload for b in chat.options]
+    assert f"{NEUTRAL} XYZ-000" in chat.text
     await chat.says("sem sinal")  # an outage phrase restarts the question: fine
-    await chat.says("cliente-erro")
-    assert "detectamos um problema" in chat.text
+    await chat.says("cliente-massiva-caixa")
+    assert KNOWN_OUTAGE in chat.text
 
 
 async def test_a_message_without_a_code_asks_again(chat: Chat) -> None:
@@ -119,13 +165,7 @@ async def test_tags_on_the_client_the_property_or_the_splitter_port(
 
 
 async def test_the_contacts_own_code_is_offered(chat: Chat) -> None:
-    await chat.says("oi")
-    await chat.says("1")
-    await chat.says(COVERED)
-    await chat.says("sim")
-    await chat.says("Gabriel Marioto")
-    await chat.says(str(chat.option("yes")))
-    code = reserved_code(chat)
+    code = await reserve(chat)
 
     await chat.taps("intent:outage")
     assert "Escolha o código de cliente" in chat.last_reply.text
