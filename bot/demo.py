@@ -116,6 +116,7 @@ async def run_demo(out: TextIO | None = None) -> int:
     """Run the demo until ``/quit`` or end of input; returns the exit code."""
     from bot.compose import compose
     from bot.ozmap.sandbox import Network, serve_in_thread
+    from bot.plans import SAMPLE
     from bot.settings import load_settings
 
     out = out or sys.stdout
@@ -135,6 +136,8 @@ async def run_demo(out: TextIO | None = None) -> int:
             geocoder="gazetteer",
             cep_provider="offline",
         )
+        if not settings.plans_file:  # the sample's plans and answers, unless you set yours
+            settings = settings.replace(plans_file=str(SAMPLE))
         console = ConsoleChannel(name=CHANNEL, out=out, location_hint=LOCATION_HINT)
         # the timers run in the background: a nudge shows up if you leave the chat idle mid-flow
         async with compose(settings, channels={CHANNEL: console}) as runtime:

@@ -40,6 +40,7 @@ async def sandbox_prepare(settings: Settings) -> AsyncIterator[Settings]:
     offline geocoder and CEP table, and a temporary SQLite file: the sandbox starts from its
     seed every time, so saved conversations would point at reservations it no longer has)."""
     from bot.ozmap.sandbox import Network, serve_in_thread
+    from bot.plans import SAMPLE
 
     with (
         tempfile.TemporaryDirectory(prefix="ozbot-serve-") as tmp,
@@ -53,6 +54,8 @@ async def sandbox_prepare(settings: Settings) -> AsyncIterator[Settings]:
             ozmap_token=sandbox.token,
             geocoder="gazetteer",
             cep_provider="offline",
+            # the sample's plans and answers, unless you set yours
+            plans_file=settings.plans_file or str(SAMPLE),
         )
 
 

@@ -250,6 +250,17 @@ class Settings(BaseSettings):
         "true: a customer told of a known outage is also queued for a person",
     )
 
+    # --- plans and answers ---
+    plans_file: str = setting(
+        "",
+        "OZBOT_PLANS_FILE",
+        "your plans, prices and answers to common questions (YAML, texts per language; a "
+        "sample: bot/plans/sample.yml); empty: the bot quotes no prices (the demo and "
+        "serve --sandbox use the sample)",
+        example="/etc/ozbot/plans.yml",
+        section="plans and answers",
+    )
+
     # --- people and timers ---
     business_hours: str = setting(
         "mon-fri 08:00-18:00; sat 08:00-12:00",

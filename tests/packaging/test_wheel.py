@@ -227,7 +227,9 @@ def test_a_target_install_finds_its_catalogs_and_files(
         "print(bot.__file__);"
         "print(Catalogs.load(strict=True).translator('es')('menu.greeting') != 'menu.greeting');"
         "print(package_path('bot.web', 'static', 'webchat.js').is_file());"
-        "print(package_path('bot.ozmap.sandbox', 'data', 'network.json').is_file())"
+        "print(package_path('bot.ozmap.sandbox', 'data', 'network.json').is_file());"
+        "from bot.plans import SAMPLE, load_plan_book;"
+        "print(len(load_plan_book(SAMPLE).plans) > 0)"
     )
     done = subprocess.run(  # noqa: S603 -- the venv's interpreter, fixed arguments
         [str(installed.bin / "python"), "-c", probe],
@@ -241,4 +243,4 @@ def test_a_target_install_finds_its_catalogs_and_files(
     assert done.returncode == 0, done.stderr[-3000:]
     module, *found = done.stdout.split()
     assert module.startswith(str(target)), module
-    assert found == ["True", "True", "True"]
+    assert found == ["True", "True", "True", "True"]
