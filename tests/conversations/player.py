@@ -72,6 +72,10 @@ def _shown(reply: Reply) -> str:
     return text
 
 
+def _seen(reply: Reply) -> str:
+    return "\n".join([reply.text, *(b.label for b in reply.buttons)])
+
+
 def _norm_name(text: str) -> str:
     return " ".join(text.split())
 
@@ -189,7 +193,8 @@ class Player:
     def _judge_turn(
         self, script: Script, number: int, step: Step, replies: list[Reply], result: Result
     ) -> None:
-        said = "\n".join(r.text for r in replies)
+        # what the customer sees: the texts and the options offered with them
+        said = "\n".join(_seen(r) for r in replies)
         where = f"turn {number} ({step.shown!r})"
         for name in step.expect:
             if not CHECKS[name](said):
@@ -231,8 +236,8 @@ class Player:
         new_clients = [c for i, c in self._clients().items() if i not in clients_before]
         new_prospects = [p for i, p in self._prospects().items() if i not in prospects_before]
         queued = [e for e in self.events[events_before:] if e.key == key and e.kind == "queued"]
-        every = [r.text for turn in replies_by_turn for r in turn]
-        last = "\n".join(r.text for r in replies_by_turn[-1]) if replies_by_turn else ""
+        every = [_seen(r) for turn in replies_by_turn for r in turn]
+        last = "\n".join(_seen(r) for r in replies_by_turn[-1]) if replies_by_turn else ""
 
         if outcome == "reserved":
             if len(new_clients) != 1:
