@@ -8,11 +8,13 @@ import re
 
 import pytest
 
+from bot.ozmap.feasibility import MODES
 from bot.ozmap.sandbox import BOX_900, SHAPES, RunningSandbox
 from tests.flows.conftest import MakeChat
 
 CODE = re.compile(r"Código da reserva: (OZB-[A-Z2-9]{6})")
-CASES = [("radius", shape) for shape in SHAPES] + [("poles", "full")]
+# poles mode never reads the radius answer: in every shape it must decide the same
+CASES = [(mode, shape) for mode in MODES for shape in SHAPES]
 
 
 @pytest.mark.parametrize(("mode", "shape"), CASES)

@@ -300,6 +300,62 @@ async function main() {
     expect((await sdk.ftthClient.findById(state.client)).status === 0, 'status 0');
   });
 
+  await call('ftthClient.findOne by onu.mac_address (tutorial 001)', async () => {
+    const client = await sdk.ftthClient.findOne({ filter: [eq('onu.mac_address', 'AA:BB:CC:00:11:22')] });
+    expect(client && client.id === state.client, 'the client by its ONU');
+  });
+  await call('ftthClient.updateById name and observation (ERP data)', async () => {
+    await sdk.ftthClient.updateById(state.client, { name: 'Cliente SDK Silva', observation: 'plano 500' });
+    const client = await sdk.ftthClient.findById(state.client);
+    expect(client.name === 'Cliente SDK Silva' && client.observation === 'plano 500', 'the update');
+  });
+  await call('ftthClient.find code in a list', async () => {
+    const page = await sdk.ftthClient.find({
+      filter: [{ property: 'code', operator: FilterOperator.IN, value: [code, CASE.deletableClient] }],
+    });
+    expect(page.total === 2, `two clients by their codes, got ${page.total}`);
+  });
+  await call('ftthClient.find with an OR group', async () => {
+    const page = await sdk.ftthClient.find({
+      filter: [[eq('code', code), eq('code', CASE.deletableClient)]],
+    });
+    expect(page.total === 2, `either code, got ${page.total}`);
+  });
+  await call('ftthClient.find updated since (ERP sync)', async () => {
+    const since = new Date(Date.now() - 60 * 60 * 1000).toISOString();
+    const page = await sdk.ftthClient.find({
+      filter: [{ property: 'updatedAt', operator: FilterOperator.GREATER_OR_EQUAL, value: since }],
+    });
+    expect(page.rows.some((c) => c.id === state.client), 'the client just updated');
+    expect(page.rows.every((c) => c.updatedAt >= since), 'only clients updated since');
+  });
+  await call('property.updateById coords (ERP data)', async () => {
+    await sdk.property.updateById(state.property, { coords: [covered.lng + 0.0001, covered.lat] });
+    const prop = await sdk.property.findById(state.property);
+    expect(Math.abs(prop.coords[0] - (covered.lng + 0.0001)) < 1e-9, 'the new location');
+  });
+  await call('property.findById of an unknown id is null', async () => {
+    expect((await sdk.property.findById('0'.repeat(24))) === null, 'null');
+  });
+  await call('splitter.findAll of several boxes', async () => {
+    const all = await sdk.splitter.findAll({
+      filter: [{ property: 'parent', operator: FilterOperator.IN, value: [CASE.box] }, eq('isDrop', true)],
+      batchSize: 1,
+    });
+    expect(all.length === 1 && all[0].id === CASE.splitter, 'the drop splitter');
+  });
+  await call('box.find implanted, selected', async () => {
+    const page = await sdk.box.find({ filter: [eq('implanted', true)], select: 'name', limit: 5 });
+    expect(page.rows.length === 5 && page.rows.every((b) => b.name && !b.coords), 'names only');
+  });
+  await call('building.findById', async () => {
+    expect((await sdk.building.findById(building.id)).id === building.id, 'the building');
+  });
+  await call('horizontalCondominium.findById', async () => {
+    const found = await sdk.horizontalCondominium.findById(condominium.id);
+    expect(found && found.id === condominium.id && found.polygon, 'the condominium');
+  });
+
   // --- prospects (chatbot, CRM) -----------------------------------------------------------
   await call('prospect.create', async () => {
     const prospect = await sdk.prospect.create({
@@ -319,6 +375,9 @@ async function main() {
     const page = await sdk.prospect.find({ filter: [eq('code', `${code}-p`)] });
     expect(page.total === 1 && page.rows[0].external_id === `${code}-p`, 'the prospect by code');
   });
+  await call('prospect.findById', async () => {
+    expect((await sdk.prospect.findById(state.prospect)).name === 'Prospect SDK', 'the prospect');
+  });
   await call('prospect.findAll', async () => {
     expect((await sdk.prospect.findAll()).some((p) => p.id === state.prospect), 'among all');
   });
@@ -333,6 +392,10 @@ async function main() {
   });
 
   // --- pendencies (ERP) -------------------------------------------------------------------
+  await call('pendencyType.find', async () => {
+    const page = await sdk.pendencyType.find();
+    expect(page.rows.some((t) => t.id === CASE.pendencyType), 'the type to open one with');
+  });
   await call('pendency.create', async () => {
     const pendency = await sdk.pendency.create({
       owner: CASE.owner,

@@ -116,4 +116,4 @@ def test_the_official_sdk_works_against_the_sandbox(
     calls = json.loads(report.read_text())["calls"]
     failed = [f"{c['name']}: {c['detail']}" for c in calls if not c["ok"]]
     assert failed == [], f"{len(calls) - len(failed)} of {len(calls)} SDK calls work"
-    assert len(calls) >= 50
+    assert len(calls) >= 66  # the calls of calls.cjs: none may silently drop out
