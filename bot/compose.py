@@ -52,6 +52,7 @@ from bot.metrics import Metrics
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.outage import OutageReader
 from bot.ozmap.sales import SalesDesk
+from bot.plans import PlanAnswers, load_plan_book
 from bot.settings import Settings
 from bot.storage import make_store
 from bot.storage.base import Store
@@ -163,6 +164,7 @@ async def compose(
             outages=OutageReader(ozmap, settings.outage_tags, ttl=settings.outage_tags_ttl),
             outage_handoff=settings.outage_handoff,
             business_hours=hours,
+            answers=PlanAnswers(load_plan_book(settings.plans_file), catalogs),
             sales=SalesDesk.from_settings(
                 settings, ozmap, counter=store.next_value, clock=clock, **(sales_options or {})
             ),
