@@ -54,6 +54,7 @@ _MAX_PAGES = 1000  # a guard against a server that keeps promising another page
 # texts are not documented (docs/ozmap-api.md section 1): the sandbox says NO_FREE_PORT, a real
 # server says something in Portuguese or English about a port ("porta", "port", "doors").
 _PORT_WORDS = re.compile(r"\b(port|ports|porta|portas|door|doors)\b", re.IGNORECASE)
+_ERROR_CODE = re.compile(r"[A-Z][A-Z0-9_]{2,}")  # NO_FREE_PORT, DUPLICATE_CODE, ...
 _TOKEN_KEYS = ("authorization", "token", "authenticationKey", "access_token")
 
 
@@ -304,18 +305,61 @@ def _suffix(message: str | None) -> str:
 
 
 def _error_fields(response: httpx.Response) -> tuple[str | None, str | None]:
-    """OZmap's ``message`` and ``error`` code from an error body, when it is JSON."""
+    """The message and the error code (``NO_FREE_PORT``...) of an error answer. OZmap documents
+    no error body (docs/ozmap-api.md section 1), so each plausible one is read: ``message``
+    beside an ``error`` code, ``error`` as the message itself, ``errors: [{message, code}]``,
+    ``error: {code, message}``, and a short plain-text body."""
     try:
         body = response.json()
     except ValueError:
-        return None, None
+        text = response.text.strip()
+        plain = text and len(text) <= 500 and not text.startswith("<")  # not an HTML page
+        return (text if plain else None), None
+    return _message_in(body), _code_in(body)
+
+
+def _is_code(value: object) -> bool:
+    return isinstance(value, str) and _ERROR_CODE.fullmatch(value) is not None
+
+
+def _message_in(body: object, depth: int = 0) -> str | None:
+    if isinstance(body, str):
+        return body.strip() or None
+    if depth > 2:
+        return None
+    if isinstance(body, list):
+        return next((m for m in (_message_in(x, depth + 1) for x in body) if m), None)
     if not isinstance(body, Mapping):
-        return None, None
-    message, code = body.get("message"), body.get("error")
+        return None
+    for key in ("message", "msg", "detail", "description", "error_description"):
+        found = _message_in(body.get(key), depth + 1)
+        if found:
+            return found
+    error = body.get("error")
+    if isinstance(error, str) and not _is_code(error):
+        return error.strip() or None
     return (
-        message if isinstance(message, str) and message else None,
-        code if isinstance(code, str) and code else None,
+        _message_in(error, depth + 1)
+        if isinstance(error, Mapping)
+        else _message_in(body.get("errors"), depth + 1)
     )
+
+
+def _code_in(body: object, depth: int = 0) -> str | None:
+    if depth > 2:
+        return None
+    if isinstance(body, list):
+        return next((c for c in (_code_in(x, depth + 1) for x in body) if c), None)
+    if not isinstance(body, Mapping):
+        return None
+    for key in ("error", "code"):
+        if _is_code(body.get(key)):
+            return str(body[key])
+    for key in ("error", "errors"):
+        found = _code_in(body.get(key), depth + 1)
+        if found:
+            return found
+    return None
 
 
 def _raise_for_status(

@@ -31,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from bot.ozmap.sandbox.errors import reshape_error
 from bot.ozmap.sandbox.feasibility import DEFAULT_RADIUS_M, SHAPES, feasibility, shaped
 from bot.ozmap.sandbox.filters import FilterError, matches, parse_filter
 from bot.ozmap.sandbox.lists import PagingError, page_of, select_fields, sort_rows
@@ -138,6 +139,9 @@ class Sandbox:
         #: rate from then on (1.0: OZmap goes down right after, so nobody can ask it)
         self.lose_answers: list[str] = []
         self.error_rate_after_loss: float | None = None
+        #: the shape of error answers (bot.ozmap.sandbox.errors.ERROR_SHAPES); a test may
+        #: change it between requests
+        self.error_shape = "full"
         self.lock = asyncio.Lock()
         self._rng = random.Random(seed)  # noqa: S311 -- simulated failures, not security
 
@@ -150,6 +154,9 @@ class Sandbox:
 
     def wrap(self, handler: Handler, *, auth: bool = True) -> Handler:
         async def endpoint(request: Request) -> Response:
+            return reshape_error(await answer(request), self.error_shape)
+
+        async def answer(request: Request) -> Response:
             if self.latency:
                 await asyncio.sleep(self.latency)
             if self.error_rate and self._rng.random() < self.error_rate:

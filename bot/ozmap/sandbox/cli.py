@@ -3,6 +3,7 @@
     ozbot sandbox [--host 127.0.0.1] [--port 9994] [--token TOKEN] [--state FILE]
                   [--network FILE] [--latency S] [--error-rate X] [--seed N]
                   [--login devoz] [--password devoz] [--feasibility-shape SHAPE]
+                  [--error-shape SHAPE]
 
 The token is ``--token``, else ``OZMAP_TOKEN`` (from the environment or ``.env``), else a random
 one; one line tells the URL and how to authenticate. A random token is printed in full (it is the
@@ -10,7 +11,9 @@ only way to learn it); one the user supplied is shown masked. With ``--state FIL
 is loaded from FILE when it exists (else from ``--network``/the seed) and written back after
 every change, so reservations survive a restart. ``--feasibility-shape`` picks how
 ``/ftth-viability/radius`` answers (OZmap documents only its ``viable``): full, minimal, bare,
-mixed, nested, ids or wrapped (see bot/ozmap/sandbox/feasibility.py).
+mixed, nested, ids or wrapped (see bot/ozmap/sandbox/feasibility.py). ``--error-shape`` picks
+the body of its error answers (OZmap documents none): full, error, errors, nested or text (see
+bot/ozmap/sandbox/errors.py).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 
 from bot.errors import ConfigError
 from bot.ozmap.sandbox.app import API_PREFIX, DEFAULT_LOGIN, DEFAULT_PASSWORD, create_app
+from bot.ozmap.sandbox.errors import ERROR_SHAPES
 from bot.ozmap.sandbox.feasibility import SHAPES
 from bot.ozmap.sandbox.network import DEFAULT_NETWORK_FILE, Network
 from bot.settings import load_settings, mask
@@ -53,6 +57,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=SHAPES,
         default="full",
         help="shape of the feasibility answer (OZmap documents only its `viable`)",
+    )
+    parser.add_argument(
+        "--error-shape",
+        choices=ERROR_SHAPES,
+        default="full",
+        help="shape of the body of error answers (OZmap documents none)",
     )
     parser.set_defaults(handler=run)
 
@@ -108,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
         password=args.password,
         feasibility_shape=args.feasibility_shape,
     )
+    app.state.sandbox.error_shape = args.error_shape
     url = f"http://{args.host}:{args.port}"
     print(
         f"OZmap sandbox on {url}{API_PREFIX} — set OZMAP_URL={url} and {how} "

@@ -46,6 +46,7 @@ class RunningSandbox:
         self.sandbox.feasibility_shape = self.shape
         self.sandbox.lose_answers.clear()
         self.sandbox.error_rate_after_loss = None
+        self.sandbox.error_shape = "full"
 
 
 @contextmanager
