@@ -55,13 +55,13 @@ def not_understood(reply: str) -> bool:
 
 
 _NO_OUTAGE = _any(
-    r"nao (ha|identificamos|encontramos|consta|existe|temos registro de) (nenhuma )?"
+    r"nao (ha|identificamos|encontramos|consta|existe|temos registro de) (uma |nenhuma )?"
     r"(falha|queda|problema|instabilidade|interrup|manuten)",
     r"nenhuma (falha|queda|instabilidade|interrup)",
     r"sem (falha|queda)s? (conhecida|registrada|na sua)",
     r"no (known )?(outage|mass outage|incident)",
     r"not aware of (any|an) outage",
-    r"no (hay|encontramos|identificamos|tenemos registro de) (ninguna |ningun )?"
+    r"no (hay|encontramos|identificamos|tenemos registro de) (una |un |ninguna |ningun )?"
     r"(falla|corte|caida|interrup|problema|incidencia)",
     r"ningun[ao]? (falla|corte|caida|incidencia)",
 )
@@ -180,6 +180,7 @@ _CHECKS = [
             r"(shall|should|can|may) i .*(reserve|book)",
             r"confirm.*(reservation|booking)",
             r"(puedo|podemos|confirma).*(reserv|contrat)",
+            r"reservo|reservamos",
         ),
     ),
     Check(
@@ -226,7 +227,7 @@ _CHECKS = [
             r"(pessoa|atendente|equipe).*(vai|ira|logo).*(continuar|responder|atender|falar)",
             r"(vai|ira) (te )?(atender|responder|continuar)",
             r"(someone|a person|an agent|our team).*(will|is going to)",
-            r"(alguien|una persona|un agente|nuestro equipo).*(va a|continuara|respondera)",
+            r"(alguien|una persona|un agente|nuestro equipo).*(va a|seguira|continuara|respondera)",
         ),
     ),
     Check(

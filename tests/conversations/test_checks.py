@@ -1,0 +1,66 @@
+"""The corpus's named checks against the product's own texts: a check that missed the
+catalogs' right answer (or read its language wrong) would fail good conversations."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.i18n import Catalogs
+from tests.conversations.checks import CHECKS, language_of, not_understood
+
+#: catalog key -> the check its text must pass (the texts the flows say at those points)
+MEANT = {
+    "sales.ask_address": "asks_address",
+    "geo.ask_number": "asks_number",
+    "geo.address_confirm": "confirms_address",
+    "sales.covered": "covered",
+    "sales.not_covered": "not_covered",
+    "sales.ask_name": "asks_name",
+    "sales.ask_unit.building": "asks_unit",
+    "sales.summary.question": "summary",
+    "sales.reserved": "reserved",
+    "sales.prospect_recorded": "goodbye",
+    "handoff.waiting": "handoff",
+    "outage.known": "outage",
+    "outage.troubleshoot": "no_outage",
+    "cancel.done": "cancelled",
+    "privacy.erased": "erased",
+    "common.offer_human": "offers_human",
+}
+PARAMS = {"address": "Rua Delminda Silveira, 900", "code": "OZB-7KQ2MX", "name": "Ana"}
+PARAMS |= {"street": "Rua Delminda Silveira", "number": "900", "codes": "OZB-7KQ2MX"}
+
+
+@pytest.fixture(scope="module")
+def catalogs() -> Catalogs:
+    return Catalogs.load(strict=True)
+
+
+@pytest.mark.parametrize("lang", ["pt_BR", "en", "es"])
+@pytest.mark.parametrize(("key", "check"), MEANT.items())
+def test_each_check_recognises_the_catalogs_text(
+    catalogs: Catalogs, lang: str, key: str, check: str
+) -> None:
+    text = catalogs.text(lang, key, PARAMS)
+    assert CHECKS[check](text), f"{check} misses {lang} {key}: {text!r}"
+    assert language_of(text) in (lang, None), f"{lang} {key} read as {language_of(text)}"
+
+
+@pytest.mark.parametrize(
+    ("text", "check"),
+    [
+        ("Não há falha conhecida na sua região.", "outage"),
+        ("Identificamos uma falha em massa na sua região.", "no_outage"),
+        ("Posso registrar o seu interesse? Qual é o seu nome?", "summary"),
+        ("Rua Delminda Silveira: qual é o número?", "asks_name"),
+    ],
+)
+def test_checks_tell_apart_what_looks_alike(text: str, check: str) -> None:
+    assert not CHECKS[check](text)
+
+
+def test_giving_up_is_seen_in_three_languages() -> None:
+    assert not_understood("Não entendi. Responda “sim” ou “não”.")
+    assert not_understood("Sorry, I didn't get that.")
+    assert not_understood("No entendí.")
+    assert not not_understood("Preciso só do número do imóvel, por exemplo: 900.")
