@@ -115,10 +115,11 @@ async def compose(
     ones the settings name (tests load the catalogs strict); ``ozmap_options`` go to
     :meth:`OzmapClient.from_settings`, ``sales_options`` to :class:`~bot.ozmap.sales.SalesDesk`;
     ``clock`` is the time of the engine, the services and the timers. ``background`` False
-    starts neither the timer runner nor the dispatcher's sweeps: the caller drives them
-    (``runtime.timers.run_once()``, ``runtime.dispatcher.recover()``). ``shutdown_grace``
-    bounds how long accepted turns may take to finish when leaving; ``inbox_lease`` and
-    ``inbox_sweep`` are the dispatcher's ``lease`` and ``sweep_every``.
+    starts neither the timer runner nor the dispatcher's and the outbox's sweeps: the caller
+    drives them (``runtime.timers.run_once()``, ``runtime.dispatcher.recover()``,
+    ``runtime.engine.outbox.recover()``). ``shutdown_grace`` bounds how long accepted turns may
+    take to finish when leaving; ``inbox_lease`` and ``inbox_sweep`` are the dispatcher's
+    ``lease`` and ``sweep_every``, and the outbox's.
 
     Raises :class:`bot.errors.ConfigError` for a setting that cannot work (naming it), and
     :class:`bot.errors.StorageError` when the database cannot be opened; nothing is left open
@@ -179,6 +180,8 @@ async def compose(
             default_language=settings.language,
             timers=timer_policy(settings, hours),
             clock=clock,
+            outbox_lease=inbox_lease,
+            outbox_sweep=inbox_sweep,
         )
 
         # every process runs timers: claims are atomic with a lease, so they never double up
@@ -186,6 +189,10 @@ async def compose(
         if background:
             timers.start()
         stack.push_async_callback(timers.stop)
+        # replies a process that died left unsent go first; stopped after the dispatcher's turns
+        if background:
+            await engine.outbox.start()
+        stack.push_async_callback(engine.outbox.stop)
 
         dispatcher = Dispatcher(
             engine.handle,

@@ -145,8 +145,11 @@ class Metrics:
             "Accepted messages whose turn has not run yet (all processes)",
             registry=r,
         )
-        # The outbox (replies kept until sent, issue 10) adds its gauge here, sampled in
-        # sample_backlog beside the inbox's: ozbot_outbox_backlog.
+        self.outbox_backlog = Gauge(
+            "ozbot_outbox_backlog",
+            "Replies committed with their turn and not yet sent (all processes)",
+            registry=r,
+        )
         self.backlog_up = Gauge(
             "ozbot_backlog_up",
             "1 when the last scrape could read the backlogs from the store, else 0",
@@ -162,6 +165,7 @@ class Metrics:
                 self.handoffs_waiting.set(len(waiting))
                 self.timers_due.set(await store.due_timers(datetime.now(UTC)))
                 self.inbox_backlog.set(await store.inbox_pending())
+                self.outbox_backlog.set(await store.outbox_backlog())
         except Exception as exc:  # a metric must not fail the scrape: it says it is stale
             log.warning("metrics: could not read the backlogs from the store: %s", exc)
             self.backlog_up.set(0)

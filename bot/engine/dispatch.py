@@ -49,7 +49,7 @@ from bot.messages import Inbound
 from bot.metrics import Metrics
 from bot.storage.inbox import InboxStore
 
-__all__ = ["Closing", "Dispatcher", "orphans", "this_host"]
+__all__ = ["Closing", "Dispatcher", "new_owner", "orphans", "retire", "this_host"]
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,18 @@ def this_host() -> str:
     except OSError:
         namespace = ""
     return f"{socket.gethostname()}{namespace}"
+
+
+def new_owner() -> str:
+    """A new lease holder of this process (``host:pid:token``), alive until :func:`retire`."""
+    owner = f"{this_host()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    _LIVE.add(owner)
+    return owner
+
+
+def retire(owner: str) -> None:
+    """``owner`` has stopped: what it still holds is an orphan's (:func:`orphans`)."""
+    _LIVE.discard(owner)
 
 
 def orphans(holders: Iterable[str]) -> list[str]:
@@ -135,8 +147,7 @@ class Dispatcher:
         self._lease = lease
         self._sweep_every = sweep_every
         self._batch = batch
-        self.owner = f"{this_host()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-        _LIVE.add(self.owner)
+        self.owner = new_owner()
         self._queues: dict[str, deque[_Job]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
@@ -327,4 +338,4 @@ class Dispatcher:
             if released:
                 log.warning("shutdown: %d accepted messages left for the next process", released)
         finally:
-            _LIVE.discard(self.owner)
+            retire(self.owner)

@@ -8,6 +8,8 @@ It wires the engine's parts, each in its own module:
 * :mod:`bot.engine.timer_turns`: timers fired as turns, and planned after each turn
   (:mod:`bot.engine.timers` holds their policy and the runner that claims them);
 * :mod:`bot.engine.erasure`: a conversation erased at the customer's request;
+* :mod:`bot.engine.outbox`: replies kept with their turn until sent, and sent by whoever
+  recovers;
 * :mod:`bot.engine.console`: what the agent console does to a conversation.
 
 All of them run under the same per-conversation lock, so a customer's message, a timer and an
@@ -26,6 +28,7 @@ from bot.engine.erasure import Erasure
 from bot.engine.events import HandoffEvents
 from bot.engine.flow import FlowSpec
 from bot.engine.flowset import FlowSet
+from bot.engine.outbox import Outbox
 from bot.engine.queue import AgentQueue
 from bot.engine.routing import Intent
 from bot.engine.services import Services
@@ -53,7 +56,8 @@ class Engine:
     A conversation entering ``handoff_flow`` is queued for the agents (the store's queue) and
     ``events`` hears of it, and of each message the customer sends while there. ``timers``
     (None: no timers) says when to nudge, expire and give back unclaimed handoffs; ``clock``
-    is the time timers are computed from.
+    is the time timers are computed from. ``outbox_lease`` and ``outbox_sweep`` are the
+    outbox's ``lease`` and ``sweep_every`` (:class:`bot.engine.outbox.Outbox`).
     """
 
     def __init__(
@@ -73,6 +77,8 @@ class Engine:
         timers: TimerPolicy | None = None,
         events: HandoffEvents | None = None,
         clock: Callable[[], datetime] = utcnow,
+        outbox_lease: float = 30.0,
+        outbox_sweep: float = 5.0,
     ) -> None:
         flowset = FlowSet(
             flows, default=default_flow, handoff=handoff_flow, routed=(i.flow for i in intents)
@@ -89,7 +95,8 @@ class Engine:
         )
         self._flows = flowset
         queue = AgentQueue(shared)
-        self._timers = TimerTurns(shared, queue, timers)
+        self.outbox = Outbox(shared, lease=outbox_lease, sweep_every=outbox_sweep)
+        self._timers = TimerTurns(shared, queue, timers, self.outbox)
         self._console = ConsoleActions(shared, queue)
         self.turns = CustomerTurns(
             shared,
@@ -98,6 +105,7 @@ class Engine:
             queue=queue,
             timers=self._timers,
             erasure=Erasure(shared, [services.geocoder]),
+            outbox=self.outbox,
             default_language=default_language,
             max_failures=max_failures,
         )

@@ -15,6 +15,7 @@ from datetime import datetime
 from bot.channels.base import Channel
 from bot.conversation import Conversation, TranscriptEntry, ref
 from bot.engine.flow import Translate
+from bot.engine.outbox import Outbox
 from bot.engine.queue import AgentQueue
 from bot.engine.shared import Shared, bot_lines
 from bot.engine.timers import EXPIRE, NUDGE, TimerPolicy
@@ -30,10 +31,13 @@ log = logging.getLogger(__name__)
 class TimerTurns:
     """Fires timers and plans them after a customer's turn, by ``policy`` (None: no timers)."""
 
-    def __init__(self, shared: Shared, queue: AgentQueue, policy: TimerPolicy | None) -> None:
+    def __init__(
+        self, shared: Shared, queue: AgentQueue, policy: TimerPolicy | None, outbox: Outbox
+    ) -> None:
         self._shared = shared
         self._queue = queue
         self._policy = policy
+        self._outbox = outbox
 
     async def after_turn(
         self,
@@ -83,20 +87,24 @@ class TimerTurns:
                 return False
             updated, replies = outcome
             freeform = await shared.may_send_freeform(channel, conversation.contact, now, name)
+            outgoing = None
             if freeform:
                 entries = bot_lines(replies, now)
+                # kept with the turn: sent by whoever recovers if we die before sending
+                contact = conversation.contact
+                outgoing = self._outbox.keep(timer.key, conversation.channel, contact, replies)
             else:
                 entries = [
                     TranscriptEntry(
                         "system", f"[{timer.kind}: outside the messenger's window]", now
                     )
                 ]
-            await store.commit_turn(updated, entries)
+            await store.commit_turn(updated, entries, outgoing=outgoing)
             if timer.kind == EXPIRE:
                 await store.set_timers(timer.key, {NUDGE: None})
             await store.finish_timer(timer)
             if freeform:
-                await shared.send(channel, conversation.contact, replies, name)
+                await self._outbox.deliver(channel, outgoing, conversation.contact, replies, name)
             elif self._policy is not None and self._policy.template:
                 await self._send_template(
                     channel, conversation.contact, self._policy.template, replies, name

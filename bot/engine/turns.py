@@ -3,9 +3,13 @@
 Turns of one customer run one at a time and in order (the store's per-conversation lock is taken
 *before* the conversation is loaded, and held until the replies are sent); turns of different
 customers run concurrently. Only a turn that succeeded saves its new state; a failure saves the
-conversation as it was, one more failure counted, and tells the customer honestly. After a
+conversation as it was, one more failure counted, and tells the customer honestly. The replies
+are committed with the turn, in the store's outbox (:mod:`bot.engine.outbox`), and sent after
+it: a message found already committed (its process died before the end of its turn, and the
+inbox gave it back) sends what its turn left unsent instead of running again. After a
 committed turn the agents' queue and the timers are brought in line with where it now is, or,
-when the step asked for it, the conversation is erased.
+when the step asked for it, the conversation is erased (that turn's replies are sent without
+the outbox: the erasure deletes it, and may change them).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from bot.channels.base import Channel
 from bot.conversation import Conversation, TranscriptEntry, ref, utcnow
 from bot.engine.erasure import Erasure
 from bot.engine.flow import Jump, Translate, Turn
+from bot.engine.outbox import Outbox
 from bot.engine.queue import AgentQueue
 from bot.engine.routing import BUTTONS_KEY, PROFILE_NAME_KEY, Intent, Route, offered_buttons, route
 from bot.engine.services import Services
@@ -26,6 +31,7 @@ from bot.engine.timer_turns import TimerTurns
 from bot.errors import ChannelError, GeocoderUnavailable, OzmapUnavailable, StorageError
 from bot.i18n import negotiate
 from bot.messages import Inbound, Reply
+from bot.storage.outbox import Outgoing
 
 __all__ = ["CustomerTurns", "failed", "succeeded"]
 
@@ -84,6 +90,7 @@ class CustomerTurns:
         queue: AgentQueue,
         timers: TimerTurns,
         erasure: Erasure,
+        outbox: Outbox,
         default_language: str = "pt_BR",
         max_failures: int = 3,
     ) -> None:
@@ -93,6 +100,7 @@ class CustomerTurns:
         self._queue = queue
         self._timers = timers
         self._erasure = erasure
+        self._outbox = outbox
         self._default_language = default_language
         self._max_failures = max_failures
 
@@ -124,6 +132,7 @@ class CustomerTurns:
         store = self._shared.store
         if inbound.provider_id is not None and await store.seen(inbound.provider_id):
             log.info("skipping re-delivered message for conversation %s", name)
+            await self._outbox.flush(inbound.key)  # what its turn may have left unsent
             return
         loaded = await store.load(inbound.key)
         conversation = loaded or Conversation.new(
@@ -139,13 +148,16 @@ class CustomerTurns:
             "customer", describe(routed.message, offered_buttons(conversation.context))
         )
         erase = False
+        outgoing = None
         try:
             turn = await self.step(conversation, routed, t)
             updated = succeeded(conversation, turn)
             replies = turn.replies
             erase = turn.erase
+            if not erase:
+                outgoing = self._keep(inbound, replies)
             committed = await store.commit_turn(
-                updated, [customer, *bot_lines(replies)], inbound.provider_id
+                updated, [customer, *bot_lines(replies)], inbound.provider_id, outgoing
             )
         except Exception as exc:  # every failure must reach the customer as an honest reply
             log.exception(
@@ -156,20 +168,24 @@ class CustomerTurns:
             )
             replies = self._failure_replies(exc, conversation.failures + 1, t)
             updated = failed(conversation, replies)
+            outgoing = None if erase else self._keep(inbound, replies)
             try:
                 committed = await store.commit_turn(
-                    updated, [customer, *bot_lines(replies)], inbound.provider_id
+                    updated, [customer, *bot_lines(replies)], inbound.provider_id, outgoing
                 )
             except StorageError:
                 log.exception("could not record the failed turn of conversation %s", name)
-                committed = True  # the customer still deserves the explanation
+                committed, outgoing = True, None  # the customer still deserves the explanation
         if not committed:
             return
         if erase:
             replies = await self._erasure.erase(updated, replies, t)
         else:
             await self._after_turn(loaded, updated, routed, customer.text, name)
-        await self._shared.send(channel, inbound.contact, replies, name)
+        await self._outbox.deliver(channel, outgoing, inbound.contact, replies, name)
+
+    def _keep(self, inbound: Inbound, replies: Sequence[Reply]) -> Outgoing | None:
+        return self._outbox.keep(inbound.key, inbound.channel, inbound.contact, replies)
 
     async def step(self, conversation: Conversation, routed: Route, t: Translate) -> Turn:
         """Run the routed flow's step on a fresh :class:`Turn` (nothing saved). Raises whatever

@@ -9,6 +9,7 @@ against every adapter (SQLite file and PostgreSQL schema alike)::
     HandoffQueue        handoffs.py        the agents' queue
     CacheStore          cache.py           values kept for a while (geocoding answers)
     InboxStore          inbox.py           accepted messages until their turn has run
+    OutboxStore         outbox.py          a turn's replies until they are sent
     AgentStore          agents.py          the console's accounts and login sessions
     CounterStore        counters.py        named sequences (the reservation codes' {seq})
 
@@ -32,6 +33,7 @@ from bot.storage.counters import CounterStore
 from bot.storage.handoffs import HANDOFF_RELEASE, HandoffQueue, HandoffStatus, HandoffTicket
 from bot.storage.inbox import InboxStore
 from bot.storage.locks import ConversationLocks
+from bot.storage.outbox import OutboxStore
 from bot.storage.timers import Timer, TimerStore
 
 __all__ = [
@@ -45,6 +47,7 @@ __all__ = [
     "HandoffStatus",
     "HandoffTicket",
     "InboxStore",
+    "OutboxStore",
     "Store",
     "Timer",
     "TimerStore",
@@ -58,6 +61,7 @@ class Store(
     HandoffQueue,
     CacheStore,
     InboxStore,
+    OutboxStore,
     AgentStore,
     CounterStore,
 ):

@@ -1,8 +1,9 @@
 """The conversations port: the record a turn loads and saves, its transcript, and erasure.
 
 The engine's turn is ``seen`` (was this message's turn committed already?), ``load``, then
-``commit_turn``, which records the message id, saves the record and appends the turn's
-transcript lines in one transaction; all of it under the conversation's lock
+``commit_turn``, which records the message id, saves the record, appends the turn's
+transcript lines and keeps its replies in the outbox (:mod:`bot.storage.outbox`) in one
+transaction; all of it under the conversation's lock
 (:class:`bot.storage.locks.ConversationLocks`). ``tests/storage/test_conversations.py`` is the
 contract suite, on every adapter.
 """
@@ -13,6 +14,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Sequence
 
 from bot.conversation import Conversation, TranscriptEntry
+from bot.storage.outbox import Outgoing
 
 __all__ = ["ConversationStore"]
 
@@ -34,9 +36,11 @@ class ConversationStore(ABC):
         conversation: Conversation,
         transcript: Sequence[TranscriptEntry],
         provider_id: str | None = None,
+        outgoing: Outgoing | None = None,
     ) -> bool:
         """In one transaction: record ``provider_id`` (if given), save ``conversation``, append
-        ``transcript``. Returns False, writing nothing, when ``provider_id`` was already recorded.
+        ``transcript``, keep ``outgoing`` (the turn's replies) in the outbox. Returns False,
+        writing nothing, when ``provider_id`` was already recorded.
         """
 
     @abstractmethod
@@ -46,4 +50,5 @@ class ConversationStore(ABC):
     @abstractmethod
     async def forget(self, key: str) -> None:
         """Delete everything stored about one conversation (LGPD erasure): record, transcript,
-        timers and handoff tickets. Message ids are kept, no longer tied to the conversation."""
+        timers, handoff tickets and unsent replies. Message ids are kept, no longer tied to the
+        conversation."""

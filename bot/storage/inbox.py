@@ -24,7 +24,7 @@ from typing import Any
 from bot.errors import StorageError
 from bot.messages import Inbound, Location
 
-__all__ = ["InboxEntry", "InboxStore", "inbound_from_json", "inbound_to_json"]
+__all__ = ["Accepted", "InboxEntry", "InboxStore", "inbound_from_json", "inbound_to_json"]
 
 _INBOUND_FIELDS = frozenset(f.name for f in fields(Inbound))
 _LOCATION_FIELDS = frozenset(f.name for f in fields(Location))
@@ -64,15 +64,35 @@ class InboxEntry:
     inbound: Inbound
 
 
+@dataclass(frozen=True)
+class Accepted:
+    """An entry just stored: its ``id`` (ids grow in the order entries are stored, which is
+    the order a conversation's turns run in), and whether an earlier entry of its
+    conversation was in the inbox then (``behind``: its turn must wait for theirs)."""
+
+    id: int
+    behind: bool
+
+
 class InboxStore(ABC):
     """Accepted messages until their turn is done. Every method may raise
     :class:`bot.errors.StorageError`."""
 
     @abstractmethod
+    async def inbox_accept(self, inbound: Inbound, owner: str, lease: float) -> Accepted | None:
+        """Store ``inbound``, claimed by ``owner`` for ``lease`` seconds, in one statement.
+        None (storing nothing) when its provider id is already in the inbox or was already
+        committed by a turn (a re-delivered webhook)."""
+
     async def inbox_put(self, inbound: Inbound, owner: str, lease: float) -> int | None:
-        """Store ``inbound``, claimed by ``owner`` for ``lease`` seconds, in one statement;
-        returns its entry id. None (storing nothing) when its provider id is already in the
-        inbox or was already committed by a turn (a re-delivered webhook)."""
+        """:meth:`inbox_accept`, the entry's id only."""
+        accepted = await self.inbox_accept(inbound, owner, lease)
+        return None if accepted is None else accepted.id
+
+    @abstractmethod
+    async def inbox_first(self, key: str) -> int | None:
+        """The id of the conversation's earliest entry in the inbox (claimed or not), or None.
+        A turn runs when its entry is that one."""
 
     @abstractmethod
     async def inbox_claim(

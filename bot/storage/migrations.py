@@ -258,6 +258,40 @@ CREATE TABLE counters (
 );
 """
 
+# A turn's replies until they are sent (see bot/storage/outbox.py), written in the turn's own
+# transaction. ``token`` is the engine's name for the row; ``id`` orders a conversation's rows;
+# the lease (epoch seconds, like the inbox's) says when a sweep may send a row its owner left.
+# Rows are deleted once sent, so the table holds only what is in flight.
+_SQLITE_OUTBOX = """
+CREATE TABLE outbox (
+    id INTEGER PRIMARY KEY,
+    token TEXT NOT NULL UNIQUE,
+    key TEXT NOT NULL,
+    channel TEXT NOT NULL,
+    contact TEXT NOT NULL,
+    replies TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    claimed_by TEXT NOT NULL,
+    claimed_until REAL NOT NULL
+);
+CREATE INDEX outbox_key ON outbox (key, id);
+"""
+
+_POSTGRES_OUTBOX = """
+CREATE TABLE outbox (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    token text NOT NULL UNIQUE,
+    key text NOT NULL,
+    channel text NOT NULL,
+    contact text NOT NULL,
+    replies jsonb NOT NULL,
+    created_at timestamptz NOT NULL,
+    claimed_by text NOT NULL,
+    claimed_until double precision NOT NULL
+);
+CREATE INDEX outbox_key ON outbox (key, id);
+"""
+
 # PostgreSQL needs no locks table: it has advisory locks.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("initial", sqlite=_SQLITE_INITIAL, postgres=_POSTGRES_INITIAL),
@@ -269,6 +303,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("agents", sqlite=_SQLITE_AGENTS, postgres=_POSTGRES_AGENTS),
     Migration("inbox", sqlite=_SQLITE_INBOX, postgres=_POSTGRES_INBOX),
     Migration("counters", sqlite=_SQLITE_COUNTERS, postgres=_POSTGRES_COUNTERS),
+    Migration("outbox", sqlite=_SQLITE_OUTBOX, postgres=_POSTGRES_OUTBOX),
 )
 
 

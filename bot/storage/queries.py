@@ -25,11 +25,13 @@ from bot.errors import StorageError
 from bot.storage._common import dump_context, to_utc
 from bot.storage.agents import AgentAccount, AgentSession
 from bot.storage.handoffs import HandoffTicket
+from bot.storage.outbox import Outgoing, replies_from_json, replies_to_json
 from bot.storage.timers import Timer
 
 __all__ = [
     "CONVERSATION_COLUMNS",
     "CONVERSATION_UPSERT",
+    "OUTBOX_COLUMNS",
     "POSTGRES",
     "SQLITE",
     "TICKET_COLUMNS",
@@ -41,6 +43,8 @@ __all__ = [
     "conversation_values",
     "entry",
     "iso",
+    "outgoing",
+    "outgoing_values",
     "read_json",
     "read_time",
     "session",
@@ -73,6 +77,8 @@ CONVERSATION_UPSERT = "ON CONFLICT (key) DO UPDATE SET " + ", ".join(
 )
 TICKET_COLUMNS = "id, key, status, reason, since, agent, claimed_at, closed_at, outcome"
 TIMER_COLUMNS = "id, key, kind, due_at, claimed_by"
+#: what a turn's commit writes into the outbox, in :func:`outgoing_values`' order
+OUTBOX_COLUMNS = "token, key, channel, contact, replies, created_at, claimed_by, claimed_until"
 
 
 # -- reading rows --------------------------------------------------------------------------------
@@ -136,6 +142,19 @@ def ticket(row: Row) -> HandoffTicket:
     )
 
 
+def outgoing(row: Row) -> Outgoing:
+    """A row of ``token, key, channel, contact, replies, claimed_by``."""
+    return Outgoing(
+        token=row[0],
+        key=row[1],
+        channel=row[2],
+        contact=row[3],
+        replies=replies_from_json(row[4]),
+        owner=row[5],
+        lease=0.0,
+    )
+
+
 def timer(row: Row) -> Timer:
     """A row of :data:`TIMER_COLUMNS`."""
     return Timer(id=row[0], key=row[1], kind=row[2], due_at=read_time(row[3]), claim=row[4])
@@ -176,6 +195,22 @@ def conversation_values(c: Conversation, time: Callable[[datetime], Any]) -> tup
     )
 
 
+def outgoing_values(o: Outgoing, now: float, time: Callable[[datetime], Any]) -> tuple[Any, ...]:
+    """``o`` as parameters for :data:`OUTBOX_COLUMNS`, at ``now`` (the store's epoch seconds;
+    the replies as JSON text: PostgreSQL casts them to ``jsonb``)."""
+    created = datetime.fromtimestamp(now, UTC)
+    return (
+        o.token,
+        o.key,
+        o.channel,
+        o.contact,
+        replies_to_json(o.replies),
+        time(created),
+        o.owner,
+        now + o.lease,
+    )
+
+
 # -- the statements ------------------------------------------------------------------------------
 
 
@@ -201,6 +236,7 @@ class Queries:
         "DELETE FROM transcript WHERE key = ?",
         "DELETE FROM timers WHERE key = ?",
         "DELETE FROM handoffs WHERE key = ?",
+        "DELETE FROM outbox WHERE key = ?",
         "UPDATE processed_messages SET key = NULL WHERE key = ?",
     )
     agent_line: str = "INSERT INTO transcript (key, role, text, at) VALUES (?, 'agent', ?, ?)"
@@ -294,6 +330,16 @@ class Queries:
         "UPDATE inbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by = ?"
     )
     inbox_pending: str = "SELECT count(*) FROM inbox"
+    inbox_first: str = "SELECT min(id) FROM inbox WHERE key = ?"
+
+    # the outbox
+    outbox_pending: str = (
+        "SELECT token, key, channel, contact, replies, claimed_by FROM outbox"
+        " WHERE key = ? ORDER BY id"
+    )
+    outbox_sent: str = "DELETE FROM outbox WHERE token = ?"
+    outbox_holders: str = "SELECT DISTINCT claimed_by FROM outbox WHERE claimed_until >= ?"
+    outbox_backlog: str = "SELECT count(*) FROM outbox"
 
     # the schema's version
     schema_version: str = "SELECT coalesce(max(version), 0) FROM schema_version"

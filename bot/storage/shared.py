@@ -12,7 +12,8 @@ PostgreSQL (:mod:`bot.storage.queries`), on top of what each adapter provides:
   thread), PostgreSQL statement by statement on one connection inside ``conn.transaction()``.
 
 The adapters keep the rest: their connections, their locks, and the operations one database runs
-its own way (``commit_turn``, the timer plan, the claims, the cache erasure, the inbox's put).
+its own way (``commit_turn``, the timer plan, the claims, the cache erasure, the inbox's put,
+the outbox's overdue rows).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.storage import queries as rows
 from bot.storage.agents import AgentAccount, AgentSession
 from bot.storage.base import Store
 from bot.storage.handoffs import HANDOFF_RELEASE, HandoffTicket
+from bot.storage.outbox import Outgoing
 from bot.storage.queries import Queries, Row
 from bot.storage.timers import Timer
 
@@ -279,6 +281,30 @@ class SqlStore(Store):
 
     async def inbox_pending(self) -> int:
         found = await self._fetch("counting inbox entries", self.queries.inbox_pending, ())
+        return int(found[0][0])
+
+    async def inbox_first(self, key: str) -> int | None:
+        q = self.queries
+        found = await self._fetch("reading a conversation's inbox", q.inbox_first, (key,))
+        return None if not found or found[0][0] is None else int(found[0][0])
+
+    # -- the outbox -------------------------------------------------------------------------
+
+    async def outbox_pending(self, key: str) -> list[Outgoing]:
+        found = await self._fetch("reading unsent replies", self.queries.outbox_pending, (key,))
+        return [rows.outgoing(row) for row in found]
+
+    async def outbox_sent(self, token: str) -> None:
+        await self._count("clearing sent replies", self.queries.outbox_sent, (token,))
+
+    async def outbox_holders(self) -> list[str]:
+        found = await self._fetch(
+            "reading outbox leases", self.queries.outbox_holders, (self._clock(),)
+        )
+        return sorted(str(row[0]) for row in found)
+
+    async def outbox_backlog(self) -> int:
+        found = await self._fetch("counting unsent replies", self.queries.outbox_backlog, ())
         return int(found[0][0])
 
     # -- the schema -------------------------------------------------------------------------

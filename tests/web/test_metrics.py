@@ -115,6 +115,7 @@ async def test_a_sale_a_cancellation_and_a_handoff_show_in_metrics(
         assert value(text, "ozbot_handoffs_waiting") == 1
         assert value(text, "ozbot_timers_due") == 0  # scheduled, none due yet
         assert value(text, "ozbot_inbox_backlog") == 0  # every accepted message has run
+        assert value(text, "ozbot_outbox_backlog") == 0  # and its replies went out
 
 
 @pytest.fixture

@@ -21,17 +21,20 @@ from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import StorageError
 from bot.messages import Inbound
 from bot.storage._common import to_utc
-from bot.storage.inbox import InboxEntry, inbound_from_json, inbound_to_json
+from bot.storage.inbox import Accepted, InboxEntry, inbound_from_json, inbound_to_json
 from bot.storage.migrations import MIGRATIONS, Migration
+from bot.storage.outbox import Outgoing
 from bot.storage.postgres.connection import Connections, describe_dsn, lock_id, translate
 from bot.storage.postgres.locks import AdvisoryLocks
 from bot.storage.queries import (
     CONVERSATION_COLUMNS,
     CONVERSATION_UPSERT,
+    OUTBOX_COLUMNS,
     POSTGRES,
     TIMER_COLUMNS,
     Row,
     conversation_values,
+    outgoing_values,
     timer,
 )
 from bot.storage.shared import Params, SqlStore, Transaction
@@ -46,10 +49,12 @@ _CONVERSATION_PARAMS = CONVERSATION_COLUMNS.split(", ")
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 # commit_turn as one statement (one round trip, and atomic on its own): record the message id,
-# save the conversation and append its lines, the last two only if the id was new. Data-modifying
-# CTEs all run to completion whether or not the final SELECT reads them; they see one snapshot,
-# hence the guard on ``message``'s RETURNING rather than on the table. The lines are inserted in
-# their order (ORDER BY the array position), so their ids keep the transcript's order.
+# save the conversation, append its lines and keep its replies in the outbox, the last three
+# only if the id was new (the outbox row only when there is one: its token is not NULL).
+# Data-modifying CTEs all run to completion whether or not the final SELECT reads them; they see
+# one snapshot, hence the guard on ``message``'s RETURNING rather than on the table. The lines
+# are inserted in their order (ORDER BY the array position), so their ids keep the transcript's
+# order.
 _SAVE_TURN = """
 conversation AS (
     INSERT INTO conversations ({columns})
@@ -65,8 +70,15 @@ conversation AS (
         WITH ORDINALITY AS line (role, text, at, position)
     {guard}
     ORDER BY line.position
+), outgoing AS (
+    INSERT INTO outbox ({outbox})
+    SELECT %(o_token)s::text, %(o_key)s::text, %(o_channel)s::text, %(o_contact)s::text,
+        %(o_replies)s::jsonb, %(o_created_at)s::timestamptz, %(o_claimed_by)s::text,
+        %(o_claimed_until)s::double precision
+    WHERE %(o_token)s::text IS NOT NULL {and_guard}
 )
 """
+_OUTGOING_PARAMS = [f"o_{name}" for name in OUTBOX_COLUMNS.split(", ")]
 # (built from the constants above, once: nothing from outside reaches the SQL text)
 _COMMIT_TURN = (
     "WITH message AS ("  # noqa: S608
@@ -75,14 +87,22 @@ _COMMIT_TURN = (
     " ON CONFLICT (provider_id) DO NOTHING RETURNING 1),"
     + _SAVE_TURN.format(
         guard="WHERE EXISTS (SELECT FROM message)",
+        and_guard="AND EXISTS (SELECT FROM message)",
         columns=CONVERSATION_COLUMNS,
         upsert=CONVERSATION_UPSERT,
+        outbox=OUTBOX_COLUMNS,
     )
     + "SELECT count(*) FROM message"
 )
 _COMMIT_TURN_WITHOUT_ID = (
     "WITH"
-    + _SAVE_TURN.format(guard="", columns=CONVERSATION_COLUMNS, upsert=CONVERSATION_UPSERT)
+    + _SAVE_TURN.format(
+        guard="",
+        and_guard="",
+        columns=CONVERSATION_COLUMNS,
+        upsert=CONVERSATION_UPSERT,
+        outbox=OUTBOX_COLUMNS,
+    )
     + "SELECT 1"
 )
 
@@ -124,7 +144,7 @@ SELECT %(key)s::text, %(provider_id)s::text, %(message)s::jsonb, %(at)s::timesta
     %(owner)s::text, %(until)s::double precision
 WHERE NOT EXISTS (SELECT FROM processed_messages WHERE provider_id = %(provider_id)s::text)
 ON CONFLICT (provider_id) DO NOTHING
-RETURNING id
+RETURNING id, (SELECT min(e.id) FROM inbox AS e WHERE e.key = %(key)s::text)
 """
 
 # Entries whose lease ran out (or was given back), oldest first, unless an earlier entry of the
@@ -143,6 +163,13 @@ UPDATE inbox SET claimed_by = %(owner)s, claimed_until = %(until)s FROM (
 ) AS due
 WHERE inbox.id = due.id
 RETURNING inbox.id, inbox.message
+"""
+
+# Conversations with a row whose lease ran out or whose holder is dead, oldest row first.
+_OUTBOX_OVERDUE = """
+SELECT key FROM outbox
+WHERE claimed_until < %(now)s OR claimed_by = ANY(%(orphans)s::text[])
+GROUP BY key ORDER BY min(id) LIMIT %(limit)s
 """
 
 
@@ -240,11 +267,18 @@ class PostgresStore(SqlStore):
         conversation: Conversation,
         transcript: Sequence[TranscriptEntry],
         provider_id: str | None = None,
+        outgoing: Outgoing | None = None,
     ) -> bool:
-        # the context goes as text, cast to jsonb by the server
+        # the context (and the replies) go as text, cast to jsonb by the server
         params: dict[str, Any] = dict(
             zip(_CONVERSATION_PARAMS, conversation_values(conversation, to_utc), strict=True)
         )
+        kept = (
+            outgoing_values(outgoing, self._clock(), to_utc)
+            if outgoing is not None
+            else (None,) * len(_OUTGOING_PARAMS)
+        )
+        params |= dict(zip(_OUTGOING_PARAMS, kept, strict=True))
         params |= {
             "roles": [entry.role for entry in transcript],
             "texts": [entry.text for entry in transcript],
@@ -281,7 +315,7 @@ class PostgresStore(SqlStore):
         )
         return sorted(map(timer, claimed), key=lambda t: (t.due_at, t.id))
 
-    async def inbox_put(self, inbound: Inbound, owner: str, lease: float) -> int | None:
+    async def inbox_accept(self, inbound: Inbound, owner: str, lease: float) -> Accepted | None:
         now = self._clock()
         stored = await self._fetch(
             "storing an accepted message",
@@ -295,7 +329,11 @@ class PostgresStore(SqlStore):
                 "until": now + lease,
             },
         )
-        return int(stored[0][0]) if stored else None
+        if not stored:
+            return None
+        # (the subquery saw the inbox before this insert: the earliest other entry, or NULL)
+        entry, first = int(stored[0][0]), stored[0][1]
+        return Accepted(entry, behind=first is not None and int(first) < entry)
 
     async def inbox_claim(
         self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()
@@ -323,3 +361,8 @@ class PostgresStore(SqlStore):
             (InboxEntry(id=row[0], inbound=inbound_from_json(row[1])) for row in claimed),
             key=lambda entry: entry.id,
         )
+
+    async def outbox_overdue(self, orphans: Sequence[str], limit: int) -> list[str]:
+        params = {"now": self._clock(), "orphans": list(orphans), "limit": limit}
+        found = await self._fetch("finding unsent replies", _OUTBOX_OVERDUE, params)
+        return [str(row[0]) for row in found]

@@ -22,16 +22,19 @@ from typing import TypeVar
 
 from bot.conversation import Conversation, TranscriptEntry
 from bot.messages import Inbound
-from bot.storage.inbox import InboxEntry, inbound_from_json, inbound_to_json
+from bot.storage.inbox import Accepted, InboxEntry, inbound_from_json, inbound_to_json
 from bot.storage.migrations import MIGRATIONS, Migration
+from bot.storage.outbox import Outgoing
 from bot.storage.queries import (
     CONVERSATION_COLUMNS,
     CONVERSATION_UPSERT,
+    OUTBOX_COLUMNS,
     SQLITE,
     TIMER_COLUMNS,
     Row,
     conversation_values,
     iso,
+    outgoing_values,
     timer,
 )
 from bot.storage.shared import Params, SqlStore, Transaction
@@ -52,6 +55,7 @@ _RECORD_MESSAGE = (
     " ON CONFLICT (provider_id) DO NOTHING"
 )
 _APPEND_LINE = "INSERT INTO transcript (key, role, text, at) VALUES (?, ?, ?, ?)"
+_KEEP_OUTGOING = f"INSERT INTO outbox ({OUTBOX_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"  # noqa: S608
 
 _CLAIM_TIMERS = (
     "UPDATE timers SET claimed_by = ?, claimed_until = ? WHERE id IN ("  # noqa: S608
@@ -71,7 +75,7 @@ INSERT INTO inbox (key, provider_id, message, received_at, claimed_by, claimed_u
 SELECT ?, ?, ?, ?, ?, ?
 WHERE NOT EXISTS (SELECT 1 FROM processed_messages WHERE provider_id = ?)
 ON CONFLICT (provider_id) DO NOTHING
-RETURNING id
+RETURNING id, (SELECT min(e.id) FROM inbox AS e WHERE e.key = ?)
 """
 
 # Entries whose lease ran out (or was given back), oldest first, unless an earlier entry of the
@@ -88,6 +92,13 @@ UPDATE inbox SET claimed_by = :owner, claimed_until = :until WHERE id IN (
     ORDER BY i.id LIMIT :limit
 )
 RETURNING id, message
+"""
+
+# Conversations with a row whose lease ran out or whose holder is dead, oldest row first.
+_OUTBOX_OVERDUE = """
+SELECT key FROM outbox
+WHERE claimed_until < :now OR claimed_by IN (SELECT value FROM json_each(:orphans))
+GROUP BY key ORDER BY min(id) LIMIT :limit
 """
 
 
@@ -173,11 +184,13 @@ class SqliteStore(SqlStore):
         conversation: Conversation,
         transcript: Sequence[TranscriptEntry],
         provider_id: str | None = None,
+        outgoing: Outgoing | None = None,
     ) -> bool:
         c = conversation
         values = conversation_values(c, iso)
         lines = [(c.key, entry.role, entry.text, iso(entry.at)) for entry in transcript]
         message = None if provider_id is None else (provider_id, c.key, iso(self._now()))
+        kept = None if outgoing is None else outgoing_values(outgoing, self._clock(), iso)
 
         def commit(db: Db) -> None:
             if message is not None and db.execute(_RECORD_MESSAGE, message).rowcount == 0:
@@ -185,6 +198,8 @@ class SqliteStore(SqlStore):
             db.execute(_SAVE_CONVERSATION, values)
             if lines:
                 db.executemany(_APPEND_LINE, lines)
+            if kept is not None:
+                db.execute(_KEEP_OUTGOING, kept)
 
         try:
             await self._connection.write("committing a turn", commit)
@@ -227,7 +242,7 @@ class SqliteStore(SqlStore):
         )
         return sorted(map(timer, claimed), key=lambda t: (t.due_at, t.id))
 
-    async def inbox_put(self, inbound: Inbound, owner: str, lease: float) -> int | None:
+    async def inbox_accept(self, inbound: Inbound, owner: str, lease: float) -> Accepted | None:
         now = self._clock()
         params = (
             inbound.key,
@@ -237,11 +252,15 @@ class SqliteStore(SqlStore):
             owner,
             now + lease,
             inbound.provider_id,
+            inbound.key,
         )
         # One statement (atomic on its own, no BEGIN/COMMIT): on the loop at once, like a cache
         # write; it is the only database work a webhook waits for.
         stored = await self._fetch("storing an accepted message", _INBOX_PUT, params)
-        return int(stored[0][0]) if stored else None
+        if not stored:
+            return None
+        entry, first = int(stored[0][0]), stored[0][1]
+        return Accepted(entry, behind=first is not None and int(first) < entry)
 
     async def inbox_claim(
         self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()
@@ -259,6 +278,11 @@ class SqliteStore(SqlStore):
             (InboxEntry(id=row[0], inbound=inbound_from_json(row[1])) for row in claimed),
             key=lambda entry: entry.id,
         )
+
+    async def outbox_overdue(self, orphans: Sequence[str], limit: int) -> list[str]:
+        params = {"now": self._clock(), "orphans": json.dumps(list(orphans)), "limit": limit}
+        found = await self._fetch("finding unsent replies", _OUTBOX_OVERDUE, params, bulk=True)
+        return [str(row[0]) for row in found]
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)

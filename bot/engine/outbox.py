@@ -1,0 +1,168 @@
+"""Replies durable with their turn: kept in the store's outbox by the turn's own commit, sent
+after it, cleared once sent, sent by whoever recovers when the process died in between.
+
+A turn builds an :class:`~bot.storage.outbox.Outgoing` (:meth:`Outbox.keep`), hands it to
+``commit_turn`` (one transaction with the conversation, so a committed turn always has its
+replies kept), and after the commit :meth:`Outbox.deliver` sends and clears it. Left behind
+(a ``kill -9``, a crash, the machine gone) it is sent
+
+* by the next turn of its conversation that finds its message already committed (the inbox
+  keeps the message until its turn is over, so a recovered or re-delivered message comes back:
+  :meth:`bot.engine.turns.CustomerTurns`), which calls :meth:`Outbox.flush` under the lock;
+* by :meth:`Outbox.recover`, at start-up and every ``sweep_every`` seconds: rows whose holder
+  was a process on this host that is gone at once, others once their lease ran out (timers'
+  replies, and anything the first way missed).
+
+Always under the conversation's lock, which a turn holds until its replies are sent: so a row
+found there is never being sent by anyone else, and a conversation's replies go out in order.
+A reply the messenger took just before the process died is sent again: the customer may see it
+twice (README, "What a customer may see twice"). A messenger's refusal is logged and the row
+cleared, as before the outbox (not retried).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Sequence
+
+from bot.channels.base import Channel
+from bot.conversation import ref
+from bot.engine.dispatch import new_owner, orphans, retire
+from bot.engine.shared import Shared
+from bot.errors import LockTimeout, StorageError
+from bot.messages import Reply
+from bot.storage.outbox import Outgoing
+
+__all__ = ["Outbox"]
+
+log = logging.getLogger(__name__)
+
+
+class Outbox:
+    """The engine's side of the store's outbox. ``lease`` is how long a row is its process's
+    before a sweep elsewhere may send it; ``sweep_every`` how often :meth:`recover` runs in the
+    background once :meth:`start` ed; ``lock_wait`` how long a sweep waits for a busy
+    conversation (it tries again at the next sweep)."""
+
+    def __init__(
+        self,
+        shared: Shared,
+        *,
+        lease: float = 30.0,
+        sweep_every: float = 5.0,
+        lock_wait: float = 1.0,
+        batch: int = 100,
+    ) -> None:
+        self._shared = shared
+        self._lease = lease
+        self._sweep_every = sweep_every
+        self._lock_wait = lock_wait
+        self._batch = batch
+        self.owner = new_owner()
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def keep(
+        self, key: str, channel: str, contact: str, replies: Sequence[Reply]
+    ) -> Outgoing | None:
+        """The outbox row for ``replies`` (None for none), to commit with the turn."""
+        if not replies:
+            return None
+        return Outgoing(
+            token=uuid.uuid4().hex,
+            key=key,
+            channel=channel,
+            contact=contact,
+            replies=tuple(replies),
+            owner=self.owner,
+            lease=self._lease,
+        )
+
+    async def deliver(
+        self,
+        channel: Channel,
+        outgoing: Outgoing | None,
+        contact: str,
+        replies: Sequence[Reply],
+        name: str,
+    ) -> None:
+        """Send ``replies`` (those of ``outgoing`` when it was committed), then clear the row."""
+        await self._shared.send(channel, contact, replies, name)
+        if outgoing is not None:
+            await self._clear(outgoing, name)
+
+    async def flush(self, key: str) -> int:
+        """Send, oldest first, what earlier turns of the conversation left unsent; returns how
+        many rows. The caller holds the conversation's lock. Raises :class:`StorageError`
+        when they cannot be read."""
+        shared, name = self._shared, ref(key)
+        left = await shared.store.outbox_pending(key)
+        for row in left:
+            channel = shared.channels.get(row.channel)
+            if channel is None:
+                log.warning(
+                    "dropping replies for conversation %s: no %s channel", name, row.channel
+                )
+            else:
+                await shared.send(channel, row.contact, row.replies, name)
+            await self._clear(row, name)
+        if left:
+            log.warning(
+                "sent %d replies a stopped process left for conversation %s", len(left), name
+            )
+        return len(left)
+
+    async def recover(self) -> int:
+        """Send what dead holders left and what is overdue, conversation by conversation under
+        its lock; returns how many rows. A conversation busy for longer than ``lock_wait`` is
+        left to the next sweep. Raises :class:`StorageError`."""
+        store = self._shared.store
+        dead = orphans(await store.outbox_holders())
+        total = 0
+        for key in await store.outbox_overdue(dead, self._batch):
+            try:
+                async with store.lock(key, timeout=self._lock_wait):
+                    total += await self.flush(key)
+            except LockTimeout:
+                continue
+        return total
+
+    async def start(self) -> int:
+        """Recover now, then every ``sweep_every`` seconds in the background; returns how many
+        rows were sent now (database trouble is logged and left to the next sweep)."""
+        sent = await self._recover_logged()
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(
+                self._sweep_forever(), name="ozbot-outbox-sweep"
+            )
+        return sent
+
+    async def stop(self) -> None:
+        """Stop sweeping; rows of this process still unsent become the next process's."""
+        if self._sweeper is not None:
+            sweeper, self._sweeper = self._sweeper, None
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+        retire(self.owner)
+
+    async def _sweep_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_every)
+            await self._recover_logged()
+
+    async def _recover_logged(self) -> int:
+        try:
+            return await self.recover()
+        except StorageError as exc:
+            log.warning("could not look for unsent replies (will retry): %s", exc)
+            return 0
+
+    async def _clear(self, row: Outgoing, name: str) -> None:
+        try:
+            await self._shared.store.outbox_sent(row.token)
+        except StorageError as exc:
+            # the row stays: a sweep sends it again once its lease runs out (seen twice)
+            log.warning("could not clear sent replies of conversation %s: %s", name, exc)
