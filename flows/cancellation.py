@@ -19,7 +19,7 @@ from typing import Any
 from bot.engine import FlowSpec, Jump, Services, Turn, back_to_menu
 from bot.errors import OzmapNotFound
 from bot.messages import Button
-from flows.outage import WORD, looks_like_code
+from flows.common import WORD, looks_like_code
 from flows.sales import answer
 
 

@@ -1,70 +1,102 @@
-"""Outage: "estou sem internet". Is there a known mass outage where the customer is?
+"""Outage: "estou sem internet", "tem queda de internet aqui na minha rua?". Is there a known
+mass outage where the customer is?
 
-The customer picks one of the client codes this contact is known by (their reservations, which
-become installations) or types one. OZmap is asked for that client's property and its outage
-tags: on the client, the property, its box, its splitter port and any region around it
-(:class:`bot.ozmap.outage.OutageReader`). The bot never repeats a name or an address from it.
+Few customers know an OZmap client code, so the bot asks where they are: an address (typed, or a
+CEP and the number), a location pin, or a code. This contact's own codes (its reservations,
+which become installations) are offered as buttons.
 
-For the contact's own codes:
+* **A place** (:mod:`flows.outage_place` finds it): OZmap is asked about the point, not about a
+  client (:meth:`bot.ozmap.outage.OutageReader.area`): an outage tag on a region around it or on
+  the nearest box that can serve it is a known outage; one on another box in reach may be theirs;
+  no box in reach means the provider's network is not there (the address may be wrong).
+* **The contact's own code**: the client's property and its tags (client, property, box,
+  splitter port, region: :meth:`~bot.ozmap.outage.OutageReader.status`): a known outage; else a
+  client in ERROR is a problem on the connection; a reservation is not installed yet; else
+  troubleshooting.
+* **A typed code that is not this contact's** could be anybody's, so the answer tells nothing
+  about it: a mass outage where it is (what anyone asking by address learns), or else one and
+  the same reply whether the code is unknown, a pending reservation, in error or fine (issue 10
+  item 8).
 
-* a known outage: the team is on it (and, when the provider wants it, a person is called);
-* no outage, but the client's status is ERROR: a problem on their connection, a person offered;
-* a reservation not installed yet: said so;
-* none of these: short troubleshooting steps, then a person offered.
-
-A typed code that is not this contact's could be anybody's, so the answer tells nothing about
-it: a mass outage where it is (what anyone asking by address learns), or else one and the same
-reply whether the code is unknown, a pending reservation, in error or fine (issue 10 item 8).
-OZmap down: the engine's honest message.
+A known outage: the team is on it (and, when the provider wants it, a person is called). Every
+other answer offers a person. The bot never repeats a name or an address from OZmap; OZmap down:
+the engine's honest message.
 """
 
 from __future__ import annotations
 
-import re
 from enum import StrEnum
 from typing import Any
 
-from bot.engine import FlowSpec, Jump, Services, Turn, back_to_menu
+from bot.engine import FlowSpec, Jump, Row, Services, Turn, back_to_menu
 from bot.errors import OzmapUnavailable
 from bot.messages import Button
+from bot.nlu.base import Expect
+from bot.ozmap.outage import OutageReader
+from flows.common import code_buttons, human_and_menu, menu_button
+from flows.outage_place import (
+    PlaceFound,
+    choose_place,
+    code_in,
+    geocoded,
+    outage_data,
+    read_number,
+    read_place,
+)
 
 
 class State(StrEnum):
     START = "start"
-    ASK_CODE = "ask_code"
+    ASK_WHERE = "ask_where"
+    ASK_NUMBER = "ask_number"
+    CHOOSE_PLACE = "choose_place"
+    NO_NETWORK = "no_network"  # said so; another place (or a code) may follow
     OUTAGE = "outage"
+    MAYBE_OUTAGE = "maybe_outage"
     PROBLEM = "problem"
     NOT_INSTALLED = "not_installed"
     TROUBLESHOOT = "troubleshoot"
 
 
-S = State
+class Outcome(StrEnum):
+    START = "start"
+    OUTAGE = "outage"
+    MAYBE_OUTAGE = "maybe_outage"
+    PROBLEM = "problem"
+    NOT_INSTALLED = "not_installed"
+    NO_OUTAGE = "no_outage"
+    NEEDS_NUMBER = "needs_number"
+    AMBIGUOUS = "ambiguous"
+    NO_NETWORK = "no_network"
+    RETRY = "retry"  # none of the places offered, or the contact's code is gone: where, again
+    UNCLEAR = "unclear"
+
+
+S, O = State, Outcome  # noqa: E741  # the table reads better with one-letter names
+#: states where the customer may say where they are (or type a code)
+ASKING = [S.ASK_WHERE, S.ASK_NUMBER, S.CHOOSE_PLACE, S.NO_NETWORK]
 #: states with the answer given; the next message goes back to the menu
-ANSWERED = [S.OUTAGE, S.PROBLEM, S.NOT_INSTALLED, S.TROUBLESHOOT]
+ANSWERED = [S.OUTAGE, S.MAYBE_OUTAGE, S.PROBLEM, S.NOT_INSTALLED, S.TROUBLESHOOT]
 
 TRANSITIONS: list[list[Any]] = [
-    # trigger          source       dest
-    ["start",          S.START,     S.ASK_CODE],
-    ["outage",         S.ASK_CODE,  S.OUTAGE],
-    ["problem",        S.ASK_CODE,  S.PROBLEM],
-    ["not_installed",  S.ASK_CODE,  S.NOT_INSTALLED],
-    ["no_outage",      S.ASK_CODE,  S.TROUBLESHOOT],
-    ["unknown",        S.ASK_CODE,  None],
-    ["unclear",        S.ASK_CODE,  None],
+    # outcome           source          dest
+    [O.START,           S.START,        S.ASK_WHERE],
+    [O.OUTAGE,          ASKING,         S.OUTAGE],
+    [O.MAYBE_OUTAGE,    ASKING,         S.MAYBE_OUTAGE],
+    [O.PROBLEM,         ASKING,         S.PROBLEM],
+    [O.NOT_INSTALLED,   ASKING,         S.NOT_INSTALLED],
+    [O.NO_OUTAGE,       ASKING,         S.TROUBLESHOOT],
+    [O.NEEDS_NUMBER,    ASKING,         S.ASK_NUMBER],
+    [O.AMBIGUOUS,       ASKING,         S.CHOOSE_PLACE],
+    [O.NO_NETWORK,      ASKING,         S.NO_NETWORK],
+    # the step said why; from the first question it is not asked twice
+    [O.RETRY,           S.ASK_WHERE,    None],
+    [O.RETRY,           [S.ASK_NUMBER, S.CHOOSE_PLACE, S.NO_NETWORK],
+                                        S.ASK_WHERE],
+    [O.UNCLEAR,         ASKING,         None],
 ]  # fmt: skip
 
-CODE_PREFIX = "code:"
-
-
-def looks_like_code(word: str) -> bool:
-    """A code has a digit or a joining mark in it ("OZB-7KQ2MX", "cliente_42"); "internet" or
-    "caiu" are words."""
-    return any(ch.isdigit() or ch in "-_|" for ch in word)
-
-
-#: a word as a code is spelled (codes are checked further with :func:`looks_like_code`)
-WORD = re.compile(r"[0-9A-Za-z][0-9A-Za-z_\-|./]{2,}")
-#: how many known codes are offered as buttons (the latest)
+#: how many of this contact's codes are offered as buttons (the latest)
 SHOWN_CODES = 3
 
 
@@ -74,73 +106,141 @@ def own_codes(turn: Turn) -> list[str]:
     return list(dict.fromkeys(reversed(codes)))
 
 
-def known_codes(turn: Turn) -> list[str]:
-    """The codes offered as buttons: the latest of :func:`own_codes`."""
-    return own_codes(turn)[:SHOWN_CODES]
-
-
-def typed_code(turn: Turn) -> str | None:
-    if turn.button is not None and turn.button.startswith(CODE_PREFIX):
-        return turn.button.removeprefix(CODE_PREFIX)
-    words = WORD.findall(turn.text)
-    return next((w for w in words if looks_like_code(w)), None)
-
-
-def human_or_menu(turn: Turn) -> tuple[Button, Button]:
-    t = turn.t
-    return Button("intent:handoff", t("menu.option.human")), Button(
-        "intent:menu", t("menu.option.menu")
-    )
-
-
-def ask_code(turn: Turn) -> None:
-    codes = known_codes(turn)
-    if codes:
-        turn.say(turn.t("outage.ask_code.known"), *(Button(CODE_PREFIX + c, c) for c in codes))
-    else:
-        turn.say(turn.t("outage.ask_code"))
-
-
-async def check(turn: Turn) -> str | Jump:
-    code = typed_code(turn)
-    if code is None:
-        turn.say(turn.t("outage.unclear"))
-        return "unclear"
+def reader(turn: Turn) -> OutageReader:
     svc: Services = turn.services
     if svc.outages is None:
         raise OzmapUnavailable("no outage reader was configured in Services")
-    status = await svc.outages.status(code)
-    own = code in own_codes(turn)
-    if not own and (status is None or not status.outage):
-        # somebody else's code, or none at all: the same words either way
-        turn.say(turn.t("outage.code_checked", code=code), *human_or_menu(turn))
-        return "no_outage"
-    if status is None:
-        turn.say(turn.t("outage.unknown_code", code=code), *human_or_menu(turn))
-        return "unknown"
-    if status.outage:
-        if svc.outage_handoff:
-            turn.say(turn.t("outage.known"))
-            return Jump("handoff")
-        turn.say(turn.t("outage.known"), Button("intent:menu", turn.t("menu.option.menu")))
-        return "outage"
-    if not status.implanted:
-        turn.say(turn.t("outage.not_installed", code=code), *human_or_menu(turn))
-        return "not_installed"
-    if status.error:
-        turn.say(turn.t("outage.problem"), *human_or_menu(turn))
-        return "problem"
-    turn.say(turn.t("outage.troubleshoot"), *human_or_menu(turn))
-    return "no_outage"
+    return svc.outages
 
+
+# -- what the bot says on entering a state (pure) ------------------------------------------------
+
+
+def begin(turn: Turn) -> None:
+    turn.context["outage"] = {}  # a new question: no place from an earlier one
+
+
+def ask_where(turn: Turn) -> None:
+    outage_data(turn).pop("candidates", None)
+    codes = own_codes(turn)[:SHOWN_CODES]
+    if codes:
+        turn.say(turn.t("outage.ask_where.known"), *code_buttons(codes), ask_location=True)
+    else:
+        turn.say(turn.t("outage.ask_where"), ask_location=True)
+
+
+def ask_number(turn: Turn) -> None:
+    turn.say(turn.t("geo.ask_number", street=outage_data(turn)["cep"]["street"]))
+
+
+def offer_places(turn: Turn) -> None:
+    t = turn.t
+    candidates = outage_data(turn)["candidates"]
+    buttons = [Button(f"place:{i}", c["address"]) for i, c in enumerate(candidates)]
+    turn.say(
+        t("geo.address_choose"),
+        *buttons,
+        Button("none", t("outage.button.none_of_these")),
+        ask_location=True,
+    )
+
+
+# -- answers -------------------------------------------------------------------------------------
+
+
+def _known_outage(turn: Turn, lead: str | None = None) -> Outcome | Jump:
+    text = turn.t("outage.known") if lead is None else f"{lead}\n{turn.t('outage.known')}"
+    if turn.services.outage_handoff:
+        turn.say(text)
+        return Jump("handoff")
+    turn.say(text, menu_button(turn))
+    return O.OUTAGE
+
+
+async def check_place(turn: Turn, place: dict[str, Any]) -> Outcome | Jump:
+    """The answer for a point: a region or the nearest box tagged, another box in reach tagged,
+    no network in reach, or nothing known."""
+    svc: Services = turn.services
+    status = await reader(turn).area(place["lat"], place["lng"], svc.radius)
+    lead = turn.t("outage.place_checked", address=place["address"])
+    if status.outage:
+        return _known_outage(turn, lead)
+    if status.boxes == 0:
+        turn.say(turn.t("outage.no_network", address=place["address"]), *human_and_menu(turn))
+        return O.NO_NETWORK
+    if status.tagged_nearby:
+        turn.say(f"{lead}\n{turn.t('outage.nearby')}", *human_and_menu(turn))
+        return O.MAYBE_OUTAGE
+    turn.say(f"{lead}\n{turn.t('outage.troubleshoot')}", *human_and_menu(turn))
+    return O.NO_OUTAGE
+
+
+async def check_code(turn: Turn, code: str) -> Outcome | Jump:
+    status = await reader(turn).status(code)
+    if code not in own_codes(turn):
+        if status is not None and status.outage:
+            return _known_outage(turn)
+        # somebody else's code, or none at all: the same words either way
+        turn.say(turn.t("outage.code_checked", code=code), *human_and_menu(turn))
+        return O.NO_OUTAGE
+    if status is None:  # one of this contact's reservations, since removed from OZmap
+        turn.say(turn.t("outage.unknown_code", code=code), *human_and_menu(turn))
+        return O.RETRY
+    if status.outage:
+        return _known_outage(turn)
+    if not status.implanted:
+        turn.say(turn.t("outage.not_installed", code=code), *human_and_menu(turn))
+        return O.NOT_INSTALLED
+    if status.error:
+        turn.say(turn.t("outage.problem"), *human_and_menu(turn))
+        return O.PROBLEM
+    turn.say(turn.t("outage.troubleshoot"), *human_and_menu(turn))
+    return O.NO_OUTAGE
+
+
+async def _answer(turn: Turn, found: PlaceFound) -> Outcome | Jump:
+    if isinstance(found, dict):
+        return await check_place(turn, found)
+    return O(found)
+
+
+# -- steps ---------------------------------------------------------------------------------------
+
+
+async def where(turn: Turn) -> Outcome | Jump:
+    """A code (a button, or typed), else a place: a pin, coordinates, a CEP, an address."""
+    code = code_in(turn)
+    if code is not None:
+        return await check_code(turn, code)
+    return await _answer(turn, await read_place(turn))
+
+
+async def number(turn: Turn) -> Outcome | Jump:
+    return await _answer(turn, await read_number(turn))
+
+
+async def choose(turn: Turn) -> Outcome | Jump:
+    return await _answer(turn, await choose_place(turn))
+
+
+ROWS = [
+    #   state            says           expects           step
+    Row(S.ASK_WHERE,     ask_where,     Expect.ADDRESS,   where),
+    Row(S.ASK_NUMBER,    ask_number,    Expect.NUMBER,    number),
+    Row(S.CHOOSE_PLACE,  offer_places,  Expect.OPTION,    choose),
+    Row(S.NO_NETWORK,    None,          Expect.ADDRESS,   where),
+    *(Row(state, rests=True, step=back_to_menu) for state in ANSWERED),
+]  # fmt: skip
 
 FLOW = FlowSpec(
     name="outage",
-    summary="known mass outage, a problem on the connection, or troubleshooting",
+    summary="a known mass outage where the customer is (by address, pin or code), a problem "
+    "on the connection, or troubleshooting",
     states=State,
     initial=State.START,
+    outcomes=Outcome,
     transitions=TRANSITIONS,
-    steps={S.ASK_CODE: check, **dict.fromkeys(ANSWERED, back_to_menu)},
-    prompts={S.ASK_CODE: ask_code},
-    resting=frozenset(ANSWERED),
+    rows=ROWS,
+    on_begin=begin,
+    lookups=geocoded,
 )

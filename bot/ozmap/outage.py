@@ -2,7 +2,10 @@
 
 Providers tag what an outage affects (a client, a property, a box, one splitter port, or a
 region drawn around it) with tags such as MASSIVA, ROMPIMENTO, MANUTENCAO. :class:`OutageReader`
-finds a client's property by its code and looks for the configured tags on all of those.
+finds a client's property by its code and looks for the configured tags on all of those
+(:meth:`~OutageReader.status`), or, for a customer who knows no code, looks at a point: the
+regions around it and the implanted boxes that can serve it (:meth:`~OutageReader.area`; see
+docs/ozmap-api.md section 6).
 
 Tag names are matched without case or accents and turned into ids once, then reused for ``ttl``
 seconds (a list of every tag is one request, not one per turn). Nothing personal leaves this
@@ -18,11 +21,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from bot.errors import OzmapError, OzmapNotFound
+from bot.ozmap.answers import distance_m
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.models import Box, ClientStatus, Property, Splitter, Tag
 from bot.validation import fold
 
-__all__ = ["OutageReader", "OutageStatus", "tag_ids"]
+__all__ = ["AreaStatus", "OutageReader", "OutageStatus", "tag_ids"]
 
 _OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 
@@ -41,6 +45,23 @@ class OutageStatus:
     outage_on: tuple[str, ...]
     error: bool
     implanted: bool
+
+    @property
+    def outage(self) -> bool:
+        return bool(self.outage_on)
+
+
+@dataclass(frozen=True)
+class AreaStatus:
+    """What OZmap says about a point, without a client: ``outage_on`` names what carries an
+    outage tag there (``region``: a region around the point; ``box``: the nearest box that can
+    serve it, the one a drop from there is most likely plugged into); ``tagged_nearby`` counts
+    the other boxes in reach that carry one (they may be the customer's); ``boxes`` how many
+    implanted boxes can serve the point at all (0: the provider's network is not there)."""
+
+    outage_on: tuple[str, ...]
+    tagged_nearby: int
+    boxes: int
 
     @property
     def outage(self) -> bool:
@@ -117,6 +138,25 @@ class OutageReader:
             error=client.status == ClientStatus.ERROR,
             implanted=client.implanted,
         )
+
+    async def area(self, lat: float, lng: float, radius: float) -> AreaStatus:
+        """The outage status of the point: its regions' tags and those of the implanted boxes
+        within ``radius`` metres (the reach of a drop), nearest first. Three requests, sent
+        together; nothing about any client is read."""
+        wanted, boxes, regions = await asyncio.gather(
+            self.outage_tag_ids(),
+            self._ozmap.boxes_near(lat, lng, radius),
+            self._ozmap.regions_at(lat, lng),
+        )
+        located = [b for b in boxes if b.lat is not None and b.lng is not None]
+        located.sort(key=lambda b: distance_m(lat, lng, b.lat or 0.0, b.lng or 0.0))
+        tagged = [bool(tag_ids(b.tags) & wanted) for b in located]
+        on = []
+        if any(tag_ids(r.tags) & wanted for r in regions):
+            on.append("region")
+        if tagged and tagged[0]:
+            on.append("box")
+        return AreaStatus(outage_on=tuple(on), tagged_nearby=sum(tagged[1:]), boxes=len(located))
 
     async def _box(self, prop: Property) -> Box | None:
         if not prop.box:

@@ -31,7 +31,7 @@ def personal_data(sandbox: RunningSandbox, code: str) -> list[str]:
 
 async def ask(chat: Chat, code: str) -> None:
     await chat.says("Boa noite, estou sem internet desde cedo")
-    assert "Qual é o seu código de cliente?" in chat.last_reply.text
+    assert "Se tiver o código de cliente, pode enviar ele também" in chat.last_reply.text
     await chat.says(f"o código é {code}")
 
 
@@ -129,10 +129,11 @@ async def test_a_wrong_code_may_be_typed_again(chat: Chat) -> None:
     assert KNOWN_OUTAGE in chat.text
 
 
-async def test_a_message_without_a_code_asks_again(chat: Chat) -> None:
+async def test_a_message_without_a_code_or_a_place_asks_again(chat: Chat) -> None:
     await chat.says("sem internet")
-    await chat.says("não sei")
-    assert "Não encontrei um código na sua mensagem" in chat.text
+    await chat.says("??")
+    assert "Não entendi onde você está" in chat.text
+    assert (await chat.saved()).state == "ask_where"
 
 
 async def test_tags_on_the_client_the_property_or_the_splitter_port(
@@ -168,8 +169,9 @@ async def test_the_contacts_own_code_is_offered(chat: Chat) -> None:
     code = await reserve(chat)
 
     await chat.taps("intent:outage")
-    assert "Escolha o código de cliente" in chat.last_reply.text
+    assert "Escolha o seu código de cliente, ou envie o endereço" in chat.last_reply.text
     assert [b.payload for b in chat.options] == [f"code:{code}"]
+    assert chat.last_reply.ask_location
     await chat.says("1")
     assert f"O código {code} é de uma reserva que ainda não foi instalada" in chat.text
 
