@@ -142,6 +142,8 @@ class Sandbox:
         #: the shape of error answers (bot.ozmap.sandbox.errors.ERROR_SHAPES); a test may
         #: change it between requests
         self.error_shape = "full"
+        #: how lists page (bot.ozmap.sandbox.lists.PAGING_STYLES); a test may change it
+        self.paging_style = "start"
         self.lock = asyncio.Lock()
         self._rng = random.Random(seed)  # noqa: S311 -- simulated failures, not security
 
@@ -244,7 +246,9 @@ class Sandbox:
         sort_rows(rows, sort)
         route = f"{API_PREFIX}/{path or collections[0]}"
         try:
-            envelope = page_of(rows, path=route, query=query, flt=flt, sort=sort)
+            envelope = page_of(
+                rows, path=route, query=query, flt=flt, sort=sort, style=self.paging_style
+            )
         except PagingError as exc:
             raise ApiError(400, "INVALID_PAGE", str(exc)) from None
         return JSONResponse(envelope)

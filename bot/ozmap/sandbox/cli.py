@@ -3,7 +3,7 @@
     ozbot sandbox [--host 127.0.0.1] [--port 9994] [--token TOKEN] [--state FILE]
                   [--network FILE] [--latency S] [--error-rate X] [--seed N]
                   [--login devoz] [--password devoz] [--feasibility-shape SHAPE]
-                  [--error-shape SHAPE]
+                  [--error-shape SHAPE] [--paging start|page|total]
 
 The token is ``--token``, else ``OZMAP_TOKEN`` (from the environment or ``.env``), else a random
 one; one line tells the URL and how to authenticate. A random token is printed in full (it is the
@@ -13,7 +13,8 @@ every change, so reservations survive a restart. ``--feasibility-shape`` picks h
 ``/ftth-viability/radius`` answers (OZmap documents only its ``viable``): full, minimal, bare,
 mixed, nested, ids or wrapped (see bot/ozmap/sandbox/feasibility.py). ``--error-shape`` picks
 the body of its error answers (OZmap documents none): full, error, errors, nested or text (see
-bot/ozmap/sandbox/errors.py).
+bot/ozmap/sandbox/errors.py). ``--paging`` picks where ``nextUrl`` carries the position, or
+that there is none (see bot/ozmap/sandbox/lists.py; the SDK follows only ``start``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.errors import ConfigError
 from bot.ozmap.sandbox.app import API_PREFIX, DEFAULT_LOGIN, DEFAULT_PASSWORD, create_app
 from bot.ozmap.sandbox.errors import ERROR_SHAPES
 from bot.ozmap.sandbox.feasibility import SHAPES
+from bot.ozmap.sandbox.lists import PAGING_STYLES
 from bot.ozmap.sandbox.network import DEFAULT_NETWORK_FILE, Network
 from bot.settings import load_settings, mask
 
@@ -63,6 +65,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=ERROR_SHAPES,
         default="full",
         help="shape of the body of error answers (OZmap documents none)",
+    )
+    parser.add_argument(
+        "--paging",
+        choices=PAGING_STYLES,
+        default="start",
+        help="where nextUrl carries the position (start, what the SDK follows; page), or no "
+        "nextUrl at all (total)",
     )
     parser.set_defaults(handler=run)
 
@@ -119,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
         feasibility_shape=args.feasibility_shape,
     )
     app.state.sandbox.error_shape = args.error_shape
+    app.state.sandbox.paging_style = args.paging
     url = f"http://{args.host}:{args.port}"
     print(
         f"OZmap sandbox on {url}{API_PREFIX} — set OZMAP_URL={url} and {how} "

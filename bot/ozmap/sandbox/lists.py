@@ -12,6 +12,13 @@ page forever. ``page`` (1-based) is still honoured when no ``start`` is sent; ``
 every row. ``nextUrl`` also carries the filter and sort in effect (as query JSON), so a client
 that fetches it as it is, without the GET body the filter may have come in, gets the same rows.
 
+OZmap does not say which parameter ``nextUrl`` carries the position in, so the sandbox can page
+in three ways (:data:`PAGING_STYLES`, its ``paging_style`` knob): ``start`` (the above, what the
+SDK can follow), ``page`` (``nextUrl`` carries ``page=N+1``: the SDK's ``findAll`` would loop
+on the first page, a client that fetches ``nextUrl`` as it is reads on) and ``total`` (no
+``hasNextPage`` nor ``nextUrl``: the client must ask ``page`` by ``page`` while ``total`` says
+rows are left).
+
 ``select`` keeps only the named fields (separated by spaces or commas, dotted paths allowed;
 ``-field`` leaves a field out instead); ``id`` and ``_id`` always stay, as Mongoose keeps
 ``_id``.
@@ -28,9 +35,18 @@ from urllib.parse import urlencode
 from bot.ozmap.sandbox.filters import values_at
 from bot.ozmap.sandbox.network import Doc
 
-__all__ = ["DEFAULT_LIMIT", "PagingError", "page_of", "paging", "select_fields", "sort_rows"]
+__all__ = [
+    "DEFAULT_LIMIT",
+    "PAGING_STYLES",
+    "PagingError",
+    "page_of",
+    "paging",
+    "select_fields",
+    "sort_rows",
+]
 
 DEFAULT_LIMIT = 100  # the SDK's batch size
+PAGING_STYLES = ("start", "page", "total")
 
 
 class PagingError(ValueError):
@@ -143,9 +159,10 @@ def page_of(
     query: Mapping[str, str],
     flt: list[Any],
     sort: list[Any],
+    style: str = "start",
 ) -> dict[str, Any]:
     """The envelope for one page of ``rows`` (already filtered and sorted), answered at
-    ``path`` (``/api/v2/<collection>``) for a request with ``query``."""
+    ``path`` (``/api/v2/<collection>``) for a request with ``query``, paged in ``style``."""
     start, limit = paging(query)
     chunk = rows[start:] if limit == -1 else rows[start : start + limit]
     chunk = [select_fields(row, query.get("select")) for row in chunk]
@@ -158,8 +175,15 @@ def page_of(
         "rows": chunk,
         "hasNextPage": more,
     }
+    if style == "total":
+        del envelope["hasNextPage"]
+        return envelope
     if more:
-        params = {"start": str(start + len(chunk)), "limit": str(limit)}
+        params = (
+            {"page": str(start // limit + 2), "limit": str(limit)}
+            if style == "page"
+            else {"start": str(start + len(chunk)), "limit": str(limit)}
+        )
         params.update(
             (k, v)
             for k, v in query.items()

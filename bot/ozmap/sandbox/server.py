@@ -47,6 +47,7 @@ class RunningSandbox:
         self.sandbox.lose_answers.clear()
         self.sandbox.error_rate_after_loss = None
         self.sandbox.error_shape = "full"
+        self.sandbox.paging_style = "start"
 
 
 @contextmanager
