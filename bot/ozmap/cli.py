@@ -5,7 +5,8 @@
 * ``cancel CODE``: find the reservation by client code, DELETE its property (tutorial 004);
 * ``feasibility LAT LNG [--radius M] [--raw]``: the boxes (in OZMAP_FEASIBILITY_MODE) and
   condominiums a sale would be offered;
-* ``find CODE [--raw]``: the property and client OZmap holds for a code.
+* ``find CODE [--raw]``: the property and client OZmap holds for a code, else the prospects
+  recorded with it (the bot gives those a code too).
 
 ``--raw`` prints OZmap's answer exactly as it came (JSON; credentials masked), so an integrator's
 first contact with a real OZmap shows what the parser had to understand: compare it with the
@@ -33,6 +34,7 @@ from bot.ozmap.client import OzmapClient, segment
 from bot.ozmap.models import ClientStatus, FtthClient, Property
 from bot.ozmap.sales import SalesDesk
 from bot.settings import Settings, load_settings, mask
+from bot.validation import mask_phone
 
 __all__ = ["register"]
 
@@ -251,8 +253,19 @@ async def _find(client: OzmapClient, args: argparse.Namespace) -> int:
         _print_raw(await client.raw("properties/client/" + segment(args.code)), client)
         return 0
     properties = await client.properties_by_client_code(args.code)
-    if not properties:
-        raise OzmapNotFound(f"no OZmap property has client code {args.code!r}: check the code")
     for prop in properties:
         print("\n".join(_describe(prop, args.code)))
+    if properties:
+        return 0
+    # no reservation: the bot gives prospects (no coverage) a code too
+    prospects = await client.prospects_by_code(args.code)
+    if not prospects:
+        raise OzmapNotFound(f"no OZmap property or prospect has code {args.code!r}: check the code")
+    for found in prospects:
+        where = f"{found.lat}, {found.lng}" if found.lat is not None else "no coordinates"
+        print(
+            f"prospect {found.id}  code {found.code}  external_id {found.external_id or '-'}  "
+            f"name {found.name or '-'}  phone {mask_phone(found.phone)}  "
+            f"{found.address or '(no address)'}  {where}"
+        )
     return 0

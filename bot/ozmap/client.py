@@ -411,6 +411,13 @@ class OzmapClient:
         }
         await self._t.call("POST", "ftth-clients/batch-update", body=body, what="clients")
 
+    async def prospects_by_code(self, code: str) -> list[Prospect]:
+        """The prospects recorded with this ``code`` (how an ERP finds the ones the bot made:
+        they carry it as ``code`` and ``external_id``). Empty for an empty code."""
+        if not code:
+            return []
+        return _parse_all(Prospect, await self._t.rows("prospects", [_eq("code", code)]))
+
     async def create_prospect(
         self,
         name: str,

@@ -331,6 +331,7 @@ class Prospect(Located):
     name: str | None = None
     phone: str | None = None
     code: str | None = None
+    external_id: str | None = None
     address: str | None = None
     observation: str | None = None
     viable: bool | None = None

@@ -80,3 +80,29 @@ async def test_found_activated_and_cancelled_by_that_code(
     assert sandbox.network.client_by_code(code)["implanted"] is True  # type: ignore[index]
     assert (await ozmap("cancel", code))[0].startswith(f"{code}: cancelled")
     assert sandbox.network.client_by_code(code) is None
+
+
+async def test_a_prospect_is_found_by_its_code(
+    make_chat: MakeChat,
+    sandbox: RunningSandbox,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    chat = await make_chat(code_template="LEAD{seq:04d}")
+    await chat.says("oi")
+    await chat.says("1")
+    await chat.says("Av. Madre Benvenuta, 1500")
+    await chat.says("sim")
+    await chat.says("Carla Dias")
+    [prospect] = [p for p in sandbox.network.docs("prospects") if p.get("code") == "LEAD0001"]
+    assert prospect["external_id"] == "LEAD0001"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OZMAP_URL", sandbox.url)
+    monkeypatch.setenv("OZMAP_TOKEN", sandbox.token)
+    assert await asyncio.to_thread(main, ["ozmap", "find", "LEAD0001"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert line.startswith(f"prospect {prospect['_id']}  code LEAD0001  external_id LEAD0001")
+    assert "Carla Dias" in line and "5548999990001" not in line  # the phone masked
+    assert await asyncio.to_thread(main, ["ozmap", "find", "LEAD9999"]) == 1
+    assert "no OZmap property or prospect" in capsys.readouterr().err

@@ -110,11 +110,14 @@ def test_feasibility(env: RunningSandbox, capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_unknown_code(env: RunningSandbox, capsys: pytest.CaptureFixture[str]) -> None:
-    for action in ("activate", "find"):
+    for action, says in (
+        ("activate", "no OZmap property has client code 'ninguem'"),
+        ("find", "no OZmap property or prospect has code 'ninguem'"),
+    ):
         code, out, err = run(capsys, action, "ninguem")
         assert (code, out) == (1, [])
         [line] = err.splitlines()
-        assert line.startswith("ozbot: no OZmap property has client code 'ninguem': check the code")
+        assert line.startswith(f"ozbot: {says}: check the code")
 
 
 def test_bad_token(
