@@ -8,6 +8,10 @@ reservations, gets no deletion and the offer of a person, so nobody can cancel s
 reservation by guessing or copying a code. A code whose client is already implanted is an
 active customer, not a reservation: a person handles that too. After a confirmation the
 property is deleted; one already gone counts as cancelled (a retried "yes" is harmless).
+
+With one reservation the first question is the confirmation itself ("desisti, quero cancelar
+minha reserva" → "Confirma o cancelamento da reserva ...?" → "sim"); with several, the customer
+chooses one and then confirms.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ import contextlib
 from enum import StrEnum
 from typing import Any
 
-from bot.engine import FlowSpec, Jump, Services, Turn, back_to_menu
+from bot.engine import FlowSpec, Jump, Row, Services, Turn, back_to_menu
 from bot.errors import OzmapNotFound
 from bot.messages import Button
-from flows.common import WORD, looks_like_code
-from flows.sales import answer
+from bot.nlu.base import Expect
+from flows.common import CODE_PREFIX, WORD, answer, human_and_menu, looks_like_code, menu_button
 
 
 class State(StrEnum):
@@ -31,19 +35,26 @@ class State(StrEnum):
     REFUSED = "refused"
 
 
-S = State
+class Outcome(StrEnum):
+    START = "start"
+    FOUND = "found"  # one of this contact's reservations, still in OZmap: confirm it
+    REFUSED = "refused"  # not this contact's, or already installed: a person's job
+    GONE = "gone"  # no longer in OZmap: nothing to do
+    CANCELLED = "cancelled"
+    UNCLEAR = "unclear"
+
+
+S, O = State, Outcome  # noqa: E741  # the table reads better with one-letter names
 
 TRANSITIONS: list[list[Any]] = [
-    # trigger      source               dest
-    ["start",      S.START,             S.CHOOSE],
-    ["found",      S.CHOOSE,            S.CONFIRM],
-    ["refused",    S.CHOOSE,            S.REFUSED],
-    ["gone",       S.CHOOSE,            S.CANCELLED],
-    ["cancelled",  S.CONFIRM,           S.CANCELLED],
-    ["unclear",    [S.CHOOSE, S.CONFIRM], None],
+    # outcome       source                 dest
+    [O.START,       S.START,               S.CHOOSE],
+    [O.FOUND,       S.CHOOSE,              S.CONFIRM],
+    [O.REFUSED,     S.CHOOSE,              S.REFUSED],
+    [O.GONE,        S.CHOOSE,              S.CANCELLED],
+    [O.CANCELLED,   [S.CHOOSE, S.CONFIRM], S.CANCELLED],
+    [O.UNCLEAR,     [S.CHOOSE, S.CONFIRM], None],
 ]  # fmt: skip
-
-CODE_PREFIX = "code:"
 
 
 def own_reservations(turn: Turn) -> list[dict[str, Any]]:
@@ -70,45 +81,46 @@ def chosen_code(turn: Turn) -> tuple[str | None, bool]:
     return (candidates[0], False) if candidates else (None, False)
 
 
-def human_or_menu(turn: Turn) -> tuple[Button, Button]:
-    t = turn.t
-    return Button("intent:handoff", t("menu.option.human")), Button(
-        "intent:menu", t("menu.option.menu")
-    )
-
-
 def short(address: str) -> str:
     return address.split(" - ")[0]
 
 
-# -- prompts (pure) -----------------------------------------------------------------------------
+# -- what the bot says on entering a state (pure) ------------------------------------------------
 
 
 def begin(turn: Turn) -> None:
     turn.context.pop("cancellation", None)
 
 
+def _ask_to_confirm(turn: Turn, code: str, address: str) -> None:
+    t = turn.t
+    turn.say(
+        t("cancel.confirm", code=code, address=address),
+        Button("yes", t("cancel.button.confirm")),
+        Button("no", t("cancel.button.keep")),
+    )
+
+
 def choose(turn: Turn) -> None:
     t = turn.t
     reservations = own_reservations(turn)
     if not reservations:
-        turn.say(t("cancel.none"), *human_or_menu(turn))
+        turn.say(t("cancel.none"), *human_and_menu(turn))
+        return
+    if len(reservations) == 1:
+        only = reservations[0]
+        _ask_to_confirm(turn, only["code"], only["address"])
         return
     buttons = [
         Button(CODE_PREFIX + r["code"], f"{r['code']} · {short(r['address'])}")
         for r in reservations
     ]
-    turn.say(t("cancel.choose"), *buttons, Button("intent:menu", t("menu.option.menu")))
+    turn.say(t("cancel.choose"), *buttons, menu_button(turn))
 
 
 def confirm(turn: Turn) -> None:
-    t = turn.t
     pending = turn.context["cancellation"]
-    turn.say(
-        t("cancel.confirm", code=pending["code"], address=pending["address"]),
-        Button("yes", t("cancel.button.confirm")),
-        Button("no", t("cancel.button.keep")),
-    )
+    _ask_to_confirm(turn, pending["code"], pending["address"])
 
 
 # -- steps --------------------------------------------------------------------------------------
@@ -118,16 +130,14 @@ def _forget_reservation(turn: Turn, code: str) -> None:
     turn.context["reservations"] = [r for r in own_reservations(turn) if r["code"] != code]
 
 
-async def pick(turn: Turn) -> str:
-    code, own = chosen_code(turn)
-    if code is None:
-        turn.say(turn.t("cancel.unclear"))
-        choose(turn)
-        return "unclear"
-    if not own:
-        # not even looked up: whether such a code exists is nobody else's business
-        turn.say(turn.t("cancel.not_yours"), *human_or_menu(turn))
-        return "refused"
+def _kept(turn: Turn, code: str) -> Jump:
+    turn.say(turn.t("cancel.kept", code=code))
+    return Jump("menu")
+
+
+async def _look_up(turn: Turn, code: str) -> Outcome:
+    """FOUND (what to delete kept in the context), GONE or REFUSED, for one of this contact's
+    own codes."""
     svc: Services = turn.services
     properties = await svc.ozmap.properties_by_client_code(code)
     record = next(r for r in own_reservations(turn) if r["code"] == code)
@@ -136,30 +146,23 @@ async def pick(turn: Turn) -> str:
         gone = "cancel.never_made" if record.get("unconfirmed") else "cancel.already_gone"
         _forget_reservation(turn, code)
         turn.say(turn.t(gone, code=code))
-        return "gone"
+        return O.GONE
     client = properties[0].client_obj or await svc.ozmap.client_by_code(code)
     if client.implanted:
-        turn.say(turn.t("cancel.active_customer", code=code), *human_or_menu(turn))
-        return "refused"
+        turn.say(turn.t("cancel.active_customer", code=code), *human_and_menu(turn))
+        return O.REFUSED
     turn.context["cancellation"] = {
         "code": code,
         "property_ids": [p.id for p in properties],
         "address": record["address"],
     }
-    return "found"
+    return O.FOUND
 
 
-async def cancel(turn: Turn) -> str | Jump:
-    said = answer(turn)
+async def _delete(turn: Turn) -> Outcome:
+    svc: Services = turn.services
     pending = turn.context["cancellation"]
     code = pending["code"]
-    if said == "no":
-        turn.say(turn.t("cancel.kept", code=code))
-        return Jump("menu")
-    if said != "yes":
-        turn.say(turn.t("common.yes_or_no"))
-        return "unclear"
-    svc: Services = turn.services
     for property_id in pending["property_ids"]:
         # deleted meanwhile (an earlier try, or the provider's staff): already done
         with contextlib.suppress(OzmapNotFound):
@@ -167,22 +170,56 @@ async def cancel(turn: Turn) -> str | Jump:
     _forget_reservation(turn, code)
     turn.context.pop("cancellation", None)
     turn.say(turn.t("cancel.done", code=code))
-    return "cancelled"
+    return O.CANCELLED
 
+
+async def pick(turn: Turn) -> Outcome | Jump:
+    reservations = own_reservations(turn)
+    said = answer(turn)
+    if len(reservations) == 1 and said in ("yes", "no"):
+        # the question was the confirmation itself
+        only: str = reservations[0]["code"]
+        if said == "no":
+            return _kept(turn, only)
+        found = await _look_up(turn, only)
+        return await _delete(turn) if found is O.FOUND else found
+    code, own = chosen_code(turn)
+    if code is None:
+        turn.say(turn.t("cancel.unclear"))
+        choose(turn)
+        return O.UNCLEAR
+    if not own:
+        # not even looked up: whether such a code exists is nobody else's business
+        turn.say(turn.t("cancel.not_yours"), *human_and_menu(turn))
+        return O.REFUSED
+    return await _look_up(turn, code)
+
+
+async def cancel(turn: Turn) -> Outcome | Jump:
+    said = answer(turn)
+    if said == "no":
+        return _kept(turn, turn.context["cancellation"]["code"])
+    if said != "yes":
+        turn.say(turn.t("common.yes_or_no"))
+        return O.UNCLEAR
+    return await _delete(turn)
+
+
+ROWS = [
+    #   state          says     expects          step
+    Row(S.CHOOSE,      choose,  Expect.OPTION,   pick),
+    Row(S.CONFIRM,     confirm, Expect.YES_NO,   cancel),
+    Row(S.CANCELLED,   rests=True, step=back_to_menu),
+    Row(S.REFUSED,     rests=True, step=back_to_menu),
+]  # fmt: skip
 
 FLOW = FlowSpec(
     name="cancellation",
     summary="cancel a port reservation this contact made, after a confirmation",
     states=State,
     initial=State.START,
+    outcomes=Outcome,
     transitions=TRANSITIONS,
-    steps={
-        S.CHOOSE: pick,
-        S.CONFIRM: cancel,
-        S.CANCELLED: back_to_menu,
-        S.REFUSED: back_to_menu,
-    },
-    prompts={S.CHOOSE: choose, S.CONFIRM: confirm},
+    rows=ROWS,
     on_begin=begin,
-    resting=frozenset({S.CANCELLED, S.REFUSED}),
 )

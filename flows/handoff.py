@@ -14,7 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from bot.engine import FlowSpec, Turn
+from bot.engine import FlowSpec, Row, Turn
+from bot.nlu.base import Expect
 
 
 class State(StrEnum):
@@ -22,10 +23,17 @@ class State(StrEnum):
     WAITING = "waiting"
 
 
+class Outcome(StrEnum):
+    START = "start"
+    HEARD = "heard"  # kept for the agent; the bot says nothing
+
+
+S, O = State, Outcome  # noqa: E741  # the table reads better with one-letter names
+
 TRANSITIONS: list[list[Any]] = [
-    # trigger  source         dest
-    ["start",  State.START,   State.WAITING],
-    ["heard",  State.WAITING, None],
+    # outcome   source     dest
+    [O.START,   S.START,   S.WAITING],
+    [O.HEARD,   S.WAITING, None],
 ]  # fmt: skip
 
 
@@ -73,9 +81,16 @@ def announce(turn: Turn) -> None:
     )
 
 
-async def listen(turn: Turn) -> str:
+async def listen(turn: Turn) -> Outcome:
     # the message is in the transcript for the agent; the bot itself stays silent
-    return "heard"
+    return O.HEARD
+
+
+ROWS = [
+    #   state       says      expects       step
+    # whatever the customer writes is for the person who takes over
+    Row(S.WAITING,  announce, Expect.TEXT,  listen),
+]  # fmt: skip
 
 
 FLOW = FlowSpec(
@@ -83,7 +98,7 @@ FLOW = FlowSpec(
     summary="a person takes over; the bot stays quiet until the customer asks for the menu",
     states=State,
     initial=State.START,
+    outcomes=Outcome,
     transitions=TRANSITIONS,
-    steps={State.WAITING: listen},
-    prompts={State.WAITING: announce},
+    rows=ROWS,
 )

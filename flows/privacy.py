@@ -13,9 +13,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from bot.engine import FlowSpec, Jump, Turn, back_to_menu
+from bot.engine import FlowSpec, Jump, Row, Turn, back_to_menu
 from bot.messages import Button
-from flows.sales import answer
+from bot.nlu.base import Expect
+from flows.common import answer
 
 
 class State(StrEnum):
@@ -24,11 +25,19 @@ class State(StrEnum):
     ERASED = "erased"
 
 
+class Outcome(StrEnum):
+    START = "start"
+    ERASED = "erased"
+    UNCLEAR = "unclear"
+
+
+S, O = State, Outcome  # noqa: E741  # the table reads better with one-letter names
+
 TRANSITIONS: list[list[Any]] = [
-    # trigger   source          dest
-    ["start",   State.START,    State.CONFIRM],
-    ["erased",  State.CONFIRM,  State.ERASED],
-    ["unclear", State.CONFIRM,  None],
+    # outcome     source      dest
+    [O.START,     S.START,    S.CONFIRM],
+    [O.ERASED,    S.CONFIRM,  S.ERASED],
+    [O.UNCLEAR,   S.CONFIRM,  None],
 ]  # fmt: skip
 
 
@@ -45,17 +54,24 @@ def ask(turn: Turn) -> None:
     )
 
 
-async def confirm(turn: Turn) -> str | Jump:
+async def confirm(turn: Turn) -> Outcome | Jump:
     said = answer(turn)
     if said == "no":
         turn.say(turn.t("privacy.kept"))
         return Jump("menu")
     if said != "yes":
         turn.say(turn.t("common.yes_or_no"))
-        return "unclear"
+        return O.UNCLEAR
     turn.erase = True
     turn.say(turn.t("privacy.erased"))
-    return "erased"
+    return O.ERASED
+
+
+ROWS = [
+    #   state       says  expects         step
+    Row(S.CONFIRM,  ask,  Expect.YES_NO,  confirm),
+    Row(S.ERASED,   rests=True, step=back_to_menu),
+]  # fmt: skip
 
 
 FLOW = FlowSpec(
@@ -63,8 +79,7 @@ FLOW = FlowSpec(
     summary="erase what the bot stores about this conversation, after a confirmation",
     states=State,
     initial=State.START,
+    outcomes=Outcome,
     transitions=TRANSITIONS,
-    steps={State.CONFIRM: confirm, State.ERASED: back_to_menu},
-    prompts={State.CONFIRM: ask},
-    resting=frozenset({State.ERASED}),
+    rows=ROWS,
 )

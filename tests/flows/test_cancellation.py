@@ -43,11 +43,10 @@ async def test_cancelling_own_reservation_frees_the_port(
     code = await reserve(chat)
     assert await free_ports_at_box_900(ozmap, sandbox) == before - 1
 
-    await chat.says("quero cancelar minha reserva")
-    assert "Qual reserva você quer cancelar?" in chat.last_reply.text
-    assert chat.options[0].label.startswith(f"{code} · Rua Delminda Silveira, 900")
-    await chat.says(str(chat.option(f"code:{code}")))  # typed, as without buttons
+    await chat.says("desisti, quero cancelar minha reserva")
+    # one reservation: the first question is the confirmation
     assert f"Confirma o cancelamento da reserva {code}" in chat.last_reply.text
+    assert "Rua Delminda Silveira, 900" in chat.last_reply.text
     assert "porta reservada será liberada" in chat.last_reply.text
     await chat.says("sim")
 
@@ -60,6 +59,23 @@ async def test_cancelling_own_reservation_frees_the_port(
 
     await chat.says("obrigado")  # finished: the next message gets the menu
     assert "intent:sales" in [b.payload for b in chat.options]
+
+
+async def test_several_reservations_are_chosen_then_confirmed(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    first = await reserve(chat)
+    second = await reserve(chat)
+    await chat.says("quero cancelar minha reserva")
+    assert "Qual reserva você quer cancelar?" in chat.last_reply.text
+    assert chat.options[0].label.startswith(f"{first} · Rua Delminda Silveira, 900")
+    await chat.says(str(chat.option(f"code:{second}")))  # typed, as without buttons
+    assert f"Confirma o cancelamento da reserva {second}" in chat.last_reply.text
+    await chat.says("sim")
+    assert f"a reserva {second} foi cancelada" in chat.text
+    assert sandbox.network.client_by_code(second) is None
+    assert sandbox.network.client_by_code(first) is not None
+    assert [r["code"] for r in (await chat.saved()).context["reservations"]] == [first]
 
 
 async def test_typed_own_code_works_in_any_case(chat: Chat, sandbox: RunningSandbox) -> None:
@@ -124,19 +140,19 @@ async def test_a_reservation_already_gone_counts_as_cancelled(
     chat: Chat, sandbox: RunningSandbox, ozmap: OzmapClient
 ) -> None:
     code = await reserve(chat)
+    second = await reserve(chat)
     await chat.says("cancelar")
     await chat.says("1")
     [prop] = await ozmap.properties_by_client_code(code)
     await ozmap.delete_property(prop.id)  # the provider's staff, between the bot's two questions
     await chat.says("sim")
     assert f"a reserva {code} foi cancelada" in chat.text
-    assert (await chat.saved()).context["reservations"] == []
+    assert [r["code"] for r in (await chat.saved()).context["reservations"]] == [second]
 
-    second = await reserve(chat)
     [prop] = await ozmap.properties_by_client_code(second)
     await ozmap.delete_property(prop.id)
     await chat.says("cancelar")
-    await chat.says("1")
+    await chat.says("sim")
     assert f"A reserva {second} já estava cancelada" in chat.text
     assert (await chat.saved()).context["reservations"] == []
 
@@ -146,7 +162,6 @@ async def test_ozmap_down_deletes_nothing_and_offers_a_person(
 ) -> None:
     code = await reserve(chat)
     await chat.says("cancelar")
-    await chat.says("1")
     with ozmap_down(sandbox):
         await chat.says("sim")
     assert "fora do ar" in chat.text
