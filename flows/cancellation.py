@@ -9,9 +9,9 @@ reservation by guessing or copying a code. A code whose client is already implan
 active customer, not a reservation: a person handles that too. After a confirmation the
 property is deleted; one already gone counts as cancelled (a retried "yes" is harmless).
 
-With one reservation the first question is the confirmation itself ("desisti, quero cancelar
-minha reserva" → "Confirma o cancelamento da reserva ...?" → "sim"); with several, the customer
-chooses one and then confirms.
+The customer chooses one of the reservations listed, then confirms. With only one listed, a yes
+to the list is both ("desisti, quero cancelar minha reserva" → the list of one → "sim pode
+cancelar" cancels it), and a no keeps it.
 """
 
 from __future__ import annotations
@@ -107,10 +107,6 @@ def choose(turn: Turn) -> None:
     if not reservations:
         turn.say(t("cancel.none"), *human_and_menu(turn))
         return
-    if len(reservations) == 1:
-        only = reservations[0]
-        _ask_to_confirm(turn, only["code"], only["address"])
-        return
     buttons = [
         Button(CODE_PREFIX + r["code"], f"{r['code']} · {short(r['address'])}")
         for r in reservations
@@ -177,7 +173,7 @@ async def pick(turn: Turn) -> Outcome | Jump:
     reservations = own_reservations(turn)
     said = answer(turn)
     if len(reservations) == 1 and said in ("yes", "no"):
-        # the question was the confirmation itself
+        # one listed: "sim" can only mean that one, and is the confirmation too
         only: str = reservations[0]["code"]
         if said == "no":
             return _kept(turn, only)

@@ -43,10 +43,11 @@ async def test_cancelling_own_reservation_frees_the_port(
     code = await reserve(chat)
     assert await free_ports_at_box_900(ozmap, sandbox) == before - 1
 
-    await chat.says("desisti, quero cancelar minha reserva")
-    # one reservation: the first question is the confirmation
+    await chat.says("quero cancelar minha reserva")
+    assert "Qual reserva você quer cancelar?" in chat.last_reply.text
+    assert chat.options[0].label.startswith(f"{code} · Rua Delminda Silveira, 900")
+    await chat.says(str(chat.option(f"code:{code}")))  # typed, as without buttons
     assert f"Confirma o cancelamento da reserva {code}" in chat.last_reply.text
-    assert "Rua Delminda Silveira, 900" in chat.last_reply.text
     assert "porta reservada será liberada" in chat.last_reply.text
     await chat.says("sim")
 
@@ -59,6 +60,23 @@ async def test_cancelling_own_reservation_frees_the_port(
 
     await chat.says("obrigado")  # finished: the next message gets the menu
     assert "intent:sales" in [b.payload for b in chat.options]
+
+
+async def test_a_yes_to_a_list_of_one_cancels_it(chat: Chat, sandbox: RunningSandbox) -> None:
+    """Before, the "sim" was lost: the list was shown again (corpus: cancel-own-reservation)."""
+    code = await reserve(chat)
+    await chat.says("desisti, quero cancelar minha reserva")
+    assert [b.payload for b in chat.options] == [f"code:{code}", "intent:menu"]
+    await chat.says("sim")
+    assert f"a reserva {code} foi cancelada" in chat.text
+    assert sandbox.network.client_by_code(code) is None
+    await chat.says("cancelar")
+    assert "Não encontrei reservas feitas por este contato" in chat.text
+    second = await reserve(chat)
+    await chat.says("cancelar")
+    await chat.says("não")
+    assert f"a reserva {second} continua ativa" in chat.text
+    assert sandbox.network.client_by_code(second) is not None
 
 
 async def test_several_reservations_are_chosen_then_confirmed(
