@@ -54,7 +54,12 @@ _COURTESY = frozenset(["pfv", "pf", "por", "favor", "please", "pls", "porfa", "e
 ANSWER_CUTOFF = 84
 # an answer is short: a longer message is a yes or no only by its first word
 _MAX_ANSWER_WORDS = 5
-_LEADING = re.compile(r"^\s*([^\W\d_]+|[^\w\s])", re.UNICODE)
+_LEADING = re.compile(r"\s*([^\W\d_]+|[^\w\s])", re.UNICODE)
+_HESITATION = re.compile(
+    r"\s*(?:pensando\s+bem|olha|bom|bem|hmm+|humm*|ah+|entao|então|well|hmm|actually|bueno|"
+    r"mira|pensandolo\s+bien|pensándolo\s+bien)\b[\s,.]*",
+    re.IGNORECASE,
+)
 
 _ORDINALS = {
     1: ("primeiro", "primeira", "1o", "1a", "first", "primero", "primera"),
@@ -140,14 +145,20 @@ def yes_no(text: str, *, asked: bool) -> Entity | None:
             return Entity(K.YES_NO, "yes" if yes > no else "no", start, end)
     if not asked:
         return None
-    lead = _LEADING.match(body)
+    # "pensando bem nao, deixa": the answer after a word of hesitation
+    skip = _HESITATION.match(body)
+    offset = start + (skip.end() if skip else 0)
+    lead = _LEADING.match(text, offset)
     if lead is None:
         return None
     first = squeeze(fold(lead.group(1)))
-    at, to = start + lead.start(1), start + lead.end(1)
+    at, to = lead.start(1), lead.end(1)
     if (first in _YES_SQUEEZED and first not in {"pode", "quero", "certo", "vale"}) or lead.group(
         1
     ) in _YES_EMOJI:
+        return Entity(K.YES_NO, "yes", at, to)
+    # "pode apagar", "pode mandar o técnico": a go-ahead; "pode cancelar depois?" is a question
+    if first == "pode" and "?" not in body and len(folded.split()) <= _MAX_ANSWER_WORDS:
         return Entity(K.YES_NO, "yes", at, to)
     if first in {"nao", "n", "no", "nope"} or lead.group(1) in _NO_EMOJI:
         return Entity(K.YES_NO, "no", at, to)

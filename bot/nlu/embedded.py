@@ -18,6 +18,7 @@ How a message is read:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 
@@ -115,6 +116,10 @@ _FILLER = frozenset(
 )
 
 
+# a word with the punctuation glued to it left out ("rocha," is "rocha")
+_WORD = re.compile(r"[^\s,;:.!?()]+(?:[.'’\-][^\s,;:.!?()]+)*")
+
+
 def freeze_extra(extra: ExtraExamples | None) -> ExtraKey:
     """``extra`` as a hashable key for the per-process model cache, in a stable order."""
     return tuple(
@@ -161,7 +166,7 @@ class EmbeddedUnderstander(Understander):
         """What :meth:`understand` answers, called without an event loop (CLI, benchmarks)."""
         cleaned = clean(text if isinstance(text, str) else "")
         folded = fold(cleaned)
-        if not folded:
+        if not folded or _only_punctuation(cleaned):  # "???", "...": nothing to act on
             return Understanding(None, 0.0)
         common = self.model.common_words
         found = facts.find(
@@ -177,28 +182,34 @@ class EmbeddedUnderstander(Understander):
         intents = self._answers(cleaned, expects, intents, found)
         ranking = sorted(intents.items(), key=lambda kv: -kv[1])[:RANKING]
         best, score = ranking[0]
+        # a name says nothing of the language, asked for or not
+        rest = "" if best == "inform" and looks_like_name(cleaned, common) else cleaned
         return Understanding(
             best if score >= MIN_CONFIDENCE else None,
             round(score, 4),
             tuple(sorted(found, key=lambda e: (e.start, e.end))),
-            _language(folded, languages, language),
+            _language(
+                fold(_blank(rest, [e for e in found if e.kind in facts.MASKED])),
+                languages,
+                language,
+            ),
             tuple((k, round(v, 4)) for k, v in ranking),
         )
 
     def _name(
         self, text: str, expects: Expect, intents: Mapping[str, float], found: Sequence[Entity]
     ) -> list[Entity]:
-        """The whole message as a name, where a name is asked, it looks like one, it holds no
-        other datum and nothing else was clearly meant."""
-        if expects is not Expect.NAME or found:
-            return []
-        if not looks_like_name(text, self.model.common_words):
+        """The message as a name, where a name is asked, it looks like one and nothing else was
+        clearly meant; other data beside it are set aside ("marcos rocha, cpf 529.982.247-25")."""
+        if expects is not Expect.NAME or any(e.kind is K.PERSON_NAME for e in found):
             return []
         if _clearly_other(intents, ("inform", "correct")):
             return []
-        start = len(text) - len(text.lstrip())
-        body = text.strip().rstrip(".!")
-        return [Entity(K.PERSON_NAME, proper_case(body), start, start + len(body))]
+        span = _rest(text, found)
+        if span is None or not looks_like_name(text[span[0] : span[1]], self.model.common_words):
+            return []
+        start, end = span
+        return [Entity(K.PERSON_NAME, proper_case(text[start:end]), start, end)]
 
     def _answers(
         self, text: str, expects: Expect, intents: dict[str, float], found: list[Entity]
@@ -232,9 +243,11 @@ class EmbeddedUnderstander(Understander):
         # nothing but data: no word of a correction ("na verdade", "errei") nor of a request
         if found and _only_data(text, found):
             return settle("inform")
-        # a name nobody asked for: data all the same, when the model leans that way too
+        # a name nobody asked for: data all the same, unless the model clearly reads a request
         best = max(intents, key=intents.__getitem__)
-        if best == "inform" and looks_like_name(text, self.model.common_words):
+        if (best == "inform" or intents[best] < CLEAR) and looks_like_name(
+            text, self.model.common_words
+        ):
             return settle("inform")
         return intents
 
@@ -244,17 +257,47 @@ def _clearly_other(intents: Mapping[str, float], answers: Collection[str]) -> bo
     return best not in answers and intents[best] >= CLEAR
 
 
+def _only_punctuation(text: str) -> bool:
+    return all(unicodedata.category(ch)[0] in "PZ" or ch.isspace() for ch in text)
+
+
 def _only_symbols(text: str) -> bool:
     return bool(text) and all(unicodedata.category(ch)[0] in "SMC" or ch.isspace() for ch in text)
 
 
-def _only_data(text: str, found: Sequence[Entity]) -> bool:
-    """Whether nothing but filler words is left of ``text`` once the entities are taken out."""
+def _rest(text: str, found: Sequence[Entity]) -> tuple[int, int] | None:
+    """The span of the one piece of ``text`` left once the entities and the filler words and
+    punctuation around them are taken out, or None when none or several are left."""
+    pieces: list[tuple[int, int]] = []
+    at = 0
+    for e in sorted(found, key=lambda e: e.start):
+        pieces.append((at, e.start))
+        at = max(at, e.end)
+    pieces.append((at, len(text)))
+    kept = []
+    for start, end in pieces:
+        tokens = [(m.start() + start, m.end() + start) for m in _WORD.finditer(text[start:end])]
+        while tokens and fold(text[slice(*tokens[0])]) in _FILLER:
+            tokens.pop(0)
+        while tokens and fold(text[slice(*tokens[-1])]) in _FILLER:
+            tokens.pop()
+        if tokens:
+            kept.append((tokens[0][0], tokens[-1][1]))
+    return kept[0] if len(kept) == 1 else None
+
+
+def _blank(text: str, found: Sequence[Entity]) -> str:
+    """``text`` with the entities' spans blanked: what is left to tell the language by (a name,
+    a street or a code says nothing of it: "elisa matos" is no Spanish)."""
     rest = list(text)
     for e in found:
         rest[e.start : e.end] = " " * (e.end - e.start)
-    left = words(fold("".join(rest)))
-    return all(w in _FILLER for w in left)
+    return "".join(rest)
+
+
+def _only_data(text: str, found: Sequence[Entity]) -> bool:
+    """Whether nothing but filler words is left of ``text`` once the entities are taken out."""
+    return all(w in _FILLER for w in words(fold(_blank(text, found))))
 
 
 def _language(folded: str, scores: Mapping[str, float], hint: str | None) -> str | None:

@@ -42,6 +42,12 @@ _CNPJ = re.compile(r"(?<![\d.\-/])(\d{2})\.?(\d{3})\.?(\d{3})/?(\d{4})-?(\d{2})(
 _OZB_CODE = re.compile(r"\bozb-[0-9a-z]{4,10}\b", re.IGNORECASE)
 _CODE_WORD = re.compile(r"(?<![\w\-|./])[0-9A-Za-z][0-9A-Za-z_\-|./]{2,}")
 _JOINED = re.compile(r"^[0-9A-Za-z]+(?:[_|\-][0-9A-Za-z]+)+$")
+# what introduces a code: "meu codigo é", "código de cliente:", "my code is", "mi codigo es"
+_CODE_MARKER = re.compile(
+    r"\b(?:c[oó]d(?:igo)?|code|reserva|reservation)(?:\s+(?:de|do|da|of)\s+"
+    r"(?:cliente|reserva|client|customer|reservation))?\s*(?:[eé]|eh|is|es|:|=)?\s*$",
+    re.IGNORECASE,
+)
 
 # Unit parts: "apto 302", "bloco b", "casa 3", "torre 2", "sala 5", "lote 4", "quadra c".
 _UNIT_WORDS = {
@@ -166,6 +172,12 @@ _PLAN = re.compile(
 _PLAN_OF = re.compile(
     r"\b(?:plano|pacote|plan|planes?)\s+(?:de\s+|do\s+|of\s+)?(\d{2,4})\b(?!\s*[a-z]*\d)", re.I
 )
+# "o de 500", "gostei do de 300", "el de 300", "the 300 one": a plan named by its speed alone
+_PLAN_THE = re.compile(
+    r"\b(?:(?:o|do|a|da|el|del|la)\s+de\s+(\d{2,4})|the\s+(\d{2,4})(?=\s+(?:one|plan)\b))"
+    r"(?![\w.,/\-]*\d)",
+    re.IGNORECASE,
+)
 _GIGA = re.compile(r"^(?:g|gigas?|giga\s?bits?|gbps|gbit/?s?|gb)$", re.IGNORECASE)
 
 
@@ -221,20 +233,31 @@ def codes(text: str, *, expected: bool, taken: Sequence[tuple[int, int]] = ()) -
         end = m.start() + len(word)
         if overlaps(m.start(), end, taken) or _NO_NUMBER.fullmatch(word):
             continue
+        joined = bool(_JOINED.match(word))
         if _OZB_CODE.fullmatch(word):
             found.append(Entity(K.CODE, word.upper(), m.start(), end))
         elif (
-            (_JOINED.match(word) and any(c.isdigit() for c in word))
+            (joined and any(c.isdigit() for c in word))
             and (expected or any(c.isalpha() for c in word) or "|" in word)
-        ) or (expected and any(c.isdigit() or c in "-_|" for c in word)):
+        ) or (
+            (expected or _CODE_MARKER.search(text[: m.start()]) or _code_alone(text, word))
+            and (any(c.isdigit() for c in word) or joined)
+        ):
             found.append(Entity(K.CODE, word, m.start(), end))
     return found
+
+
+def _code_alone(text: str, word: str) -> bool:
+    """Whether ``text`` is only ``word`` and that word looks like a code even without digits:
+    an underscore or two joining marks ("cliente-massiva-regiao", "cliente_erro"; not "wi-fi")."""
+    return text.strip(" .!") == word and ("_" in word or sum(word.count(c) for c in "-|") >= 2)
 
 
 def units(text: str, *, expected: bool = False) -> list[Entity]:
     """Units ("apto 302 bloco b", "ap 12", "casa 3", "bl b") as one entity per run of parts,
     tidied: canonical words (apto, bloco, casa, torre, sala, lote, quadra, andar), lower case.
-    Where a unit is ``expected``, a bare number ("302") or "fundos" is one too."""
+    Where a unit is ``expected``, a bare number ("302"), "fundos" or "cobertura" (a penthouse,
+    not coverage) is one too."""
     parts: list[tuple[int, int, str]] = []
     for m in _UNIT_PART.finditer(text):
         word, value = _UNIT_WORDS[m.group(1).casefold()], m.group(2).casefold()
@@ -250,7 +273,10 @@ def units(text: str, *, expected: bool = False) -> list[Entity]:
             found.append(Entity(K.UNIT, value, start, end))
     if not found and expected:
         bare = re.fullmatch(
-            r"\s*(\d{1,5}[a-z]?|fundos|frente|terreo|térreo)\s*[.!]?\s*", text, re.I
+            r"\s*(\d{1,5}[a-z]?|fundos|frente|terreo|térreo|cobertura|sobreloja|loja|kitnet|"
+            r"penthouse|ático|atico)\s*[.!]?\s*",
+            text,
+            re.I,
         )
         if bare:
             found.append(Entity(K.UNIT, bare.group(1).casefold(), bare.start(1), bare.end(1)))
@@ -330,8 +356,8 @@ def _mbits(amount: str, unit: str) -> str | None:
 
 
 def plans(text: str) -> list[Entity]:
-    """Speeds ("300 mega", "300mb", "500 megas", "1 giga", "1gb", "plano de 500") in Mbit/s,
-    as digits ("300", "1000")."""
+    """Speeds ("300 mega", "300mb", "500 megas", "1 giga", "1gb", "plano de 500", "o de 500",
+    "the 300 one") in Mbit/s, as digits ("300", "1000")."""
     found: list[Entity] = []
     for m in _PLAN.finditer(text):
         unit = m.group(2)
@@ -340,8 +366,10 @@ def plans(text: str) -> list[Entity]:
         value = _mbits(m.group(1), unit)
         if value is not None:
             found.append(Entity(K.PLAN, value, m.start(), m.end()))
-    taken = _spans(found)
-    for m in _PLAN_OF.finditer(text):
-        if not overlaps(m.start(1), m.end(1), taken):
-            found.append(Entity(K.PLAN, str(int(m.group(1))), m.start(1), m.end(1)))
+    for pattern in (_PLAN_OF, _PLAN_THE):
+        taken = _spans(found)
+        for m in pattern.finditer(text):
+            group = next(g for g in range(1, (pattern.groups or 1) + 1) if m.group(g))
+            if not overlaps(m.start(group), m.end(group), taken):
+                found.append(Entity(K.PLAN, str(int(m.group(group))), m.start(group), m.end(group)))
     return sorted(found, key=lambda e: e.start)

@@ -56,6 +56,8 @@ def find(
     found += rules.codes(text, expected=expects is Expect.CODE, taken=spans())
     found += free(rules.plans(text))
     chosen = option(text, options) if expects in (Expect.OPTION, Expect.YES_NO) else None
+    if chosen is None and expects is Expect.OPTION:
+        chosen = _option_by_plan(found, options)
     if chosen is not None:
         found.append(chosen)
     answer = yes_no(text, asked=expects is Expect.YES_NO)
@@ -71,6 +73,24 @@ def find(
     if introduced is not None and not rules.overlaps(introduced.start, introduced.end, spans()):
         found.append(introduced)
     return sorted(found, key=lambda e: (e.start, e.end))
+
+
+def _option_by_plan(found: Sequence[Entity], options: Sequence[Option]) -> Entity | None:
+    """The one option whose label names the speed the message names ("the 300 one" where "300
+    Mega" and "500 Mega" were offered)."""
+    speeds = {e.value: e for e in found if e.kind is K.PLAN}
+    if len(speeds) != 1:
+        return None
+    ((speed, entity),) = speeds.items()
+    matching = [
+        o
+        for o in options
+        if any(p.value == speed for p in rules.plans(o.label))
+        or re.fullmatch(r"\D*" + speed + r"\D*", o.label)
+    ]
+    if len(matching) != 1:
+        return None
+    return Entity(K.OPTION, matching[0].payload, entity.start, entity.end)
 
 
 def _house_numbers(text: str, expects: Expect, found: list[Entity], chose: bool) -> list[Entity]:

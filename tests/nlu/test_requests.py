@@ -1,0 +1,116 @@
+"""Misreadings the other parts of the bot reported (/work/coord/nlu-requests.md during issue 9:
+the conversation corpus and the dialogue wiring), each read as the flow would read it."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.nlu import Expect, Option
+from bot.nlu.base import EntityKind
+from bot.nlu.embedded import EmbeddedUnderstander
+
+K = EntityKind
+PLANS = (Option("p300", "300 Mega"), Option("p500", "500 Mega"), Option("p1000", "1 Giga"))
+
+
+@pytest.fixture(scope="module")
+def nlu() -> EmbeddedUnderstander:
+    return EmbeddedUnderstander()
+
+
+@pytest.mark.parametrize(
+    ("text", "expects", "code"),
+    [
+        ("sem net, meu codigo é cliente-massiva-caixa", Expect.NOTHING, "cliente-massiva-caixa"),
+        ("cliente-massiva-regiao", Expect.ADDRESS, "cliente-massiva-regiao"),
+        ("o codigo é cliente-erro", Expect.ADDRESS, "cliente-erro"),
+        ("my customer code is acme_77", Expect.NOTHING, "acme_77"),
+        ("OZB-7KQ2MX", Expect.ADDRESS, "OZB-7KQ2MX"),
+    ],
+)  # fmt: skip
+def test_a_client_code_is_found_outside_the_code_prompt(
+    nlu: EmbeddedUnderstander, text: str, expects: Expect, code: str
+) -> None:
+    assert nlu.read(text, expects=expects).value(K.CODE) == code
+
+
+@pytest.mark.parametrize("text", ["quero internet wi-fi", "bem-vindo", "meu e-mail"])
+def test_a_hyphenated_word_is_no_code(nlu: EmbeddedUnderstander, text: str) -> None:
+    assert nlu.read(text).first(K.CODE) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "payload"),
+    [("the 300 one", "p300"), ("quero o de 500", "p500"), ("el de 300 porfa", "p300")],
+)
+def test_a_plan_named_by_its_speed_is_the_option(
+    nlu: EmbeddedUnderstander, text: str, payload: str
+) -> None:
+    understood = nlu.read(text, expects=Expect.OPTION, options=PLANS)
+    assert understood.value(K.OPTION) == payload
+    assert understood.intent == "inform"
+
+
+def test_a_plan_by_its_speed_is_no_house_number(nlu: EmbeddedUnderstander) -> None:
+    understood = nlu.read("gostei do de 500, quero contratar")
+    assert understood.intent == "buy"
+    assert understood.value(K.PLAN) == "500"
+    assert understood.first(K.HOUSE_NUMBER) is None
+
+
+def test_a_name_sent_with_the_cpf_keeps_both(nlu: EmbeddedUnderstander) -> None:
+    understood = nlu.read("marcos vinicius rocha, cpf 529.982.247-25", expects=Expect.NAME)
+    assert understood.value(K.PERSON_NAME) == "Marcos Vinicius Rocha"
+    assert understood.value(K.CPF) == "52998224725"
+    assert understood.intent == "inform"
+
+
+@pytest.mark.parametrize("expects", [Expect.NAME, Expect.NOTHING])
+@pytest.mark.parametrize("text", ["rosana lopes", "elisa matos", "Julieta Navarro"])
+def test_a_bare_name_says_nothing_of_the_language(
+    nlu: EmbeddedUnderstander, text: str, expects: Expect
+) -> None:
+    # None: nothing to tell it by, the conversation keeps its own
+    assert nlu.read(text, expects=expects).language is None
+    assert nlu.read(text, expects=expects, language="pt_BR").language is None
+    assert nlu.read(text, expects=expects).intent == "inform"
+
+
+def test_cobertura_where_a_unit_is_asked_is_the_penthouse(nlu: EmbeddedUnderstander) -> None:
+    understood = nlu.read("cobertura", expects=Expect.UNIT)
+    assert understood.value(K.UNIT) == "cobertura"
+    assert understood.intent == "inform"
+    assert nlu.read("cobertura", expects=Expect.NOTHING).intent == "buy"
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [
+        ("pode apagar", "yes"),
+        ("pode mandar o tecnico", "yes"),
+        ("pensando bem nao, deixa", "no"),
+        ("hmm, nao", "no"),
+        ("bom, sim", "yes"),
+    ],
+)
+def test_a_yes_or_no_inside_another_intent_is_an_entity_where_asked(
+    nlu: EmbeddedUnderstander, text: str, answer: str
+) -> None:
+    assert nlu.read(text, expects=Expect.YES_NO).value(K.YES_NO) == answer
+
+
+def test_pode_with_a_question_is_no_yes(nlu: EmbeddedUnderstander) -> None:
+    understood = nlu.read("pode cancelar depois?", expects=Expect.YES_NO)
+    assert understood.first(K.YES_NO) is None
+    assert understood.intent == "faq_contract"
+
+
+def test_an_outage_question_with_an_address_is_an_outage(nlu: EmbeddedUnderstander) -> None:
+    understood = nlu.read("tem queda aqui na rua? moro na lauro linhares 600")
+    assert understood.intent == "outage"
+    assert understood.confidence >= 0.5
+
+
+@pytest.mark.parametrize("text", ["???", "...", "?!", " ? "])
+def test_punctuation_alone_is_no_intent(nlu: EmbeddedUnderstander, text: str) -> None:
+    assert nlu.read(text).intent is None
