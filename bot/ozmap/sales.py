@@ -35,6 +35,7 @@ from bot.errors import (
     ConfigError,
     NoFreePort,
     OzmapError,
+    OzmapRejected,
     OzmapUnavailable,
     ReservationUnconfirmed,
 )
@@ -277,6 +278,15 @@ class SalesDesk:
                 )
             except NoFreePort:
                 continue  # taken since the feasibility check: try the next box
+            except OzmapRejected as refused:
+                # a code already in use: an earlier request with it, whose answer was lost,
+                # has landed since the look-up above; it is this reservation
+                if refused.status != 409:
+                    raise
+                found = await self.ozmap.properties_by_client_code(booking.code)
+                if not found:
+                    raise
+                return found[0]
             except OzmapUnavailable as lost:
                 # OZmap may have made it and only the answer was lost: never try the next box
                 return await self._after_lost_answer(booking.code, lost)

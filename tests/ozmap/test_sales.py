@@ -264,3 +264,37 @@ def test_remember_reservation_keeps_one_entry_per_code_newest_last() -> None:
         "address": "Rua 1",
         "created_at": first.isoformat(),
     }
+
+
+async def test_a_code_in_use_by_a_late_earlier_request_is_that_reservation(
+    sandbox: RunningSandbox,
+) -> None:
+    """An earlier request with this code (its answer lost) lands after the look-up that opens
+    :meth:`SalesDesk.reserve`: OZmap refuses the new one (409, the code is in use), and the
+    reservation is the earlier one, found by the code, not an error."""
+    covered = sample(sandbox, "covered")
+    looked_up: list[str] = []
+
+    class LateTransport(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if "/properties/client/" in request.url.path and not looked_up:
+                looked_up.append(request.url.path)
+                # nothing yet when asked; the earlier request lands right after
+                async with httpx.AsyncClient() as other:
+                    await OzmapClient(other, sandbox.url, sandbox.token).create_property(
+                        NewReservation(
+                            box=BOX_900, lat=covered["lat"], lng=covered["lng"], address="x",
+                            client_code="tarde-1", client_name="Gabriel Marioto",
+                        )
+                    )  # fmt: skip
+                return httpx.Response(200, json=[])
+            return await self.inner.handle_async_request(request)
+
+    async with httpx.AsyncClient(transport=LateTransport()) as http:
+        desk = SalesDesk(OzmapClient(http, sandbox.url, sandbox.token, backoff=0.0))
+        made = await desk.reserve(booking("tarde-1", sandbox), [BOX_900])
+    assert made is not None and made.box == BOX_900
+    assert [c["code"] for c in sandbox.network.docs("ftth-clients")].count("tarde-1") == 1
