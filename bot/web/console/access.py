@@ -6,14 +6,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import cast
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from bot.conversation import utcnow
-from bot.errors import ConfigError
-from bot.storage.agents import AgentStore
 from bot.storage.base import Store
 from bot.web.console.auth import (
     SESSION_COOKIE,
@@ -27,7 +24,6 @@ from bot.web.state import app_state
 __all__ = [
     "CSP",
     "Agent",
-    "ConsoleStore",
     "api",
     "console_store",
     "current_agent",
@@ -44,10 +40,6 @@ CSP = (
 LOGIN = "/console/login"
 
 
-class ConsoleStore(Store, AgentStore):
-    """The store as the console uses it: both ports (both adapters implement them)."""
-
-
 @dataclass(frozen=True)
 class Agent:
     name: str
@@ -55,11 +47,9 @@ class Agent:
     token: str
 
 
-def console_store(request: Request) -> ConsoleStore:
-    store = app_state(request).runtime.store
-    if not isinstance(store, AgentStore):
-        raise ConfigError("this store keeps no agents' accounts: use SQLite or PostgreSQL")
-    return cast(ConsoleStore, store)
+def console_store(request: Request) -> Store:
+    """The runtime's store (every adapter keeps the agents' accounts and sessions too)."""
+    return app_state(request).runtime.store
 
 
 def secured(response: Response) -> Response:

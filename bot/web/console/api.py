@@ -29,8 +29,8 @@ from bot.conversation import TranscriptEntry, ref, utcnow
 from bot.engine.events import HandoffEvent
 from bot.errors import ChannelError, OzmapError, OzmapNotFound, StorageError
 from bot.ozmap.models import ClientStatus
-from bot.storage.base import HandoffTicket
-from bot.web.console.access import Agent, ConsoleStore, api, console_store, error, secured
+from bot.storage.base import HandoffTicket, Store
+from bot.web.console.access import Agent, api, console_store, error, secured
 from bot.web.console.state import console_state
 from bot.web.console.summary import (
     context_lines,
@@ -227,9 +227,7 @@ async def ozmap_action(request: Request, agent: Agent) -> Response:
     return JSONResponse({"done": True, "line": entry_json(line) if line else None})
 
 
-async def _record(
-    request: Request, store: ConsoleStore, key: str, text: str
-) -> TranscriptEntry | None:
+async def _record(request: Request, store: Store, key: str, text: str) -> TranscriptEntry | None:
     """Append a system line to the transcript (the conversation saved as it is, under its
     lock, so it lands between turns, not inside one)."""
     entry = TranscriptEntry("system", text, utcnow())
