@@ -38,6 +38,19 @@ SSL_REQUEST = 80877103
 GSSENC_REQUEST = 80877104
 
 
+def frame(buffer: bytearray) -> tuple[int, bytes] | None:
+    """Take one typed message (its type byte and body) off the front of ``buffer``; None while
+    it has not all arrived."""
+    if len(buffer) < 5:
+        return None
+    (length,) = struct.unpack("!I", buffer[1:5])
+    if len(buffer) < 1 + length:
+        return None
+    kind, body = buffer[0], bytes(buffer[5 : 1 + length])
+    del buffer[: 1 + length]
+    return kind, body
+
+
 class Link:
     """One client connection's protocol state."""
 
@@ -62,14 +75,10 @@ class Link:
                 self.started = True
                 self._sent()  # the start-up packet is answered with ReadyForQuery
                 continue
-            if len(buffer) < 5:
+            framed = frame(buffer)
+            if framed is None:
                 return
-            kind = buffer[0]
-            (length,) = struct.unpack("!I", buffer[1:5])
-            if len(buffer) < 1 + length:
-                return
-            body = bytes(buffer[5 : 1 + length])
-            del buffer[: 1 + length]
+            kind, body = framed
             if kind in (ord("Q"), ord("S")):
                 self._sent()
             if kind == ord("Q"):
@@ -97,18 +106,15 @@ class Link:
                 del buffer[:1]  # "N": no SSL/GSS, go on in plain text
                 self.refusals -= 1
                 continue
-            if len(buffer) < 5:
+            framed = frame(buffer)
+            if framed is None:
                 return
-            kind = buffer[0]
-            (length,) = struct.unpack("!I", buffer[1:5])
-            if len(buffer) < 1 + length:
-                return
+            kind, body = framed
             if kind == ord("Z"):
                 COUNTS["syncs"] += 1
-                if buffer[5] == ord("I"):
+                if body[:1] == b"I":
                     COUNTS["transactions"] += 1
                 self.outstanding = max(0, self.outstanding - 1)
-            del buffer[: 1 + length]
 
 
 async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, parse: object) -> None:

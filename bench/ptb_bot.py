@@ -58,14 +58,19 @@ MENU, ADDRESS, CONFIRM, NAME, SUMMARY = range(5)
 RADIUS = 250  # metres, ozbot's default
 
 
-def menu_keyboard() -> InlineKeyboardMarkup:
+def keyboard(*buttons: tuple[str, str]) -> InlineKeyboardMarkup:
+    """One button a row, from (label, callback data) pairs."""
     return InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton("Contratar internet", callback_data="intent:sales")],
-            [InlineKeyboardButton("Cancelar reserva", callback_data="intent:cancel")],
-            [InlineKeyboardButton("Estou sem internet", callback_data="intent:outage")],
-            [InlineKeyboardButton("Falar com atendente", callback_data="intent:handoff")],
-        ]
+        [[InlineKeyboardButton(text, callback_data=data)] for text, data in buttons]
+    )
+
+
+def menu_keyboard() -> InlineKeyboardMarkup:
+    return keyboard(
+        ("Contratar internet", "intent:sales"),
+        ("Cancelar reserva", "intent:cancel"),
+        ("Estou sem internet", "intent:outage"),
+        ("Falar com atendente", "intent:handoff"),
     )
 
 
@@ -105,12 +110,7 @@ async def located(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     context.user_data["point"] = (point.latitude, point.longitude)
     await update.message.reply_text(
         f"Encontrei: {point.latitude:.5f}, {point.longitude:.5f}. É esse o endereço?",
-        reply_markup=InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton("Sim", callback_data="yes")],
-                [InlineKeyboardButton("Não", callback_data="no")],
-            ]
-        ),
+        reply_markup=keyboard(("Sim", "yes"), ("Não", "no")),
     )
     return CONFIRM
 
@@ -142,12 +142,7 @@ async def named(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     lat, lng = context.user_data["point"]
     await update.message.reply_text(
         f"Confira: {update.message.text}, instalação em {lat:.5f}, {lng:.5f}. Posso reservar?",
-        reply_markup=InlineKeyboardMarkup(
-            [
-                [InlineKeyboardButton("Reservar", callback_data="reserve")],
-                [InlineKeyboardButton("Voltar ao menu", callback_data="menu")],
-            ]
-        ),
+        reply_markup=keyboard(("Reservar", "reserve"), ("Voltar ao menu", "menu")),
     )
     return SUMMARY
 
