@@ -1,11 +1,12 @@
-"""Telegram: parsing recorded update shapes, the secret token, and sending through PTB's Bot
-against the local Bot API fake (plugged in at the httpx transport)."""
+"""Telegram: parsing recorded update shapes, the secret token, and sending through the Bot API
+client against the local Bot API fake (plugged in at the httpx transport)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -345,3 +346,23 @@ def test_any_field_of_the_wrong_type_is_a_bad_payload_never_a_crash(
                 assert inbound.text is None or isinstance(inbound.text, str)
                 assert inbound.button is None or isinstance(inbound.button, str)
     assert checked > 0  # some changes are harmless (e.g. a name), and are accepted
+
+
+async def test_an_answer_that_is_not_the_apis_is_a_channel_error() -> None:
+    def proxy_error(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(502, text="<html>Bad Gateway</html>")
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(proxy_error)) as http:
+        channel = TelegramChannel(make_bot(TOKEN, http), location_label="x")
+        with pytest.raises(ChannelError, match="HTTP 502"):
+            await channel.send("4242", [Reply("x")])
+
+
+async def test_webhook_info_gives_the_last_error_and_its_time(
+    channel: TelegramChannel, fake: FakeTelegramAPI
+) -> None:
+    fake.webhook.update(last_error_message="Connection refused", last_error_date=1_700_000_000)
+    info = await channel.bot.get_webhook_info()
+    assert info.last_error_message == "Connection refused"
+    assert info.last_error_date == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
+    assert (await channel.bot.get_me())["username"] == "fibra_test_bot"
