@@ -69,26 +69,36 @@ def geocoded(context: Mapping[str, Any]) -> Lookups:
 
 def code_in(turn: Turn) -> str | None:
     """The client code the message holds: a ``code:`` button, a code the understander found, a
-    word spelled like one with letters in it ("OZB-7KQ2MX", "cliente_42"), or a message made of
-    digits alone that is not a CEP. A house number or a CEP inside an address is not a code."""
+    word spelled like one ("OZB-7KQ2MX", "cliente_42", "123|123"), or a message made of digits
+    alone that is not a CEP. A house number or a CEP inside an address is not a code."""
     button: str | None = turn.button
     if button is not None and button.startswith(CODE_PREFIX):
         return button.removeprefix(CODE_PREFIX)
     if turn.message.location is not None:
         return None
     if turn.understanding is not None:
-        found = turn.understanding.value(EntityKind.CODE)
-        if found is not None:
-            return found
+        # the same spelling rule: the understander may read "900-A" in an address as a code
+        found = [e.value for e in turn.understanding.all(EntityKind.CODE)]
+        spelled = [c for c in found if _spelled_like_a_code(c) or _DIGITS.fullmatch(c)]
+        if spelled:
+            return spelled[0]
     text: str = turn.text
     if parse_cep(text) is not None or parse_coordinates(text) is not None:
         return None
-    words = [w for w in WORD.findall(text) if looks_like_code(w) and _LETTER.search(w)]
+    words = [w for w in WORD.findall(text) if _spelled_like_a_code(w)]
     if words:
         return str(words[0])
     if text and _DIGITS.fullmatch(text) and len(text) >= 4:
         return text.replace(" ", "")
     return None
+
+
+def _spelled_like_a_code(word: str) -> bool:
+    """ "OZB-7KQ2MX", "cliente_42", "123|123", "4512-77"; not a house number ("900", "900-A")."""
+    if not looks_like_code(word):
+        return False
+    letters = len(_LETTER.findall(word))
+    return letters >= 2 or "|" in word or "_" in word or (letters == 0 and "-" in word)
 
 
 def place_dict(place: Place) -> dict[str, Any]:

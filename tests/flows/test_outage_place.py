@@ -5,14 +5,21 @@ network: a region tagged MASSIVA over Rua Lauro Linhares, the box CTO-AGR-09 tag
 
 from __future__ import annotations
 
+from typing import cast
+
 import httpx
 import pytest
 
+from bot.engine import Services, Turn
 from bot.geo.gazetteer import Gazetteer
+from bot.messages import Inbound
+from bot.nlu.base import Expect, Understanding
+from bot.nlu.embedded import EmbeddedUnderstander
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.outage import OutageReader
 from bot.ozmap.sandbox import RunningSandbox
 from flows.outage import FLOW
+from flows.outage_place import code_in
 from tests.engine.support import Chat
 from tests.flows.conftest import OUTAGE_TAGS, MakeChat
 from tests.flows.test_outage import KNOWN_OUTAGE
@@ -161,3 +168,51 @@ async def test_an_erasure_finds_what_the_flow_asked_the_geocoder(chat: Chat) -> 
     lookups = FLOW.lookups((await chat.saved()).context)
     assert "Rua Lauro Linhares, 500, Florianópolis" in lookups.texts
     assert len(lookups.points) == 1
+
+
+def reading(text: str, understanding: Understanding | None = None) -> Turn:
+    return Turn(
+        flow="outage",
+        state=FLOW.initial,
+        context={},
+        message=Inbound(channel="test", contact="5548999990001", text=text),
+        services=cast(Services, None),  # never reached: reading a code is pure
+        t=lambda key, /, **params: key,
+        language="pt_BR",
+        understanding=understanding,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("OZB-7KQ2MX", "OZB-7KQ2MX"),
+        ("o codigo é cliente_42", "cliente_42"),
+        ("meu código: 123|123", "123|123"),
+        ("123456", "123456"),  # an ERP's numeric code, alone
+        ("88036-001", None),  # a CEP
+        ("cep 88036001 numero 500", None),
+        ("rua lauro linhares 500", None),  # a house number
+        ("n° 900 apto 302", None),
+        ("Rua Lauro Linhares, 900-A", None),
+        ("codigo 4512-77", "4512-77"),
+        ("500", None),
+        ("-27.5885, -48.5212", None),  # coordinates
+        ("minha internet caiu", None),
+    ],
+)
+def test_what_is_a_code_and_what_is_a_place(text: str, code: str | None) -> None:
+    assert code_in(reading(text)) == code
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("Rua Lauro Linhares, 900-A", None),  # the understander reads "900-A" as a code
+        ("meu codigo é OZB-7KQ2MX", "OZB-7KQ2MX"),
+        ("o codigo é cliente-erro", "cliente-erro"),
+    ],
+)
+def test_with_the_understanders_reading(text: str, code: str | None) -> None:
+    understood = EmbeddedUnderstander().read(text, expects=Expect.ADDRESS)
+    assert code_in(reading(text, understood)) == code
