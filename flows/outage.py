@@ -6,8 +6,9 @@ CEP and the number), a location pin, or a code. This contact's own codes (its re
 which become installations) are offered as buttons.
 
 * **A place** (:mod:`flows.outage_place` finds it): OZmap is asked about the point, not about a
-  client (:meth:`bot.ozmap.outage.OutageReader.area`): an outage tag on a region around it or on
-  the nearest box that can serve it is a known outage; one on another box in reach may be theirs;
+  client (:meth:`bot.ozmap.outage.OutageReader.area`): an outage tag on a region around it, on the
+  gated community it is in, on a building standing at it or on the nearest box that can serve it
+  is a known outage; one on another box in reach may be theirs;
   no box in reach means the provider's network is not there (the address may be wrong).
 * **The contact's own code**: the client's property and its tags (client, property, box,
   splitter port, region: :meth:`~bot.ozmap.outage.OutageReader.status`): a known outage; else a

@@ -24,6 +24,7 @@ from bot.errors import OzmapError, OzmapNotFound
 from bot.ozmap.answers import distance_m
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.models import Box, ClientStatus, Property, Splitter, Tag
+from bot.ozmap.sales import BUILDING_AT_POINT_M
 from bot.validation import fold
 
 __all__ = ["AreaStatus", "OutageReader", "OutageStatus", "tag_ids"]
@@ -54,10 +55,12 @@ class OutageStatus:
 @dataclass(frozen=True)
 class AreaStatus:
     """What OZmap says about a point, without a client: ``outage_on`` names what carries an
-    outage tag there (``region``: a region around the point; ``box``: the nearest box that can
-    serve it, the one a drop from there is most likely plugged into); ``tagged_nearby`` counts
-    the other boxes in reach that carry one (they may be the customer's); ``boxes`` how many
-    implanted boxes can serve the point at all (0: the provider's network is not there)."""
+    outage tag there (``region``: a region around the point; ``condominium``: the horizontal
+    condominium it is in; ``building``: the building standing at it; ``box``: the nearest box
+    that can serve it, the one a drop from there is most likely plugged into);
+    ``tagged_nearby`` counts the other boxes in reach that carry one (they may be the
+    customer's); ``boxes`` how many implanted boxes can serve the point at all (0: the
+    provider's network is not there)."""
 
     outage_on: tuple[str, ...]
     tagged_nearby: int
@@ -140,22 +143,28 @@ class OutageReader:
         )
 
     async def area(self, lat: float, lng: float, radius: float) -> AreaStatus:
-        """The outage status of the point: its regions' tags and those of the implanted boxes
-        within ``radius`` metres (the reach of a drop), nearest first. Three requests, sent
-        together; nothing about any client is read."""
-        wanted, boxes, regions = await asyncio.gather(
+        """The outage status of the point: the tags of its regions, of the horizontal
+        condominium it is in, of a building standing at it, and of the implanted boxes within
+        ``radius`` metres (the reach of a drop), nearest first. Five requests, sent together;
+        nothing about any client is read."""
+        wanted, boxes, regions, (buildings, condominiums) = await asyncio.gather(
             self.outage_tag_ids(),
             self._ozmap.boxes_near(lat, lng, radius),
             self._ozmap.regions_at(lat, lng),
+            self._ozmap.condominiums_at(lat, lng),
         )
         located = [b for b in boxes if b.lat is not None and b.lng is not None]
         located.sort(key=lambda b: distance_m(lat, lng, b.lat or 0.0, b.lng or 0.0))
         tagged = [bool(tag_ids(b.tags) & wanted) for b in located]
-        on = []
-        if any(tag_ids(r.tags) & wanted for r in regions):
-            on.append("region")
-        if tagged and tagged[0]:
-            on.append("box")
+        # a building counts where it stands at the point (as for a sale: docs section 3)
+        at_point = [b for d, b in buildings if d <= BUILDING_AT_POINT_M]
+        places: list[tuple[str, bool]] = [
+            ("region", any(tag_ids(r.tags) & wanted for r in regions)),
+            ("condominium", any(tag_ids(c.tags) & wanted for c in condominiums)),
+            ("building", any(tag_ids(b.tags) & wanted for b in at_point)),
+            ("box", bool(tagged) and tagged[0]),
+        ]
+        on = [name for name, hit in places if hit]
         return AreaStatus(outage_on=tuple(on), tagged_nearby=sum(tagged[1:]), boxes=len(located))
 
     async def _box(self, prop: Property) -> Box | None:

@@ -22,7 +22,7 @@ from flows.outage import FLOW
 from flows.outage_place import code_in
 from tests.engine.support import Chat
 from tests.flows.conftest import OUTAGE_TAGS, MakeChat
-from tests.flows.test_outage import KNOWN_OUTAGE
+from tests.flows.test_outage import KNOWN_OUTAGE, tag_id
 from tests.flows.test_sales import COVERED, NOT_COVERED
 
 IN_THE_REGION = "rua lauro linhares 500"
@@ -141,7 +141,13 @@ async def test_the_area_reader(sandbox: RunningSandbox) -> None:
         covered = sandbox.network.samples["covered"]
         far = sandbox.network.samples["not_covered"]
         at_region = await reader.area(region["lat"], region["lng"], 250)
-        assert sorted(requests) == ["boxes", "regions", "tags"]
+        assert sorted(requests) == [
+            "boxes",
+            "buildings",
+            "horizontal-condominiums",
+            "regions",
+            "tags",
+        ]
         at_box = await reader.area(*box_point(sandbox, "CTO-AGR-09"), 250)
         near_box = await reader.area(covered["lat"], covered["lng"], 250)
         nowhere = await reader.area(far["lat"], far["lng"], 250)
@@ -216,3 +222,24 @@ def test_what_is_a_code_and_what_is_a_place(text: str, code: str | None) -> None
 def test_with_the_understanders_reading(text: str, code: str | None) -> None:
     understood = EmbeddedUnderstander().read(text, expects=Expect.ADDRESS)
     assert code_in(reading(text, understood)) == code
+
+
+@pytest.mark.parametrize(
+    ("sample", "kind"),
+    [("building", "buildings"), ("horizontal_condominium", "horizontal-condominiums")],
+)
+async def test_a_tagged_building_or_gated_community_at_the_point(
+    chat: Chat, sandbox: RunningSandbox, sample: str, kind: str
+) -> None:
+    place = sandbox.network.samples[sample]
+    condo = sandbox.network.get(
+        kind, place["building" if kind == "buildings" else "horizontalCondominium"]
+    )
+    assert condo is not None and not condo.get("tags")
+    condo["tags"] = [tag_id(sandbox, "MANUTENCAO")]
+    try:
+        await chat.says("sem internet no predio")
+        await chat.pins(place["lat"], place["lng"])
+    finally:
+        condo["tags"] = []
+    assert KNOWN_OUTAGE in chat.text
