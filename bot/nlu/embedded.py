@@ -226,8 +226,11 @@ class EmbeddedUnderstander(Understander):
             return {k: (RULED if k == intent else v / others * rest) for k, v in intents.items()}
 
         answer = entity_of.get(K.YES_NO)
-        if answer is not None and len(text[answer.start : answer.end].strip()) == len(whole):
-            return settle("affirm" if answer.value == "yes" else "deny")
+        if answer is not None:
+            # the answer is the whole message, but for emoji around it ("simm 👍")
+            rest = (text[: answer.start] + " " + text[answer.end :]).strip(" \t\n.,!;:")
+            if not rest or _only_symbols(rest):
+                return settle("affirm" if answer.value == "yes" else "deny")
         chosen = entity_of.get(K.OPTION)
         if chosen is not None and not _clearly_other(intents, ("inform", "affirm", "deny")):
             return settle("inform")

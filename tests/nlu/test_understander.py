@@ -268,3 +268,10 @@ def test_fast_scores_are_scikit_learns(nlu: EmbeddedUnderstander) -> None:
         assert np.allclose(margins, expected)
         assert list(model.intent.labels) == list(intent_svm.classes_)  # type: ignore[attr-defined]
         assert language_svm is not None
+
+
+@pytest.mark.parametrize(("text", "intent"), [("simm 👍", "affirm"), ("nao 👎", "deny")])
+def test_a_yes_or_no_with_emoji_is_the_answer(
+    nlu: EmbeddedUnderstander, text: str, intent: str
+) -> None:
+    assert nlu.read(text, expects=Expect.YES_NO).intent == intent
