@@ -243,3 +243,15 @@ async def test_a_tagged_building_or_gated_community_at_the_point(
     finally:
         condo["tags"] = []
     assert KNOWN_OUTAGE in chat.text
+
+
+async def test_the_provider_may_queue_customers_of_an_outage_area_for_a_person(
+    make_chat: MakeChat,
+) -> None:
+    chat = await make_chat(outage_handoff=True)
+    await chat.says("tem queda de internet aqui na minha rua?")
+    await chat.says(IN_THE_REGION)
+    assert KNOWN_OUTAGE in chat.text and "Uma pessoa da nossa equipe" in chat.text
+    assert chat.store is not None
+    ticket = await chat.store.open_handoff(chat.key)
+    assert ticket is not None and ticket.reason == "outage"

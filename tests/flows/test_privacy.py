@@ -125,3 +125,22 @@ async def test_a_failed_erasure_is_said_honestly_and_keeps_everything(
     assert "apaguei as mensagens" not in chat.text
     assert await store.load(chat.key) is not None  # nothing half-erased
     assert len(await store.transcript(chat.key)) == 4
+
+
+async def test_erasing_forgets_what_the_outage_question_asked_the_geocoder(
+    cached: tuple[Engine, SqliteStore, RecordingChannel],
+) -> None:
+    """The customer typed a CEP and then a number: the street the bot searched is in no line of
+    theirs, only in what the outage flow declares (flows/outage_place.py ``geocoded``)."""
+    engine, store, channel = cached
+    chat = Chat(engine, channel, store=store)
+    await chat.says("sem internet")
+    await chat.says("88036-001")
+    await chat.says("500")
+    assert "falha em massa" in chat.text
+    searched = "GazetteerGeocoder|3|rua lauro linhares, 500, florianopolis"
+    assert await store.cache_get("geocode", searched) is not None
+    await chat.says("apagar meus dados")
+    await chat.says("sim")
+    assert "apaguei as mensagens" in chat.text
+    assert await store.cache_get("geocode", searched) is None
