@@ -297,8 +297,9 @@ class SalesDesk:
 
         Raises ``lost`` again when OZmap answered (a 5xx) and holds nothing under the code:
         nothing was reserved, "OZmap is down" is the truth. Raises ReservationUnconfirmed when
-        OZmap cannot be asked, or when the request got no answer at all (a timeout: it may still
-        be running there) and nothing is there yet."""
+        OZmap cannot be asked, or when the request got no answer at all (a timeout, or a
+        gateway's 504 that gave up waiting: it may still be running there) and nothing is there
+        yet."""
         try:
             found = await self.ozmap.properties_by_client_code(code)
         except OzmapError as exc:
@@ -307,7 +308,7 @@ class SalesDesk:
             ) from exc
         if found:
             return found[0]
-        if lost.status is None:
+        if lost.status in (None, 504):
             raise ReservationUnconfirmed(
                 code, f"the reservation {code} got no answer; OZmap holds nothing under it yet"
             ) from lost

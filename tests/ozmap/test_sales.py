@@ -186,7 +186,7 @@ class LosingTransport(httpx.AsyncBaseTransport):
     """Loopback to the sandbox, except for the reservation's POST: ``applied``, OZmap makes it
     and the answer never comes (a read timeout, as the client meets it); ``unsent``, the same
     timeout without reaching OZmap; ``bad-gateway``, a 502 from a gateway that never passed it
-    on."""
+    on; ``gateway-timeout``, a 504 from one that gave up waiting (nothing made by then)."""
 
     def __init__(self, fault: str) -> None:
         self.inner = httpx.AsyncHTTPTransport()
@@ -197,6 +197,8 @@ class LosingTransport(httpx.AsyncBaseTransport):
             return await self.inner.handle_async_request(request)
         if self.fault == "bad-gateway":
             return httpx.Response(502, json={"message": "bad gateway"})
+        if self.fault == "gateway-timeout":
+            return httpx.Response(504, json={"message": "upstream timed out"})
         if self.fault == "applied":
             response = await self.inner.handle_async_request(request)
             await response.aread()
@@ -212,6 +214,7 @@ class LosingTransport(httpx.AsyncBaseTransport):
         ("applied", "reserved"),  # OZmap made it: that is the answer, not "OZmap is down"
         ("unsent", "unconfirmed"),  # nothing there yet, but the request may still be running
         ("bad-gateway", "down"),  # OZmap answered (through a gateway) and holds nothing
+        ("gateway-timeout", "unconfirmed"),  # the gateway gave up: OZmap may still be at it
     ],
 )
 async def test_a_reservation_without_an_answer_is_looked_up_by_its_code(
