@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -58,6 +59,9 @@ TEXT_LIMIT = 1600  # Twilio's Body limit (errors 21617, 21658)
 QUICK_REPLY_BODY_LIMIT = 1024  # a twilio/quick-reply body
 QUICK_REPLY_BUTTON_LIMIT = 20  # characters in a quick-reply button title
 WINDOW = timedelta(hours=24)
+#: how stale the recorded start of a contact's window may get (see ``note_inbound``)
+WINDOW_STEP = timedelta(minutes=10)
+_NOTED_MAX = 10_000  # contacts whose last write this process remembers
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 DEFAULT_API_URL = "https://api.twilio.com"
 _WINDOW_NS = "whatsapp.window"
@@ -249,6 +253,7 @@ class WhatsappChannel(Channel):
         self._choose_intro = choose_intro
         self._quick_reply_sids = tuple(quick_reply_sids)
         self._status_callback = status_callback
+        self._noted: OrderedDict[str, datetime] = OrderedDict()  # contact ref -> last written
 
     async def send(self, contact: str, replies: Sequence[Reply]) -> None:
         to = f"whatsapp:+{contact.lstrip('+')}"
@@ -319,10 +324,23 @@ class WhatsappChannel(Channel):
         await self._create(to, content_sid=template, content_variables=content)
 
     async def note_inbound(self, contact: str, at: datetime | None = None) -> None:
-        """Record that ``contact`` just wrote, which (re)opens their 24-hour window."""
+        """Record that ``contact`` just wrote, which (re)opens their 24-hour window.
+
+        Written at most once every :data:`WINDOW_STEP` per contact by this channel: a customer
+        in a conversation writes every few seconds, and one database write a message for a
+        window measured in hours was the only store call of a WhatsApp webhook besides the
+        inbox's. The window read back may close up to that much early (never late)."""
         moment = at or datetime.now(UTC)
+        key = _ref(contact)
+        noted = self._noted.get(key)
+        if noted is not None and noted <= moment < noted + WINDOW_STEP:
+            return
         seconds = WINDOW.total_seconds()
-        await self._store.cache_put(_WINDOW_NS, _ref(contact), moment.isoformat(), seconds)
+        await self._store.cache_put(_WINDOW_NS, key, moment.isoformat(), seconds)
+        self._noted[key] = moment
+        self._noted.move_to_end(key)
+        while len(self._noted) > _NOTED_MAX:
+            self._noted.popitem(last=False)
 
     async def window_open(self, contact: str, now: datetime | None = None) -> bool:
         """Whether a free-form message may be sent to ``contact``: they wrote within 24 hours.

@@ -13,8 +13,11 @@ import httpx
 import pytest
 
 from bot.channels.whatsapp import (
+    WINDOW,
+    WINDOW_STEP,
     MessageStatus,
     WhatsappChannel,
+    _ref,
     make_messages,
     parse_form,
     parse_status,
@@ -404,3 +407,22 @@ async def test_an_answer_that_is_not_twilios_is_a_channel_error(store: SqliteSto
     async with httpx.AsyncClient(transport=httpx.MockTransport(proxy_error)) as http:
         with pytest.raises(ChannelError, match="HTTP 502, error 0"):
             await channel(http, store).send(CUSTOMER, [Reply("x")])
+
+
+async def test_the_window_is_written_once_per_step_not_once_per_message(
+    http: httpx.AsyncClient, store: SqliteStore
+) -> None:
+    wa = channel(http, store)
+    start = datetime.now(UTC)
+    for seconds in (0, 5, 30):
+        await wa.note_inbound(CUSTOMER, at=start + timedelta(seconds=seconds))
+    kept = await store.cache_get("whatsapp.window", _ref(CUSTOMER))
+    assert kept == start.isoformat()  # the first message's time: no write per message
+    later = start + WINDOW_STEP
+    await wa.note_inbound(CUSTOMER, at=later)
+    assert await store.cache_get("whatsapp.window", _ref(CUSTOMER)) == later.isoformat()
+    # never closes late: open until 24 h after the recorded time, which is at most a step old
+    assert await wa.window_open(CUSTOMER, now=later + WINDOW - timedelta(seconds=1)) is True
+    earlier = start - timedelta(hours=1)  # a clock moved back is written, not trusted away
+    await wa.note_inbound(CUSTOMER, at=earlier)
+    assert await store.cache_get("whatsapp.window", _ref(CUSTOMER)) == earlier.isoformat()
