@@ -37,7 +37,7 @@ import httpx
 from bot.channels.base import Channel
 from bot.channels.telegram import TelegramChannel, TelegramEvent, make_bot, poll_updates
 from bot.channels.webchat import WebchatChannel
-from bot.channels.whatsapp import WhatsappChannel, make_messages
+from bot.channels.whatsapp import WhatsappChannel, make_twilio_client
 from bot.conversation import utcnow
 from bot.engine import Engine, FlowSpec, Intent, Services
 from bot.engine.dispatch import Dispatcher
@@ -278,11 +278,11 @@ def _whatsapp(
         log.warning("WhatsApp is off: set %s as well", ", ".join(missing))
         return None
     t = catalogs.translator(settings.language)
-    messages = make_messages(
+    client = make_twilio_client(
         settings.twilio_account_sid, settings.twilio_auth_token, http, settings.twilio_api_url
     )
     return WhatsappChannel(
-        messages,
+        client,
         sender=settings.twilio_from,
         location_hint=t("channel.whatsapp.location_hint"),
         choose_intro=t("common.choose_number"),

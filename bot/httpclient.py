@@ -1,9 +1,9 @@
 """The process's one outbound HTTP client: httpx's interface on aiohttp's transport.
 
-Everything ozbot sends out (the Bot API through :class:`bot.channels.botapi.BotApi`, Twilio's
-Messages API through :class:`bot.channels.twilioapi.TwilioMessages`, the OZmap client, the
-geocoders) speaks ``httpx.AsyncClient``, and the tests fake the outside world at its transport
-(``mounts``). Only the default transport changes here: httpx's own
+Everything ozbot sends out (the PTB ``Bot`` through :class:`bot.channels.telegram.
+SharedClientRequest`, the twilio client through :class:`bot.channels.whatsapp.HttpxTwilioClient`,
+the OZmap client, the geocoders) speaks ``httpx.AsyncClient``, and the tests fake the outside
+world at its transport (``mounts``). Only the default transport changes here: httpx's own
 (httpcore, h11, anyio) cost about 1.1 ms of CPU per POST under ozbot's load, most of a turn,
 where ``httpx_aiohttp.AiohttpTransport`` (aiohttp's connection pool and C parser) costs about
 0.4 ms; bench/transport.py measures the three stacks (httpx, httpx on aiohttp, aiohttp alone).
