@@ -1,11 +1,9 @@
 """Telegram: verify and parse webhook updates, send replies, long-poll for local development.
 
-Updates are read from their JSON as the Bot API documents it, each field the bot uses checked
-for its type; replies and the webhook's set-up go through :class:`bot.channels.botapi.BotApi`
-(JSON posted on our shared ``httpx.AsyncClient``). python-telegram-bot's ``Update.de_json``
-and ``Bot`` did the same at several times the CPU (about 0.1 ms to read an update and 0.3 ms
-to send a message, most of a turn's cost after HTTP itself) and without checking types; the
-engine owns the one state machine per conversation, so nothing else of PTB was used.
+python-telegram-bot is used for its types, its parsing (``Update.de_json``) and its ``Bot``
+methods, on our shared ``httpx.AsyncClient`` (:class:`SharedClientRequest`). It is deliberately
+*not* used for conversation state: no ``Application``, ``ConversationHandler`` or persistence; the
+engine owns the one state machine per conversation.
 
 Contacts are chat ids (private chats only). Update ids become ``Inbound.provider_id`` as
 ``"tg:<update_id>"``, so a re-delivered update is processed once.
@@ -17,14 +15,27 @@ import asyncio
 import contextlib
 import hmac
 import logging
+import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import httpx
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.request import BaseRequest, RequestData
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import Channel
-from bot.channels.botapi import DEFAULT_API_URL, BotApi, BotApiError
 from bot.channels.textsplit import merge_replies, numbered, split_text
 from bot.errors import BadPayload, ChannelError, SignatureError
 from bot.messages import Inbound, Location, Reply
@@ -34,6 +45,7 @@ __all__ = [
     "ALLOWED_UPDATES",
     "SECRET_HEADER",
     "TEXT_LIMIT",
+    "SharedClientRequest",
     "TelegramChannel",
     "TelegramEvent",
     "make_bot",
@@ -77,148 +89,84 @@ class TelegramEvent:
     callback_query_id: str | None = None
 
 
-def _object(value: Any, what: str) -> Mapping[str, Any] | None:
-    """``value`` when it is a JSON object, None when absent; TypeError otherwise (each reader
-    raises TypeError for a field of the wrong type; :func:`parse_update` makes it BadPayload)."""
-    if value is None or isinstance(value, Mapping):
-        return value
-    raise TypeError(what)
+def _location(message: Message) -> Location | None:
+    if message.venue is not None:
+        venue = message.venue
+        return Location(
+            venue.location.latitude, venue.location.longitude, venue.title, venue.address
+        )
+    if message.location is not None:
+        return Location(message.location.latitude, message.location.longitude)
+    return None
 
 
-def _text(value: Any, what: str) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    raise TypeError(what)
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value)
-    raise TypeError(what)
-
-
-def _integer(value: Any, what: str) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    raise TypeError(what)
-
-
-def _person(user: Mapping[str, Any] | None) -> tuple[str | None, str | None]:
-    """A ``User``'s full name (first and last, as Telegram shows it) and language code."""
-    if user is None:
-        return None, None
-    first = _text(user.get("first_name"), "first_name") or ""
-    last = _text(user.get("last_name"), "last_name")
-    return (f"{first} {last}" if last else first), _text(user.get("language_code"), "language")
-
-
-def _point(location: Mapping[str, Any] | None) -> tuple[float, float] | None:
-    if location is None:
-        return None
-    return _number(location["latitude"], "latitude"), _number(location["longitude"], "longitude")
-
-
-def _location(message: Mapping[str, Any]) -> Location | None:
-    venue = _object(message.get("venue"), "venue")
-    if venue is not None:
-        point = _point(_object(venue["location"], "venue location"))
-        if point is None:
-            raise TypeError("venue location")
-        title = _text(venue.get("title"), "venue title")
-        return Location(*point, title, _text(venue.get("address"), "venue address"))
-    point = _point(_object(message.get("location"), "location"))
-    return Location(*point) if point is not None else None
-
-
-def _private_chat(message: Mapping[str, Any]) -> int | None:
-    """The chat id of a private chat; None for a group, supergroup or channel."""
-    chat = _object(message["chat"], "chat")
-    if chat is None or not isinstance(chat.get("type"), str):
-        raise TypeError("chat")
-    if chat["type"] != "private":
+def _from_message(message: Message, provider_id: str) -> Inbound | None:
+    if message.chat.type != "private":
         return None  # the bot serves customers one to one; groups are ignored
-    return _integer(chat.get("id"), "chat id")
-
-
-def _from_message(message: Mapping[str, Any], provider_id: str) -> Inbound | None:
-    chat_id = _private_chat(message)
-    if chat_id is None:
-        return None
-    name, language = _person(_object(message.get("from"), "from"))
-    text = _text(message.get("text"), "text")
-    if text is None:
-        text = _text(message.get("caption"), "caption")
+    if not isinstance(message.chat.id, int):
+        raise TypeError("chat id")
+    user = message.from_user
+    text = message.text if message.text is not None else message.caption
     if text is not None and (text == "/start" or text.startswith("/start ")):
         text = "/start"  # a deep-link payload carries nothing the flows use
     phone = None
-    contact = _object(message.get("contact"), "contact")
-    if contact is not None:
-        shared = _text(contact["phone_number"], "phone_number")
-        if shared is None:
-            raise TypeError("phone_number")
+    if message.contact is not None:
+        shared = message.contact.phone_number
         phone = normalize_phone(shared) or shared
     location = _location(message)
     if text is None and location is None and phone is None:
         text = ""  # a sticker, photo or voice note: the flow answers that it did not understand
     return Inbound(
         channel="telegram",
-        contact=str(chat_id),
+        contact=str(message.chat.id),
         text=text,
         location=location,
         phone=phone,
-        name=name,
+        name=user.full_name if user is not None else None,
         provider_id=provider_id,
-        language=language,
+        language=user.language_code if user is not None else None,
     )
-
-
-def _from_callback(query: Mapping[str, Any], provider_id: str) -> TelegramEvent | None:
-    user = _object(query["from"], "from")
-    message = _object(query.get("message"), "message")
-    if message is not None:
-        chat_id = _private_chat(message)
-        if chat_id is None:
-            return None
-    elif user is not None:
-        chat_id = _integer(user.get("id"), "user id")
-    else:
-        raise TypeError("from")
-    query_id = query.get("id")
-    if not isinstance(query_id, str):
-        raise TypeError("query id")
-    name, language = _person(user)
-    inbound = Inbound(
-        channel="telegram",
-        contact=str(chat_id),
-        button=_text(query.get("data"), "data") or "",
-        name=name,
-        provider_id=provider_id,
-        language=language,
-    )
-    return TelegramEvent(inbound, callback_query_id=query_id)
 
 
 def parse_update(data: Any) -> TelegramEvent | None:
     """Read one webhook/getUpdates update. Returns None for updates the bot does not serve
     (edits, group messages, channel posts, membership changes). Raises :class:`BadPayload` when
-    ``data`` is not an update, including a field the bot reads that has the wrong type (a
-    forged ``"text": 5`` must not surface as a crash further on)."""
+    ``data`` is not an update, including fields of the wrong type (PTB's parsing does not check
+    types, so a forged ``"text": 5`` would otherwise surface as a crash further on)."""
     if not isinstance(data, Mapping) or not isinstance(data.get("update_id"), int):
         raise BadPayload("not a Telegram update: expected a JSON object with an update_id")
-    provider_id = f"tg:{data['update_id']}"
     try:
-        message = _object(data.get("message"), "message")
-        if message is not None:
-            inbound = _from_message(message, provider_id)
-            event = TelegramEvent(inbound) if inbound is not None else None
-        else:
-            query = _object(data.get("callback_query"), "callback_query")
-            event = _from_callback(query, provider_id) if query is not None else None
-    except (KeyError, TypeError) as exc:
+        event = _read(Update.de_json(dict(data), bot=None))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise BadPayload(f"malformed Telegram update: {type(exc).__name__}") from exc
     if event is not None:
         _check(event.inbound)
     return event
+
+
+def _read(update: Update) -> TelegramEvent | None:
+    provider_id = f"tg:{update.update_id}"
+    if update.message is not None:
+        inbound = _from_message(update.message, provider_id)
+        return TelegramEvent(inbound) if inbound is not None else None
+    query = update.callback_query
+    if query is not None:
+        message = query.message
+        if message is not None and message.chat.type != "private":
+            return None
+        chat_id = message.chat.id if message is not None else query.from_user.id
+        if not isinstance(chat_id, int) or not isinstance(query.id, str):
+            raise TypeError("chat id or query id")
+        inbound = Inbound(
+            channel="telegram",
+            contact=str(chat_id),
+            button=query.data or "",
+            name=query.from_user.full_name,
+            provider_id=provider_id,
+            language=query.from_user.language_code,
+        )
+        return TelegramEvent(inbound, callback_query_id=query.id)
+    return None
 
 
 def _check(inbound: Inbound) -> None:
@@ -236,9 +184,87 @@ def _check(inbound: Inbound) -> None:
         raise BadPayload("malformed Telegram update: the location is not a valid point")
 
 
-def make_bot(token: str, client: httpx.AsyncClient, api_url: str = DEFAULT_API_URL) -> BotApi:
-    """The Bot API of ``token`` at ``api_url`` (Telegram, or a fake) through ``client``."""
-    return BotApi(token, client, api_url)
+class SharedClientRequest(BaseRequest):
+    """PTB's networking port on the application's shared ``httpx.AsyncClient``.
+
+    PTB's own ``HTTPXRequest`` builds and owns a client; this one borrows ours, so connection
+    pooling, transports (tests mount fakes on it) and shutdown stay in one place, the lifespan.
+    It never closes the client."""
+
+    def __init__(self, client: httpx.AsyncClient, *, read_timeout: float = 10.0) -> None:
+        self._client = client
+        self._read_timeout = read_timeout
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        """Nothing to open: the client belongs to the caller."""
+
+    async def shutdown(self) -> None:
+        """Nothing to close: the client belongs to the caller."""
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        def pick(value: Any, default: float | None) -> float | None:
+            return default if value is BaseRequest.DEFAULT_NONE else value
+
+        timeout = httpx.Timeout(
+            connect=pick(connect_timeout, 5.0),
+            read=pick(read_timeout, self._read_timeout),
+            write=pick(write_timeout, 10.0),
+            pool=pick(pool_timeout, 5.0),
+        )
+        try:
+            response = await self._client.request(
+                method,
+                url,
+                headers={"User-Agent": self.USER_AGENT},
+                timeout=timeout,
+                files=request_data.multipart_data if request_data else None,
+                data=request_data.json_parameters if request_data else None,
+            )
+        except httpx.TimeoutException as exc:
+            raise TimedOut from exc
+        except httpx.HTTPError as exc:
+            # the exception's text never holds the URL, which would carry the bot token
+            raise NetworkError(f"httpx.{type(exc).__name__}") from exc
+        return response.status_code, response.content
+
+
+def make_bot(
+    token: str, client: httpx.AsyncClient, api_url: str = "https://api.telegram.org"
+) -> Bot:
+    """A PTB ``Bot`` speaking to ``api_url`` (Telegram, or a fake) through ``client``."""
+    base = api_url.rstrip("/")
+    request = SharedClientRequest(client)
+    # getUpdates long-polls, so it gets a read timeout above the poll timeout
+    polling = SharedClientRequest(client, read_timeout=40.0)
+    return Bot(
+        token,
+        base_url=f"{base}/bot",
+        base_file_url=f"{base}/file/bot",
+        request=request,
+        get_updates_request=polling,
+    )
+
+
+def _retry_after(exc: RetryAfter) -> float:
+    """Seconds Telegram asked us to wait. PTB 22 warns that the attribute will become a
+    timedelta; either type is read here, so the warning says nothing we must act on."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: int | timedelta = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 class TelegramChannel(Channel):
@@ -251,13 +277,8 @@ class TelegramChannel(Channel):
 
     name = "telegram"
 
-    def __init__(self, bot: BotApi, *, location_label: str) -> None:
+    def __init__(self, bot: Bot, *, location_label: str) -> None:
         self.bot = bot
-        self._location_keyboard = {
-            "keyboard": [[{"text": location_label, "request_location": True}]],
-            "resize_keyboard": True,
-            "one_time_keyboard": True,
-        }
         self._location_label = location_label
 
     async def send(self, contact: str, replies: Sequence[Reply]) -> None:
@@ -270,65 +291,82 @@ class TelegramChannel(Channel):
 
     async def _send_reply(self, chat_id: int, reply: Reply) -> None:
         text = reply.text
-        inline: dict[str, Any] | None = None
+        inline: InlineKeyboardMarkup | None = None
         if reply.buttons:
             if all(len(b.payload.encode()) <= CALLBACK_DATA_LIMIT for b in reply.buttons):
-                rows = [[{"text": b.label, "callback_data": b.payload}] for b in reply.buttons]
-                inline = {"inline_keyboard": rows}
+                inline = InlineKeyboardMarkup(
+                    [
+                        [InlineKeyboardButton(b.label, callback_data=b.payload)]
+                        for b in reply.buttons
+                    ]
+                )
             else:  # Telegram caps callback data at 64 bytes: offer the options by number
                 text = numbered(text, [b.label for b in reply.buttons])
+        location_keyboard = ReplyKeyboardMarkup(
+            [[KeyboardButton(self._location_label, request_location=True)]],
+            resize_keyboard=True,
+            one_time_keyboard=True,
+        )
         pieces = split_text(text, TEXT_LIMIT)
         for piece in pieces[:-1]:
-            await self._call(self.bot.send_message, chat_id, piece)
-        last_markup = inline
+            await self._call(self.bot.send_message, chat_id=chat_id, text=piece)
+        last_markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = inline
         if inline is None and reply.ask_location:
-            last_markup = self._location_keyboard
-        await self._call(self.bot.send_message, chat_id, pieces[-1], last_markup)
+            last_markup = location_keyboard
+        await self._call(
+            self.bot.send_message, chat_id=chat_id, text=pieces[-1], reply_markup=last_markup
+        )
         if inline is not None and reply.ask_location:
             # one message carries one keyboard: the location button follows on its own
-            text = f"📍 {self._location_label}"
-            await self._call(self.bot.send_message, chat_id, text, self._location_keyboard)
+            await self._call(
+                self.bot.send_message,
+                chat_id=chat_id,
+                text=f"📍 {self._location_label}",
+                reply_markup=location_keyboard,
+            )
 
     async def answer_callback(self, query_id: str) -> None:
         """Stop the tapped button's progress indicator. Raises :class:`ChannelError`."""
-        await self._call(self.bot.answer_callback_query, query_id)
+        await self._call(self.bot.answer_callback_query, callback_query_id=query_id)
 
     async def set_webhook(self, url: str, secret: str, *, drop_pending: bool = False) -> None:
         """Register ``url`` as the webhook, with ``secret`` as its secret token."""
         await self._call(
-            self.bot.set_webhook, url, secret, list(ALLOWED_UPDATES), drop_pending=drop_pending
+            self.bot.set_webhook,
+            url=url,
+            secret_token=secret,
+            allowed_updates=list(ALLOWED_UPDATES),
+            drop_pending_updates=drop_pending,
         )
 
     async def delete_webhook(self) -> None:
         """Remove the webhook (long polling does not work while one is set)."""
         await self._call(self.bot.delete_webhook)
 
-    async def _call(self, method: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+    async def _call(self, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
-                return await method(*args, **kwargs)
-            except BotApiError as exc:
-                wait = exc.retry_after
-                if wait is not None:
-                    if attempt == MAX_ATTEMPTS or wait > MAX_RETRY_WAIT:
-                        raise ChannelError(
-                            f"Telegram flood control: asked to wait {wait:.0f}s; message not sent"
-                        ) from exc
-                    log.warning("Telegram flood control: waiting %.1fs before retrying", wait)
-                    await asyncio.sleep(wait)
-                    continue
-                if exc.bad_token:
+                return await method(**kwargs)
+            except RetryAfter as exc:
+                wait = _retry_after(exc)
+                if attempt == MAX_ATTEMPTS or wait > MAX_RETRY_WAIT:
                     raise ChannelError(
-                        "Telegram rejected the bot token: check TELEGRAM_TOKEN (from @BotFather)"
+                        f"Telegram flood control: asked to wait {wait:.0f}s; message not sent"
                     ) from exc
-                if exc.unreachable:
-                    raise ChannelError(f"Telegram is unreachable ({exc.description})") from exc
-                raise ChannelError(f"Telegram refused the request: {exc.description}") from exc
+                log.warning("Telegram flood control: waiting %.1fs before retrying", wait)
+                await asyncio.sleep(wait)
+            except InvalidToken as exc:
+                # PTB's message for this error quotes the token: never pass it on
+                raise ChannelError(
+                    "Telegram rejected the bot token: check TELEGRAM_TOKEN (from @BotFather)"
+                ) from exc
+            except TelegramError as exc:
+                raise ChannelError(f"Telegram refused the request: {exc.message}") from exc
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
 async def poll_updates(
-    bot: BotApi,
+    bot: Bot,
     on_event: Callable[[TelegramEvent], Awaitable[None]],
     *,
     stop: asyncio.Event,
@@ -341,22 +379,24 @@ async def poll_updates(
     offset: int | None = None
     while not stop.is_set():
         try:
-            updates = await bot.get_updates(offset, poll_timeout, list(ALLOWED_UPDATES))
-        except BotApiError as exc:
-            if exc.retry_after is not None:
-                await _pause(stop, exc.retry_after)
-            elif exc.unreachable:
-                log.warning("Telegram long poll failed (%s); retrying", exc.description)
-                await _pause(stop, error_pause)
-            else:
-                log.error("Telegram refused getUpdates: %s", exc.description)
-                await _pause(stop, error_pause)
+            updates = await bot.get_updates(
+                offset=offset, timeout=poll_timeout, allowed_updates=list(ALLOWED_UPDATES)
+            )
+        except (NetworkError, TimedOut) as exc:
+            log.warning("Telegram long poll failed (%s); retrying", type(exc).__name__)
+            await _pause(stop, error_pause)
+            continue
+        except RetryAfter as exc:
+            await _pause(stop, _retry_after(exc))
+            continue
+        except TelegramError as exc:
+            log.error("Telegram refused getUpdates: %s", exc.message)
+            await _pause(stop, error_pause)
             continue
         for update in updates:
-            if isinstance(update, Mapping) and isinstance(update.get("update_id"), int):
-                offset = update["update_id"] + 1
+            offset = update.update_id + 1
             try:
-                event = parse_update(update)
+                event = parse_update(update.to_dict())
             except BadPayload:
                 log.warning("skipping an unreadable update from getUpdates")
                 continue

@@ -139,7 +139,8 @@ async def _ozmap(settings: Settings, http: httpx.AsyncClient) -> list[Finding]:
 
 
 async def _telegram(settings: Settings, http: httpx.AsyncClient) -> list[Finding]:
-    from bot.channels.botapi import BotApiError
+    from telegram.error import InvalidToken, TelegramError
+
     from bot.channels.telegram import make_bot
 
     if not settings.telegram_token:
@@ -148,13 +149,13 @@ async def _telegram(settings: Settings, http: httpx.AsyncClient) -> list[Finding
     try:
         me = await bot.get_me()
         info = await bot.get_webhook_info()
-    except BotApiError as exc:
-        if exc.bad_token:
-            text = "Telegram refused TELEGRAM_TOKEN: copy it from @BotFather"
-        else:
-            text = f"Telegram's API failed ({exc}): try again later"
-        return [Finding("Telegram", "FAIL", text)]
-    found = [Finding("Telegram", "ok", f"the token is @{me.get('username')}'s")]
+    except InvalidToken:
+        return [
+            Finding("Telegram", "FAIL", "Telegram refused TELEGRAM_TOKEN: copy it from @BotFather")
+        ]
+    except TelegramError as exc:
+        return [Finding("Telegram", "FAIL", f"Telegram's API failed ({exc}): try again later")]
+    found = [Finding("Telegram", "ok", f"the token is @{me.username}'s")]
     expected = settings.public_base_url.rstrip("/") + TELEGRAM_PATH
     if settings.telegram_mode == "polling":
         level: Level = "ok" if not info.url else "warn"

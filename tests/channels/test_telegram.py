@@ -1,5 +1,5 @@
-"""Telegram: parsing recorded update shapes, the secret token, and sending through the Bot API
-client against the local Bot API fake (plugged in at the httpx transport)."""
+"""Telegram: parsing recorded update shapes, the secret token, and sending through PTB's Bot
+against the local Bot API fake (plugged in at the httpx transport)."""
 
 from __future__ import annotations
 
@@ -354,8 +354,9 @@ async def test_an_answer_that_is_not_the_apis_is_a_channel_error() -> None:
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(proxy_error)) as http:
         channel = TelegramChannel(make_bot(TOKEN, http), location_label="x")
-        with pytest.raises(ChannelError, match="HTTP 502"):
+        with pytest.raises(ChannelError) as info:
             await channel.send("4242", [Reply("x")])
+    assert TOKEN not in str(info.value)
 
 
 async def test_webhook_info_gives_the_last_error_and_its_time(
@@ -365,4 +366,4 @@ async def test_webhook_info_gives_the_last_error_and_its_time(
     info = await channel.bot.get_webhook_info()
     assert info.last_error_message == "Connection refused"
     assert info.last_error_date == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
-    assert (await channel.bot.get_me())["username"] == "fibra_test_bot"
+    assert (await channel.bot.get_me()).username == "fibra_test_bot"
