@@ -154,6 +154,8 @@ async def compose(
 
         ozmap = OzmapClient.from_settings(settings, http, **(ozmap_options or {}))
         hours = BusinessHours.from_settings(settings)
+        # the provider's plans and answers; its questions are extra examples for the understander
+        plan_book = load_plan_book(settings.plans_file)
         services = Services(
             ozmap=ozmap,
             geocoder=geocoder or make_geocoder(settings, http, store),
@@ -165,7 +167,7 @@ async def compose(
             outages=OutageReader(ozmap, settings.outage_tags, ttl=settings.outage_tags_ttl),
             outage_handoff=settings.outage_handoff,
             business_hours=hours,
-            answers=PlanAnswers(load_plan_book(settings.plans_file), catalogs),
+            answers=PlanAnswers(plan_book, catalogs),
             sales=SalesDesk.from_settings(
                 settings, ozmap, counter=store.next_value, clock=clock, **(sales_options or {})
             ),

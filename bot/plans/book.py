@@ -8,7 +8,8 @@ passes; the plans' names, notes and the answers are the provider's own texts, pe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -35,6 +36,9 @@ SAMPLE = package_path("bot.plans", "sample.yml")
 FALLBACK = "pt_BR"
 #: the intents that ask for a price or the plans
 _PRICE_INTENTS = frozenset({"ask_price", "ask_plans"})
+_TOPIC_NAME = re.compile(r"[a-z][a-z0-9_]*")
+#: how many ways of asking a topic of the provider's own needs, per language written
+MIN_QUESTIONS = 3
 
 
 class Translate(Protocol):
@@ -101,23 +105,54 @@ class _PlanRow(BaseModel):
         return str(value) if isinstance(value, float) else value
 
 
+class _Topic(BaseModel):
+    """A topic written out: its answer and how customers ask about it (examples the
+    understanding layer learns the topic from; a topic of the provider's own needs them)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    answer: dict[str, str]
+    questions: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("answer", mode="before")
+    @classmethod
+    def _per_language(cls, value: object) -> dict[str, str]:
+        return _texts(value)
+
+    @field_validator("questions", mode="before")
+    @classmethod
+    def _lists(cls, value: object) -> object:
+        if isinstance(value, list):
+            return {FALLBACK: value}
+        return value
+
+
 class _BookFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     plans: list[_PlanRow] = Field(default_factory=list)
-    faq: dict[str, dict[str, str]] = Field(default_factory=dict)
+    faq: dict[str, _Topic] = Field(default_factory=dict)
 
     @field_validator("faq", mode="before")
     @classmethod
-    def _topics(cls, value: object) -> dict[str, dict[str, str]]:
+    def _topics(cls, value: object) -> dict[str, object]:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            raise ValueError(f"faq: one answer per topic ({', '.join(FAQ_TOPICS)})")
-        unknown = sorted(str(k) for k in value if k not in FAQ_TOPICS)
-        if unknown:
-            raise ValueError(f"unknown topic {', '.join(unknown)}: use {', '.join(FAQ_TOPICS)}")
-        return {str(k): _texts(v) for k, v in value.items()}
+            raise ValueError(f"faq: one answer per topic ({', '.join(FAQ_TOPICS)}, or yours)")
+        topics: dict[str, object] = {}
+        for name, entry in value.items():
+            topic = str(name)
+            if not _TOPIC_NAME.fullmatch(topic):
+                raise ValueError(f"topic {topic!r}: name topics with lower_case words")
+            written = isinstance(entry, Mapping) and "answer" in entry
+            if topic not in FAQ_TOPICS and not (written and entry.get("questions")):
+                raise ValueError(
+                    f"topic {topic} is your own: write it as answer: and questions: (at least "
+                    f"{MIN_QUESTIONS} ways customers ask it), or use {', '.join(FAQ_TOPICS)}"
+                )
+            topics[topic] = entry if written else {"answer": entry}
+        return topics
 
 
 @dataclass(frozen=True)
@@ -127,6 +162,8 @@ class PlanBook:
 
     plans: tuple[Plan, ...] = ()
     faq: Mapping[str, Texts] = field(default_factory=dict)
+    #: topic → language → how customers ask it (what the understanding layer learns)
+    questions: Mapping[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
 
     @classmethod
     def from_data(cls, data: object) -> PlanBook:
@@ -147,8 +184,30 @@ class PlanBook:
             twice = sorted({str(v) for v in seen if seen.count(v) > 1})
             if twice:
                 raise ValueError(f"plans: the {attr} {', '.join(twice)} is used twice")
-        faq = {topic: texts for topic, texts in parsed.faq.items() if any(texts.values())}
-        return cls(tuple(sorted(plans, key=lambda p: (p.speed, p.price))), faq)
+        faq = {t: e.answer for t, e in parsed.faq.items() if any(e.answer.values())}
+        questions: dict[str, dict[str, tuple[str, ...]]] = {}
+        for topic, entry in parsed.faq.items():
+            asked = {
+                lang: tuple(q.strip() for q in qs if q.strip())
+                for lang, qs in entry.questions.items()
+            }
+            few = sorted(lang for lang, qs in asked.items() if len(qs) < MIN_QUESTIONS)
+            if topic not in FAQ_TOPICS and few:
+                raise ValueError(
+                    f"faq.{topic}.questions: at least {MIN_QUESTIONS} ways of asking in "
+                    f"{', '.join(few)}"
+                )
+            if asked:
+                questions[topic] = asked
+        return cls(tuple(sorted(plans, key=lambda p: (p.speed, p.price))), faq, questions)
+
+    def extra_examples(self) -> dict[str, dict[str, Sequence[str]]]:
+        """The questions as the understanding layer's extra examples (``faq_<topic>``): give
+        them to :class:`bot.nlu.embedded.EmbeddedUnderstander`'s ``extra_examples``."""
+        return {
+            f"faq_{topic}": {lang: list(qs) for lang, qs in per_language.items()}
+            for topic, per_language in self.questions.items()
+        }
 
     # -- reading ---------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.errors import ConfigError
 from bot.i18n import Catalogs
@@ -168,7 +169,9 @@ def test_plans_as_buttons_and_the_choice_read_back(book: PlanBook, catalogs: Cat
             "the speed 300 is used twice",
         ),
         ("plans: [{speed: 300, price: 10, preco: 2}]", "plans.0.preco"),
-        ("faq: {horario: Das 8 às 18}", "unknown topic horario: use hours, contract"),
+        ("faq: {horario: Das 8 às 18}", "topic horario is your own: write it as answer: and"),
+        ("faq: {wifi: {answer: Sim, questions: ['tem wifi']}}", "at least 3 ways of asking"),
+        ("faq: {Wi-Fi: Sim}", "name topics with lower_case words"),
         ("plans: [{speed: 300, price: 10}", "not YAML"),
     ],
 )
@@ -186,3 +189,50 @@ def test_a_wrong_file_is_refused_naming_what_to_fix(
 def test_a_missing_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read it"):
         load_plan_book(tmp_path / "nope.yml")
+
+
+WIFI = {
+    "faq": {
+        "wifi": {
+            "answer": {
+                "pt_BR": "Sim: o roteador é Wi-Fi 6 e cobre até 120 m².",
+                "en": "Yes: Wi-Fi 6.",
+            },
+            "questions": {
+                "pt_BR": [
+                    "o wifi pega em todos os comodos?",
+                    "o sinal do wifi chega no quarto?",
+                    "o roteador é wifi 6?",
+                    "tem wifi 5g?",
+                    "o wifi de vcs é bom?",
+                ],
+                "en": ["is the wifi good?", "does the wifi reach every room?", "is it wifi 6?"],
+            },
+        },
+        "hours": {"answer": "Das 8h às 18h.", "questions": ["abre domingo?"]},
+    }
+}
+
+
+def test_a_topic_of_the_providers_own_is_learnt_and_answered(catalogs: Catalogs) -> None:
+    book = PlanBook.from_data(WIFI)
+    assert book.extra_examples()["faq_wifi"]["en"] == [
+        "is the wifi good?",
+        "does the wifi reach every room?",
+        "is it wifi 6?",
+    ]
+    assert book.extra_examples()["faq_hours"] == {"pt_BR": ["abre domingo?"]}
+    nlu = EmbeddedUnderstander(extra_examples=book.extra_examples())
+    understood = nlu.read("o sinal do wifi pega bem na sala?", language="pt_BR")
+    assert understood.intent == "faq_wifi", understood.ranking
+    t = catalogs.translator("pt_BR")
+    assert book.answer(understood, "pt_BR", t) == "Sim: o roteador é Wi-Fi 6 e cobre até 120 m²."
+    assert book.answer(Understanding("faq_hours", 0.9), "es", t) == "Das 8h às 18h."
+
+
+def test_the_samples_commented_topic_of_ones_own_is_valid() -> None:
+    lines = SAMPLE.read_text(encoding="utf-8").splitlines()
+    start = next(n for n, line in enumerate(lines) if line.startswith("#     wifi:"))
+    block = ["faq:"] + [line[3:] for line in lines[start : start + 7]]
+    book = PlanBook.from_data(yaml.safe_load("\n".join(block)))
+    assert list(book.extra_examples()) == ["faq_wifi"] and "wifi" in book.faq
