@@ -37,6 +37,7 @@ class PlanAnswers:
         return Reply(text=text) if text else None
 
     def plans(self, language: str) -> Sequence[PlanOffer]:
+        """The plans, cheapest first (then slowest): "o mais barato" is the first."""
         t = self._catalogs.translator(language)
         return [
             PlanOffer(id=button.payload.removeprefix("plan:"), label=button.label, speed=plan.speed)

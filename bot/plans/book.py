@@ -157,8 +157,8 @@ class _BookFile(BaseModel):
 
 @dataclass(frozen=True)
 class PlanBook:
-    """The provider's plans (slowest first) and answers (``faq``: topic → texts). An empty
-    book answers nothing."""
+    """The provider's plans (cheapest first, then slowest: "o mais barato" is the first) and
+    answers (``faq``: topic → texts). An empty book answers nothing."""
 
     plans: tuple[Plan, ...] = ()
     faq: Mapping[str, Texts] = field(default_factory=dict)
@@ -199,7 +199,7 @@ class PlanBook:
                 )
             if asked:
                 questions[topic] = asked
-        return cls(tuple(sorted(plans, key=lambda p: (p.speed, p.price))), faq, questions)
+        return cls(tuple(sorted(plans, key=lambda p: (p.price, p.speed))), faq, questions)
 
     def extra_examples(self) -> dict[str, dict[str, Sequence[str]]]:
         """The questions as the understanding layer's extra examples (``faq_<topic>``): give

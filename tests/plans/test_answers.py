@@ -13,7 +13,7 @@ from bot.engine.services import PlanOffer
 from bot.errors import ConfigError
 from bot.i18n import Catalogs
 from bot.nlu.base import Entity, EntityKind, Understanding
-from bot.plans import SAMPLE, PlanAnswers, load_plan_book
+from bot.plans import SAMPLE, PlanAnswers, PlanBook, load_plan_book
 from tests.support.settings import offline_settings
 
 PRICE_OF_300 = Understanding("ask_price", 0.9, (Entity(EntityKind.PLAN, "300", 0, 3),))
@@ -65,3 +65,18 @@ async def test_the_composed_bot_reads_the_file_the_setting_names(tmp_path: Path)
     with pytest.raises(ConfigError, match="OZBOT_PLANS_FILE"):
         async with compose(offline_settings(tmp_path, plans_file=str(own)), background=False):
             pass  # pragma: no cover -- refused before
+
+
+def test_the_cheapest_plan_comes_first_whatever_the_files_order() -> None:
+    book = PlanBook.from_data(
+        {
+            "plans": [
+                {"speed": 1000, "price": 149.9},
+                {"speed": 300, "price": 99.9},
+                {"speed": 200, "price": 99.9},
+                {"speed": 600, "price": 79.9, "name": "Promo 600"},
+            ]
+        }
+    )
+    offers = PlanAnswers(book, Catalogs.load(strict=True)).plans("pt_BR")
+    assert [o.speed for o in offers] == [600, 200, 300, 1000]
