@@ -14,11 +14,14 @@ the route answers; the turn runs here afterwards. Guarantees:
   stops with turns unrun gives its leases back, so the next process takes them at once;
 * a message the inbox cannot keep is refused: ``submit`` raises
   :class:`bot.errors.StorageError` and the route answers 503, so the messenger re-sends it;
-* messages of one conversation run one after another in arrival order, recovered ones
-  included (one worker per conversation drains its queue; the inbox never hands out a message
-  while an earlier one of its conversation is held; the engine's store lock orders turns
-  across processes). Not covered: a new message that arrives while an earlier one still sits
-  under the lease of a process that died on another host runs first;
+* messages of one conversation run one after another in the order they were accepted, across
+  processes, recovered ones included. The order is the inbox's: entry ids grow in the order
+  entries are stored, and a messenger sends a message only after the previous one's 200, so a
+  later message has a larger id whichever process took it. A turn runs only when its entry is
+  its conversation's earliest in the inbox: one worker per conversation drains its queue in
+  entry order, and an entry accepted while an earlier one of its conversation was in the inbox
+  (``behind``) waits, polling, until that one is done, wherever it runs (held by a process that
+  died, it is claimed once its lease runs out, and run first);
 * at most ``concurrency`` turns run at once across conversations;
 * a provider id already in the inbox, or committed by a turn, is dropped (``submit`` returns
   False); the last ``seen_window`` ids are dropped before reaching the store;
@@ -32,14 +35,12 @@ so nobody is answered twice.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
-import os
-import socket
 import time
-import uuid
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,60 +48,12 @@ from bot.conversation import ref
 from bot.errors import StorageError
 from bot.messages import Inbound
 from bot.metrics import Metrics
+from bot.owners import new_owner, orphans, retire, this_host
 from bot.storage.inbox import InboxStore
 
 __all__ = ["Closing", "Dispatcher", "new_owner", "orphans", "retire", "this_host"]
 
 log = logging.getLogger(__name__)
-
-# Owners of the dispatchers of this process that are not closed: a holder with our host and pid
-# that is not among them is a dispatcher that ended (a test, an app built twice).
-_LIVE: set[str] = set()
-
-
-def this_host() -> str:
-    """This host as lease owners name it: the host name, and the PID namespace on Linux (two
-    containers may share a host name, never a PID namespace)."""
-    try:
-        namespace = f"~{os.stat('/proc/self/ns/pid').st_ino}"
-    except OSError:
-        namespace = ""
-    return f"{socket.gethostname()}{namespace}"
-
-
-def new_owner() -> str:
-    """A new lease holder of this process (``host:pid:token``), alive until :func:`retire`."""
-    owner = f"{this_host()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-    _LIVE.add(owner)
-    return owner
-
-
-def retire(owner: str) -> None:
-    """``owner`` has stopped: what it still holds is an orphan's (:func:`orphans`)."""
-    _LIVE.discard(owner)
-
-
-def orphans(holders: Iterable[str]) -> list[str]:
-    """The lease holders (``host:pid:token``) that were processes on this host and are gone.
-    Holders elsewhere are never called dead: their leases run out instead."""
-    here, me = this_host(), os.getpid()
-    dead: list[str] = []
-    for holder in holders:
-        parts = holder.rsplit(":", 2)
-        if len(parts) != 3 or parts[0] != here or not parts[1].isdigit():
-            continue
-        pid = int(parts[1])
-        if pid == me:
-            if holder not in _LIVE:
-                dead.append(holder)
-            continue
-        try:
-            os.kill(pid, 0)  # signal 0: only asks whether the process exists
-        except ProcessLookupError:
-            dead.append(holder)
-        except PermissionError:  # alive, another user's
-            pass
-    return dead
 
 
 class Closing(RuntimeError):
@@ -108,11 +61,20 @@ class Closing(RuntimeError):
     messenger re-delivers to the next process)."""
 
 
+#: how long a turn waiting for an earlier entry of its conversation sleeps between looks
+_WAIT_FIRST, _WAIT_MOST = 0.005, 0.25
+
+
 @dataclass(frozen=True, slots=True)
 class _Job:
     entry: int  # the inbox entry
     inbound: Inbound
     arrived: float  # monotonic
+    behind: bool  # an earlier entry of its conversation was in the inbox: wait for it
+
+
+def _entry(job: _Job) -> int:
+    return job.entry
 
 
 class Dispatcher:
@@ -149,6 +111,8 @@ class Dispatcher:
         self._batch = batch
         self.owner = new_owner()
         self._queues: dict[str, deque[_Job]] = {}
+        self._running: set[str] = set()  # conversations whose first queued job has started
+        self._uncleared: set[int] = set()  # entries done here whose removal failed
         self._tasks: set[asyncio.Task[None]] = set()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -179,7 +143,7 @@ class Dispatcher:
             for entry in entries:
                 if entry.inbound.provider_id is not None:
                     self._remember(entry.inbound.provider_id)
-                self._enqueue(_Job(entry.id, entry.inbound, time.monotonic()))
+                self._enqueue(_Job(entry.id, entry.inbound, time.monotonic(), behind=True))
             total += len(entries)
             if len(entries) < self._batch:
                 break
@@ -213,15 +177,15 @@ class Dispatcher:
         pid = inbound.provider_id
         if pid is not None and pid in self._seen:
             return False
-        entry = await self._inbox.inbox_put(inbound, self.owner, self._lease)
+        accepted = await self._inbox.inbox_accept(inbound, self.owner, self._lease)
         if pid is not None:
             self._remember(pid)
-        if entry is None:
+        if accepted is None:
             return False
         if self._closing:
             # Stopped while the insert ran: it is kept, and the next process runs it.
             return True
-        self._enqueue(_Job(entry, inbound, time.monotonic()))
+        self._enqueue(_Job(accepted.id, inbound, time.monotonic(), accepted.behind))
         return True
 
     def _remember(self, pid: str) -> None:
@@ -231,9 +195,13 @@ class Dispatcher:
 
     def _enqueue(self, job: _Job) -> None:
         self._metrics.queued.inc()
-        queue = self._queues.get(job.inbound.key)
+        key = job.inbound.key
+        queue = self._queues.get(key)
         if queue is not None:
-            queue.append(job)  # its worker is running and will get to it, in order
+            # its worker will get to it, in entry order (a recovered entry may be older than
+            # what waits); a job that started stays first
+            lowest = 1 if key in self._running else 0
+            queue.insert(bisect.bisect(queue, job.entry, lo=lowest, key=_entry), job)
         else:
             self._queues[job.inbound.key] = deque([job])
             self._start(self._work(job.inbound.key))
@@ -268,7 +236,10 @@ class Dispatcher:
         queue = self._queues[key]
         try:
             while queue:
-                job = queue[0]  # stays queued while running: later ones append
+                job = queue[0]  # stays queued while running: later ones go after it
+                if job.behind and not await self._its_turn(key, job):
+                    continue  # an earlier entry of ours came in meanwhile: it goes first
+                self._running.add(key)
                 self._metrics.queued.dec()
                 async with self._slots:
                     self._metrics.in_flight.inc()
@@ -287,21 +258,49 @@ class Dispatcher:
                         )
                 await self._finish(job)
                 queue.popleft()
+                self._running.discard(key)
         finally:
             # no await between the loop's last check and here: a submit cannot slip in between
             del self._queues[key]
+            self._running.discard(key)
+
+    async def _its_turn(self, key: str, job: _Job) -> bool:
+        """Wait until ``job``'s entry is its conversation's earliest in the inbox (True), or
+        until another job is first in its queue (False: that one runs first)."""
+        queue, pause = self._queues[key], _WAIT_FIRST
+        while queue[0] is job:
+            try:
+                first = await self._inbox.inbox_first(key)
+            except StorageError as exc:
+                log.warning("could not read the inbox of conversation %s: %s", ref(key), exc)
+            else:
+                if first is None or first >= job.entry:
+                    return True
+                if first in self._uncleared:  # ours, done: clear it and look again
+                    await self._clear(first, key)
+                    continue
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _WAIT_MOST)
+        return False
 
     async def _finish(self, job: _Job) -> None:
+        await self._clear(job.entry, job.inbound.key)
+
+    async def _clear(self, entry: int, key: str) -> None:
         try:
-            await self._inbox.inbox_done(job.entry, self.owner)
+            await self._inbox.inbox_done(entry, self.owner)
         except StorageError as exc:
-            # Still held (and renewed) by us: after we stop, another process runs it again
-            # and the engine skips it as already answered.
+            # Still held (and renewed) by us: the conversation's next turn tries again (it
+            # waits for it); after we stop, another process runs it again and the engine
+            # skips it as already answered.
+            self._uncleared.add(entry)
             log.warning(
                 "could not clear a finished message of conversation %s from the inbox: %s",
-                ref(job.inbound.key),
+                ref(key),
                 exc,
             )
+        else:
+            self._uncleared.discard(entry)
 
     @property
     def pending(self) -> int:

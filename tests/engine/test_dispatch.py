@@ -336,3 +336,59 @@ async def test_a_turn_committed_before_a_crash_is_not_answered_again(
     assert await store.inbox_pending() == 0
     # and the messenger sending it once more (our 200 lost) does not queue it again
     assert await store.inbox_put(message, "elsewhere:1:x", LEASE) is None
+
+
+# --- order across processes ------------------------------------------------------------------
+
+
+async def test_a_message_taken_by_another_process_waits_for_the_earlier_one(
+    store: SqliteStore,
+) -> None:
+    """Two dispatchers on one inbox stand for two processes behind a load balancer: the second
+    message, accepted by the other one right after the first one's 200, runs after it."""
+    log: list[str] = []
+    gate = asyncio.Event()
+
+    async def slow(inbound: Inbound) -> None:
+        await gate.wait()
+        log.append(inbound.text or "")
+
+    async def fast(inbound: Inbound) -> None:
+        log.append(inbound.text or "")
+
+    first, second = Dispatcher(slow, store), Dispatcher(fast, store)
+    assert await first.submit(msg("42", "1", "tg:1"))
+    assert await second.submit(msg("42", "2", "tg:2"))
+    assert await second.submit(msg("7", "other", "tg:3"))  # another customer does not wait
+    for _ in range(5):
+        await asyncio.sleep(0.02)
+    assert log == ["other"]
+    gate.set()
+    await first.join()
+    await second.join()
+    assert log == ["other", "1", "2"]
+    assert await store.inbox_pending() == 0
+    await first.close()
+    await second.close()
+
+
+async def test_an_older_entry_recovered_meanwhile_runs_before_the_waiting_one(
+    store: SqliteStore,
+) -> None:
+    """The first message's process died: the second waits, the sweep claims the first once
+    its holder is known dead, and it runs first, here."""
+    log: list[str] = []
+
+    async def handle(inbound: Inbound) -> None:
+        log.append(inbound.text or "")
+
+    gone = f"{this_host()}:{dead_pid()}:abcdef"
+    await store.inbox_put(msg("42", "1", "tg:1"), gone, LEASE)
+    dispatcher = Dispatcher(handle, store)
+    assert await dispatcher.submit(msg("42", "2", "tg:2"))
+    await asyncio.sleep(0.05)
+    assert log == []  # still behind the dead process's entry
+    assert await dispatcher.recover() == 1
+    await dispatcher.join()
+    assert log == ["1", "2"]
+    await dispatcher.close()
