@@ -1,7 +1,8 @@
 """A second process for the cross-process lock tests (run by them, not by pytest).
 
-python -m tests.storage.lock_child KIND TARGET SCHEMA hold KEY
-    take the lock, print "held", wait for a line on stdin, release, print "released"
+python -m tests.storage.lock_child KIND TARGET SCHEMA hold KEY [LEASE]
+    take the lock, print "held", wait for a line on stdin, release, print "released" (SQLite's
+    lease: LEASE seconds, 1 by default)
 python -m tests.storage.lock_child KIND TARGET SCHEMA count KEY N
     N times, under the lock: read the counter in the cache, yield, write it back plus one
 """
@@ -16,10 +17,11 @@ from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SqliteStore
 
 
-def build(kind: str, target: str, schema: str) -> Store:
+def build(kind: str, target: str, schema: str, lease: float = 1.0) -> Store:
     if kind == "sqlite":
-        # A short lease so the "holder dies" test does not wait 30 s for the takeover.
-        return SqliteStore(target, lease=1.0)
+        # A short lease by default, so the "holder dies" test would not wait 30 s for the
+        # takeover even if it were not at once.
+        return SqliteStore(target, lease=lease)
     return PostgresStore(target, schema=None if schema == "-" else schema, max_size=2)
 
 
@@ -33,7 +35,7 @@ async def increment(store: Store, key: str, times: int) -> None:
 
 
 async def main(kind: str, target: str, schema: str, mode: str, key: str, *rest: str) -> None:
-    store = build(kind, target, schema)
+    store = build(kind, target, schema, float(rest[0]) if mode == "hold" and rest else 1.0)
     await store.open()
     try:
         if mode == "hold":

@@ -179,6 +179,20 @@ async def test_a_holder_that_dies_does_not_block_the_conversation_forever(
         pass
 
 
+async def test_a_holder_on_this_host_that_dies_is_taken_over_at_once(
+    store: ConversationLocks, backend: Backend
+) -> None:
+    """With the lease a server runs with (30 s): a restarted server after a ``kill -9`` does not
+    wait for its predecessor's locks (PostgreSQL frees them with the session; SQLite sees the
+    holder's process is gone)."""
+    child = await spawn(backend, "hold", "whatsapp:1", "30")
+    assert await read_line(child) == "held"
+    child.send_signal(signal.SIGKILL)
+    await child.wait()
+    async with store.lock("whatsapp:1", timeout=3):
+        pass
+
+
 async def test_processes_incrementing_under_the_lock_lose_no_update(backend: Backend) -> None:
     # The real clock, as in the children: the counter lives in the cache and must not expire.
     store = backend.new_store()

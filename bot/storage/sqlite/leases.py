@@ -3,7 +3,9 @@ in ``locks`` that other processes on the same file respect.
 
 One statement takes a lease, one drops it. A background task renews the leases this process
 holds, so a long turn keeps its lease; a crashed process's leases expire after ``lease``
-seconds and are then taken over. Leases are compared across processes, so they use the wall
+seconds and are then taken over, at once when the holder was a process on this host that is
+gone (``kill -9``: the restarted server does not wait for its predecessor's leases; see
+:func:`bot.owners.orphans`). Leases are compared across processes, so they use the wall
 clock (``time.time``), never a store's test clock.
 """
 
@@ -12,14 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import sqlite3
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from bot.errors import LockTimeout, StorageError
+from bot.owners import new_owner, orphans, retire
 from bot.storage._common import KeyedLocks, masked_key
 from bot.storage.sqlite.connection import Connection, Db
 
@@ -27,14 +28,15 @@ __all__ = ["LeaseLocks"]
 
 log = logging.getLogger(__name__)
 
-# Take the lease when absent, or when the holder let it expire (a dead process). A row of our
-# own is a lease an interrupted take left behind: the in-process lock already makes us its
-# rightful holder.
+# Take the lease when absent, when the holder let it expire, or when the holder is the dead
+# process named last. A row of our own is a lease an interrupted take left behind: the
+# in-process lock already makes us its rightful holder.
 _TAKE_LEASE = """
 INSERT INTO locks (key, owner, expires_at) VALUES (?, ?, ?)
 ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-WHERE locks.expires_at < ? OR locks.owner = excluded.owner
+WHERE locks.expires_at < ? OR locks.owner = excluded.owner OR locks.owner = ?
 """
+_HOLDER = "SELECT owner FROM locks WHERE key = ?"
 # Only if still ours: had the lease expired and been taken over, the row is another's.
 _DROP_LEASE = "DELETE FROM locks WHERE key = ? AND owner = ?"
 _RENEW_LEASE = "UPDATE locks SET expires_at = ? WHERE key = ? AND owner = ?"
@@ -48,7 +50,7 @@ class LeaseLocks:
         self._connection = connection
         self._lease = lease
         self._keyed = KeyedLocks()
-        self._owner = f"{os.getpid()}:{uuid.uuid4().hex}"
+        self._owner = new_owner()  # host:pid:token, so another process can tell it died
         self._held: set[str] = set()
         self._renewer: asyncio.Task[None] | None = None
 
@@ -58,6 +60,7 @@ class LeaseLocks:
             self._renewer = asyncio.create_task(self._renew(), name="ozbot-sqlite-leases")
 
     async def stop(self) -> None:
+        retire(self._owner)
         if self._renewer is not None:
             renewer, self._renewer = self._renewer, None
             renewer.cancel()
@@ -80,12 +83,16 @@ class LeaseLocks:
 
     async def _take(self, key: str, deadline: float, waited: float) -> None:
         backoff = 0.002
+        dead = ""  # a holder found dead on the last try, whose lease may be taken at once
         while True:
             now = time.time()
-            params = (key, self._owner, now + self._lease, now)
+            params = (key, self._owner, now + self._lease, now, dead)
 
-            def take(db: Db, params: tuple[str, str, float, float] = params) -> bool:
-                return db.execute(_TAKE_LEASE, params).rowcount == 1
+            def take(db: Db, params: tuple[str, str, float, float, str] = params) -> str | None:
+                if db.execute(_TAKE_LEASE, params).rowcount == 1:
+                    return None
+                held = db.execute(_HOLDER, params[:1]).fetchone()
+                return str(held[0]) if held else ""
 
             try:
                 taken = await self._connection.call("taking a lock", take)
@@ -94,9 +101,12 @@ class LeaseLocks:
                 # ours left behind would block other processes until it expired).
                 self._release_later(key)
                 raise
-            if taken:
+            if taken is None:
                 self._held.add(key)
                 return
+            if taken and taken != dead and orphans([taken]):
+                dead = taken  # try again at once, taking it over
+                continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise LockTimeout(
