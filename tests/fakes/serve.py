@@ -79,10 +79,13 @@ def main() -> None:
     parser.add_argument("which", choices=["telegram", "twilio"])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--token", required=True, help="bot token, or Twilio auth token")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="Telegram: seconds before a call arrives"
+    )
     args = parser.parse_args()
     fake: FakeTelegramAPI | FakeTwilioAPI
     if args.which == "telegram":
-        fake = FakeTelegramAPI(args.token)
+        fake = FakeTelegramAPI(args.token, latency=args.latency)
     else:
         fake = FakeTwilioAPI(ACCOUNT_SID, args.token)
     add_inspection(fake)

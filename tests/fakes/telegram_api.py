@@ -61,8 +61,11 @@ def _decode(value: Any) -> Any:
 class FakeTelegramAPI:
     """The fake; ``app`` is the ASGI application. ``token`` is the only token it accepts."""
 
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *, latency: float = 0.0) -> None:
         self.token = token
+        # the way to Telegram: a call whose connection broke meanwhile (its sender was killed)
+        # never arrives
+        self.latency = latency
         self.calls: list[Call] = []
         self.webhook: dict[str, Any] = {"url": "", "pending_update_count": 0}
         self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
@@ -134,7 +137,12 @@ class FakeTelegramAPI:
     async def _endpoint(self, request: Request) -> JSONResponse:
         if request.path_params["token"] != self.token:
             return self._error(401, "Unauthorized")
-        return await self._perform(request.path_params["method"], await self._params(request))
+        params = await self._params(request)  # (read first: the disconnect check reads on)
+        if self.latency > 0:
+            await asyncio.sleep(self.latency)
+            if await request.is_disconnected():
+                return self._error(499, "the sender went away")
+        return await self._perform(request.path_params["method"], params)
 
     async def webhook_answer(self, response: Any) -> Any:
         """Do what Telegram does with the answer to a webhook (an ``httpx.Response``): a 200
