@@ -2,8 +2,8 @@
 
 It reads the configuration, then asks each part the bot depends on, the way the server will:
 
-- **configuration**: the settings parse; the business hours and holidays parse; what is missing
-  for a part that is switched on;
+- **configuration**: the settings parse; the business hours and holidays parse; the plans and
+  answers file (``OZBOT_PLANS_FILE``) reads; what is missing for a part that is switched on;
 - **database**: reachable, and its schema at the version this ozbot knows (``ozbot migrate``);
 - **OZmap**, with the real key: the endpoints the bot calls answer and their answers parse
   (authentication, radius feasibility, the tags the outage check and prospects use, the
@@ -29,6 +29,7 @@ import httpx
 
 from bot.errors import ConfigError, OzbotError
 from bot.ops.migrate import schema_status
+from bot.plans import load_plan_book
 from bot.settings import Settings, load_settings
 
 __all__ = ["Finding", "diagnose", "register", "report"]
@@ -57,6 +58,14 @@ async def _configuration(settings: Settings) -> list[Finding]:
         BusinessHours.from_settings(settings)
     except ConfigError as exc:
         found.append(Finding("configuration", "FAIL", str(exc)))
+    if settings.plans_file:
+        try:
+            book = load_plan_book(settings.plans_file)
+        except ConfigError as exc:
+            found.append(Finding("configuration", "FAIL", str(exc)))
+        else:
+            said = f"{len(book.plans)} plans and {len(book.faq)} answers"
+            found.append(Finding("configuration", "ok", f"OZBOT_PLANS_FILE reads: {said}"))
     if not settings.ozmap_token:
         found.append(
             Finding(

@@ -62,6 +62,7 @@ async def test_all_is_well_against_the_sandbox_and_the_messengers(
     assert parts == {"configuration", "database", "OZmap", "Telegram", "WhatsApp"}
     text = report(findings)
     assert text.endswith("all is well")
+    assert "OZBOT_PLANS_FILE reads: 3 plans and 5 answers" in text
     assert "radius feasibility answers" in text and "tags answer (3 of ours found)" in text
     assert f"incoming messages go to {PUBLIC}/webhooks/twilio" in text
 
@@ -94,11 +95,16 @@ async def test_each_problem_is_one_line_naming_its_fix(
         business_hours="mon-fri 18:00-08:00",
     )
     (tmp_path / "fresh").mkdir()
-    settings = settings.replace(database_url=f"sqlite:///{tmp_path / 'fresh' / 'ozbot.db'}")
+    (tmp_path / "plans.yml").write_text("plans: [{speed: 300}]\n", encoding="utf-8")
+    settings = settings.replace(
+        database_url=f"sqlite:///{tmp_path / 'fresh' / 'ozbot.db'}",
+        plans_file=str(tmp_path / "plans.yml"),
+    )
     fakes.telegram.webhook.update(url="https://elsewhere.example/hook")
     fakes.twilio.numbers[NUMBER] = "https://old.example/sms"
     found = "\n".join(failures(await diagnose(settings, http)))
     assert "OZBOT_BUSINESS_HOURS" in found
+    assert "OZBOT_PLANS_FILE=" in found and "plans.0.price: Field required" in found
     assert "run `ozbot migrate`" in found
     assert "refused OZMAP_TOKEN" in found
     assert "run `ozbot telegram set-webhook`" in found
