@@ -75,7 +75,8 @@ LABEL_CUTOFF = 85
 LABEL_MARGIN = 4
 _LAST = frozenset({"ultimo", "ultima", "last"})
 _OPTION_NUMBER = re.compile(
-    r"^(?:(?:a|o|op[cç][aã]o|opcao|opcion|opción|option|numero|número|n[º°]?|#)\s*)?"
+    r"^(?:(?:a|o|op[cç][aã]o|opcao|opcion|opción|option|numero|número|n[º°]?|#|"
+    r"(?:o\s+|el\s+|the\s+)?(?:plano|plan|pacote))\s*)?"
     r"(\d{1,2})(?:\ufe0f?\u20e3)?\s*[.)!]?$",
     re.IGNORECASE,
 )
@@ -165,9 +166,11 @@ def yes_no(text: str, *, asked: bool) -> Entity | None:
     return None
 
 
-def option(text: str, options: Sequence[Option]) -> Entity | None:
+def option(text: str, options: Sequence[Option], *, whole: bool = False) -> Entity | None:
     """The option chosen among ``options``: by number ("2", "opção 2", "2️⃣"), by ordinal ("a
-    segunda", "the last one") or by its label typed with typos. The value is its payload."""
+    segunda", "the last one") or by its label typed with typos. The value is its payload.
+    ``whole``: the label must be the whole message, typos aside, not a part of it (where the
+    options are a yes and a no, "sim, mas posso cancelar depois?" is no "Sim, reservar")."""
     if not options:
         return None
     start, end = _stripped(text)
@@ -184,7 +187,8 @@ def option(text: str, options: Sequence[Option]) -> Entity | None:
             return Entity(K.OPTION, options[labels.index(folded)].payload, start, end)
         # the best label, clearly ahead of the next ("mega" alone names none of "300 Mega"
         # and "500 Mega")
-        ranked = process.extract(folded, labels, scorer=fuzz.WRatio, limit=2)
+        scorer = fuzz.ratio if whole else fuzz.WRatio
+        ranked = process.extract(folded, labels, scorer=scorer, limit=2)
         best, runner_up = ranked[0], (ranked[1][1] if len(ranked) > 1 else 0.0)
         if best[1] >= LABEL_CUTOFF and best[1] - runner_up >= LABEL_MARGIN:
             return Entity(K.OPTION, options[best[2]].payload, start, end)

@@ -233,6 +233,8 @@ class EmbeddedUnderstander(Understander):
                 return settle("affirm" if answer.value == "yes" else "deny")
         chosen = entity_of.get(K.OPTION)
         if chosen is not None and not _clearly_other(intents, ("inform", "affirm", "deny")):
+            if answer is not None and expects is Expect.YES_NO:  # "sim reservar", "agora nao"
+                return settle("affirm" if answer.value == "yes" else "deny")
             return settle("inform")
         if (
             K.PERSON_NAME in entity_of

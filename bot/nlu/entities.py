@@ -9,7 +9,7 @@ the bot reads a CEP or a CPF the same way everywhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 from bot.nlu.base import Entity, EntityKind
 from bot.validation import NO_NUMBER, normalize_cpf
@@ -144,6 +144,10 @@ _STREET_HEAD = re.compile(
 )
 _TOKEN = re.compile(r"[^\W_]+|[^\w\s]", re.UNICODE)
 _MAX_STREET_WORDS = 7
+_NUMBER_LETTER = re.compile(r"\d{1,6}[a-z]")
+_HOUSE_LETTER = re.compile(r"(?:\s*-\s*[a-z](?![\w])|\s[a-z](?=\s*[.,;!]?\s*$))", re.I)
+# "900-A": a house number and its letter, no code (unless a code is asked)
+_NUMBER_DASH_LETTER = re.compile(r"\d{1,6}-[a-z]", re.IGNORECASE)
 
 # a letter after the number is part of it glued ("900a") or alone at the end ("900 b"), never
 # the next word ("é 902 e nao 900")
@@ -223,15 +227,24 @@ def cnpjs(text: str) -> list[Entity]:
     return found
 
 
-def codes(text: str, *, expected: bool, taken: Sequence[tuple[int, int]] = ()) -> list[Entity]:
+def codes(
+    text: str,
+    *,
+    expected: bool,
+    taken: Sequence[tuple[int, int]] = (),
+    common: Collection[str] = (),
+) -> list[Entity]:
     """Client or reservation codes. An ``OZB-`` code is upper-cased (OZmap keeps the bot's own
     codes so); a joined word ("reservation_123", "123|123") is kept as written. Where a code is
-    ``expected``, any word with a digit or a joining mark counts, as the code flows accept."""
+    ``expected``, any word with a digit or a joining mark counts, as the code flows accept.
+    ``common`` are the words customers use for anything else (see :func:`_code_alone`)."""
     found: list[Entity] = []
     for m in _CODE_WORD.finditer(text):
         word = m.group().rstrip("./")
         end = m.start() + len(word)
         if overlaps(m.start(), end, taken) or _NO_NUMBER.fullmatch(word):
+            continue
+        if not expected and _NUMBER_DASH_LETTER.fullmatch(word):
             continue
         joined = bool(_JOINED.match(word))
         if _OZB_CODE.fullmatch(word):
@@ -240,17 +253,22 @@ def codes(text: str, *, expected: bool, taken: Sequence[tuple[int, int]] = ()) -
             (joined and any(c.isdigit() for c in word))
             and (expected or any(c.isalpha() for c in word) or "|" in word)
         ) or (
-            (expected or _CODE_MARKER.search(text[: m.start()]) or _code_alone(text, word))
+            (expected or _CODE_MARKER.search(text[: m.start()]) or _code_alone(text, word, common))
             and (any(c.isdigit() for c in word) or joined)
         ):
             found.append(Entity(K.CODE, word, m.start(), end))
     return found
 
 
-def _code_alone(text: str, word: str) -> bool:
+def _code_alone(text: str, word: str, common: Collection[str]) -> bool:
     """Whether ``text`` is only ``word`` and that word looks like a code even without digits:
-    an underscore or two joining marks ("cliente-massiva-regiao", "cliente_erro"; not "wi-fi")."""
-    return text.strip(" .!") == word and ("_" in word or sum(word.count(c) for c in "-|") >= 2)
+    words of three letters or more joined, by an underscore, by two marks or with a word that
+    is not ``common`` ("cliente-erro", "cliente_caixa", "cliente-massiva-regiao"; not "wi-fi"
+    nor "bem-vindo")."""
+    parts = re.split(r"[_\-|]", word)
+    if text.strip(" .!") != word or len(parts) < 2 or any(len(p) < 3 for p in parts):
+        return False
+    return "_" in word or len(parts) > 2 or any(p.casefold() not in common for p in parts)
 
 
 def units(text: str, *, expected: bool = False) -> list[Entity]:
@@ -296,11 +314,14 @@ def addresses(text: str) -> list[Entity]:
         number = False
         for token in _TOKEN.finditer(text, head.end()):
             word = token.group().casefold()
-            if word.isdigit():
+            if word.isdigit() or (named > 0 and _NUMBER_LETTER.fullmatch(word)):
                 if named == 0 and len(word) > 3:
                     break
                 end, number = token.end(), True
                 if named > 0:
+                    # its letter: "900-A", "900 a" at the end
+                    letter = _HOUSE_LETTER.match(text, end) if word.isdigit() else None
+                    end = letter.end() if letter else end
                     break
                 named += 1  # "rua 5", "rodovia sc 401": a number can be the name
                 continue

@@ -31,7 +31,7 @@ K = EntityKind
 MASKED = frozenset({K.CEP, K.CPF, K.CNPJ, K.CODE, K.UNIT, K.ADDRESS, K.HOUSE_NUMBER, K.PERSON_NAME})
 # Free numbers are house numbers where nothing else would claim them.
 _NUMBER_STATES = {Expect.NOTHING, Expect.ADDRESS, Expect.NUMBER, Expect.YES_NO}
-_TRAILING_NUMBER = re.compile(r"(\d{1,6})\s*([a-z])?$", re.IGNORECASE)
+_TRAILING_NUMBER = re.compile(r"(\d{1,6})\s*-?\s*([a-z])?$", re.IGNORECASE)
 
 
 def find(
@@ -53,15 +53,17 @@ def find(
 
     found += rules.cpfs(text) + rules.cnpjs(text)
     found += free(rules.ceps(text))
-    found += rules.codes(text, expected=expects is Expect.CODE, taken=spans())
+    found += rules.codes(text, expected=expects is Expect.CODE, taken=spans(), common=common)
     found += free(rules.plans(text))
-    chosen = option(text, options) if expects in (Expect.OPTION, Expect.YES_NO) else None
+    chosen = None
+    if expects in (Expect.OPTION, Expect.YES_NO):
+        chosen = option(text, options, whole=expects is Expect.YES_NO)
     if chosen is None and expects is Expect.OPTION:
         chosen = _option_by_plan(found, options)
     if chosen is not None:
         found.append(chosen)
     answer = yes_no(text, asked=expects is Expect.YES_NO)
-    if answer is not None and chosen is None:
+    if answer is not None and (chosen is None or expects is Expect.YES_NO):
         found.append(answer)
     found += free(rules.units(text, expected=expects is Expect.UNIT))
     addresses = rules.addresses(text)

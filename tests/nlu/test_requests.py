@@ -114,3 +114,80 @@ def test_an_outage_question_with_an_address_is_an_outage(nlu: EmbeddedUnderstand
 @pytest.mark.parametrize("text", ["???", "...", "?!", " ? "])
 def test_punctuation_alone_is_no_intent(nlu: EmbeddedUnderstander, text: str) -> None:
     assert nlu.read(text).intent is None
+
+
+# from support (14:10)
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("Rua Lauro Linhares, 900-A", "900A"), ("rua lauro linhares 900 a", "900A"),
+     ("rua lauro linhares 900a", "900A"), ("rua lauro linhares 900 e quero fibra", "900")],
+)  # fmt: skip
+def test_a_house_number_with_its_letter_is_no_code(
+    nlu: EmbeddedUnderstander, text: str, number: str
+) -> None:
+    understood = nlu.read(text, expects=Expect.ADDRESS)
+    assert understood.first(K.CODE) is None
+    assert understood.value(K.HOUSE_NUMBER) == number
+    address = understood.value(K.ADDRESS)
+    assert address is not None and address.lower().startswith("rua lauro linhares")
+
+
+def test_a_number_and_letter_is_a_code_where_a_code_is_asked(nlu: EmbeddedUnderstander) -> None:
+    assert nlu.read("900-A", expects=Expect.CODE).value(K.CODE) == "900-A"
+
+
+# from dialogue (14:05)
+
+CONFIRM = (Option("yes", "Sim, reservar"), Option("retry", "Corrigir endereço"),
+           Option("no", "Agora não"))  # fmt: skip
+CHECK = (Option("yes", "Sim, está certo"), Option("no", "Não, corrigir"))
+
+
+@pytest.mark.parametrize(
+    ("text", "options", "intent", "answer", "number"),
+    [
+        ("sim, mas posso cancelar depois?", CONFIRM, "faq_contract", "yes", None),
+        ("nao, na verdade é 1500", CHECK, "correct", "no", "1500"),
+    ],
+)
+def test_an_option_does_not_hide_the_rest_of_the_message(
+    nlu: EmbeddedUnderstander,
+    text: str,
+    options: tuple[Option, ...],
+    intent: str,
+    answer: str,
+    number: str | None,
+) -> None:
+    understood = nlu.read(text, expects=Expect.YES_NO, options=options)
+    assert understood.intent == intent
+    assert understood.value(K.YES_NO) == answer
+    assert understood.first(K.OPTION) is None
+    assert understood.value(K.HOUSE_NUMBER) == number
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "payload"),
+    [("sim reservar", "affirm", "yes"), ("agora nao", "deny", "no"),
+     ("corrigir endereco", "inform", "retry"), ("2", "inform", "retry")],
+)  # fmt: skip
+def test_an_option_that_is_the_whole_message_is_chosen_at_a_yes_no(
+    nlu: EmbeddedUnderstander, text: str, intent: str, payload: str
+) -> None:
+    understood = nlu.read(text, expects=Expect.YES_NO, options=CONFIRM)
+    assert (understood.intent, understood.value(K.OPTION)) == (intent, payload)
+
+
+@pytest.mark.parametrize("expects", [Expect.NOTHING, Expect.TEXT])
+def test_a_lone_joined_word_is_a_code(nlu: EmbeddedUnderstander, expects: Expect) -> None:
+    understood = nlu.read("cliente-erro", expects=expects)
+    assert understood.value(K.CODE) == "cliente-erro"
+    assert understood.intent != "buy"
+
+
+@pytest.mark.parametrize(("text", "payload"), [("o plano 2", "p500"), ("plano 3", "p1000")])
+def test_a_plan_by_its_place_in_the_list(
+    nlu: EmbeddedUnderstander, text: str, payload: str
+) -> None:
+    assert nlu.read(text, expects=Expect.OPTION, options=PLANS).value(K.OPTION) == payload
