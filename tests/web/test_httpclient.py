@@ -136,3 +136,16 @@ async def test_the_metered_ozmap_upstream_keeps_the_shared_transport() -> None:
         metered = client._transport_for_url(httpx.URL(url + "/boxes"))
         assert isinstance(metered, MeteredTransport)
         assert metered._inner is transport
+
+
+async def test_cookies_an_upstream_sets_are_not_kept() -> None:
+    sent: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(request.headers.get("cookie"))
+        return httpx.Response(200, headers={"set-cookie": "session=abc; Path=/"})
+
+    async with shared_client({"http://up.example": httpx.MockTransport(answer)}) as client:
+        await client.get("http://up.example/a")
+        await client.get("http://up.example/b")
+    assert sent == [None, None]
