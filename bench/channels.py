@@ -2,18 +2,22 @@
 
     .venv/bin/python bench/channels.py [--repeat 3000]
 
-Each operation runs ``--repeat`` times against an httpx transport that answers at once what
-the Bot API or Twilio would (so no socket, no server: what is left is ours and the
-libraries'), and prints this process's CPU time per operation beside a bare ``httpx`` post of
-the same request, the part no adapter can save. Not a test: numbers depend on the machine.
+Each operation runs ``--repeat`` times on the shared client (:mod:`bot.httpclient`) with an
+httpx transport mounted that answers at once what the Bot API or Twilio would (so no socket,
+no server: what is left is ours and the libraries'), and prints this process's CPU time per
+operation beside a bare ``httpx`` post of the same request, the part no adapter can save. Not
+a test: numbers depend on the machine.
 
 Recorded 2026-12-01 (2 shared cores, load average ~10):
 
-    Telegram   parse_update (text)             81 us     (callback query: 108 us)
-               TelegramChannel.send            398 us -> 210 us (do_api_request, JSON markup)
-    Twilio     verify_signature                 51 us    parse_form 20 us
-               WhatsappChannel.send            224 us
-    httpx      bare post (mock transport)      100-125 us
+    Telegram   parse_update (text)             74-81 us   (callback query: 101-108 us)
+               TelegramChannel.send            398 us -> 171 us (PTB's do_api_request, JSON
+                                               markup, no Message parsed from the answer)
+               bare httpx post                 116 us
+    Twilio     verify_signature                51 us      parse_form 20 us
+               WhatsappChannel.send            224-235 us -> 206-218 us (our twilio HTTP
+                                               client: no empty params, no auth flow)
+               bare httpx post                 114 us
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ import httpx
 
 from bot.channels.telegram import TelegramChannel, make_bot, parse_update
 from bot.channels.whatsapp import WhatsappChannel, make_twilio_client, parse_form, verify_signature
+from bot.httpclient import shared_client
 from bot.messages import Button, Reply
 from tests.fakes.payloads import ACCOUNT_SID, BOT_NUMBER, tg_callback, tg_text, twilio_text
 from tests.fakes.twilio_api import sign
@@ -113,7 +118,7 @@ async def main(repeat: int) -> None:
     print("Telegram:")
     timed("parse_update (text)", lambda: parse_update(text), repeat)
     timed("parse_update (callback query)", lambda: parse_update(tap), repeat)
-    async with httpx.AsyncClient(transport=Answering(200, TG_ANSWER)) as http:
+    async with shared_client({"https://api.telegram.org": Answering(200, TG_ANSWER)}) as http:
         telegram = TelegramChannel(make_bot("7000:bench", http), location_label="📍")
         await timed_async("TelegramChannel.send", lambda: telegram.send("4242", [REPLY]), repeat)
         url = "https://api.telegram.org/bot7000:bench/sendMessage"
@@ -126,7 +131,7 @@ async def main(repeat: int) -> None:
     signature = sign(hook, fields, "token")
     timed("verify_signature", lambda: verify_signature(hook, fields, signature, "token"), repeat)
     timed("parse_form", lambda: parse_form(fields), repeat)
-    async with httpx.AsyncClient(transport=Answering(201, TW_ANSWER)) as http:
+    async with shared_client({"https://api.twilio.com": Answering(201, TW_ANSWER)}) as http:
         whatsapp = WhatsappChannel(
             make_twilio_client(ACCOUNT_SID, "token", http),
             sender=BOT_NUMBER,

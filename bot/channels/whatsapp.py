@@ -14,6 +14,7 @@ Contacts are WhatsApp ids (``WaId``: the number's digits, no ``+``); ``MessageSi
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -165,6 +166,13 @@ class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]  # twilio ships 
         super().__init__(logger=log, is_async=True, timeout=timeout)
         self._client = client
         self._api_url = api_url.rstrip("/")
+        self._login: tuple[tuple[str, str], str] | None = None  # (sid, token), its header
+
+    def _basic(self, auth: tuple[str, str]) -> str:
+        if self._login is None or self._login[0] != auth:
+            login = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            self._login = (auth, f"Basic {login}")
+        return self._login[1]
 
     async def request(
         self,
@@ -179,14 +187,18 @@ class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]  # twilio ships 
     ) -> TwilioResponse:
         if uri.startswith(DEFAULT_API_URL):
             uri = self._api_url + uri[len(DEFAULT_API_URL) :]
+        headers = dict(headers or {})
+        if auth is not None:
+            # the header httpx's BasicAuth would write, without its auth flow on every request
+            headers["Authorization"] = self._basic(auth)
         try:
             response = await self._client.request(
                 method.upper(),
                 uri,
-                params=params,  # type: ignore[arg-type]
+                # an empty mapping still makes httpx merge and re-parse the URL
+                params=params or None,  # type: ignore[arg-type]
                 data=data,
                 headers=headers,
-                auth=auth,
                 timeout=timeout or self.timeout,
                 follow_redirects=allow_redirects,
             )
