@@ -6,6 +6,7 @@ One YAML file per theme holds a list of conversations::
       title: asks for fibre and gives the street in the first message
       classes: [carried, phrasing]               # issue 9's classes (CLASSES), first is primary
       lang: pt_BR                                # the language every reply must be in
+      lang_from: 2                               # ... from this turn on (pt_BR before)
       outcome: reserved                          # OUTCOMES
       stored: {name: Joao Pedro Alves, unit: Apto 302, plan: 300}
       max_messages: 4                            # customer messages until the outcome, at most
@@ -101,6 +102,7 @@ class Script:
     outcome: str
     turns: tuple[Step, ...]
     lang: str = "pt_BR"
+    lang_from: int = 1
     stored: Mapping[str, str] = field(default_factory=dict)
     max_messages: int | None = None
     given: tuple[str, ...] = ()
@@ -176,7 +178,7 @@ def _script(raw: Any, source: str) -> Script:
     cid = str(raw["id"])
     where = f"{source}:{cid}"
     known = {
-        "id", "title", "classes", "lang", "outcome", "stored", "max_messages", "given",
+        "id", "title", "classes", "lang", "lang_from", "outcome", "stored", "max_messages", "given",
         "profile", "tolerate_unclear", "turns",
     }  # fmt: skip
     unknown = set(raw) - known
@@ -209,6 +211,7 @@ def _script(raw: Any, source: str) -> Script:
         outcome=outcome,
         turns=tuple(_step(t, f"{where} turn {i + 1}") for i, t in enumerate(turns)),
         lang=lang,
+        lang_from=int(raw.get("lang_from", 1)),
         stored={k: str(v) for k, v in stored.items()},
         max_messages=raw.get("max_messages"),
         given=given,

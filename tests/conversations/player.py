@@ -221,11 +221,12 @@ class Player:
             result.problems.append(f"{where}: the bot said it did not understand")
         if _ERROR.search(normal(said)):
             result.problems.append(f"{where}: the bot reported an error")
+        wanted = script.lang if number >= script.lang_from else "pt_BR"
         for reply in replies:
             lang = language_of(reply.text)
-            if lang is not None and lang != script.lang:
+            if lang is not None and lang != wanted:
                 result.problems.append(
-                    f"{where}: a reply is in {lang}, the customer writes {script.lang}"
+                    f"{where}: a reply is in {lang}, the customer writes {wanted}"
                 )
                 break
 
