@@ -376,3 +376,32 @@ async def test_the_runner_runs_in_the_background_until_stopped(
         await runner.stop()
     assert bot.sent_texts()[-1].startswith("Ainda está por aí?")
     await runner.stop()  # idempotent
+
+
+class _Killed(BaseException):
+    """The process died here (nothing after it in the timer's turn runs)."""
+
+
+async def test_a_nudge_whose_process_died_before_sending_is_sent_by_the_outbox(
+    bot: Bot, clock: ManualDateClock
+) -> None:
+    """The timer's turn is committed (and the timer finished) before its reply goes: the reply
+    is kept in the outbox with the commit, and the sweep of the next process sends it."""
+    await bot.start_quiz()
+    clock.advance(minutes=10)
+    sending = bot.channel.send
+
+    async def dies(contact: str, replies: Any) -> None:
+        raise _Killed
+
+    bot.channel.send = dies  # type: ignore[method-assign]
+    with pytest.raises(_Killed):
+        await bot.runner.run_once()
+    bot.channel.send = sending  # type: ignore[method-assign]
+    assert await bot.kinds() == [EXPIRE]  # the nudge is done: it will not fire again
+    assert await bot.store.outbox_backlog() == 1
+
+    await bot.engine.outbox.stop()  # its process is gone
+    assert await bot.engine.outbox.recover() == 1
+    assert bot.sent_texts()[-1].startswith("Ainda está por aí?")
+    assert await bot.store.outbox_backlog() == 0
