@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/storage.py [--turns 3000] [--postgres URL] [--concurrency 32]
 
-A turn is what the engine does: lock, seen, load, commit_turn (two transcript lines), unlock.
+A turn is what the engine does: lock, seen_and_load (seen and load, one statement since
+2026-12-01), commit_turn (two transcript lines), unlock.
 Reports, per store, the whole turn sequentially (latency) and with ``--concurrency`` tasks over
 distinct contacts (throughput), plus commit_turn and load alone. PostgreSQL runs in a throwaway
 schema, dropped at the end. Not a test: numbers depend on the machine; record them in reports.
@@ -80,9 +81,10 @@ async def turn(store: Store, n: int, contacts: int) -> None:
     key_contact = f"55119{n % contacts:08d}"
     key = f"whatsapp:{key_contact}"
     async with store.lock(key):
-        if await store.seen(f"wamid.{n}"):
+        seen, loaded = await store.seen_and_load(key, f"wamid.{n}")
+        if seen:
             return
-        convo = await store.load(key) or Conversation.new("whatsapp", key_contact)
+        convo = loaded or Conversation.new("whatsapp", key_contact)
         convo.state = "awaiting_cep" if n % 2 else "start"
         convo.context["turns"] = convo.context.get("turns", 0) + 1
         lines = [

@@ -1,9 +1,9 @@
 """The conversations port: the record a turn loads and saves, its transcript, and erasure.
 
-The engine's turn is ``seen`` (was this message's turn committed already?), ``load``, then
-``commit_turn``, which records the message id, saves the record, appends the turn's
-transcript lines and keeps its replies in the outbox (:mod:`bot.storage.outbox`) in one
-transaction; all of it under the conversation's lock
+The engine's turn is ``seen`` (was this message's turn committed already?) and ``load``, asked
+together (``seen_and_load``), then ``commit_turn``, which records the message id, saves the
+record, appends the turn's transcript lines and keeps its replies in the outbox
+(:mod:`bot.storage.outbox`) in one transaction; all of it under the conversation's lock
 (:class:`bot.storage.locks.ConversationLocks`). ``tests/storage/test_conversations.py`` is the
 contract suite, on every adapter.
 """
@@ -29,6 +29,14 @@ class ConversationStore(ABC):
     @abstractmethod
     async def seen(self, provider_id: str) -> bool:
         """Whether a message with this provider id was already committed by a turn."""
+
+    async def seen_and_load(
+        self, key: str, provider_id: str | None
+    ) -> tuple[bool, Conversation | None]:
+        """``seen(provider_id)`` (False for None) and ``load(key)`` together, as the start of
+        a turn asks them (the adapters answer both in one statement: one round trip)."""
+        seen = provider_id is not None and await self.seen(provider_id)
+        return seen, await self.load(key)
 
     @abstractmethod
     async def commit_turn(

@@ -224,6 +224,13 @@ class Queries:
     # conversations and turns
     load: str = f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE key = ?"  # noqa: S608
     seen: str = "SELECT 1 FROM processed_messages WHERE provider_id = ?"
+    #: seen and load in one statement: always one row, the conversation's columns NULL when
+    #: there is none
+    seen_and_load: str = (
+        "SELECT EXISTS (SELECT 1 FROM processed_messages WHERE provider_id = ?), "  # noqa: S608
+        + ", ".join(f"c.{name}" for name in _CONVERSATION_FIELDS)
+        + " FROM (SELECT 1) AS one LEFT JOIN conversations AS c ON c.key = ?"
+    )
     transcript: str = "SELECT role, text, at FROM transcript WHERE key = ? ORDER BY id"
     transcript_last: str = (
         "SELECT role, text, at FROM (SELECT id, role, text, at FROM transcript"

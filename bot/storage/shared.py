@@ -89,6 +89,15 @@ class SqlStore(Store):
         found = await self._fetch("checking a message id", self.queries.seen, (provider_id,))
         return bool(found)
 
+    async def seen_and_load(
+        self, key: str, provider_id: str | None
+    ) -> tuple[bool, Conversation | None]:
+        found = await self._fetch(
+            "loading a conversation", self.queries.seen_and_load, (provider_id, key)
+        )
+        row = found[0]
+        return bool(row[0]), rows.conversation(row[1:]) if row[1] is not None else None
+
     async def transcript(self, key: str, limit: int | None = None) -> list[TranscriptEntry]:
         if limit is not None and limit < 0:
             raise ValueError(f"limit must be >= 0, not {limit}")

@@ -91,6 +91,18 @@ async def test_a_message_id_is_seen_once_its_turn_is_committed(store: Conversati
     assert await store.seen("wamid.2") is False
 
 
+async def test_seen_and_load_answer_as_seen_and_load_do(store: ConversationStore) -> None:
+    convo = conversation(state="awaiting_cep", context={"cep": "88010000"})
+    assert await store.seen_and_load(convo.key, "wamid.1") == (False, None)
+    assert await store.seen_and_load(convo.key, None) == (False, None)
+    assert await store.commit_turn(convo, [line("oi")], provider_id="wamid.1") is True
+    seen, loaded = await store.seen_and_load(convo.key, "wamid.1")
+    assert seen is True and loaded == await store.load(convo.key) and loaded is not None
+    assert (loaded.state, loaded.context) == ("awaiting_cep", {"cep": "88010000"})
+    assert await store.seen_and_load(convo.key, "wamid.2") == (False, loaded)
+    assert await store.seen_and_load(OTHER, "wamid.1") == (True, None)  # ids are global
+
+
 async def test_a_repeated_message_id_commits_nothing(store: ConversationStore) -> None:
     first = conversation(state="awaiting_cep")
     assert await store.commit_turn(first, [line("oi")], provider_id="wamid.1") is True
