@@ -176,9 +176,17 @@ async def check_place(turn: Turn, place: dict[str, Any]) -> Outcome | Jump:
     return O.NO_OUTAGE
 
 
-async def check_code(turn: Turn, code: str) -> Outcome | Jump:
+def _own_spelling(turn: Turn, code: str) -> str | None:
+    """The saved spelling of ``code`` when it is one of this contact's ("ozb-7kq2mx" typed)."""
+    folded = code.strip().casefold()
+    return next((c for c in own_codes(turn) if c.casefold() == folded), None)
+
+
+async def check_code(turn: Turn, typed: str) -> Outcome | Jump:
+    own = _own_spelling(turn, typed)
+    code = own or typed
     status = await reader(turn).status(code)
-    if code not in own_codes(turn):
+    if own is None:
         if status is not None and status.outage:
             return _known_outage(turn)
         # somebody else's code, or none at all: the same words either way
