@@ -49,19 +49,34 @@ class TimerTurns:
     ) -> None:
         """Move or cancel the conversation's timers after a committed customer turn; ``queued``:
         the turn just put it in the agents' queue. Raises :class:`bot.errors.StorageError`."""
-        policy, flows, store = self._policy, self._shared.flows, self._shared.store
+        plan = self.plan(before, after, now, queued=queued)
+        if plan:
+            await self._shared.store.set_timers(after.key, plan)
+
+    def plan(
+        self,
+        before: Conversation | None,
+        after: Conversation,
+        now: datetime,
+        *,
+        queued: bool,
+    ) -> dict[str, datetime | None] | None:
+        """The timers a customer turn from ``before`` to ``after`` sets (None: it leaves them
+        as they are); what :meth:`after_turn` writes, or the turn's commit when the agents'
+        queue has no part in the turn."""
+        policy, flows = self._policy, self._shared.flows
         if policy is None:
-            return
+            return None
         if queued:
             plan = policy.after_turn(resting=True, now=now)
             plan[HANDOFF_RELEASE] = policy.release_at(now)
-            await store.set_timers(after.key, plan)
-            return
+            return plan
         if after.flow == flows.handoff:
-            return  # still waiting for a person: the release timer runs on
+            return None  # still waiting for a person: the release timer runs on
         resting = flows.resting(after)
-        if not (resting and before is not None and flows.resting(before)):
-            await store.set_timers(after.key, policy.after_turn(resting=resting, now=now))
+        if resting and before is not None and flows.resting(before):
+            return None
+        return policy.after_turn(resting=resting, now=now)
 
     async def fire(self, timer: Timer) -> bool:
         """Run ``timer`` as a turn of its conversation (under its lock); returns whether it did

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 
 from bot.channels.base import Channel
 from bot.conversation import Conversation, TranscriptEntry, ref, utcnow
@@ -157,8 +158,9 @@ class CustomerTurns:
             erase = turn.erase
             if not erase:
                 outgoing = self._keep(inbound, replies)
+            folded, timers = self._timers_of(loaded, updated)
             committed = await store.commit_turn(
-                updated, [customer, *bot_lines(replies)], inbound.provider_id, outgoing
+                updated, [customer, *bot_lines(replies)], inbound.provider_id, outgoing, timers
             )
         except Exception as exc:  # every failure must reach the customer as an honest reply
             log.exception(
@@ -170,20 +172,33 @@ class CustomerTurns:
             replies = self._failure_replies(exc, conversation.failures + 1, t)
             updated = failed(conversation, replies)
             outgoing = None if erase else self._keep(inbound, replies)
+            folded, timers = self._timers_of(loaded, updated)
             try:
                 committed = await store.commit_turn(
-                    updated, [customer, *bot_lines(replies)], inbound.provider_id, outgoing
+                    updated, [customer, *bot_lines(replies)], inbound.provider_id, outgoing, timers
                 )
             except StorageError:
                 log.exception("could not record the failed turn of conversation %s", name)
                 committed, outgoing = True, None  # the customer still deserves the explanation
+                folded = False
         if not committed:
             return
         if erase:
             replies = await self._erasure.erase(updated, replies, t)
-        else:
+        elif not folded:
             await self._after_turn(loaded, updated, routed, customer.text, name)
         await self._outbox.deliver(channel, outgoing, inbound.contact, replies, name)
+
+    def _timers_of(
+        self, before: Conversation | None, after: Conversation
+    ) -> tuple[bool, dict[str, datetime | None] | None]:
+        """Whether the turn's after-commit work is only its timers (neither side of it is in
+        the handoff flow, so the agents' queue has nothing to do), and then their plan, to
+        commit with the turn: on PostgreSQL one round trip fewer."""
+        handoff = self._shared.flows.handoff
+        if after.flow == handoff or (before is not None and before.flow == handoff):
+            return False, None
+        return True, self._timers.plan(before, after, self._shared.clock(), queued=False)
 
     def _keep(self, inbound: Inbound, replies: Sequence[Reply]) -> Outgoing | None:
         return self._outbox.keep(inbound.key, inbound.channel, inbound.contact, replies)

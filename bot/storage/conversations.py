@@ -2,8 +2,9 @@
 
 The engine's turn is ``seen`` (was this message's turn committed already?) and ``load``, asked
 together (``seen_and_load``), then ``commit_turn``, which records the message id, saves the
-record, appends the turn's transcript lines and keeps its replies in the outbox
-(:mod:`bot.storage.outbox`) in one transaction; all of it under the conversation's lock
+record, appends the turn's transcript lines, keeps its replies in the outbox
+(:mod:`bot.storage.outbox`) and plans its timers in one transaction (on PostgreSQL in one
+statement); all of it under the conversation's lock
 (:class:`bot.storage.locks.ConversationLocks`). ``tests/storage/test_conversations.py`` is the
 contract suite, on every adapter.
 """
@@ -11,7 +12,8 @@ contract suite, on every adapter.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 
 from bot.conversation import Conversation, TranscriptEntry
 from bot.storage.outbox import Outgoing
@@ -45,10 +47,12 @@ class ConversationStore(ABC):
         transcript: Sequence[TranscriptEntry],
         provider_id: str | None = None,
         outgoing: Outgoing | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
     ) -> bool:
         """In one transaction: record ``provider_id`` (if given), save ``conversation``, append
-        ``transcript``, keep ``outgoing`` (the turn's replies) in the outbox. Returns False,
-        writing nothing, when ``provider_id`` was already recorded.
+        ``transcript``, keep ``outgoing`` (the turn's replies) in the outbox, and plan the
+        conversation's ``timers`` as :meth:`bot.storage.timers.TimerStore.set_timers` does.
+        Returns False, writing nothing, when ``provider_id`` was already recorded.
         """
 
     @abstractmethod

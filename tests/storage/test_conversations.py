@@ -192,3 +192,23 @@ async def test_forget_also_removes_timers_and_queue_entries(store: Store) -> Non
     assert [t.key for t in await store.waiting_handoffs()] == [OTHER]
     assert [t.key for t in await store.pending_timers(OTHER)] == [OTHER]
     assert await store.claim_timers(at(60), limit=10, lease=60) != []  # only OTHER's is left
+
+
+async def test_commit_turn_plans_timers_as_set_timers_does(store: Store) -> None:
+    convo = conversation()
+    plan = {"nudge": at(10), "expire": at(120)}
+    assert await store.commit_turn(convo, [line("oi")], "wamid.1", timers=plan) is True
+    assert [(t.kind, t.due_at) for t in await store.pending_timers(convo.key)] == [
+        ("nudge", at(10)),
+        ("expire", at(120)),
+    ]
+    moved = {"nudge": at(15), "expire": None}  # moved and cancelled in the same commit
+    assert await store.commit_turn(convo, [line("e aí")], "wamid.2", timers=moved) is True
+    assert [(t.kind, t.due_at) for t in await store.pending_timers(convo.key)] == [
+        ("nudge", at(15))
+    ]
+    # a repeated message id writes nothing, its timers neither
+    assert await store.commit_turn(convo, [], "wamid.2", timers={"nudge": None}) is False
+    assert len(await store.pending_timers(convo.key)) == 1
+    assert await store.commit_turn(convo, [], timers={}) is True  # an empty plan changes none
+    assert len(await store.pending_timers(convo.key)) == 1

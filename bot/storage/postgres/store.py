@@ -76,6 +76,17 @@ conversation AS (
         %(o_replies)s::jsonb, %(o_created_at)s::timestamptz, %(o_claimed_by)s::text,
         %(o_claimed_until)s::double precision
     WHERE %(o_token)s::text IS NOT NULL {and_guard}
+), plan AS (
+    SELECT * FROM unnest(%(t_kinds)s::text[], %(t_dues)s::timestamptz[]) AS plan (kind, due)
+    {guard}
+), cancelled AS (
+    DELETE FROM timers USING plan
+    WHERE timers.key = %(key)s AND timers.kind = plan.kind AND plan.due IS NULL
+), scheduled AS (
+    INSERT INTO timers (key, kind, due_at)
+    SELECT %(key)s::text, kind, due FROM plan WHERE due IS NOT NULL
+    ON CONFLICT (key, kind) DO UPDATE SET due_at = excluded.due_at,
+        claimed_by = NULL, claimed_until = NULL
 )
 """
 _OUTGOING_PARAMS = [f"o_{name}" for name in OUTBOX_COLUMNS.split(", ")]
@@ -268,6 +279,7 @@ class PostgresStore(SqlStore):
         transcript: Sequence[TranscriptEntry],
         provider_id: str | None = None,
         outgoing: Outgoing | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
     ) -> bool:
         # the context (and the replies) go as text, cast to jsonb by the server
         params: dict[str, Any] = dict(
@@ -283,6 +295,9 @@ class PostgresStore(SqlStore):
             "roles": [entry.role for entry in transcript],
             "texts": [entry.text for entry in transcript],
             "ats": [to_utc(entry.at) for entry in transcript],
+            # the timers' plan, as set_timers writes it (kinds a plan cancels have no due)
+            "t_kinds": list(timers or ()),
+            "t_dues": [None if due is None else to_utc(due) for due in (timers or {}).values()],
         }
         query = _COMMIT_TURN_WITHOUT_ID
         if provider_id is not None:

@@ -185,12 +185,14 @@ class SqliteStore(SqlStore):
         transcript: Sequence[TranscriptEntry],
         provider_id: str | None = None,
         outgoing: Outgoing | None = None,
+        timers: Mapping[str, datetime | None] | None = None,
     ) -> bool:
         c = conversation
         values = conversation_values(c, iso)
         lines = [(c.key, entry.role, entry.text, iso(entry.at)) for entry in transcript]
         message = None if provider_id is None else (provider_id, c.key, iso(self._now()))
         kept = None if outgoing is None else outgoing_values(outgoing, self._clock(), iso)
+        plan = _plan_steps(timers or {})
 
         def commit(db: Db) -> None:
             if message is not None and db.execute(_RECORD_MESSAGE, message).rowcount == 0:
@@ -200,6 +202,7 @@ class SqliteStore(SqlStore):
                 db.executemany(_APPEND_LINE, lines)
             if kept is not None:
                 db.execute(_KEEP_OUTGOING, kept)
+            _schedule(db, c.key, plan)
 
         try:
             await self._connection.write("committing a turn", commit)
@@ -221,16 +224,8 @@ class SqliteStore(SqlStore):
     async def set_timers(self, key: str, plan: Mapping[str, datetime | None]) -> None:
         if not plan:
             return
-        steps = [(kind, None if due is None else iso(due)) for kind, due in plan.items()]
-
-        def schedule(db: Db) -> None:
-            for kind, due in steps:
-                if due is None:
-                    db.execute(SQLITE.cancel_timer, (key, kind))
-                else:
-                    db.execute(SQLITE.schedule_timer, (key, kind, due))
-
-        await self._connection.write("scheduling timers", schedule)
+        steps = _plan_steps(plan)
+        await self._connection.write("scheduling timers", lambda db: _schedule(db, key, steps))
 
     async def claim_timers(self, now: datetime, *, limit: int, lease: float) -> list[Timer]:
         claim = uuid.uuid4().hex
@@ -286,3 +281,16 @@ class SqliteStore(SqlStore):
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self._clock(), UTC)
+
+
+def _plan_steps(plan: Mapping[str, datetime | None]) -> list[tuple[str, str | None]]:
+    """A timers' plan as (kind, due as SQLite keeps it, None to cancel)."""
+    return [(kind, None if due is None else iso(due)) for kind, due in plan.items()]
+
+
+def _schedule(db: Db, key: str, steps: Sequence[tuple[str, str | None]]) -> None:
+    for kind, due in steps:
+        if due is None:
+            db.execute(SQLITE.cancel_timer, (key, kind))
+        else:
+            db.execute(SQLITE.schedule_timer, (key, kind, due))
