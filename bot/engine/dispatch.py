@@ -278,7 +278,8 @@ class Dispatcher:
                     return True
                 if first in self._uncleared:  # ours, done: clear it and look again
                     await self._clear(first, key)
-                    continue
+                    if first not in self._uncleared:
+                        continue
             await asyncio.sleep(pause)
             pause = min(pause * 2, _WAIT_MOST)
         return False

@@ -392,3 +392,37 @@ async def test_an_older_entry_recovered_meanwhile_runs_before_the_waiting_one(
     await dispatcher.join()
     assert log == ["1", "2"]
     await dispatcher.close()
+
+
+class _FlakyDone(SqliteStore):
+    """The real store, whose first ``inbox_done`` fails (the database blinked)."""
+
+    failed = False
+
+    async def inbox_done(self, entry_id: int, owner: str) -> None:
+        if not self.failed:
+            self.failed = True
+            raise StorageError("the database blinked")
+        await super().inbox_done(entry_id, owner)
+
+
+async def test_a_finished_entry_left_in_the_inbox_does_not_hold_up_the_next(
+    tmp_path: Path,
+) -> None:
+    store = _FlakyDone(tmp_path / "flaky.db")
+    await store.open()
+    log: list[str] = []
+
+    async def handle(inbound: Inbound) -> None:
+        log.append(inbound.text or "")
+
+    dispatcher = Dispatcher(handle, store)
+    try:
+        assert await dispatcher.submit(msg("42", "1", "tg:1"))
+        assert await dispatcher.submit(msg("42", "2", "tg:2"))  # behind the first
+        await asyncio.wait_for(dispatcher.join(), 5)
+        assert log == ["1", "2"]
+        assert store.failed and await store.inbox_pending() == 0
+    finally:
+        await dispatcher.close()
+        await store.close()
