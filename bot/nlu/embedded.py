@@ -65,7 +65,6 @@ _FILLER = frozenset(
         "da",
         "do",
         "na",
-        "no",
         "em",
         "fica",
         "moro",
@@ -248,11 +247,13 @@ class EmbeddedUnderstander(Understander):
         # nothing but data: no word of a correction ("na verdade", "errei") nor of a request
         if found and _only_data(text, found):
             return settle("inform")
-        # a name nobody asked for: data all the same, unless the model clearly reads a request
+        # a name nobody asked for: data all the same when the model leans that way too, or
+        # when it reads nothing clearly and there is a first name and a surname ("elisa
+        # matos"; one unknown word alone is rather slang: "caramba", "rofl")
         best = max(intents, key=intents.__getitem__)
-        if (best == "inform" or intents[best] < CLEAR) and looks_like_name(
-            text, self.model.common_words
-        ):
+        if (
+            best == "inform" or (intents[best] < CLEAR and len(text.split()) >= 2)
+        ) and looks_like_name(text, self.model.common_words):
             return settle("inform")
         return intents
 

@@ -191,3 +191,21 @@ def test_a_plan_by_its_place_in_the_list(
     nlu: EmbeddedUnderstander, text: str, payload: str
 ) -> None:
     assert nlu.read(text, expects=Expect.OPTION, options=PLANS).value(K.OPTION) == payload
+
+
+# found by the held-out report: rules that overrode a classifier that was right
+
+
+@pytest.mark.parametrize(
+    "text", ["no, el numero es 1500", "no, the number is 1500", "no, es rua bocaiuva 2468"]
+)
+def test_a_spanish_or_english_no_before_data_is_a_correction(
+    nlu: EmbeddedUnderstander, text: str
+) -> None:
+    assert nlu.read(text).intent == "correct"
+
+
+def test_what_is_said_of_a_street_is_not_its_name(nlu: EmbeddedUnderstander) -> None:
+    understood = nlu.read("la calle correcta es rua frei caneca")
+    assert understood.value(K.ADDRESS) == "rua frei caneca"
+    assert understood.intent == "correct"
