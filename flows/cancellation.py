@@ -23,6 +23,7 @@ from typing import Any
 from bot.engine import FlowSpec, Jump, Row, Services, Turn, back_to_menu
 from bot.errors import OzmapNotFound
 from bot.messages import Button
+from bot.nlu.answers import yes_no
 from bot.nlu.base import Expect
 from flows.common import CODE_PREFIX, WORD, answer, human_and_menu, looks_like_code, menu_button
 
@@ -172,6 +173,11 @@ async def _delete(turn: Turn) -> Outcome:
 async def pick(turn: Turn) -> Outcome | Jump:
     reservations = own_reservations(turn)
     said = answer(turn)
+    if len(reservations) == 1 and said is None:
+        # read as the answer to a yes-or-no question, which a list of one is: "sim pode
+        # cancelar" (the understander, reading a choice, sees the cancel intent in it)
+        entity = yes_no(turn.text, asked=True)
+        said = entity.value if entity is not None else None
     if len(reservations) == 1 and said in ("yes", "no"):
         # one listed: "sim" can only mean that one, and is the confirmation too
         only: str = reservations[0]["code"]
