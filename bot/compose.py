@@ -48,6 +48,7 @@ from bot.geo.base import CepLookup, Geocoder
 from bot.geo.factory import make_cep_lookup, make_geocoder
 from bot.httpclient import mount_for, shared_client, shared_transport
 from bot.i18n import Catalogs
+from bot.messages import clean_inbound
 from bot.metrics import Metrics
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.outage import OutageReader
@@ -304,7 +305,7 @@ async def _polling(telegram: TelegramChannel, dispatcher: Dispatcher) -> AsyncIt
         # getUpdates has moved past it already: keep trying until the inbox takes it
         while True:
             try:
-                await dispatcher.submit(event.inbound)
+                await dispatcher.submit(clean_inbound(event.inbound))
                 return
             except StorageError as exc:
                 log.warning("could not keep a polled update (retrying in 1s): %s", exc)

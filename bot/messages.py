@@ -6,9 +6,14 @@ the flows only ever see these.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, fields, replace
 
-__all__ = ["Button", "Inbound", "Location", "Reply"]
+__all__ = ["Button", "Inbound", "Location", "Reply", "clean_inbound", "clean_text"]
+
+# NUL: PostgreSQL's text and jsonb cannot hold it (every delivery of such a message failed).
+# A lone surrogate: no encoding can write it (UTF-8 to a database, a JSON answer, a log).
+_UNWRITABLE = re.compile("\x00|[\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,3 +66,31 @@ class Reply:
     text: str
     buttons: tuple[Button, ...] = ()
     ask_location: bool = False  # offer the channel's "share my location" affordance
+
+
+def clean_text(text: str) -> str:
+    """``text`` without NUL characters, and with each lone surrogate (half of a UTF-16 pair,
+    which a JSON ``\\ud800`` escape can carry) replaced by U+FFFD: what is left can be stored,
+    sent and logged anywhere."""
+    if _UNWRITABLE.search(text) is None:
+        return text
+    return _UNWRITABLE.sub(lambda found: "" if found.group() == "\x00" else "\ufffd", text)
+
+
+def _cleaned(value: Inbound | Location) -> dict[str, object]:
+    changes: dict[str, object] = {}
+    for spec in fields(value):
+        current = getattr(value, spec.name)
+        if isinstance(current, str) and (fixed := clean_text(current)) != current:
+            changes[spec.name] = fixed
+    return changes
+
+
+def clean_inbound(inbound: Inbound) -> Inbound:
+    """``inbound`` with :func:`clean_text` applied to every text it carries (the same object
+    when there was nothing to clean). Channels' boundaries call it before the inbox keeps a
+    message, so a stray NUL costs the customer a character, not their answer."""
+    changes = _cleaned(inbound)
+    if inbound.location is not None and (where := _cleaned(inbound.location)):
+        changes["location"] = replace(inbound.location, **where)  # type: ignore[arg-type]
+    return replace(inbound, **changes) if changes else inbound  # type: ignore[arg-type]

@@ -36,9 +36,10 @@ from bot.channels.webchat import reply_to_json
 from bot.engine.dispatch import Closing
 from bot.errors import StorageError
 from bot.i18n import negotiate
-from bot.messages import Inbound, Location, Reply
+from bot.messages import Inbound, Location, Reply, clean_inbound
 from bot.resources import package_path
 from bot.validation import valid_coordinates
+from bot.web.inputs import load_json
 from bot.web.state import AppState, app_state
 from bot.web.webhooks import TooLarge, read_body
 
@@ -152,15 +153,17 @@ def _inbound(data: Any, session: str, language: str | None) -> Inbound:
         point = Location(float(lat), float(lng))
     if not (text and text.strip()) and button is None and point is None:
         raise ValueError("send text, button or location")
-    return Inbound(
-        channel="webchat",
-        contact=session,
-        text=text if button is None and point is None else None,
-        button=button,
-        location=point,
-        # every message gets an id, so a re-run after a crash is recognised as answered
-        provider_id=f"web:{session}:{message_id or uuid.uuid4().hex}",
-        language=language,
+    return clean_inbound(
+        Inbound(
+            channel="webchat",
+            contact=session,
+            text=text if button is None and point is None else None,
+            button=button,
+            location=point,
+            # every message gets an id, so a re-run after a crash is recognised as answered
+            provider_id=f"web:{session}:{message_id or uuid.uuid4().hex}",
+            language=language,
+        )
     )
 
 
@@ -173,7 +176,7 @@ async def post_message(request: Request) -> Response:
         return _error(415, "send application/json")
     try:
         inbound = _inbound(
-            json.loads(await read_body(request, 8 * 1024)),
+            load_json(await read_body(request, 8 * 1024), surrogates="refuse"),
             session,
             request.headers.get("accept-language"),
         )

@@ -10,7 +10,6 @@ conversations by digest only (:func:`bot.conversation.ref`)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -33,7 +32,8 @@ from bot.channels.whatsapp import (
 from bot.conversation import ref
 from bot.engine.dispatch import Closing
 from bot.errors import BadPayload, SignatureError, StorageError
-from bot.messages import Inbound
+from bot.messages import Inbound, clean_inbound
+from bot.web.inputs import load_json
 from bot.web.state import AppState, app_state
 
 __all__ = ["MAX_BODY", "TooLarge", "read_body", "routes"]
@@ -66,7 +66,7 @@ async def _submit(state: AppState, channel: str, inbound: Inbound) -> bool | Res
     """Whether the dispatcher accepted ``inbound`` (False: a duplicate), once it is in the
     inbox; or the 503 refusing it, so the messenger sends it again."""
     try:
-        return await state.dispatcher.submit(inbound)
+        return await state.dispatcher.submit(clean_inbound(inbound))
     except Closing:
         return _answer(state, channel, "unavailable", 503)
     except StorageError as exc:
@@ -109,7 +109,7 @@ async def telegram_webhook(request: Request) -> Response:
         return _answer(state, "telegram", "forbidden", 403)
     try:
         body = await read_body(request)
-        event = parse_update(json.loads(body))
+        event = parse_update(load_json(body))
     except TooLarge:
         return _answer(state, "telegram", "too_large", 413)
     except (ValueError, BadPayload) as exc:  # json.JSONDecodeError is a ValueError

@@ -265,6 +265,24 @@ async def test_bad_requests_name_the_problem(served: Served, maria: AgentClient)
     assert (await maria.get("/console/api/tickets/99999")).status_code == 404
 
 
+async def test_a_huge_ticket_id_or_a_deep_body_is_a_4xx_not_a_500(
+    served: Served, maria: AgentClient
+) -> None:
+    huge = "/console/api/tickets/" + "9" * 40
+    assert (await maria.get(huge)).status_code == 404
+    for action in ("claim", "messages", "ozmap", "release"):
+        assert (await maria.post(f"{huge}/{action}", {"text": "oi"})).status_code == 404
+    ticket = await waiting_ticket(served, maria)
+    base = f"/console/api/tickets/{ticket}"
+    await maria.post(base + "/claim")
+    deep = await maria.http.post(
+        base + "/messages",
+        content="[" * 5000 + "]" * 5000,
+        headers={**maria.origin, "X-CSRF-Token": maria.csrf, "Content-Type": "application/json"},
+    )
+    assert deep.status_code == 400
+
+
 # -- OZmap actions ------------------------------------------------------------------------------
 
 

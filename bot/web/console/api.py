@@ -38,6 +38,7 @@ from bot.web.console.summary import (
     reservation_codes,
     ticket_json,
 )
+from bot.web.inputs import load_json
 from bot.web.state import app_state
 from bot.web.webhooks import TooLarge, read_body
 
@@ -46,6 +47,7 @@ __all__ = ["claim", "events", "message", "ozmap_action", "queue", "release", "ti
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 4000
+MAX_TICKET = 2**63 - 1  # a bigint, PostgreSQL's and SQLite's largest integer
 KEEPALIVE = 15.0
 ACTIONS = {
     "activate": "reserva {code} ativada no OZmap (implantada)",
@@ -59,10 +61,10 @@ async def _json_body(request: Request) -> dict[str, Any]:
     if not request.headers.get("content-type", "").startswith("application/json"):
         raise ValueError("send application/json")
     try:
-        data = json.loads(await read_body(request, 16 * 1024) or b"{}")
+        data = load_json(await read_body(request, 16 * 1024) or b"{}")
     except TooLarge:
         raise ValueError("request too large") from None
-    except json.JSONDecodeError:
+    except ValueError:
         raise ValueError("bad JSON") from None
     if not isinstance(data, dict):
         raise ValueError("expected a JSON object")
@@ -70,8 +72,10 @@ async def _json_body(request: Request) -> dict[str, Any]:
 
 
 async def _ticket(request: Request) -> HandoffTicket | None:
-    ticket_id = request.path_params["ticket"]
-    return await console_store(request).handoff(int(ticket_id))
+    ticket_id = int(request.path_params["ticket"])
+    if not 0 < ticket_id <= MAX_TICKET:
+        return None  # no such ticket: the databases' integers stop there
+    return await console_store(request).handoff(ticket_id)
 
 
 def _readable(ticket: HandoffTicket, agent: Agent) -> bool:
