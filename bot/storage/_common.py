@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from types import TracebackType
@@ -52,14 +52,24 @@ class DriverErrors:
 
     A class rather than a ``@contextmanager`` generator: its ``__exit__`` says (to mypy too)
     that it never swallows an exception, so a ``return`` inside the block ends the function.
+
+    ``scrub`` (when given) replaces the driver's error by one fit to be shown, message and
+    cause alike: PostgreSQL's quotes the statement's values (a customer's text, a phone number).
     """
 
-    __slots__ = ("database", "errors", "what")
+    __slots__ = ("database", "errors", "scrub", "what")
 
-    def __init__(self, database: str, errors: type[Exception], what: str) -> None:
+    def __init__(
+        self,
+        database: str,
+        errors: type[Exception],
+        what: str,
+        scrub: Callable[[Exception], Exception] | None = None,
+    ) -> None:
         self.database = database
         self.errors = errors
         self.what = what
+        self.scrub = scrub
 
     def __enter__(self) -> None:
         return None
@@ -71,7 +81,8 @@ class DriverErrors:
         traceback: TracebackType | None,
     ) -> None:
         if isinstance(exc, self.errors):
-            raise StorageError(f"{self.database} {self.what} failed: {exc}") from exc
+            shown = exc if self.scrub is None else self.scrub(exc)
+            raise StorageError(f"{self.database} {self.what} failed: {shown}") from shown
 
 
 class KeyedLocks:

@@ -13,6 +13,7 @@ import pytest
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import StorageError
 from bot.storage.base import Store
+from bot.storage.postgres import PostgresStore
 from tests.storage.conftest import Backend
 
 T0 = datetime(2025, 3, 10, 14, 0, tzinfo=UTC)
@@ -55,3 +56,27 @@ async def test_a_database_error_is_a_storage_error_naming_what_failed(
     }[backend.kind]
     assert str(caught.value).startswith(f"{database} {what} failed: ")
     assert isinstance(caught.value.__cause__, driver_error)
+
+
+@pytest.mark.postgres
+async def test_postgres_errors_carry_no_data_of_the_statement(
+    postgres_url: str, postgres_schema: str
+) -> None:
+    """PostgreSQL's DETAIL and CONTEXT lines quote the values a statement was given (a
+    message's text, a phone number): neither the StorageError nor its cause, which a logged
+    traceback prints, may carry them."""
+    store = PostgresStore(postgres_url, schema=postgres_schema, max_size=1)
+    await store.open()
+    secret = '{"text": "meu cpf 12345678909\\u0000", "phone": "+5511987654321"}'
+    with pytest.raises(StorageError) as caught:
+        try:
+            await store._fetch("storing an accepted message", "SELECT %s::jsonb", [secret])
+        finally:
+            await store.close()
+    cause = caught.value.__cause__
+    assert isinstance(cause, psycopg.Error)
+    for shown in (str(caught.value), str(cause), repr(cause)):
+        assert "12345678909" not in shown
+        assert "5511987654321" not in shown
+        assert "CONTEXT" not in shown
+    assert "22P05" in str(caught.value)  # what went wrong is still said

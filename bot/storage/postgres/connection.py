@@ -40,11 +40,31 @@ Loan = tuple["Connections", "asyncio.Task[Any] | None", Conn]
 _HELD: ContextVar[Loan | None] = ContextVar("ozbot_postgres_held", default=None)
 
 
+def scrubbed(exc: Exception) -> Exception:
+    """``exc`` (a psycopg error) as one of the same class saying only what went wrong: the
+    server's primary message and SQLSTATE, without the DETAIL and CONTEXT lines that quote the
+    statement's values (a customer's message, a phone number). Data exceptions (class 22)
+    quote the value in the primary message too: only their class and SQLSTATE are kept. The
+    traceback stays, for the place it was raised."""
+    if not isinstance(exc, psycopg.Error):
+        return exc
+    state = exc.diag.sqlstate
+    if state is None:  # raised by psycopg itself, before the server: says no value
+        said = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    elif state.startswith("22"):
+        said = f"{type(exc).__name__}: the server refused a value [{state}]"
+    else:
+        said = f"{exc.diag.message_primary or type(exc).__name__} [{state}]"
+    clean = type(exc)(said)
+    return clean.with_traceback(exc.__traceback__)
+
+
 @functools.cache
 def translate(what: str) -> DriverErrors:
-    """psycopg's errors in the block become :class:`StorageError` naming ``what``. Made once
-    per ``what`` and reused (it keeps nothing between uses): it runs around every statement."""
-    return DriverErrors("PostgreSQL", psycopg.Error, what)
+    """psycopg's errors in the block become :class:`StorageError` naming ``what``, scrubbed of
+    the values they quote (:func:`scrubbed`). Made once per ``what`` and reused (it keeps
+    nothing between uses): it runs around every statement."""
+    return DriverErrors("PostgreSQL", psycopg.Error, what, scrubbed)
 
 
 def describe_dsn(dsn: str) -> str:
