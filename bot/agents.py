@@ -4,7 +4,8 @@ the ``ozbot agents add|list|remove`` commands.
 Passwords are hashed with argon2id (``argon2-cffi``'s defaults, RFC 9106's low-memory profile);
 a hash made with older parameters is upgraded at the next successful login. A login against an
 unknown name still spends one hash verification, so response time does not say which names
-exist.
+exist. Hashing and verifying run in a worker thread (argon2 releases the GIL): on the event
+loop, a burst of failed logins held every webhook's acknowledgement up for seconds.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ async def create_agent(store: AgentStore, name: str, password: str) -> str:
     """Add an account; returns its (normalised) name. ConfigError when the name or password
     breaks the rules or the name is taken; StorageError from the store."""
     name = check_name(name)
-    if not await store.add_agent(name, hash_password(check_password(password)), utcnow()):
+    hashed = await asyncio.to_thread(hash_password, check_password(password))
+    if not await store.add_agent(name, hashed, utcnow()):
         raise ConfigError(f"an agent named {name!r} exists: pick another name or remove it first")
     return name
 
@@ -85,15 +87,21 @@ async def verify_login(store: AgentStore, name: str, password: str) -> str | Non
     except ConfigError:
         name = ""
     stored = await store.agent_password(name) if name else None
-    try:
-        _hasher.verify(stored or _dummy_hash(), password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
+    if not await asyncio.to_thread(_verify, stored or _dummy_hash(), password):
         return None
     if stored is None:
         return None
     if _hasher.check_needs_rehash(stored):
-        await store.set_agent_password(name, _hasher.hash(password))
+        await store.set_agent_password(name, await asyncio.to_thread(_hasher.hash, password))
     return name
+
+
+def _verify(stored: str, password: str) -> bool:
+    """Whether ``password`` matches the hash ``stored`` (run in a worker thread)."""
+    try:
+        return _hasher.verify(stored, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 # -- ozbot agents ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ against every adapter (SQLite file and PostgreSQL schema alike)::
     OutboxStore         outbox.py          a turn's replies until they are sent
     AgentStore          agents.py          the console's accounts and login sessions
     CounterStore        counters.py        named sequences (the reservation codes' {seq})
+    SecurityStore       security.py        the login throttle, secrets processes share
 
 Code that holds the one store object types it :class:`Store`; code that needs one concern only
 may be typed with that part (the geocoding cache takes a :class:`CacheStore`). Adapters:
@@ -34,6 +35,7 @@ from bot.storage.handoffs import HANDOFF_RELEASE, HandoffQueue, HandoffStatus, H
 from bot.storage.inbox import InboxStore
 from bot.storage.locks import ConversationLocks
 from bot.storage.outbox import OutboxStore
+from bot.storage.security import SecurityStore
 from bot.storage.timers import Timer, TimerStore
 
 __all__ = [
@@ -48,6 +50,7 @@ __all__ = [
     "HandoffTicket",
     "InboxStore",
     "OutboxStore",
+    "SecurityStore",
     "Store",
     "Timer",
     "TimerStore",
@@ -64,6 +67,7 @@ class Store(
     OutboxStore,
     AgentStore,
     CounterStore,
+    SecurityStore,
 ):
     """Every part of the port, on one database, with its life cycle. Every method may raise
     :class:`bot.errors.StorageError`."""

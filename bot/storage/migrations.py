@@ -292,6 +292,33 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_key ON outbox (key, id);
 """
 
+# The login throttle's counts (a fixed window per key, ``until`` in epoch seconds of the store's
+# clock) and the secrets processes share (web-chat cookie signing, log digests) when the
+# settings give none. Both are small: a row per account or address tried, a row per secret.
+_SQLITE_SECURITY = """
+CREATE TABLE login_attempts (
+    key TEXT PRIMARY KEY,
+    attempts INTEGER NOT NULL,
+    until REAL NOT NULL
+);
+CREATE TABLE secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+_POSTGRES_SECURITY = """
+CREATE TABLE login_attempts (
+    key text PRIMARY KEY,
+    attempts integer NOT NULL,
+    until double precision NOT NULL
+);
+CREATE TABLE secrets (
+    name text PRIMARY KEY,
+    value text NOT NULL
+);
+"""
+
 # PostgreSQL needs no locks table: it has advisory locks.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("initial", sqlite=_SQLITE_INITIAL, postgres=_POSTGRES_INITIAL),
@@ -304,6 +331,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("inbox", sqlite=_SQLITE_INBOX, postgres=_POSTGRES_INBOX),
     Migration("counters", sqlite=_SQLITE_COUNTERS, postgres=_POSTGRES_COUNTERS),
     Migration("outbox", sqlite=_SQLITE_OUTBOX, postgres=_POSTGRES_OUTBOX),
+    Migration("security", sqlite=_SQLITE_SECURITY, postgres=_POSTGRES_SECURITY),
 )
 
 

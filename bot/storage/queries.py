@@ -262,6 +262,27 @@ class Queries:
         " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1 RETURNING value"
     )
 
+    # the login throttle and shared secrets (bot/storage/security.py): each one statement, so
+    # concurrent callers never both pass (parameters: key, until, now, now)
+    count_attempt: str = (
+        "INSERT INTO login_attempts (key, attempts, until) VALUES (?, 1, ?)"
+        " ON CONFLICT (key) DO UPDATE SET"
+        " attempts = CASE WHEN login_attempts.until <= ? THEN 1"
+        " ELSE login_attempts.attempts + 1 END,"
+        " until = CASE WHEN login_attempts.until <= ? THEN excluded.until"
+        " ELSE login_attempts.until END"
+        " RETURNING attempts, until"
+    )
+    uncount_attempt: str = (
+        "UPDATE login_attempts SET attempts = attempts - 1 WHERE key = ? AND attempts > 0"
+    )
+    clear_attempts: str = "DELETE FROM login_attempts WHERE key = ?"
+    #: the no-op update makes RETURNING give the row that was there first
+    shared_value: str = (
+        "INSERT INTO secrets (name, value) VALUES (?, ?)"
+        " ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING value"
+    )
+
     # timers
     pending_timers: str = f"SELECT {TIMER_COLUMNS} FROM timers WHERE key = ? ORDER BY due_at, id"  # noqa: S608
     #: (a NULL claim matches a NULL claim)

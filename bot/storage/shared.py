@@ -30,6 +30,7 @@ from bot.storage.base import Store
 from bot.storage.handoffs import HANDOFF_RELEASE, HandoffTicket
 from bot.storage.outbox import Outgoing
 from bot.storage.queries import Queries, Row
+from bot.storage.security import Attempts
 from bot.storage.timers import Timer
 
 __all__ = ["Params", "SqlStore", "Step", "Transaction"]
@@ -268,6 +269,28 @@ class SqlStore(Store):
 
     async def end_agent_session(self, token_hash: str) -> None:
         await self._count("ending a login", self.queries.end_session, (token_hash,))
+
+    # -- the login throttle and shared secrets ----------------------------------------------
+
+    async def count_attempt(self, key: str, window: float) -> Attempts:
+        now = self._clock()
+        found = await self._fetch(
+            "counting a login attempt", self.queries.count_attempt, (key, now + window, now, now)
+        )
+        count, until = found[0]
+        return Attempts(count=int(count), retry_after=max(0.0, float(until) - now))
+
+    async def uncount_attempt(self, key: str) -> None:
+        await self._count("taking a login attempt back", self.queries.uncount_attempt, (key,))
+
+    async def clear_attempts(self, key: str) -> None:
+        await self._count("clearing login attempts", self.queries.clear_attempts, (key,))
+
+    async def shared_secret(self, name: str, candidate: str) -> str:
+        found = await self._fetch(
+            "reading a shared secret", self.queries.shared_value, (name, candidate)
+        )
+        return str(found[0][0])
 
     # -- the inbox --------------------------------------------------------------------------
 

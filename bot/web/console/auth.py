@@ -6,9 +6,9 @@
   site; and a synchroniser token must come with it: ``X-CSRF-Token`` from the page's script,
   or the ``csrf`` form field. The token is an HMAC of the session token, so it needs no storage
   and dies with the session. The login form, before any session, uses a double-submit cookie.
-* Throttle: failed logins are counted per account and per client address in a sliding window;
-  over the limit, logins are refused (429) until the window moves on, even with the right
-  password. The counts live in the process (several processes each allow the limit).
+* Throttle: login attempts are counted per account and per client address in a fixed window,
+  before the password is checked; over the limit, logins are refused (429) until the window
+  ends, even with the right password. The counts live in the store, shared by every process.
 """
 
 from __future__ import annotations
@@ -16,13 +16,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
+
+from bot.storage.security import SecurityStore
 
 __all__ = [
     "LOGIN_COOKIE",
@@ -84,45 +83,30 @@ def origin_allowed(request: Request, public_base_url: str) -> bool:
 
 @dataclass
 class LoginThrottle:
-    """Counts failed logins in the last ``window`` seconds per account and per address.
+    """Counts login attempts per account and per address in a window of ``window`` seconds,
+    in the store (so every process sees the same counts).
 
-    ``blocked`` says how many seconds remain before another attempt is heard (0: go ahead).
-    A success clears the account's count (not the address's: one right password must not
-    wipe out a guessing spree from the same place on other accounts).
+    :meth:`attempt` counts the attempt *before* the password is checked, atomically in the
+    store, and says how many seconds remain before another attempt is heard (0: go ahead).
+    Checking first and counting after the slow argon2 check let 40 concurrent guesses all
+    through. A success clears the account's count and takes this attempt back from the
+    address's (one right password must not wipe out a guessing spree from the same place on
+    other accounts, and an office of agents logging in must not lock itself out).
     """
 
+    store: SecurityStore
     per_account: int = 5
     per_address: int = 20
     window: float = 15 * 60
-    clock: Callable[[], float] = time.monotonic
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
 
-    def _recent(self, key: str) -> deque[float]:
-        now = self.clock()
-        times = self._failures.get(key)
-        if times is None:
-            return deque()
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        if not times:
-            del self._failures[key]
-        return times
-
-    def blocked(self, account: str, address: str) -> float:
+    async def attempt(self, account: str, address: str) -> float:
         wait = 0.0
         for key, limit in ((f"a:{account}", self.per_account), (f"ip:{address}", self.per_address)):
-            times = self._recent(key)
-            if len(times) >= limit:
-                wait = max(wait, times[0] + self.window - self.clock())
+            counted = await self.store.count_attempt(key, self.window)
+            if counted.count > limit:
+                wait = max(wait, counted.retry_after, 1.0)
         return wait
 
-    def failed(self, account: str, address: str) -> None:
-        now = self.clock()
-        for key in (f"a:{account}", f"ip:{address}"):
-            self._failures.setdefault(key, deque()).append(now)
-        if len(self._failures) > 10_000:  # bound the memory a scan of random names can take
-            for key in list(self._failures):
-                self._recent(key)
-
-    def succeeded(self, account: str) -> None:
-        self._failures.pop(f"a:{account}", None)
+    async def succeeded(self, account: str, address: str) -> None:
+        await self.store.clear_attempts(f"a:{account}")
+        await self.store.uncount_attempt(f"ip:{address}")

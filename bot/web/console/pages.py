@@ -97,7 +97,7 @@ async def login_submit(request: Request) -> Response:
     name = field.get("name", "").strip().lower()[:64]
     throttle = console_state(request).throttle
     address = _client_address(request)
-    wait = throttle.blocked(name, address)
+    wait = await throttle.attempt(name, address)
     if wait > 0:
         minutes = max(1, round(wait / 60))
         return _login_page(
@@ -105,10 +105,9 @@ async def login_submit(request: Request) -> Response:
         )
     agent = await verify_login(console_store(request), name, field.get("password", ""))
     if agent is None:
-        throttle.failed(name, address)
         log.info("console: failed login")
         return _login_page(request, "Nome ou senha incorretos.", 401, name)
-    throttle.succeeded(name)
+    await throttle.succeeded(name, address)
     token = new_token()
     now = utcnow()
     hours = console_state(request).session_hours

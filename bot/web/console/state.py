@@ -11,6 +11,7 @@ from typing import Any
 from starlette.requests import Request
 
 from bot.web.console.auth import LoginThrottle
+from bot.web.state import app_state
 
 __all__ = ["ConsoleState", "console_state"]
 
@@ -21,9 +22,10 @@ Listener = Callable[[dict[str, Any]], None]
 
 @dataclass
 class ConsoleState:
-    """``session_hours``: how long a login lasts (a working shift and a half)."""
+    """``throttle`` counts logins in the store; ``session_hours``: how long a login lasts (a
+    working shift and a half)."""
 
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    throttle: LoginThrottle
     session_hours: float = 12.0
     _listeners: list[Listener] = field(default_factory=list)
 
@@ -49,6 +51,7 @@ class ConsoleState:
 def console_state(request: Request) -> ConsoleState:
     state = getattr(request.app.state, "console", None)
     if state is None:  # first use in this application
-        state = request.app.state.console = ConsoleState()
+        store = app_state(request).runtime.store
+        state = request.app.state.console = ConsoleState(throttle=LoginThrottle(store))
     assert isinstance(state, ConsoleState)
     return state
