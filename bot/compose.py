@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -48,6 +49,7 @@ from bot.geo.base import CepLookup, Geocoder
 from bot.geo.factory import make_cep_lookup, make_geocoder
 from bot.httpclient import mount_for, shared_client, shared_transport
 from bot.i18n import Catalogs
+from bot.logsafe import use_log_key
 from bot.messages import clean_inbound
 from bot.metrics import Metrics
 from bot.ozmap.client import OzmapClient
@@ -150,6 +152,10 @@ async def compose(
             store = make_store(settings.effective_database_url)
             await store.open()
             stack.push_async_callback(store.close)
+        # logs name customers by a keyed digest: every process on this database, one key
+        use_log_key(
+            settings.log_key or await store.shared_secret("log-digest", secrets.token_urlsafe(32))
+        )
         if whatsapp is not None:
             whatsapp.use_store(store)
 

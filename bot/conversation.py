@@ -7,10 +7,11 @@ feasibility result, reservation codes; it must stay JSON-serialisable.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
+
+from bot.logsafe import customer_ref
 
 __all__ = ["Conversation", "Role", "TranscriptEntry", "ref", "utcnow"]
 
@@ -22,10 +23,9 @@ def utcnow() -> datetime:
 
 
 def ref(key: str) -> str:
-    """A stable, non-reversible name for a conversation key (``"whatsapp:5511..."``) in logs
-    (LGPD: keys hold phone numbers and chat ids). Every layer logs this same digest, so one
-    conversation's lines can be followed from the webhook to the engine."""
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
+    """The name of a conversation key (``"whatsapp:5511..."``) in logs: the keyed digest of
+    :func:`bot.logsafe.customer_ref` (this name is kept for the many callers)."""
+    return customer_ref(key)
 
 
 @dataclass

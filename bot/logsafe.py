@@ -1,21 +1,58 @@
 """Logging set-up, and customers' data and secrets kept out of the logs.
 
-The application logs conversations by digest, never by phone number or chat id, and masks
+The application logs conversations by digest (:func:`customer_ref`), never by phone number or
+chat id, and masks
 secrets (:func:`bot.settings.mask`); libraries we do not control are raised to WARNING because
 their detail carries exactly what ours leaves out. ``OZBOT_LOG_FORMAT=json`` writes one JSON
 object a line (``time``, ``level``, ``logger``, ``message``, and ``exc_info`` with a traceback)
 for a log collector; the text is the same message, so the same masking holds.
+
+The digest is an HMAC keyed by ``OZBOT_LOG_KEY`` (or, unset, by a key the processes keep in
+the store: :func:`bot.compose.compose` sets it with :func:`use_log_key`). A plain hash of
+``"whatsapp:<number>"`` can be reversed by trying every Brazilian mobile number (about an hour
+and a half on one core); a keyed one cannot be tried without the key, which logs never carry.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import secrets
 import sys
 from typing import TextIO
 
 from pythonjsonlogger.json import JsonFormatter
 
-__all__ = ["QUIET_LOGGERS", "configure_logging", "json_formatter", "quiet_noisy_loggers"]
+__all__ = [
+    "QUIET_LOGGERS",
+    "configure_logging",
+    "customer_ref",
+    "json_formatter",
+    "quiet_noisy_loggers",
+    "use_log_key",
+]
+
+# The digests' key, process-wide (every layer logs the same digest of a conversation). Until
+# the composition root sets it (a CLI command that composes nothing), a random one: digests
+# still name nobody, they only do not match other processes'.
+_log_key: list[bytes] = []
+
+
+def use_log_key(secret: str) -> None:
+    """Key the digests :func:`customer_ref` gives from now on with ``secret``."""
+    _log_key[:] = [hashlib.sha256(b"ozbot.log-digest\0" + secret.encode()).digest()]
+
+
+def customer_ref(key: str) -> str:
+    """The name of a conversation (``"whatsapp:5511..."``) in logs: 12 hex digits of an HMAC
+    of it, stable for one log key, useless to anyone without it (LGPD: keys hold phone numbers
+    and chat ids). Every use goes through here, so a conversation's lines can be followed from
+    the webhook to the engine."""
+    if not _log_key:
+        _log_key.append(secrets.token_bytes(32))
+    return hmac.new(_log_key[0], key.encode(), hashlib.sha256).hexdigest()[:12]
+
 
 # Libraries that log customer data or secrets below WARNING: httpx every request URL at INFO
 # (Telegram's carry the bot token), PTB every call's parameters at DEBUG (chat ids, texts),

@@ -341,8 +341,16 @@ class Settings(BaseSettings):
         "",
         "OZBOT_SESSION_SECRET",
         'signs web-chat session cookies: a long random string (e.g. python -c "import '
-        'secrets; print(secrets.token_urlsafe(32))")',
+        'secrets; print(secrets.token_urlsafe(32))"); empty: one kept in the database',
         example="change-me-to-a-long-random-string",
+        secret=True,
+    )
+    log_key: str = setting(
+        "",
+        "OZBOT_LOG_KEY",
+        "keys the digests that name customers in logs (a long random string); empty: a key "
+        "generated once and kept in the database, shared by every process",
+        example="change-me-to-another-long-random-string",
         secret=True,
     )
     webhook_concurrency: int = setting(

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 from bot.errors import LockTimeout, StorageError
-from bot.settings import mask
+from bot.logsafe import customer_ref
 
 __all__ = ["DriverErrors", "KeyedLocks", "dump_context", "masked_key", "to_utc"]
 
@@ -39,10 +39,10 @@ def dump_context(context: dict[str, Any]) -> str:
 
 
 def masked_key(key: str) -> str:
-    """A conversation key fit for logs and error messages: the contact (a phone number, often)
-    is masked, the channel kept."""
-    channel, sep, contact = key.partition(":")
-    return f"{channel}:{mask(contact)}" if sep else mask(key)
+    """A conversation key fit for logs and error messages: the channel, and the keyed digest
+    every log line names the conversation by (:func:`bot.logsafe.customer_ref`)."""
+    channel, sep, _ = key.partition(":")
+    return f"{channel}:{customer_ref(key)}" if sep else customer_ref(key)
 
 
 class DriverErrors:
