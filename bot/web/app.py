@@ -86,11 +86,12 @@ def create_app(
             runtime = await stack.enter_async_context(composer(s))
             secret = s.session_secret
             if not secret:
-                log.warning(
-                    "OZBOT_SESSION_SECRET is not set: web-chat sessions end when the server "
-                    "restarts; set it to a long random string"
+                # one key for every process on this database (a visitor's next request may go
+                # to another), kept across restarts
+                log.info("OZBOT_SESSION_SECRET is not set: web-chat cookies use the database's")
+                secret = await runtime.store.shared_secret(
+                    "webchat-session", secrets.token_urlsafe(32)
                 )
-                secret = secrets.token_urlsafe(32)
             app.state.ozbot = AppState(
                 runtime=runtime,
                 sessions=webchat.session_serializer(secret),
