@@ -36,9 +36,34 @@ Prepare = Callable[[Settings], AbstractAsyncContextManager[Settings]]
 Composer = Callable[[Settings], AbstractAsyncContextManager[Runtime]]
 
 READINESS_TIMEOUT = 3.0
+#: how long OZmap's answer to the readiness probe is kept: a load balancer probes every few
+#: seconds, each process, and OZmap's API is not ours to load with that
+OZMAP_PROBE_TTL = 30.0
 
 
-def _readiness(runtime: Runtime) -> Callable[[], Awaitable[dict[str, str]]]:
+class _Kept:
+    """The result of an async probe, kept for ``ttl`` seconds; callers arriving while it runs
+    wait for that same run instead of starting another."""
+
+    def __init__(self, probe: Callable[[], Awaitable[tuple[str, str]]], ttl: float) -> None:
+        self._probe = probe
+        self._ttl = ttl
+        self._lock = asyncio.Lock()
+        self._value: tuple[str, str] | None = None
+        self._until = 0.0
+
+    async def __call__(self) -> tuple[str, str]:
+        loop = asyncio.get_running_loop()
+        async with self._lock:
+            if self._value is None or loop.time() >= self._until:
+                self._value = await self._probe()
+                self._until = loop.time() + self._ttl
+            return self._value
+
+
+def _readiness(
+    runtime: Runtime, ozmap_ttl: float = OZMAP_PROBE_TTL
+) -> Callable[[], Awaitable[dict[str, str]]]:
     async def check(name: str, probe: Callable[[], Awaitable[object]]) -> tuple[str, str]:
         try:
             async with asyncio.timeout(READINESS_TIMEOUT):
@@ -51,10 +76,11 @@ def _readiness(runtime: Runtime) -> Callable[[], Awaitable[dict[str, str]]]:
             return name, "refused: check OZMAP_TOKEN"
         return name, "ok"
 
+    ozmap = _Kept(lambda: check("ozmap", runtime.ozmap.authenticated), ozmap_ttl)
+
     async def readiness() -> dict[str, str]:
         results = await asyncio.gather(
-            check("store", lambda: runtime.store.cache_get("readyz", "probe")),
-            check("ozmap", lambda: runtime.ozmap.authenticated()),
+            check("store", lambda: runtime.store.cache_get("readyz", "probe")), ozmap()
         )
         return dict(results)
 
@@ -67,12 +93,14 @@ def create_app(
     composer: Composer = compose,
     prepare: Prepare | None = None,
     sse_seconds: float = 20.0,
+    ozmap_probe_ttl: float = OZMAP_PROBE_TTL,
 ) -> Starlette:
     """The application; nothing is built until its lifespan starts.
 
     ``composer`` builds the bot (tests fix some of :func:`~bot.compose.compose`'s arguments:
     the messenger fakes mounted on the shared client, their own flows); ``prepare`` runs
-    before it (``ozbot serve --sandbox``). The lifespan raises :class:`bot.errors.ConfigError`
+    before it (``ozbot serve --sandbox``); ``/readyz`` asks OZmap again only after
+    ``ozmap_probe_ttl`` seconds. The lifespan raises :class:`bot.errors.ConfigError`
     for bad settings.
     """
 
@@ -96,7 +124,7 @@ def create_app(
                 runtime=runtime,
                 sessions=webchat.session_serializer(secret),
                 sse_seconds=sse_seconds,
-                readiness=_readiness(runtime),
+                readiness=_readiness(runtime, ozmap_probe_ttl),
                 stopping=asyncio.Event(),
                 loop=asyncio.get_running_loop(),
             )

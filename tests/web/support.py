@@ -73,11 +73,20 @@ def make_fakes(content_sids: tuple[str, ...] = ()) -> Fakes:
     return Fakes(FakeTelegramAPI(TG_TOKEN), FakeTwilioAPI(ACCOUNT_SID, TW_TOKEN, content_sids))
 
 
-def app_for(settings: Settings, *, sse_seconds: float = 20.0, **options: Any) -> Starlette:
+def app_for(
+    settings: Settings,
+    *,
+    sse_seconds: float = 20.0,
+    ozmap_probe_ttl: float = 30.0,
+    **options: Any,
+) -> Starlette:
     """``ozbot serve``'s app, its bot composed with ``options`` (:func:`bot.compose.compose`'s
     keyword arguments: the fakes' ``http_mounts``, an :class:`Echo`'s flows, ...)."""
     return create_app(
-        settings, composer=functools.partial(compose, **options), sse_seconds=sse_seconds
+        settings,
+        composer=functools.partial(compose, **options),
+        sse_seconds=sse_seconds,
+        ozmap_probe_ttl=ozmap_probe_ttl,
     )
 
 

@@ -76,7 +76,10 @@ class Served:
 @pytest.fixture
 async def served(tmp_path: Path, sandbox: RunningSandbox) -> AsyncIterator[Served]:
     fakes, echo = make_fakes(), Echo()
-    app = app_for(channel_settings(tmp_path, sandbox), sse_seconds=3, **echo.options(fakes))
+    # OZmap asked on every /readyz (0 s), so a test sees it go down at once
+    app = app_for(
+        channel_settings(tmp_path, sandbox), sse_seconds=3, ozmap_probe_ttl=0, **echo.options(fakes)
+    )
     async with running(app) as url, httpx.AsyncClient(base_url=url) as client:
         yield Served(client, fakes, echo, app.state.ozbot)
 

@@ -3,11 +3,13 @@ processes, one system"): a web-chat visitor's cookie from one is good on the oth
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import httpx
 
 from bot.storage.sqlite import SqliteStore
+from tests.support.settings import NOWHERE
 from tests.web.support import Echo, app_for, channel_settings, make_fakes, running
 
 
@@ -30,3 +32,24 @@ async def test_a_webchat_session_from_one_process_is_good_on_another(tmp_path: P
     finally:
         for store in stores:
             await store.close()
+
+
+async def test_readyz_does_not_call_ozmap_on_every_probe(tmp_path: Path) -> None:
+    """A load balancer probes each process every few seconds: each probe was a request to
+    OZmap's API. The answer is kept for a while (one request for a burst of probes, probes
+    arriving together share it)."""
+    calls: list[str] = []
+
+    def ozmap(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url.path)
+        return httpx.Response(200, json={"authenticated": True})
+
+    fakes = make_fakes()
+    options = Echo().options(fakes)
+    options["http_mounts"] = {**fakes.mounts, NOWHERE: httpx.MockTransport(ozmap)}
+    app = app_for(channel_settings(tmp_path), **options)
+    async with running(app) as url, httpx.AsyncClient(base_url=url) as probe:
+        together = await asyncio.gather(*(probe.get("/readyz") for _ in range(10)))
+        one_by_one = [await probe.get("/readyz") for _ in range(10)]
+    assert all(r.status_code == 200 for r in together + one_by_one)
+    assert len(calls) == 1, calls
