@@ -52,6 +52,7 @@ from bot.i18n import Catalogs
 from bot.logsafe import use_log_key
 from bot.messages import clean_inbound
 from bot.metrics import Metrics
+from bot.ops.pruning import Pruner
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.outage import OutageReader
 from bot.ozmap.sales import SalesDesk
@@ -86,6 +87,7 @@ class Runtime:
     timers: TimerRunner
     dispatcher: Dispatcher
     metrics: Metrics
+    pruner: Pruner
 
 
 @asynccontextmanager
@@ -198,6 +200,15 @@ async def compose(
         if background:
             timers.start()
         stack.push_async_callback(timers.stop)
+        pruner = Pruner(
+            store,
+            every=settings.prune_every,
+            keep_messages=timedelta(days=settings.prune_message_days),
+            clock=clock,
+        )
+        if background and settings.prune_every > 0:
+            pruner.start()
+        stack.push_async_callback(pruner.stop)
         # replies a process that died left unsent go first; stopped after the dispatcher's turns
         if background:
             await engine.outbox.start()
@@ -237,6 +248,7 @@ async def compose(
             timers=timers,
             dispatcher=dispatcher,
             metrics=metrics,
+            pruner=pruner,
         )
 
 

@@ -353,6 +353,17 @@ class Settings(BaseSettings):
         example="change-me-to-another-long-random-string",
         secret=True,
     )
+    prune_every: float = setting(
+        3600.0,
+        "OZBOT_PRUNE_EVERY",
+        "seconds between deletions of old rows (message ids, expired cache, ended sessions); "
+        "0: never",
+    )
+    prune_message_days: float = setting(
+        30.0,
+        "OZBOT_PRUNE_MESSAGE_DAYS",
+        "days a message id is kept to recognise a re-delivery (messengers stop within a day)",
+    )
     webhook_concurrency: int = setting(
         32, "OZBOT_WEBHOOK_CONCURRENCY", "turns one `ozbot serve` process runs at once"
     )

@@ -13,6 +13,7 @@ against every adapter (SQLite file and PostgreSQL schema alike)::
     AgentStore          agents.py          the console's accounts and login sessions
     CounterStore        counters.py        named sequences (the reservation codes' {seq})
     SecurityStore       security.py        the login throttle, secrets processes share
+    PruningStore        pruning.py         deleting rows nobody will read again
 
 Code that holds the one store object types it :class:`Store`; code that needs one concern only
 may be typed with that part (the geocoding cache takes a :class:`CacheStore`). Adapters:
@@ -35,6 +36,7 @@ from bot.storage.handoffs import HANDOFF_RELEASE, HandoffQueue, HandoffStatus, H
 from bot.storage.inbox import InboxStore
 from bot.storage.locks import ConversationLocks
 from bot.storage.outbox import OutboxStore
+from bot.storage.pruning import PruningStore
 from bot.storage.security import SecurityStore
 from bot.storage.timers import Timer, TimerStore
 
@@ -50,6 +52,7 @@ __all__ = [
     "HandoffTicket",
     "InboxStore",
     "OutboxStore",
+    "PruningStore",
     "SecurityStore",
     "Store",
     "Timer",
@@ -68,6 +71,7 @@ class Store(
     AgentStore,
     CounterStore,
     SecurityStore,
+    PruningStore,
 ):
     """Every part of the port, on one database, with its life cycle. Every method may raise
     :class:`bot.errors.StorageError`."""

@@ -283,6 +283,24 @@ class Queries:
         " ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING value"
     )
 
+    # pruning (bot/storage/pruning.py), a batch at a time; parameters: the bound, the batch size
+    prune_message_ids: str = (
+        "DELETE FROM processed_messages WHERE provider_id IN"
+        " (SELECT provider_id FROM processed_messages WHERE at < ? LIMIT ?)"
+    )
+    prune_cache: str = (
+        "DELETE FROM cache WHERE (namespace, key) IN"
+        " (SELECT namespace, key FROM cache WHERE expires_at <= ? LIMIT ?)"
+    )
+    prune_agent_sessions: str = (
+        "DELETE FROM agent_sessions WHERE token_hash IN"
+        " (SELECT token_hash FROM agent_sessions WHERE expires_at <= ? LIMIT ?)"
+    )
+    prune_login_attempts: str = (
+        "DELETE FROM login_attempts WHERE key IN"
+        " (SELECT key FROM login_attempts WHERE until <= ? LIMIT ?)"
+    )
+
     # timers
     pending_timers: str = f"SELECT {TIMER_COLUMNS} FROM timers WHERE key = ? ORDER BY due_at, id"  # noqa: S608
     #: (a NULL claim matches a NULL claim)

@@ -292,6 +292,29 @@ class SqlStore(Store):
         )
         return str(found[0][0])
 
+    # -- pruning ----------------------------------------------------------------------------
+
+    async def prune(
+        self, *, messages_before: datetime, now: datetime, batch: int = 1000
+    ) -> dict[str, int]:
+        q = self.queries
+        epoch = now.timestamp()  # the cache's and the throttle's clock
+        plan = (
+            ("message_ids", q.prune_message_ids, q.time(messages_before)),
+            ("cache", q.prune_cache, epoch),
+            ("agent_sessions", q.prune_agent_sessions, q.time(now)),
+            ("login_attempts", q.prune_login_attempts, epoch),
+        )
+        pruned: dict[str, int] = {}
+        for kind, statement, bound in plan:
+            pruned[kind] = 0
+            while True:
+                gone = await self._count(f"pruning {kind}", statement, (bound, batch))
+                pruned[kind] += gone
+                if gone < batch:
+                    break
+        return pruned
+
     # -- the inbox --------------------------------------------------------------------------
 
     async def inbox_holders(self) -> list[str]:
