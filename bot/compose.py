@@ -52,6 +52,7 @@ from bot.i18n import Catalogs
 from bot.logsafe import use_log_key
 from bot.messages import clean_inbound
 from bot.metrics import Metrics
+from bot.ops.news import QueueNews
 from bot.ops.pruning import Pruner
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.outage import OutageReader
@@ -200,6 +201,12 @@ async def compose(
         if background:
             timers.start()
         stack.push_async_callback(timers.stop)
+        # the agents' queue and web-chat replies reach the streams other processes hold
+        queue_news = QueueNews(store, engine.events)
+        queue_news.start()
+        stack.push_async_callback(queue_news.stop)
+        if webchat is not None:
+            await webchat.use_news(store)
         pruner = Pruner(
             store,
             every=settings.prune_every,

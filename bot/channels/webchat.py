@@ -2,14 +2,18 @@
 
 Contacts are anonymous session ids (the signed cookie of :mod:`bot.web.webchat`). Each session
 keeps its unread replies, so a reply sent while the page reconnects is delivered when it comes
-back. Sessions live in this process's memory: run one ``ozbot serve`` process per web-chat
-domain, or pin visitors to a process (sticky sessions) when running several.
+back. Sessions live in this process's memory; with the store's news (:meth:`use_news`: LISTEN/
+NOTIFY on PostgreSQL) a reply another process produced reaches the page open on this one, and
+the process that produced it forgets it once some page has had it (a page reconnecting in that
+instant to the producing process may see it twice).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
+import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -17,9 +21,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.channels.base import Channel
-from bot.messages import Reply
+from bot.errors import StorageError
+from bot.messages import Button, Reply
+from bot.storage.news import NewsStore
 
-__all__ = ["WebchatChannel", "reply_to_json"]
+__all__ = ["WebchatChannel", "reply_from_json", "reply_to_json"]
+
+log = logging.getLogger(__name__)
+TOPIC = "webchat"
 
 
 def reply_to_json(reply: Reply) -> dict[str, Any]:
@@ -29,6 +38,12 @@ def reply_to_json(reply: Reply) -> dict[str, Any]:
         "buttons": [{"payload": b.payload, "label": b.label} for b in reply.buttons],
         "ask_location": reply.ask_location,
     }
+
+
+def reply_from_json(data: dict[str, Any]) -> Reply:
+    """The reply :func:`reply_to_json` wrote."""
+    buttons = tuple(Button(b["payload"], b["label"]) for b in data.get("buttons", ()))
+    return Reply(str(data["text"]), buttons, bool(data.get("ask_location")))
 
 
 @dataclass
@@ -51,6 +66,15 @@ class WebchatChannel(Channel):
         self._sessions: dict[str, _Session] = {}
         self._backlog = backlog
         self._idle = idle_seconds
+        self._news: NewsStore | None = None
+        self._origin = uuid.uuid4().hex  # this process, in the news
+        self._unread_news: dict[str, tuple[str, list[Reply]]] = {}  # news id: contact, replies
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def use_news(self, news: NewsStore) -> None:
+        """Hear the replies other processes send to sessions open here, and tell them."""
+        self._news = news
+        await news.subscribe(TOPIC, self._heard)
 
     def _session(self, contact: str) -> _Session:
         self._expire()
@@ -68,12 +92,60 @@ class WebchatChannel(Channel):
 
     async def send(self, contact: str, replies: Sequence[Reply]) -> None:
         session = self._session(contact)
+        live = bool(session.queues)
         for reply in replies:
-            if session.queues:
+            if live:
                 for queue in session.queues:
                     queue.put_nowait(reply)
             else:
                 session.unread.append(reply)
+        if self._news is not None and not live:
+            await self._tell_others(contact, list(replies))
+
+    async def _tell_others(self, contact: str, replies: list[Reply]) -> None:
+        """Offer replies nobody reads here to the pages open on other processes."""
+        assert self._news is not None
+        for reply in replies:  # one by one: news is short (a long reply stays here only)
+            news_id = uuid.uuid4().hex
+            self._unread_news[news_id] = (contact, [reply])
+            message = {"id": news_id, "origin": self._origin, "contact": contact}
+            try:
+                await self._news.publish(TOPIC, message | {"reply": reply_to_json(reply)})
+            except (ValueError, StorageError) as exc:
+                self._unread_news.pop(news_id, None)
+                log.info("a web-chat reply stays with this process (%s)", type(exc).__name__)
+        while len(self._unread_news) > 10_000:  # never told: bound what is remembered
+            self._unread_news.pop(next(iter(self._unread_news)))
+
+    def _heard(self, message: dict[str, Any]) -> None:
+        """News from the other processes: a reply for a page open here, or word that a page
+        elsewhere had one of ours."""
+        if message.get("origin") == self._origin:
+            return
+        if "delivered" in message:
+            contact, replies = self._unread_news.pop(str(message["delivered"]), ("", []))
+            session = self._sessions.get(contact)
+            for reply in replies:
+                if session is not None and reply in session.unread:
+                    session.unread.remove(reply)
+            return
+        session = self._sessions.get(str(message.get("contact")))
+        if session is None or not session.queues:
+            return
+        reply = reply_from_json(message["reply"])
+        for queue in session.queues:
+            queue.put_nowait(reply)
+        done = {"delivered": message["id"], "origin": self._origin}
+        task = asyncio.get_running_loop().create_task(self._publish(done))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _publish(self, message: dict[str, Any]) -> None:
+        assert self._news is not None
+        try:
+            await self._news.publish(TOPIC, message)
+        except StorageError:
+            log.warning("could not tell the other processes a web-chat reply was read")
 
     @asynccontextmanager
     async def subscribe(self, contact: str) -> AsyncIterator[asyncio.Queue[Reply]]:

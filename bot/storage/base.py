@@ -14,6 +14,7 @@ against every adapter (SQLite file and PostgreSQL schema alike)::
     CounterStore        counters.py        named sequences (the reservation codes' {seq})
     SecurityStore       security.py        the login throttle, secrets processes share
     PruningStore        pruning.py         deleting rows nobody will read again
+    NewsStore           news.py            messages every process hears (LISTEN/NOTIFY)
 
 Code that holds the one store object types it :class:`Store`; code that needs one concern only
 may be typed with that part (the geocoding cache takes a :class:`CacheStore`). Adapters:
@@ -35,6 +36,7 @@ from bot.storage.counters import CounterStore
 from bot.storage.handoffs import HANDOFF_RELEASE, HandoffQueue, HandoffStatus, HandoffTicket
 from bot.storage.inbox import InboxStore
 from bot.storage.locks import ConversationLocks
+from bot.storage.news import NewsStore
 from bot.storage.outbox import OutboxStore
 from bot.storage.pruning import PruningStore
 from bot.storage.security import SecurityStore
@@ -51,6 +53,7 @@ __all__ = [
     "HandoffStatus",
     "HandoffTicket",
     "InboxStore",
+    "NewsStore",
     "OutboxStore",
     "PruningStore",
     "SecurityStore",
@@ -72,6 +75,7 @@ class Store(
     CounterStore,
     SecurityStore,
     PruningStore,
+    NewsStore,
 ):
     """Every part of the port, on one database, with its life cycle. Every method may raise
     :class:`bot.errors.StorageError`."""

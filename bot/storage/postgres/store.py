@@ -23,9 +23,11 @@ from bot.messages import Inbound
 from bot.storage._common import to_utc
 from bot.storage.inbox import Accepted, InboxEntry, inbound_from_json, inbound_to_json
 from bot.storage.migrations import MIGRATIONS, Migration
+from bot.storage.news import Subscriber
 from bot.storage.outbox import Outgoing
 from bot.storage.postgres.connection import Connections, describe_dsn, lock_id, translate
 from bot.storage.postgres.locks import AdvisoryLocks
+from bot.storage.postgres.news import PostgresNews
 from bot.storage.queries import (
     CONVERSATION_COLUMNS,
     CONVERSATION_UPSERT,
@@ -224,6 +226,7 @@ class PostgresStore(SqlStore):
             open_timeout=open_timeout,
         )
         self._locks = AdvisoryLocks(self._connections)
+        self._news = PostgresNews(self._connections)
 
     def __repr__(self) -> str:
         return f"PostgresStore({describe_dsn(self._dsn)!r}, schema={self.schema!r})"
@@ -234,7 +237,14 @@ class PostgresStore(SqlStore):
         await self._connections.open(self._migrations)
 
     async def close(self) -> None:
+        await self._news.close()
         await self._connections.close()
+
+    async def publish(self, topic: str, message: dict[str, Any]) -> None:
+        await self._news.publish(topic, message)
+
+    async def subscribe(self, topic: str, subscriber: Subscriber) -> Callable[[], None]:
+        return await self._news.subscribe(topic, subscriber)
 
     def lock(self, key: str, timeout: float = 30.0) -> AbstractAsyncContextManager[None]:
         return self._locks.hold(key, timeout)

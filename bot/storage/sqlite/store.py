@@ -18,12 +18,14 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.conversation import Conversation, TranscriptEntry
 from bot.messages import Inbound
+from bot.storage.fanout import Fanout, encode_news
 from bot.storage.inbox import Accepted, InboxEntry, inbound_from_json, inbound_to_json
 from bot.storage.migrations import MIGRATIONS, Migration
+from bot.storage.news import Subscriber
 from bot.storage.outbox import Outgoing
 from bot.storage.queries import (
     CONVERSATION_COLUMNS,
@@ -133,9 +135,18 @@ class SqliteStore(SqlStore):
             self.path, busy_timeout=busy_timeout, checkpoint_every=checkpoint_every
         )
         self._locks = LeaseLocks(self._connection, lease=lease)
+        self._fanout = Fanout()
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
+
+    # -- news: this process's subscribers only (SQLite has no channel between processes) ---
+
+    async def publish(self, topic: str, message: dict[str, Any]) -> None:
+        self._fanout.deliver(encode_news(topic, message))
+
+    async def subscribe(self, topic: str, subscriber: Subscriber) -> Callable[[], None]:
+        return self._fanout.add(topic, subscriber)
 
     # -- life cycle and locks ---------------------------------------------------------------
 

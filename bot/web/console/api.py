@@ -8,10 +8,10 @@ passes the CSRF defences (403), and what an agent may do to a ticket is decided 
 * OZmap actions touch only the client codes this conversation reserved.
 
 ``GET /console/api/events`` is a Server-Sent Events stream of ``change`` events,
-``{"kind", "ticket"}`` (``ticket`` null: refresh everything), from the engine's in-process
-queue events and this console's own; no customer text travels on it: pages fetch what changed.
-A stream ends after a while and the browser reconnects (pages refetch on every reconnect, which
-also catches changes made by other processes).
+``{"kind", "ticket"}`` (``ticket`` null: refresh everything), from every process's engine and
+consoles (the store's news: LISTEN/NOTIFY on PostgreSQL); no customer text travels on it: pages
+fetch what changed. A stream ends after a while and the browser reconnects (pages refetch on
+every reconnect, which also catches what a lost connection missed).
 """
 
 from __future__ import annotations
@@ -26,12 +26,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from bot.conversation import TranscriptEntry, ref, utcnow
-from bot.engine.events import HandoffEvent
 from bot.errors import ChannelError, OzmapError, OzmapNotFound, StorageError
+from bot.ops.news import TOPIC as NEWS
 from bot.ozmap.models import ClientStatus
 from bot.storage.base import HandoffTicket, Store
 from bot.web.console.access import Agent, api, console_store, error, secured
-from bot.web.console.state import console_state
 from bot.web.console.summary import (
     context_lines,
     entry_json,
@@ -109,8 +108,12 @@ async def _held(request: Request, agent: Agent) -> tuple[HandoffTicket, dict[str
         return error(400, str(exc))
 
 
-def _notify(request: Request, kind: str, ticket: int | None) -> None:
-    console_state(request).publish({"kind": kind, "ticket": ticket})
+async def _notify(request: Request, kind: str, ticket: int | None) -> None:
+    """Tell every process's console streams (the store's news) what an agent changed."""
+    try:
+        await console_store(request).publish(NEWS, {"kind": kind, "ticket": ticket})
+    except StorageError:
+        log.warning("could not tell the other consoles of a %s", kind)
 
 
 @api
@@ -161,7 +164,7 @@ async def claim(request: Request, agent: Agent) -> Response:
         who = now.agent if now is not None and now.status == "claimed" else None
         return error(409, f"{who} took it first" if who else "this conversation is closed")
     log.info("console: %s claimed conversation %s", agent.name, ref(found.key))
-    _notify(request, "claimed", found.id)
+    await _notify(request, "claimed", found.id)
     return JSONResponse({"claimed": found.id})
 
 
@@ -227,7 +230,7 @@ async def ozmap_action(request: Request, agent: Agent) -> Response:
     if action == "activate" and implanted:
         said = f"reserva {code} já estava implantada no OZmap"
     line = await _record(request, store, found.key, f"[{agent.name}] {said}")
-    _notify(request, "transcript", found.id)
+    await _notify(request, "transcript", found.id)
     return JSONResponse({"done": True, "line": entry_json(line) if line else None})
 
 
@@ -280,16 +283,16 @@ async def events(request: Request, agent: Agent) -> Response:
     store = console_store(request)
     changes: asyncio.Queue[dict[str, Any]] = asyncio.Queue(maxsize=1000)
 
-    def heard(event: HandoffEvent | dict[str, Any]) -> None:
+    def heard(change: dict[str, Any]) -> None:
         if changes.full():
             return  # a stalled page: it refetches everything when it reconnects
-        changes.put_nowait(event if isinstance(event, dict) else {"event": event})
+        changes.put_nowait(change)
 
     async def stream() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + state.sse_seconds
-        unsubscribe_engine = state.runtime.engine.events.subscribe(heard)
-        unsubscribe_console = console_state(request).subscribe(heard)
+        # every process's changes: the engine's (bot/ops/news.py) and the agents' (_notify)
+        unsubscribe = await store.subscribe(NEWS, heard)
         stopping = asyncio.ensure_future(state.stopping.wait())
         try:
             yield "retry: 1000\n\n"
@@ -299,14 +302,10 @@ async def events(request: Request, agent: Agent) -> Response:
                     if not state.stopping.is_set():
                         yield ": keep-alive\n\n"
                     continue
-                event = change.get("event")
-                if isinstance(event, HandoffEvent):
-                    open_ticket = await store.open_handoff(event.key)
-                    change = {"kind": event.kind, "ticket": open_ticket.id if open_ticket else None}
-                yield f"event: change\ndata: {json.dumps(change)}\n\n"
+                shown = {"kind": change.get("kind"), "ticket": change.get("ticket")}
+                yield f"event: change\ndata: {json.dumps(shown)}\n\n"
         finally:
-            unsubscribe_engine()
-            unsubscribe_console()
+            unsubscribe()
             stopping.cancel()
 
     response = StreamingResponse(
