@@ -355,6 +355,7 @@ def _gets(m: Mutator) -> tuple[str, str, dict[str, Any]]:
             "/console/login",
             "/console/queue",
             "/console/api/queue",
+            "/console/api/events",
             "/console/tickets/" + m.rng.choice(["1", "9" * 40, "x"]),
             "/console/static/console.js",
             "/webhooks/telegram",
