@@ -5,6 +5,7 @@ the same schema too, and nobody's on another schema."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any
 
 import psycopg
@@ -90,3 +91,30 @@ async def test_another_process_on_the_schema_hears_it_and_no_other_schema_does(
             await store.close()
         with psycopg.connect(postgres_url, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {postgres_schema}_x CASCADE".encode())
+
+
+@pytest.mark.postgres
+async def test_the_listener_comes_back_when_its_connection_drops(
+    postgres_url: str, postgres_schema: str
+) -> None:
+    store = PostgresStore(postgres_url, schema=postgres_schema, max_size=2)
+    await store.open()
+    try:
+        heard = Heard()
+        await store.subscribe("console", heard)
+        channel = store._news.channel  # this store's listener only: other suites share the server
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            killed = admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = %s",
+                [f'LISTEN "{channel}"'],
+            ).fetchall()
+        assert killed == [(True,)]
+        async with asyncio.timeout(10):
+            while not heard:  # what is published while it reconnects is lost: try again
+                await store.publish("console", {"kind": "queued"})
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(0.3):
+                        await heard.reach(1)
+        assert heard[0] == {"kind": "queued"}
+    finally:
+        await store.close()
