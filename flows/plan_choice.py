@@ -1,0 +1,79 @@
+"""Choosing a plan, for a flow that offers the provider's plans (the sales flow, to a covered
+customer): the question with one button per plan, and which plan a message chose.
+
+The plans are ``Services.answers.plans(language)`` (:class:`bot.engine.services.PlanOffer`,
+cheapest first). A message chooses one by its button (``plan:<id>``, a typed number resolved to
+it by the engine), by speed ("300", "o de 300", "500 mega", "1 giga": the understander's PLAN
+entity, or a number in the text), by its label typed out, or by "o mais barato" / "o mais
+rápido" (and their en/es forms).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from bot.engine import Services, Turn
+from bot.engine.services import PlanOffer
+from bot.messages import Button
+from bot.nlu.base import EntityKind
+from bot.validation import fold
+
+__all__ = ["PLAN_PREFIX", "offered_plans", "plan_buttons", "read_plan"]
+
+#: the payload of a plan's button
+PLAN_PREFIX = "plan:"
+
+_CHEAPEST = re.compile(r"\b(mais barat[oa]|mais em conta|menor pre[cç]o|cheapest|mas barat[oa])\b")
+_FASTEST = re.compile(r"\b(mais rapid[oa]|mais veloz|maior velocidade|fastest|mas rapid[oa])\b")
+_SPEED = re.compile(r"\b(\d{2,4})\s*(mega|megas|mb|mbps|m)?\b")
+_GIGA = re.compile(r"\b(\d)\s*(giga|gigas|gb|gbps|g)\b")
+
+
+def offered_plans(turn: Turn) -> Sequence[PlanOffer]:
+    """The plans to offer in the customer's language; empty when the provider lists none (then
+    no plan is asked)."""
+    svc: Services = turn.services
+    if svc.answers is None:
+        return ()
+    return svc.answers.plans(turn.language)
+
+
+def plan_buttons(plans: Sequence[PlanOffer]) -> list[Button]:
+    return [Button(PLAN_PREFIX + p.id, p.label) for p in plans]
+
+
+def _by_speed(plans: Sequence[PlanOffer], speed: int) -> PlanOffer | None:
+    return next((p for p in plans if p.speed == speed), None)
+
+
+def _speeds_in(text: str) -> list[int]:
+    folded = fold(text)
+    found = [int(m.group(1)) * 1000 for m in _GIGA.finditer(folded)]
+    return found + [int(m.group(1)) for m in _SPEED.finditer(folded)]
+
+
+def read_plan(turn: Turn, plans: Sequence[PlanOffer]) -> PlanOffer | None:
+    """The plan the message chose among ``plans``, or None when it chose none of them."""
+    if not plans:
+        return None
+    button = turn.button
+    if button is not None:
+        wanted = button.removeprefix(PLAN_PREFIX) if button.startswith(PLAN_PREFIX) else None
+        return next((p for p in plans if p.id == wanted), None)
+    if turn.understanding is not None:
+        for entity in turn.understanding.all(EntityKind.PLAN):
+            if entity.value.isdigit() and (plan := _by_speed(plans, int(entity.value))):
+                return plan
+    text = fold(turn.text)
+    if not text:
+        return None
+    if _CHEAPEST.search(text):
+        return plans[0]
+    if _FASTEST.search(text):
+        with_speed = [p for p in plans if p.speed is not None]
+        return max(with_speed, key=lambda p: p.speed or 0) if with_speed else None
+    for speed in _speeds_in(turn.text):
+        if plan := _by_speed(plans, speed):
+            return plan
+    return next((p for p in plans if fold(p.label).startswith(text) and len(text) >= 4), None)
