@@ -25,6 +25,8 @@ from bot.errors import OzmapNotFound
 from bot.messages import Button
 from bot.nlu.answers import yes_no
 from bot.nlu.base import Expect
+from bot.ozmap.models import Property
+from bot.validation import fold
 from flows.common import CODE_PREFIX, WORD, answer, human_and_menu, looks_like_code, menu_button
 
 
@@ -132,12 +134,24 @@ def _kept(turn: Turn, code: str) -> Jump:
     return Jump("menu")
 
 
+def _is_the_reservation(prop: Property, record: dict[str, Any]) -> bool:
+    """Whether ``prop`` is the one this contact's reservation ``record`` made: its id, or, for
+    one whose answer was lost (no id known), the address the bot sent OZmap."""
+    if record.get("property_id"):
+        return prop.id == record["property_id"]
+    return fold(prop.address) == fold(str(record.get("address", "")))
+
+
 async def _look_up(turn: Turn, code: str) -> Outcome:
     """FOUND (what to delete kept in the context), GONE or REFUSED, for one of this contact's
     own codes."""
     svc: Services = turn.services
-    properties = await svc.ozmap.properties_by_client_code(code)
     record = next(r for r in own_reservations(turn) if r["code"] == code)
+    # only the property this contact's reservation made: a code handed out twice (a counter
+    # started again, a template shared by two systems) also names another client's
+    properties = [
+        p for p in await svc.ozmap.properties_by_client_code(code) if _is_the_reservation(p, record)
+    ]
     if not properties:
         # one whose answer was lost (bot.ozmap.sales) may never have been made at all
         gone = "cancel.never_made" if record.get("unconfirmed") else "cancel.already_gone"

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from bot.conversation import Conversation
 from bot.ozmap.client import OzmapClient
-from bot.ozmap.sandbox import BOX_900, RunningSandbox
+from bot.ozmap.models import NewReservation
+from bot.ozmap.sandbox import BOX_900, THREE_FREE_PORTS_BOX, RunningSandbox
 from tests.engine.support import Chat
 from tests.flows.conftest import MakeChat
 from tests.flows.test_sales import COVERED, reserved_code
@@ -144,7 +145,11 @@ async def test_an_installed_client_is_an_active_customer_not_a_reservation(
     a service is a person's job."""
     assert chat.store is not None
     known = Conversation.new(chat.channel.name, chat.contact)
-    known.context = {"reservations": [{"code": "reserva_123", "address": "R. X, 1"}]}
+    client = sandbox.network.client_by_code("reserva_123")
+    assert client is not None
+    [prop] = sandbox.network.properties_of_client(client["_id"])
+    made = {"code": "reserva_123", "address": "R. X, 1", "property_id": str(prop["_id"])}
+    known.context = {"reservations": [made]}
     await chat.store.commit_turn(known, [])
 
     await chat.says("cancelar")
@@ -187,3 +192,26 @@ async def test_ozmap_down_deletes_nothing_and_offers_a_person(
     assert sandbox.network.client_by_code(code) is not None
     await chat.says("sim")  # OZmap is back: the same answer goes through
     assert sandbox.network.client_by_code(code) is None
+
+
+async def test_a_code_handed_out_again_never_cancels_another_clients_property(
+    chat: Chat, sandbox: RunningSandbox, ozmap: OzmapClient
+) -> None:
+    """The reservation went (the provider's staff), and the code was handed out again to
+    another client (a counter started again on a new database): cancelling must not delete
+    that client's property."""
+    code = await reserve(chat)
+    [ours] = await ozmap.properties_by_client_code(code)
+    await ozmap.delete_property(ours.id)
+    far = sandbox.network.samples["not_covered"]
+    theirs = await ozmap.create_property(
+        NewReservation(
+            box=THREE_FREE_PORTS_BOX, lat=far["lat"], lng=far["lng"], address=far["address"],
+            client_code=code, client_name="Outra Pessoa",
+        )
+    )  # fmt: skip
+    await chat.says("cancelar")
+    await chat.says("sim")
+    assert f"A reserva {code} já estava cancelada" in chat.text
+    assert sandbox.network.get("properties", theirs.id) is not None
+    assert (await chat.saved()).context["reservations"] == []
