@@ -138,7 +138,7 @@ def _is_the_reservation(prop: Property, record: dict[str, Any]) -> bool:
     """Whether ``prop`` is the one this contact's reservation ``record`` made: its id, or, for
     one whose answer was lost (no id known), the address the bot sent OZmap."""
     if record.get("property_id"):
-        return prop.id == record["property_id"]
+        return bool(prop.id == record["property_id"])
     return fold(prop.address) == fold(str(record.get("address", "")))
 
 
