@@ -5,7 +5,8 @@ keeps its unread replies, so a reply sent while the page reconnects is delivered
 back. Sessions live in this process's memory; with the store's news (:meth:`use_news`: LISTEN/
 NOTIFY on PostgreSQL) a reply another process produced reaches the page open on this one, and
 the process that produced it forgets it once some page has had it (a page reconnecting in that
-instant to the producing process may see it twice).
+instant to the producing process may see it twice). Tabs of one visitor open on several
+processes all get each reply.
 """
 
 from __future__ import annotations
@@ -99,15 +100,17 @@ class WebchatChannel(Channel):
                     queue.put_nowait(reply)
             else:
                 session.unread.append(reply)
-        if self._news is not None and not live:
-            await self._tell_others(contact, list(replies))
+        if self._news is not None:
+            await self._tell_others(contact, list(replies), kept=not live)
 
-    async def _tell_others(self, contact: str, replies: list[Reply]) -> None:
-        """Offer replies nobody reads here to the pages open on other processes."""
+    async def _tell_others(self, contact: str, replies: list[Reply], *, kept: bool) -> None:
+        """Offer the replies to the pages open on other processes (a visitor may have tabs on
+        several); ``kept``: they wait here as unread until word comes that a page had them."""
         assert self._news is not None
         for reply in replies:  # one by one: news is short (a long reply stays here only)
             news_id = uuid.uuid4().hex
-            self._unread_news[news_id] = (contact, [reply])
+            if kept:
+                self._unread_news[news_id] = (contact, [reply])
             message = {"id": news_id, "origin": self._origin, "contact": contact}
             try:
                 await self._news.publish(TOPIC, message | {"reply": reply_to_json(reply)})

@@ -167,3 +167,31 @@ async def test_the_agents_queue_on_one_process_hears_a_handoff_on_another(
         ticket = await states[1].runtime.store.open_handoff("telegram:5501")
         assert ticket is not None
         assert heard == {"kind": "queued", "ticket": ticket.id}
+
+
+@pytest.mark.postgres
+async def test_tabs_of_one_visitor_on_two_processes_both_get_the_reply(
+    postgres_url: str, postgres_schema: str, tmp_path: Path
+) -> None:
+    async with _two_processes(
+        postgres_url, postgres_schema, tmp_path, None, **Echo().options(make_fakes())
+    ) as (urls, _):
+        async with httpx.AsyncClient(base_url=urls[0]) as on_first:
+            cookie = (await on_first.get("/chat")).cookies["ozbot_chat"]
+        cookies = {"ozbot_chat": cookie}
+        tabs = [httpx.AsyncClient(base_url=url, cookies=cookies, timeout=15) for url in urls]
+        try:
+            listening = [asyncio.Event(), asyncio.Event()]
+            replies = [
+                asyncio.create_task(_sse(tab, "/chat/api/events", "reply", ready))
+                for tab, ready in zip(tabs, listening, strict=True)
+            ]
+            for ready in listening:
+                await ready.wait()
+            await asyncio.sleep(0.2)
+            posted = await tabs[0].post("/chat/api/messages", json={"id": "t1", "text": "oi"})
+            assert posted.status_code == 202
+            assert [(await r)["text"] for r in replies] == ["echo: oi", "echo: oi"]
+        finally:
+            for tab in tabs:
+                await tab.aclose()
