@@ -222,7 +222,8 @@ async def compose(
         stack.push_async_callback(engine.outbox.stop)
 
         dispatcher = Dispatcher(
-            engine.handle,
+            # the outbox row of a turn's replies goes with its inbox entry (one statement)
+            engine.handle_leaving_sent,
             store,
             concurrency=settings.webhook_concurrency,
             metrics=metrics,

@@ -79,6 +79,8 @@ def _entry(job: _Job) -> int:
 
 class Dispatcher:
     """Runs ``handle(inbound)`` for messages kept in ``inbox``; see the module docstring.
+    ``handle`` may return the token of an outbox row its turn left after sending (see
+    :meth:`bot.engine.Engine.handle_leaving_sent`): it is removed with the inbox entry.
 
     ``lease`` is how long an entry stays this dispatcher's without a renewal; ``sweep_every``
     how often leases are renewed and dead holders' entries looked for (at most a third of the
@@ -86,7 +88,7 @@ class Dispatcher:
 
     def __init__(
         self,
-        handle: Callable[[Inbound], Awaitable[None]],
+        handle: Callable[[Inbound], Awaitable[str | None]],
         inbox: InboxStore,
         *,
         concurrency: int = 32,
@@ -244,8 +246,9 @@ class Dispatcher:
                 async with self._slots:
                     self._metrics.in_flight.inc()
                     outcome = "ok"
+                    sent = None
                     try:
-                        await self._handle(job.inbound)
+                        sent = await self._handle(job.inbound)
                     except Exception:
                         # done all the same: run again, it would most likely fail again
                         outcome = "error"
@@ -256,7 +259,7 @@ class Dispatcher:
                         self._metrics.turn_seconds.labels(job.inbound.channel).observe(
                             time.monotonic() - job.arrived
                         )
-                await self._finish(job)
+                await self._finish(job, sent)
                 queue.popleft()
                 self._running.discard(key)
         finally:
@@ -284,16 +287,19 @@ class Dispatcher:
             pause = min(pause * 2, _WAIT_MOST)
         return False
 
-    async def _finish(self, job: _Job) -> None:
-        await self._clear(job.entry, job.inbound.key)
+    async def _finish(self, job: _Job, sent: str | None = None) -> None:
+        await self._clear(job.entry, job.inbound.key, sent)
 
-    async def _clear(self, entry: int, key: str) -> None:
+    async def _clear(self, entry: int, key: str, sent: str | None = None) -> None:
+        """Remove the entry; with ``sent``, the outbox row the turn left (its replies went out)
+        in the same statement."""
         try:
-            await self._inbox.inbox_done(entry, self.owner)
+            await self._inbox.inbox_done(entry, self.owner, sent)
         except StorageError as exc:
             # Still held (and renewed) by us: the conversation's next turn tries again (it
             # waits for it); after we stop, another process runs it again and the engine
-            # skips it as already answered.
+            # skips it as already answered. An outbox row left with it is sent again by a
+            # sweep once its lease runs out (the customer sees it twice).
             self._uncleared.add(entry)
             log.warning(
                 "could not clear a finished message of conversation %s from the inbox: %s",

@@ -125,6 +125,13 @@ class Engine:
         the engine was not given)."""
         await self.turns.handle(inbound)
 
+    async def handle_leaving_sent(self, inbound: Inbound) -> str | None:
+        """:meth:`handle`, the outbox row of the replies it sent left in place; returns its
+        token (None: no row) for the caller to clear with the message's inbox entry, as the
+        dispatcher does (``InboxStore.inbox_done(..., sent=token)``: on PostgreSQL one round
+        trip for both)."""
+        return await self.turns.handle(inbound, leave_sent=True)
+
     async def fire_timer(self, timer: Timer) -> bool:
         """Run a claimed timer as a turn; what a :class:`~bot.engine.timers.TimerRunner` is
         given to fire (see :meth:`bot.engine.timer_turns.TimerTurns.fire`)."""

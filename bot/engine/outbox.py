@@ -87,11 +87,19 @@ class Outbox:
         contact: str,
         replies: Sequence[Reply],
         name: str,
-    ) -> None:
-        """Send ``replies`` (those of ``outgoing`` when it was committed), then clear the row."""
+        *,
+        clear: bool = True,
+    ) -> str | None:
+        """Send ``replies`` (those of ``outgoing`` when it was committed), then clear the row;
+        with ``clear`` False, return its token for the caller to clear instead (None: no
+        row)."""
         await self._shared.send(channel, contact, replies, name)
-        if outgoing is not None:
-            await self._clear(outgoing, name)
+        if outgoing is None:
+            return None
+        if not clear:
+            return outgoing.token
+        await self._clear(outgoing, name)
+        return None
 
     async def flush(self, key: str) -> int:
         """Send, oldest first, what earlier turns of the conversation left unsent; returns how

@@ -105,12 +105,16 @@ class CustomerTurns:
         self._default_language = default_language
         self._max_failures = max_failures
 
-    async def handle(self, inbound: Inbound) -> None:
+    async def handle(self, inbound: Inbound, *, leave_sent: bool = False) -> str | None:
         """Process one customer message completely, replies included.
 
         Never raises for a customer-facing failure: OZmap, geocoder or database trouble and bugs
         in a step become an honest reply. Raises :class:`bot.errors.ChannelError` only when
         ``inbound.channel`` has no adapter (a wiring mistake).
+
+        ``leave_sent``: the outbox row of the replies sent is not removed here; its token is
+        returned for the caller to remove (the dispatcher does it with the inbox entry, in one
+        statement). None when there is nothing to remove.
         """
         shared = self._shared
         channel = shared.channels.get(inbound.channel)
@@ -122,21 +126,24 @@ class CustomerTurns:
         name = ref(inbound.key)
         try:
             async with shared.locked(inbound.key):
-                await self._turn(inbound, channel, name)
+                return await self._turn(inbound, channel, name, leave_sent)
         except StorageError:
             # the lock, the de-duplication check or the load failed: nothing was processed
             log.exception("storage failed before turn of conversation %s", name)
             t = shared.catalogs.translator(negotiate(inbound.language, self._default_language))
             await shared.send(channel, inbound.contact, [Reply(t("common.error_generic"))], name)
+            return None
 
-    async def _turn(self, inbound: Inbound, channel: Channel, name: str) -> None:
+    async def _turn(
+        self, inbound: Inbound, channel: Channel, name: str, leave_sent: bool
+    ) -> str | None:
         store = self._shared.store
         # one statement: on PostgreSQL one round trip fewer than asking each
         seen, loaded = await store.seen_and_load(inbound.key, inbound.provider_id)
         if seen:
             log.info("skipping re-delivered message for conversation %s", name)
             await self._outbox.flush(inbound.key)  # what its turn may have left unsent
-            return
+            return None
         conversation = loaded or Conversation.new(
             inbound.channel,
             inbound.contact,
@@ -182,12 +189,14 @@ class CustomerTurns:
                 committed, outgoing = True, None  # the customer still deserves the explanation
                 folded = False
         if not committed:
-            return
+            return None
         if erase:
             replies = await self._erasure.erase(updated, replies, t)
         elif not folded:
             await self._after_turn(loaded, updated, routed, customer.text, name)
-        await self._outbox.deliver(channel, outgoing, inbound.contact, replies, name)
+        return await self._outbox.deliver(
+            channel, outgoing, inbound.contact, replies, name, clear=not leave_sent
+        )
 
     def _timers_of(
         self, before: Conversation | None, after: Conversation

@@ -114,9 +114,11 @@ class InboxStore(ABC):
         """Extend every lease ``owner`` holds to ``lease`` seconds from now; returns how many."""
 
     @abstractmethod
-    async def inbox_done(self, entry_id: int, owner: str) -> None:
+    async def inbox_done(self, entry_id: int, owner: str, sent: str | None = None) -> None:
         """Remove the entry once its turn has run, if ``owner`` still holds it (had its lease
-        run out and another process claimed it, that one removes it)."""
+        run out and another process claimed it, that one removes it); with ``sent``, also
+        the outbox row of that token, whose replies the turn sent (what
+        :meth:`bot.storage.outbox.OutboxStore.outbox_sent` does), in the same statement."""
 
     @abstractmethod
     async def inbox_release(self, owner: str) -> int:

@@ -328,8 +328,17 @@ class SqlStore(Store):
             "renewing inbox leases", self.queries.inbox_renew, (self._clock() + lease, owner)
         )
 
-    async def inbox_done(self, entry_id: int, owner: str) -> None:
-        await self._count("finishing an inbox entry", self.queries.inbox_done, (entry_id, owner))
+    async def inbox_done(self, entry_id: int, owner: str, sent: str | None = None) -> None:
+        q = self.queries
+        if sent is None:
+            await self._count("finishing an inbox entry", q.inbox_done, (entry_id, owner))
+            return
+
+        def both() -> Transaction[None]:
+            yield q.outbox_sent, (sent,)
+            yield q.inbox_done, (entry_id, owner)
+
+        await self._transact("finishing an inbox entry", both)
 
     async def inbox_release(self, owner: str) -> int:
         return await self._count("releasing inbox entries", self.queries.inbox_release, (owner,))

@@ -399,11 +399,11 @@ class _FlakyDone(SqliteStore):
 
     failed = False
 
-    async def inbox_done(self, entry_id: int, owner: str) -> None:
+    async def inbox_done(self, entry_id: int, owner: str, sent: str | None = None) -> None:
         if not self.failed:
             self.failed = True
             raise StorageError("the database blinked")
-        await super().inbox_done(entry_id, owner)
+        await super().inbox_done(entry_id, owner, sent)
 
 
 async def test_a_finished_entry_left_in_the_inbox_does_not_hold_up_the_next(

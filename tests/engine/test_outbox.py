@@ -117,3 +117,21 @@ async def test_a_live_processes_rows_are_left_alone_until_their_lease_runs_out(
         # its owner still counts as alive (same process, not stopped), its lease is fresh
         assert await runtime.engine.outbox.recover() == 0
         assert await store.outbox_backlog() == 1
+
+
+async def test_a_dispatched_turn_clears_its_sent_row_with_its_inbox_entry(
+    tmp_path: Path, store: Store, catalogs: Catalogs
+) -> None:
+    """Through the dispatcher the turn leaves its sent row for the inbox entry's removal (one
+    statement); both are gone once the turn is done, and the reply went out once."""
+    channel = RecordingChannel()
+    async with bot(tmp_path, store, catalogs, channel) as runtime:
+        chat = Chat(runtime.engine, channel)
+        assert await runtime.dispatcher.submit(chat.inbound(text="oi")) is True
+        await runtime.dispatcher.join()
+        assert len(channel.sent) == 1
+        assert await store.outbox_backlog() == 0
+        assert await store.inbox_pending() == 0
+        # the engine called directly still clears its own row
+        await runtime.engine.handle(chat.inbound(text="menu"))
+        assert len(channel.sent) == 2 and await store.outbox_backlog() == 0

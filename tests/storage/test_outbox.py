@@ -118,3 +118,20 @@ async def test_an_entry_knows_whether_an_earlier_one_of_its_conversation_waits(
     assert await store.inbox_first("telegram:1") is None
     later = await store.inbox_accept(msg("1", "tg:4"), A, LEASE)
     assert later is not None and not later.behind
+
+
+async def test_an_inbox_entry_and_its_turns_sent_row_go_together(store: Store) -> None:
+    entry = await store.inbox_accept(msg("1", "tg:1"), A, LEASE)
+    assert entry is not None
+    convo = conversation(CONTACT)
+    assert await store.commit_turn(convo, [line("oi")], "tg:1", outgoing("t1", "olá"))
+    assert await store.commit_turn(convo, [line("e aí")], "tg:2", outgoing("t2", "segunda"))
+    await store.inbox_done(entry.id, A, sent="t1")
+    assert await store.inbox_pending() == 0
+    assert [o.token for o in await store.outbox_pending(KEY)] == ["t2"]
+    # held by another owner: the entry stays, the sent row goes all the same
+    other = await store.inbox_accept(msg("1", "tg:3"), B, LEASE)
+    assert other is not None
+    await store.inbox_done(other.id, A, sent="t2")
+    assert await store.inbox_pending() == 1
+    assert await store.outbox_pending(KEY) == []

@@ -151,6 +151,10 @@ _FORGET_CACHE = (
 
 
 # A provider id a turn already committed is skipped (its inbox row is gone by then).
+_INBOX_DONE_SENT = (
+    "WITH sent AS (DELETE FROM outbox WHERE token = %s)"
+    " DELETE FROM inbox WHERE id = %s AND claimed_by = %s"
+)
 _INBOX_PUT = """
 INSERT INTO inbox (key, provider_id, message, received_at, claimed_by, claimed_until)
 SELECT %(key)s::text, %(provider_id)s::text, %(message)s::jsonb, %(at)s::timestamptz,
@@ -339,6 +343,13 @@ class PostgresStore(SqlStore):
             (uuid.uuid4().hex, at + timedelta(seconds=lease), at, at, limit),
         )
         return sorted(map(timer, claimed), key=lambda t: (t.due_at, t.id))
+
+    async def inbox_done(self, entry_id: int, owner: str, sent: str | None = None) -> None:
+        if sent is None:
+            await super().inbox_done(entry_id, owner)
+            return
+        # one statement (one round trip) where the shared version runs a transaction of two
+        await self._count("finishing an inbox entry", _INBOX_DONE_SENT, (sent, entry_id, owner))
 
     async def inbox_accept(self, inbound: Inbound, owner: str, lease: float) -> Accepted | None:
         now = self._clock()
