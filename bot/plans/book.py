@@ -235,13 +235,13 @@ class PlanBook:
         amount = format_decimal(plan.price, format="#,##0.00", locale=language)
         return t("plans.money", amount=amount)
 
+    def _said(self, plan: Plan, language: str, t: Translate) -> tuple[str, str, str]:
+        """What the texts about a plan fill in: its name, its price, its note (may be empty)."""
+        return plan.name(language, t), self.price(plan, language, t), plan.note(language)
+
     def line(self, plan: Plan, language: str, t: Translate) -> str:
         """One plan as a line of the list: name, price, notes."""
-        name, price, note = (
-            plan.name(language, t),
-            self.price(plan, language, t),
-            plan.note(language),
-        )
+        name, price, note = self._said(plan, language, t)
         if note:
             return t("plans.line.notes", name=name, price=price, notes=note)
         return t("plans.line", name=name, price=price)
@@ -283,13 +283,10 @@ class PlanBook:
         plan = self.by_speed(speed)
         if plan is None:
             return t("plans.no_such_speed", speed=speed) + "\n" + listing
-        name, price, note = (
-            plan.name(language, t),
-            self.price(plan, language, t),
-            plan.note(language),
-        )
-        said = t("plans.price", name=name, price=price)
-        return f"{said} {note}." if note else said
+        name, price, note = self._said(plan, language, t)
+        if note:
+            return t("plans.price.notes", name=name, price=price, notes=note)
+        return t("plans.price", name=name, price=price)
 
 
 def load_plan_book(path: Path | str | None) -> PlanBook:
