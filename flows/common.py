@@ -9,6 +9,8 @@ list of words.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from bot.engine import Turn, normalize
 from bot.messages import Button
@@ -24,6 +26,7 @@ __all__ = [
     "human_and_menu",
     "looks_like_code",
     "menu_button",
+    "offer_places",
     "typed_codes",
 ]
 
@@ -99,3 +102,14 @@ def human_and_menu(turn: Turn) -> tuple[Button, Button]:
 
 def menu_button(turn: Turn) -> Button:
     return Button("intent:menu", turn.t("menu.option.menu"))
+
+
+def offer_places(turn: Turn, candidates: Sequence[Mapping[str, Any]], none_label: str) -> None:
+    """Ask which of the addresses found is the customer's: one ``place:<i>`` button per
+    candidate, a "none of these" button (``none``) and the location button."""
+    turn.say(
+        turn.t("geo.address_choose"),
+        *(Button(f"place:{i}", c["address"]) for i, c in enumerate(candidates)),
+        Button("none", none_label),
+        ask_location=True,
+    )

@@ -31,10 +31,9 @@ from typing import Any
 
 from bot.engine import FlowSpec, Jump, Row, Services, Turn, back_to_menu
 from bot.errors import OzmapUnavailable
-from bot.messages import Button
 from bot.nlu.base import Expect
 from bot.ozmap.outage import OutageReader
-from flows.common import code_buttons, human_and_menu, menu_button
+from flows.common import code_buttons, human_and_menu, menu_button, offer_places
 from flows.outage_place import (
     PlaceFound,
     choose_place,
@@ -134,16 +133,9 @@ def ask_number(turn: Turn) -> None:
     turn.say(turn.t("geo.ask_number", street=outage_data(turn)["cep"]["street"]))
 
 
-def offer_places(turn: Turn) -> None:
-    t = turn.t
+def offer_candidates(turn: Turn) -> None:
     candidates = outage_data(turn)["candidates"]
-    buttons = [Button(f"place:{i}", c["address"]) for i, c in enumerate(candidates)]
-    turn.say(
-        t("geo.address_choose"),
-        *buttons,
-        Button("none", t("outage.button.none_of_these")),
-        ask_location=True,
-    )
+    offer_places(turn, candidates, turn.t("outage.button.none_of_these"))
 
 
 # -- answers -------------------------------------------------------------------------------------
@@ -236,7 +228,7 @@ ROWS = [
     #   state            says           expects           step
     Row(S.ASK_WHERE,     ask_where,     Expect.ADDRESS,   where),
     Row(S.ASK_NUMBER,    ask_number,    Expect.NUMBER,    number),
-    Row(S.CHOOSE_PLACE,  offer_places,  Expect.OPTION,    choose),
+    Row(S.CHOOSE_PLACE,  offer_candidates, Expect.OPTION, choose),
     Row(S.NO_NETWORK,    None,          Expect.ADDRESS,   where),
     *(Row(state, rests=True, step=back_to_menu) for state in ANSWERED),
 ]  # fmt: skip

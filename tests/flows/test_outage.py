@@ -12,7 +12,7 @@ from bot.ozmap.outage import OutageReader
 from bot.ozmap.sandbox import RunningSandbox
 from tests.engine.support import Chat
 from tests.flows.conftest import MakeChat
-from tests.flows.test_sales import COVERED, reserved_code
+from tests.flows.test_cancellation import reserve
 from tests.support.outage import ozmap_down
 
 KNOWN_OUTAGE = "Identificamos uma falha em massa na sua região"
@@ -54,17 +54,6 @@ async def test_a_known_mass_outage(chat: Chat, sandbox: RunningSandbox, code: st
 
 
 NEUTRAL = "Não há falha em massa conhecida para o código"
-
-
-async def reserve(chat: Chat) -> str:
-    """A sale in this chat; the reservation's code."""
-    await chat.says("oi")
-    await chat.says("1")
-    await chat.says(COVERED)
-    await chat.says("sim")
-    await chat.says("Gabriel Marioto")
-    await chat.says(str(chat.option("yes")))
-    return reserved_code(chat)
 
 
 def installed(sandbox: RunningSandbox, code: str, *, status: int = 0) -> None:
