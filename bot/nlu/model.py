@@ -11,29 +11,35 @@ and coefficients directly (a sparse dot product with numpy) instead of scikit-le
 ``transform`` and ``decision_function``: same numbers (a test checks it), a tenth of the time,
 because a message is one row and scikit-learn's per-call checks cost more than the arithmetic.
 
-Training happens once per process and set of examples (:func:`trained`).
+A model is made once per process and set of examples (:func:`trained`): read from the disk
+cache (:mod:`bot.nlu.cache`) when the same examples and code trained one before, else trained
+here, the only time scikit-learn is imported. The n-grams are cut by :func:`analyze`, as
+scikit-learn cuts them, so a cached model reads messages with numpy alone.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.sparse import hstack  # scikit-learn's own dependency
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.svm import LinearSVC
 
 from bot.nlu.answers import FREQUENT_NAMES
 from bot.nlu.data import Example, load_examples
 from bot.nlu.facts import find, mask
 from bot.nlu.text import fold, words
 
-__all__ = ["Model", "dedupe", "train", "trained"]
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.svm import LinearSVC
+
+__all__ = ["ANALYZERS", "Model", "dedupe", "train", "trained"]
 
 #: softmax temperature over SVM margins: margins of about +1 for the chosen class and -1 for the
 #: others give it ~0.9 among a few close rivals, and a near tie stays a near tie
@@ -43,21 +49,57 @@ SHARPNESS = 4.0
 _DATA_INTENTS = frozenset({"inform", "correct"})
 
 _SPLIT = r"\S+"
+_SPACES = re.compile(r"\s\s+")
+_TOKENS = re.compile(_SPLIT)
+
+#: the feature blocks, ``(analyzer, smallest n, largest n)``: character n-grams within words
+#: and words and word pairs (a word is anything between spaces: fold() already split off "?"
+#: and emoji)
+ANALYZERS = (("char_wb", 2, 5), ("word", 1, 2))
 
 Vector = tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]
 
 
+def analyze(kind: str, low: int, high: int, text: str) -> list[str]:
+    """The n-grams of ``text`` as scikit-learn's ``TfidfVectorizer(analyzer=kind,
+    ngram_range=(low, high))`` makes them, words split at spaces (a test checks it on every
+    example): the same here so that a model loaded from the cache needs no scikit-learn."""
+    text = text.lower()
+    grams: list[str] = []
+    if kind == "char_wb":
+        for word in _SPACES.sub(" ", text).split():
+            padded = f" {word} "
+            size = len(padded)
+            for n in range(low, high + 1):
+                if n > size:
+                    grams.append(padded)  # a short word counts once, whole
+                    break
+                grams += [padded[i : i + n] for i in range(size - n + 1)]
+                if n == size:
+                    break
+        return grams
+    tokens = _TOKENS.findall(text)
+    for n in range(low, min(high, len(tokens)) + 1):
+        grams += [" ".join(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+    return grams
+
+
 @dataclass(frozen=True)
 class _Features:
-    analyzer: Callable[[str], list[str]]
+    kind: str
+    low: int
+    high: int
     vocabulary: dict[str, int]
     idf: npt.NDArray[np.float64]
     offset: int
 
     @classmethod
     def of(cls, vectorizer: TfidfVectorizer, offset: int) -> _Features:
+        low, high = vectorizer.ngram_range
         return cls(
-            vectorizer.build_analyzer(),
+            str(vectorizer.analyzer),
+            low,
+            high,
             dict(vectorizer.vocabulary_),
             np.asarray(vectorizer.idf_, dtype=np.float64),
             offset,
@@ -68,7 +110,7 @@ class _Features:
         vocabulary = self.vocabulary
         found = [
             (i, n)
-            for g, n in Counter(self.analyzer(text)).items()
+            for g, n in Counter(analyze(self.kind, self.low, self.high, text)).items()
             if (i := vocabulary.get(g)) is not None
         ]
         if not found:
@@ -81,12 +123,16 @@ class _Features:
 
 
 def _vectorizers() -> list[TfidfVectorizer]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return [
-        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True),
-        # a word is anything between spaces: fold() already split off "?" and emoji
         TfidfVectorizer(
-            analyzer="word", ngram_range=(1, 2), sublinear_tf=True, token_pattern=_SPLIT
-        ),
+            analyzer=kind,
+            ngram_range=(low, high),
+            sublinear_tf=True,
+            **({"token_pattern": _SPLIT} if kind == "word" else {}),
+        )
+        for kind, low, high in ANALYZERS
     ]
 
 
@@ -118,7 +164,9 @@ class Model:
     #: words customers use for anything but data: a name is made of none of them
     common_words: frozenset[str]
     #: the fitted scikit-learn objects (vectorizers, intent SVM, language SVM), for checking
-    fitted: tuple[object, ...] = ()
+    fitted: tuple[Any, ...] = ()
+    #: read from the cache (:mod:`bot.nlu.cache`) rather than trained in this process
+    cached: bool = False
 
     @property
     def intents(self) -> tuple[str, ...]:
@@ -184,6 +232,10 @@ def train(examples: Sequence[Example]) -> Model:
     )
     # the data masked as the understander masks it when reading (see bot.nlu.facts)
     texts = [fold(mask(e.text, find(e.text, common=common))) for e in kept]
+    # scikit-learn only to train (seconds to import): a cached model does without
+    from scipy.sparse import hstack  # scikit-learn's own dependency
+    from sklearn.svm import LinearSVC
+
     vectorizers = _vectorizers()
     matrices = [v.fit_transform(texts) for v in vectorizers]
     matrix = hstack(matrices).tocsr()
@@ -207,13 +259,22 @@ ExtraKey = tuple[tuple[str, str, tuple[str, ...]], ...]
 
 def trained(extra: ExtraKey = ()) -> Model:
     """The model of the shipped examples plus ``extra`` (``(intent, language, examples)``
-    triples), trained once per process for each ``extra``."""
+    triples), made once per process for each ``extra``: read from the cache when these
+    examples and this code trained one before (:mod:`bot.nlu.cache`), else trained and kept."""
     return _trained(extra)
 
 
 @functools.lru_cache(maxsize=8)
 def _trained(extra: ExtraKey) -> Model:
+    from bot.nlu import cache  # it reads this module's classes
+
     mapping: dict[str, dict[str, list[str]]] = {}
     for intent, language, texts in extra:
         mapping.setdefault(intent, {}).setdefault(language, []).extend(texts)
-    return train(load_examples(mapping))
+    examples = load_examples(mapping)
+    name = cache.key(examples)
+    model = cache.load(name)
+    if model is None:
+        model = train(examples)
+        cache.save(name, model)
+    return model
