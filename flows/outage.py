@@ -177,7 +177,14 @@ def _own_spelling(turn: Turn, code: str) -> str | None:
 async def check_code(turn: Turn, typed: str) -> Outcome | Jump:
     own = _own_spelling(turn, typed)
     code = own or typed
-    status = await reader(turn).status(code)
+    if own is None:
+        status = await reader(turn).status(code)
+    else:
+        # the property this contact's reservation made, not any other holding the code
+        made = next(r for r in turn.context.get("reservations", []) if r["code"] == own)
+        status = await reader(turn).status(
+            code, property_id=made.get("property_id"), address=made.get("address")
+        )
     if own is None:
         if status is not None and status.outage:
             return _known_outage(turn)

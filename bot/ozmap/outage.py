@@ -110,9 +110,19 @@ class OutageReader:
             self._cached = (frozenset(found), now)
             return self._cached[0]
 
-    async def status(self, code: str) -> OutageStatus | None:
-        """The outage status of the client with ``code``; None when OZmap has no such code."""
+    async def status(
+        self, code: str, *, property_id: str | None = None, address: str | None = None
+    ) -> OutageStatus | None:
+        """The outage status of the client with ``code``; None when OZmap has no such code.
+
+        ``property_id`` (or, without it, the ``address`` the reservation was made with) names
+        the property a reservation of this contact's made: a code handed out twice also names
+        another client's, whose state is not this customer's to be told (None then)."""
         properties = await self._ozmap.properties_by_client_code(code)
+        if property_id:
+            properties = [p for p in properties if p.id == property_id]
+        elif address is not None:
+            properties = [p for p in properties if fold(p.address) == fold(address)]
         if not properties:
             return None
         prop = properties[0]

@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from bot.ozmap.client import OzmapClient
+from bot.ozmap.models import NewReservation
 from bot.ozmap.outage import OutageReader
-from bot.ozmap.sandbox import RunningSandbox
+from bot.ozmap.sandbox import THREE_FREE_PORTS_BOX, RunningSandbox
 from tests.engine.support import Chat
 from tests.flows.conftest import MakeChat
 from tests.flows.test_cancellation import reserve
@@ -209,3 +210,25 @@ async def test_tag_ids_are_read_once_per_ttl_matching_without_case_or_accents(
         tag_id(sandbox, "MASSIVA"),
         tag_id(sandbox, "MANUTENCAO"),
     }
+
+
+async def test_a_code_handed_out_again_tells_nothing_of_the_other_client(
+    chat: Chat, sandbox: RunningSandbox, ozmap: OzmapClient
+) -> None:
+    """This contact's reservation went and its code now names another client's installed
+    connection in ERROR (a counter started again): that client's state is not told."""
+    code = await reserve(chat)
+    [ours] = await ozmap.properties_by_client_code(code)
+    await ozmap.delete_property(ours.id)
+    far = sandbox.network.samples["not_covered"]
+    await ozmap.create_property(
+        NewReservation(
+            box=THREE_FREE_PORTS_BOX, lat=far["lat"], lng=far["lng"], address=far["address"],
+            client_code=code, client_name="Outra Pessoa",
+        )
+    )  # fmt: skip
+    installed(sandbox, code, status=1)
+    await chat.taps("intent:outage")
+    await chat.says("1")
+    assert f"Não encontrei o código {code}" in chat.text
+    assert "detectamos um problema" not in chat.text
