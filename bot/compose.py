@@ -52,12 +52,13 @@ from bot.i18n import Catalogs
 from bot.logsafe import use_log_key
 from bot.messages import clean_inbound
 from bot.metrics import Metrics
+from bot.nlu.base import Understander
 from bot.ops.news import QueueNews
 from bot.ops.pruning import Pruner
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.outage import OutageReader
 from bot.ozmap.sales import SalesDesk
-from bot.plans import PlanAnswers, load_plan_book
+from bot.plans import PlanAnswers, PlanBook, load_plan_book
 from bot.settings import Settings
 from bot.storage import make_store
 from bot.storage.base import Store
@@ -166,6 +167,7 @@ async def compose(
         hours = BusinessHours.from_settings(settings)
         # the provider's plans and answers; its questions are extra examples for the understander
         plan_book = load_plan_book(settings.plans_file)
+        understander = await _understander(settings, plan_book)
         services = Services(
             ozmap=ozmap,
             geocoder=geocoder or make_geocoder(settings, http, store),
@@ -181,6 +183,7 @@ async def compose(
             sales=SalesDesk.from_settings(
                 settings, ozmap, counter=store.next_value, clock=clock, **(sales_options or {})
             ),
+            understander=understander,
         )
         engine = Engine(
             store=store,
@@ -258,6 +261,20 @@ async def compose(
             metrics=metrics,
             pruner=pruner,
         )
+
+
+async def _understander(settings: Settings, plan_book: PlanBook) -> Understander | None:
+    """The understander the settings name; None routes by keywords. The embedded model trains
+    once per process for each set of the provider's own questions (``plan_book``'s FAQ
+    entries, as ``faq_<id>`` examples): a few seconds of CPU, in a thread so the loop stays
+    free."""
+    if settings.understanding == "off":
+        return None
+    # imported here: it loads scikit-learn, which commands that run no bot do not need
+    from bot.nlu.embedded import EmbeddedUnderstander
+
+    extra = plan_book.extra_examples()
+    return await asyncio.to_thread(lambda: EmbeddedUnderstander(extra_examples=extra))
 
 
 def timer_policy(settings: Settings, hours: BusinessHours | None) -> TimerPolicy | None:

@@ -143,6 +143,12 @@ class Settings(BaseSettings):
         "OZBOT_LANGUAGE",
         "pt_BR, en or es: the language of new conversations when the messenger gives no hint",
     )
+    understanding: Literal["embedded", "off"] = setting(
+        "embedded",
+        "OZBOT_UNDERSTANDING",
+        "embedded: read messages with the model trained from bot/nlu/data at start-up; off: "
+        "route by keywords only",
+    )
     require_cpf: Flag = setting(
         False, "OZBOT_REQUIRE_CPF", "true: the sales flow asks the customer's CPF"
     )

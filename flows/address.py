@@ -15,6 +15,7 @@ from typing import Any
 from bot.engine import Services, Turn
 from bot.errors import InvalidInput
 from bot.geo.base import Lookups, Place
+from bot.nlu.base import EntityKind
 from bot.validation import (
     NO_NUMBER,
     format_cep,
@@ -24,7 +25,17 @@ from bot.validation import (
 )
 from flows.sales_states import Outcome as O  # as in the flow table
 
-__all__ = ["geocoded", "place_dict", "read_address", "read_number", "sales"]
+__all__ = [
+    "correct_number",
+    "geocoded",
+    "place_dict",
+    "read_address",
+    "read_number",
+    "sales",
+    "street_and_number",
+]
+
+K = EntityKind
 
 _LETTER = re.compile(r"[^\W\d_]")
 
@@ -73,6 +84,7 @@ def place_dict(place: Place) -> dict[str, Any]:
         "lng": place.lng,
         "street": place.street,
         "number": place.number,
+        "city": place.city,
     }
 
 
@@ -115,17 +127,18 @@ async def street_and_number(turn: Turn, cep: dict[str, Any], number: str) -> O:
     return _offer(turn, places, street_will_do=number == NO_NUMBER)
 
 
-async def read_address(turn: Turn, text: str | None = None) -> O:
-    """A typed address (``text``, or the message's), a CEP (with or without the number),
-    coordinates, or a pin."""
+async def read_address(turn: Turn) -> O:
+    """A pin, coordinates, a CEP (with or without the number) or a typed address: what the
+    understander found in this message or an earlier one (used up), else the message's text."""
     message = turn.message
-    if message.location is not None:
+    typed, cep_code, number = turn.take(K.ADDRESS), turn.take(K.CEP), turn.take(K.HOUSE_NUMBER)
+    if message.location is not None and typed is None and cep_code is None:
         return await _pin(turn, message.location.lat, message.location.lng)
-    text = turn.text if text is None else text
+    text = turn.text
     coordinates = parse_coordinates(text)
     if coordinates is not None:
         return await _pin(turn, *coordinates)
-    cep_code = parse_cep(text)
+    cep_code = cep_code or parse_cep(text)
     if cep_code is not None:
         found = await services(turn).ceps.lookup(cep_code)
         if found is None or not found.street:
@@ -134,19 +147,32 @@ async def read_address(turn: Turn, text: str | None = None) -> O:
             return O.UNCLEAR
         cep = {"cep": cep_code, "street": found.street, "city": found.city}
         sales(turn)["cep"] = cep
-        number = parse_house_number(text)
+        number = number or parse_house_number(text)
         if number is not None:
             return await street_and_number(turn, cep, number)
         return O.NEEDS_NUMBER
-    if len(_LETTER.findall(text)) < 3:
+    query = typed or text
+    if len(_LETTER.findall(query)) < 3:
         turn.say(turn.t("sales.address_unclear"), ask_location=True)
         return O.UNCLEAR
-    return _offer(turn, await services(turn).geocoder.geocode(text, limit=3))
+    return _offer(turn, await services(turn).geocoder.geocode(query, limit=3))
 
 
 async def read_number(turn: Turn) -> O:
-    number = parse_house_number(turn.text)
+    number = turn.take(K.HOUSE_NUMBER) or parse_house_number(turn.text)
     if number is None:
         turn.say(turn.t("sales.number_unclear"))
         return O.UNCLEAR
     return await street_and_number(turn, sales(turn)["cep"], number)
+
+
+async def correct_number(turn: Turn, place: Mapping[str, Any], number: str) -> O:
+    """Another number on the street found ("nao, na verdade é 1500"): found anew, to confirm."""
+    street = place.get("street")
+    if not street:
+        # a pin, or a place without a street name: the customer gives the address again
+        turn.say(turn.t("sales.retry"))
+        return O.RETRY
+    cep = sales(turn).get("cep") or {}
+    city = place.get("city") or cep.get("city") or ""
+    return await street_and_number(turn, {"street": street, "city": city}, number)

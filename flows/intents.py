@@ -1,13 +1,17 @@
 """The global intents: what a customer can ask for from anywhere in a conversation.
 
-Phrases are written normalised (lower case, no accents; see :func:`bot.engine.normalize`) in the
-three languages the bot speaks. Order matters: the first matching row wins, so the specific
-requests come before the generic ones.
+With an understander (``bot/nlu``), ``understood`` names its intents that mean each row, and
+``carries`` the facts that start a row's flow from the menu ("rua delminda silveira 900": a
+sale); the engine's repair (:mod:`bot.engine.repair`) decides the rest. The phrases are the
+routing without one: written normalised (lower case, no accents; see
+:func:`bot.engine.normalize`) in the three languages the bot speaks. Order matters: the first
+matching row wins, so the specific requests come before the generic ones.
 """
 
 from __future__ import annotations
 
 from bot.engine import Intent
+from bot.nlu.base import EntityKind
 
 INTENTS: tuple[Intent, ...] = (
     Intent(
@@ -18,6 +22,8 @@ INTENTS: tuple[Intent, ...] = (
             "human", "agent", "operator", "real person",
             "agente", "operador", "persona real",
         ),
+        understood=("human",),
+        asks_first=False,  # asking for a person never waits
     ),
     Intent(
         "privacy",
@@ -28,11 +34,14 @@ INTENTS: tuple[Intent, ...] = (
             "delete my data", "erase my data", "remove my data",
             "borrar mis datos", "eliminar mis datos",
         ),
+        understood=("erase_data",),
+        asks_first=False,  # the flow asks for a confirmation itself
     ),
     Intent(
         "cancel",
         flow="cancellation",
         phrases=("cancelar", "cancelamento", "cancel", "cancellation", "cancelacion"),
+        understood=("cancel",),
     ),
     Intent(
         "outage",
@@ -43,6 +52,7 @@ INTENTS: tuple[Intent, ...] = (
             "no internet", "internet down", "internet is down", "no connection",
             "sin internet", "sin conexion", "internet no funciona",
         ),
+        understood=("outage",),
     ),
     Intent(
         "sales",
@@ -54,6 +64,8 @@ INTENTS: tuple[Intent, ...] = (
             "subscribe", "sign up", "check coverage", "coverage",
             "quiero contratar", "suscribir", "suscribirme", "hay cobertura",
         ),
+        understood=("buy",),
+        carries=(EntityKind.ADDRESS, EntityKind.CEP),
     ),
     Intent(
         "menu",
@@ -65,5 +77,7 @@ INTENTS: tuple[Intent, ...] = (
             "hola", "buenos dias", "buenas tardes", "buenas noches",
         ),
         heard_in_handoff=True,
+        understood=("menu",),
+        asks_first=False,  # the one word that asks for the start: the data is kept
     ),
 )  # fmt: skip

@@ -16,18 +16,24 @@ never reserves twice.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from bot.engine import FlowSpec, Jump, Row, Services, Turn, back_to_menu
-from bot.errors import ReservationUnconfirmed
+from bot.engine import FlowSpec, Row, Translate, Turn, back_to_menu
 from bot.messages import Button
 from bot.nlu.base import Expect
-from bot.ozmap.sales import Booking, remember_reservation
-from bot.validation import mask_cpf, normalize_cpf
+from bot.validation import mask_cpf
 from flows.address import geocoded, read_address, read_number, sales
 from flows.common import answer
 from flows.sales_states import Outcome, State
+from flows.sales_steps import (
+    choose_place,
+    confirm_place,
+    read_cpf,
+    read_name,
+    read_prospect_name,
+    read_unit,
+    reserve,
+)
 
 __all__ = ["FLOW", "Outcome", "State", "answer"]
 
@@ -36,15 +42,17 @@ S, O = State, Outcome  # noqa: E741  # the table reads better with one-letter na
 ADDRESSING = [S.ASK_ADDRESS, S.CHOOSE_ADDRESS, S.CONFIRM_ADDRESS]
 #: states where the customer confirms a place, after which feasibility is checked
 PLACED = [S.CHOOSE_ADDRESS, S.CONFIRM_ADDRESS]
+#: states after the address was confirmed, where a correction finds and confirms it anew
+LATER = [S.ASK_UNIT, S.ASK_NAME, S.ASK_CPF, S.CONFIRM]
 
 TRANSITIONS: list[list[Any]] = [
     # outcome          source                       dest
     [O.START,          S.START,                     S.ASK_ADDRESS],
-    [O.FOUND,          [*ADDRESSING, S.ASK_NUMBER], S.CONFIRM_ADDRESS],
-    [O.AMBIGUOUS,      [*ADDRESSING, S.ASK_NUMBER], S.CHOOSE_ADDRESS],
-    [O.NEEDS_NUMBER,   ADDRESSING,                  S.ASK_NUMBER],
-    [O.NOT_FOUND,      [*ADDRESSING, S.ASK_NUMBER], S.ASK_ADDRESS],
-    [O.RETRY,          [*PLACED, S.CONFIRM],        S.ASK_ADDRESS],
+    [O.FOUND,          [*ADDRESSING, S.ASK_NUMBER, *LATER], S.CONFIRM_ADDRESS],
+    [O.AMBIGUOUS,      [*ADDRESSING, S.ASK_NUMBER, *LATER], S.CHOOSE_ADDRESS],
+    [O.NEEDS_NUMBER,   [*ADDRESSING, *LATER],       S.ASK_NUMBER],
+    [O.NOT_FOUND,      [*ADDRESSING, S.ASK_NUMBER, *LATER], S.ASK_ADDRESS],
+    [O.RETRY,          [*PLACED, *LATER],           S.ASK_ADDRESS],
     [O.COVERED,        PLACED,                      S.ASK_NAME],
     [O.CONDOMINIUM,    PLACED,                      S.ASK_UNIT],
     [O.NOT_COVERED,    PLACED,                      S.ASK_PROSPECT_NAME],
@@ -55,18 +63,14 @@ TRANSITIONS: list[list[Any]] = [
     [O.RESERVED,       S.CONFIRM,                   S.RESERVED],
     [O.PORTS_GONE,     S.CONFIRM,                   S.PORTS_GONE],
     [O.RECORDED,       S.ASK_PROSPECT_NAME,         S.PROSPECT],
+    # a unit, a name or a CPF corrected: noted, the same question (or summary) again
+    [O.CHANGED,        S.ASK_UNIT,                  S.ASK_UNIT],
+    [O.CHANGED,        S.ASK_NAME,                  S.ASK_NAME],
+    [O.CHANGED,        S.ASK_CPF,                   S.ASK_CPF],
+    [O.CHANGED,        S.CONFIRM,                   S.CONFIRM],
     [O.UNCLEAR,        [*ADDRESSING, S.ASK_NUMBER, S.ASK_UNIT, S.ASK_NAME, S.ASK_CPF, S.CONFIRM,
                         S.ASK_PROSPECT_NAME],       None],
 ]  # fmt: skip
-
-_LETTER = re.compile(r"[^\W\d_]")
-OBSERVATION = "Reserva de porta pelo chatbot ozbot ({channel})"
-
-
-def services(turn: Turn) -> Services:
-    result: Services = turn.services
-    return result
-
 
 # -- what the bot says on entering a state (pure) ------------------------------------------------
 
@@ -165,168 +169,8 @@ def prospect_recorded(turn: Turn) -> None:
     turn.say(turn.t("sales.prospect_recorded", name=sales(turn).get("name", "")))
 
 
-# -- steps (they may call OZmap and the geocoder) ------------------------------------------------
-
-
-async def check_feasibility(turn: Turn, place: dict[str, Any]) -> Outcome:
-    """OZmap decides (bot.ozmap.sales): the boxes to try, nearest first, or a condominium."""
-    data = sales(turn)
-    data["place"] = place
-    coverage = await services(turn).sales.coverage(
-        place["lat"], place["lng"], street=place.get("street"), number=place.get("number")
-    )
-    data["feasibility"] = coverage.to_context()
-    if not coverage.covered:
-        turn.say(turn.t("sales.not_covered"))
-        return O.NOT_COVERED
-    turn.say(turn.t("sales.covered"))
-    return O.CONDOMINIUM if coverage.kind == "condominium" else O.COVERED
-
-
-async def confirm_place(turn: Turn) -> Outcome:
-    said = answer(turn)
-    if said == "yes":
-        return await check_feasibility(turn, sales(turn)["candidates"][0])
-    if said == "no":
-        turn.say(turn.t("sales.retry"))
-        return O.RETRY
-    if turn.message.location is not None or (turn.text and said is None):
-        return await read_address(turn)  # a corrected address, sent straight away
-    turn.say(turn.t("sales.yes_or_no"))
-    return O.UNCLEAR
-
-
-async def choose_place(turn: Turn) -> Outcome:
-    said = answer(turn)
-    candidates = sales(turn)["candidates"]
-    if said is not None and said.startswith("place:"):
-        index = int(said.removeprefix("place:"))
-        if 0 <= index < len(candidates):
-            return await check_feasibility(turn, candidates[index])
-    if said in ("none", "no"):
-        turn.say(turn.t("sales.retry"))
-        return O.RETRY
-    if turn.message.location is not None or turn.text:
-        return await read_address(turn)
-    turn.say(turn.t("sales.pick_one"))
-    return O.UNCLEAR
-
-
-async def read_unit(turn: Turn) -> Outcome:
-    unit = " ".join(turn.text.split())
-    if not unit or len(unit) > 40:
-        turn.say(turn.t("sales.unit_unclear"))
-        return O.UNCLEAR
-    sales(turn)["unit"] = unit
-    return O.UNIT_GIVEN
-
-
-def _name(turn: Turn) -> str | None:
-    name = " ".join(turn.text.split())
-    if len(_LETTER.findall(name)) < 2 or len(name) > 120 or any(ch.isdigit() for ch in name):
-        turn.say(turn.t("sales.name_unclear"))
-        return None
-    return name
-
-
-async def _prepare_summary(turn: Turn) -> None:
-    # saved with this turn, before the reserve turn: a retried "yes" finds the same code
-    data = sales(turn)
-    if "code" not in data:
-        data["code"] = await services(turn).sales.new_code(cpf=data.get("cpf"))
-
-
-async def read_name(turn: Turn) -> Outcome:
-    name = _name(turn)
-    if name is None:
-        return O.UNCLEAR
-    sales(turn)["name"] = name
-    if services(turn).require_cpf:
-        return O.NEEDS_CPF
-    await _prepare_summary(turn)
-    return O.NAMED
-
-
-async def read_cpf(turn: Turn) -> Outcome:
-    digits = normalize_cpf(turn.text)
-    if digits is None:
-        turn.say(turn.t("sales.cpf_invalid"))
-        return O.UNCLEAR
-    sales(turn)["cpf"] = digits
-    await _prepare_summary(turn)
-    return O.CPF_OK
-
-
-async def _record_prospect(turn: Turn) -> None:
-    data = sales(turn)
-    place = data["place"]
-    await services(turn).sales.record_prospect(
-        name=data["name"],
-        phone=turn.message.phone or "",
-        address=place["address"],
-        lat=place["lat"],
-        lng=place["lng"],
-        code=data.get("code"),
-    )
-
-
-async def reserve(turn: Turn) -> Outcome | Jump:
-    said = answer(turn)
-    if said == "retry":
-        turn.say(turn.t("sales.retry"))
-        return O.RETRY
-    if said == "no":
-        turn.say(turn.t("sales.not_reserved"))
-        return Jump("menu")
-    if said != "yes":
-        turn.say(turn.t("sales.yes_or_no"))
-        return O.UNCLEAR
-    svc = services(turn)
-    data = sales(turn)
-    code: str = data["code"]
-    place = data["place"]
-    address = place["address"] + (f" ({data['unit']})" if data.get("unit") else "")
-    booking = Booking(
-        code=code,
-        name=data["name"],
-        lat=place["lat"],
-        lng=place["lng"],
-        address=address,
-        observation=OBSERVATION.format(channel=turn.message.channel),
-        cpf=data.get("cpf"),  # into OZmap only where the provider opted in
-    )
-    reservations: list[dict[str, Any]] = turn.context.setdefault("reservations", [])
-    try:
-        # an earlier attempt that got through (its answer lost) is found by the code, not redone
-        created = await svc.sales.reserve(booking, data["feasibility"]["boxes"])
-    except ReservationUnconfirmed:
-        # OZmap may hold it: kept as this contact's, so "sim" checks again and "cancelar" finds it
-        remember_reservation(reservations, code=code, address=address, at=svc.clock())
-        turn.say(
-            turn.t("sales.reservation_unconfirmed", code=code),
-            Button("yes", turn.t("sales.button.check_again")),
-            Button("intent:cancel", turn.t("menu.option.cancel")),
-        )
-        return O.UNCLEAR
-    if created is None:
-        await _record_prospect(turn)
-        return O.PORTS_GONE
-    remember_reservation(
-        reservations, code=code, address=address, at=svc.clock(), property_id=created.id
-    )
-    return O.RESERVED
-
-
-async def read_prospect_name(turn: Turn) -> Outcome | Jump:
-    if answer(turn) == "no":
-        turn.say(turn.t("sales.prospect_declined"))
-        return Jump("menu")
-    name = _name(turn)
-    if name is None:
-        return O.UNCLEAR
-    sales(turn)["name"] = name
-    await _record_prospect(turn)
-    return O.RECORDED
+def leaving(t: Translate) -> str:
+    return t("sales.leaving")
 
 
 E = Expect
@@ -357,4 +201,5 @@ FLOW = FlowSpec(
     rows=ROWS,
     on_begin=begin,
     lookups=geocoded,
+    leaving=leaving,
 )

@@ -41,5 +41,7 @@ class Outcome(StrEnum):
     RESERVED = "reserved"
     PORTS_GONE = "ports_gone"
     RECORDED = "recorded"
+    #: a unit, a name or a CPF corrected: the same question (or the summary) again
+    CHANGED = "changed"
     #: the step said what it needs; the customer answers again in the same state
     UNCLEAR = "unclear"

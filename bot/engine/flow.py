@@ -46,9 +46,10 @@ from typing import Any, Protocol
 from bot.engine.services import Services
 from bot.geo.base import Lookups
 from bot.messages import Button, Inbound, Reply
-from bot.nlu.base import Expect, Understanding
+from bot.nlu.base import EntityKind, Expect, Understanding
 
 __all__ = [
+    "FACTS_KEY",
     "UNCLEAR",
     "FlowSpec",
     "GeocodedBy",
@@ -63,6 +64,9 @@ __all__ = [
 
 #: the outcome that keeps the state: the step explained what it needs (the engine counts them)
 UNCLEAR = "unclear"
+#: where the facts the customer gave and no step used yet wait, in ``Conversation.context``:
+#: ``{kind: value}`` (see :meth:`Turn.take`)
+FACTS_KEY = "_facts"
 
 
 class Translate(Protocol):
@@ -135,6 +139,31 @@ class Turn:
         """The payload of the button the customer chose (typed numbers already resolved)."""
         return self.message.button
 
+    @property
+    def intent(self) -> str | None:
+        """The understander's intent for the message (None without one, or when unsure)."""
+        return self.understanding.intent if self.understanding is not None else None
+
+    def fact(self, kind: EntityKind) -> str | None:
+        """A fact the customer gave, in this message or an earlier one, that no step has used
+        yet (a CPF sent with the name, the unit given with the number); None if there is none.
+        The engine keeps them (``FACTS_KEY``): they are found in the message by the
+        understander."""
+        facts = self.context.get(FACTS_KEY) or {}
+        value = facts.get(kind.value)
+        return value if isinstance(value, str) else None
+
+    def take(self, kind: EntityKind) -> str | None:
+        """:meth:`fact`, used up: the next state does not find it again."""
+        value = self.fact(kind)
+        if value is not None:
+            self.context[FACTS_KEY].pop(kind.value, None)
+        return value
+
+    def keep(self, kind: EntityKind, value: str) -> None:
+        """Remember a fact for a later state (what :meth:`take` returns)."""
+        self.context.setdefault(FACTS_KEY, {})[kind.value] = value
+
     # -- answering ---------------------------------------------------------------------------
     def t(self, key: str, /, **params: Any) -> str:
         """The customer's language's text for ``key`` (a catalog key in ``bot/locales/``)."""
@@ -197,6 +226,9 @@ class FlowSpec:
     resting: frozenset[Enum] = frozenset()
     #: what this flow asked the geocoder, as its context remembers it (see the module doc)
     lookups: GeocodedBy | None = None
+    #: the question asked before another request throws this flow's work away ("Quer parar a
+    #: contratação?"); None: a general one
+    leaving: Callable[[Translate], str] | None = None
     #: what each state asks the customer for (from ``rows``); a state not in it expects nothing
     expects: Mapping[Enum, Expect] = field(default_factory=dict)
 

@@ -8,11 +8,15 @@ intents too, which is how the menu's buttons reach their flows.
 
 Adding an intent (e.g. cancellation, once its flow exists) is one :class:`Intent` row in the
 table the composition root passes in (``flows.INTENTS``).
+
+This keyword routing is what runs without an understander, and while a person handles the
+conversation; with one, :mod:`bot.engine.repair` decides from what the message means.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -21,12 +25,14 @@ from typing import Any
 
 from bot.conversation import Conversation
 from bot.messages import Button, Inbound
+from bot.nlu.base import EntityKind, Understanding
 
 __all__ = [
     "BUTTONS_KEY",
     "INTENT_PREFIX",
     "PROFILE_NAME_KEY",
     "Intent",
+    "Move",
     "Route",
     "match_intent",
     "normalize",
@@ -60,6 +66,11 @@ class Intent:
     ``phrases`` match as whole words anywhere in the message; ``exact`` only as the whole message
     (greetings: "oi" must not fire inside "oi, quero contratar"). ``heard_in_handoff``: still heard
     while a person handles the conversation (only the way back to the menu is).
+
+    With an understander, ``understood`` names the understander's intents that mean this row
+    (``buy`` for sales), and ``carries`` the facts that start its flow when a customer at rest
+    just gives them ("rua delminda silveira 900" at the menu: sales). ``asks_first``: started
+    from the middle of another flow, it asks before throwing that flow's work away.
     """
 
     name: str
@@ -67,6 +78,9 @@ class Intent:
     phrases: tuple[str, ...] = ()
     exact: tuple[str, ...] = ()
     heard_in_handoff: bool = False
+    understood: tuple[str, ...] = ()
+    carries: tuple[EntityKind, ...] = ()
+    asks_first: bool = True
 
     def matches(self, normalized: str) -> bool:
         if normalized in self.exact:
@@ -75,15 +89,34 @@ class Intent:
         return any(f" {phrase} " in padded for phrase in self.phrases)
 
 
+class Move(enum.StrEnum):
+    """What the engine does with a message (see :mod:`bot.engine.repair`)."""
+
+    STEP = "step"  # the state's step reads it
+    BEGIN = "begin"  # ``Route.flow`` starts from its beginning, the message's facts kept
+    ANSWER = "answer"  # a question: answered, then the pending question asked again
+    SMALL_TALK = "small_talk"  # a greeting, "tudo bem?", thanks: a short reply, question again
+    CLOSE = "close"  # "sair", "tchau": a polite ending, the conversation at rest
+    ASK_SWITCH = "ask_switch"  # another request mid-flow: "do you want to stop ...?" first
+    RESUME = "resume"  # they do not want to stop: the pending question again
+
+
 @dataclass(frozen=True)
 class Route:
     """Where a message goes: ``flow``, from its beginning when ``restart``; ``message`` is the
-    inbound with a typed option resolved to its button payload."""
+    inbound with a typed option resolved to its button payload. ``understanding`` is what the
+    understander made of it (None without one); ``move`` what the engine does with it."""
 
     flow: str
     restart: bool
     message: Inbound
     intent: str | None = None
+    understanding: Understanding | None = None
+    move: Move = Move.STEP
+
+    def __post_init__(self) -> None:
+        if self.restart and self.move is Move.STEP:
+            object.__setattr__(self, "move", Move.BEGIN)
 
 
 def offered_buttons(context: dict[str, Any]) -> list[Button]:

@@ -21,11 +21,12 @@ from datetime import datetime
 
 from bot.channels.base import Channel
 from bot.conversation import Conversation, TranscriptEntry, ref, utcnow
+from bot.engine.dialogue import Dialogue
 from bot.engine.erasure import Erasure
-from bot.engine.flow import Jump, Translate, Turn
+from bot.engine.flow import Translate, Turn
 from bot.engine.outbox import Outbox
 from bot.engine.queue import AgentQueue
-from bot.engine.routing import BUTTONS_KEY, PROFILE_NAME_KEY, Intent, Route, offered_buttons, route
+from bot.engine.routing import BUTTONS_KEY, PROFILE_NAME_KEY, Intent, Route, offered_buttons
 from bot.engine.services import Services
 from bot.engine.shared import Shared, bot_lines, describe
 from bot.engine.timer_turns import TimerTurns
@@ -104,6 +105,8 @@ class CustomerTurns:
         self._outbox = outbox
         self._default_language = default_language
         self._max_failures = max_failures
+        # understanding, repair and the flows' machines: bot.engine.dialogue
+        self._dialogue = Dialogue(shared.flows, self._intents, services)
 
     async def handle(self, inbound: Inbound, *, leave_sent: bool = False) -> str | None:
         """Process one customer message completely, replies included.
@@ -149,10 +152,10 @@ class CustomerTurns:
             inbound.contact,
             language=negotiate(inbound.language, self._default_language),
         )
-        t = self._shared.catalogs.translator(conversation.language)
-        routed = route(
-            conversation, inbound, self._intents, handoff_flow=self._shared.flows.handoff
+        conversation, routed = await self._dialogue.read(
+            conversation, inbound, fresh=loaded is None
         )
+        t = self._shared.catalogs.translator(conversation.language)
         customer = TranscriptEntry(
             "customer", describe(routed.message, offered_buttons(conversation.context))
         )
@@ -215,35 +218,7 @@ class CustomerTurns:
     async def step(self, conversation: Conversation, routed: Route, t: Translate) -> Turn:
         """Run the routed flow's step on a fresh :class:`Turn` (nothing saved). Raises whatever
         the step raises, and :class:`transitions.MachineError` for an outcome its table lacks."""
-        flows = self._shared.flows
-        flow = flows.get(routed.flow)
-        restart = routed.restart
-        if flow is None:
-            flow, restart = flows[flows.default], True
-        state = (
-            flow.spec.state_of(conversation.state) if flow.spec.name == conversation.flow else None
-        )
-        turn = Turn(
-            flow=flow.spec.name,
-            state=state if state is not None else flow.spec.initial,
-            context=conversation.context,
-            message=routed.message,
-            services=self._services,
-            t=t,
-            language=conversation.language,
-        )
-        if restart or state is None or not flow.has_step(state):
-            await flow.begin(turn)
-            return turn
-        outcome = await flow.spec.steps[state](turn)
-        if isinstance(outcome, Jump):
-            # only steps jump, and a flow's beginning runs no step: a jump cannot loop
-            flow = flows[outcome.flow]
-            turn.flow = flow.spec.name
-            await flow.begin(turn)
-        else:
-            await flow.fire(turn, outcome)
-        return turn
+        return await self._dialogue.step(conversation, routed, t)
 
     def _failure_replies(self, exc: Exception, failures: int, t: Translate) -> list[Reply]:
         human, menu = self._shared.flows.human_and_menu(t)

@@ -87,7 +87,15 @@ async def engine(
     tmp_path: Path, store: Store, catalogs: Catalogs, channel: RecordingChannel, probe: Probe
 ) -> AsyncIterator[Engine]:
     async with compose(
-        offline_settings(tmp_path, nudge_minutes=0, expire_minutes=0, handoff_timeout_minutes=0),
+        # the probe's words ("bug", "ozmap down") are commands to it, not requests to read:
+        # these tests are about turns, locks and failures, so they route by keywords
+        offline_settings(
+            tmp_path,
+            nudge_minutes=0,
+            expire_minutes=0,
+            handoff_timeout_minutes=0,
+            understanding="off",
+        ),
         channels={"test": channel},
         store=store,
         catalogs=catalogs,

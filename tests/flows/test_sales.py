@@ -80,7 +80,9 @@ async def test_typed_address_covered_to_reservation(chat: Chat, sandbox: Running
         "created_at": FIXED_NOW.isoformat(),
     }
 
-    await chat.says("obrigado")  # after the reservation: back to the menu, nothing reserved
+    await chat.says("obrigado")  # after the reservation: a polite ending, nothing reserved
+    assert "Por nada" in chat.last_reply.text
+    await chat.says("oi")  # and the next message gets the menu
     assert [b.payload for b in chat.options] == [
         "intent:sales",
         "intent:outage",

@@ -1,0 +1,360 @@
+"""The understanding in the turn: read the message with what its state expects, decide the move
+(:mod:`bot.engine.repair`), and run it on the flow's machine.
+
+:meth:`Dialogue.read` asks the understander (``Services.understander``) what the message means,
+with the state's :class:`~bot.nlu.base.Expect`, the options last offered and the conversation's
+language; picks the conversation's language from the text when the channel gave none (or when
+the customer clearly writes in another); and decides the move. Without an understander, and
+while a person handles the conversation, the keyword routing (:mod:`bot.engine.routing`) runs.
+
+:meth:`Dialogue.step` runs the move. The facts the message carries are kept
+(:data:`~bot.engine.flow.FACTS_KEY`) until a step uses them, and a state whose question they
+already answer is not asked: its step runs at once (so "oi, tem fibra na rua delminda silveira
+900?" goes from the greeting straight to the address's confirmation). A question is answered by
+``Services.answers`` and the pending question asked again; unclear answers are counted, and
+after :attr:`Dialogue.max_unclear` in a row a person is offered.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Sequence
+from enum import Enum
+
+from bot.conversation import Conversation
+from bot.engine.flow import FACTS_KEY, UNCLEAR, Jump, Translate, Turn
+from bot.engine.flowset import FlowSet
+from bot.engine.machine import CompiledFlow, trigger_name
+from bot.engine.repair import DATA, EXPECTED_FACTS, Situation, decide
+from bot.engine.routing import (
+    INTENT_PREFIX,
+    Intent,
+    Move,
+    Route,
+    normalize,
+    offered_buttons,
+    route,
+)
+from bot.engine.services import Services
+from bot.messages import Button, Inbound, Reply
+from bot.nlu.base import EntityKind, Expect, Option, Understanding
+
+__all__ = ["SWITCH_KEY", "UNCLEAR_KEY", "Dialogue"]
+
+log = logging.getLogger(__name__)
+
+#: the intent row the customer was asked about switching to (``Conversation.context``)
+SWITCH_KEY = "_switch"
+#: how many unclear answers in a row the customer gave (``Conversation.context``)
+UNCLEAR_KEY = "_unclear"
+#: a state that asks one of these takes a typed "2" as itself, not as the 2nd option offered
+_NUMBERS = frozenset({Expect.NUMBER, Expect.UNIT})
+#: how many states a message may answer at once (a bound, in case a step leaves its fact)
+_MAX_ADVANCE = 6
+#: a conversation's language changes only for a message this long (a short one is ambiguous);
+#: longer where the messenger told the customer's language
+_SWITCH_WORDS = 3
+_SWITCH_WORDS_HINTED = 4
+
+
+def choose(inbound: Inbound, offered: Sequence[Button], *, digits: bool) -> Inbound:
+    """A typed option's number (where ``digits``) or its label → that option's payload."""
+    if inbound.button is not None or not inbound.text or not offered:
+        return inbound
+    typed = normalize(inbound.text)
+    if typed.isdigit():
+        index = int(typed)
+        if digits and 1 <= index <= len(offered):
+            return dataclasses.replace(inbound, button=offered[index - 1].payload)
+        return inbound
+    for option in offered:
+        if typed == normalize(option.label):
+            return dataclasses.replace(inbound, button=option.payload)
+    return inbound
+
+
+class Dialogue:
+    """Reads and runs customers' messages for :class:`~bot.engine.turns.CustomerTurns`."""
+
+    def __init__(
+        self,
+        flows: FlowSet,
+        intents: Sequence[Intent],
+        services: Services,
+        *,
+        max_unclear: int = 2,
+    ) -> None:
+        self._flows = flows
+        self._intents = tuple(intents)
+        self._services = services
+        self.max_unclear = max_unclear
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _where(self, conversation: Conversation) -> tuple[CompiledFlow | None, Enum | None]:
+        flow = self._flows.get(conversation.flow)
+        state = flow.spec.state_of(conversation.state) if flow is not None else None
+        return flow, state
+
+    async def read(
+        self, conversation: Conversation, inbound: Inbound, *, fresh: bool
+    ) -> tuple[Conversation, Route]:
+        """The conversation (its language perhaps changed) and where ``inbound`` goes.
+        ``fresh``: the conversation was just created for this message."""
+        flows = self._flows
+        understander = self._services.understander
+        flow, state = self._where(conversation)
+        # a person handles it (only the way back is heard), or a flow not written as rows yet
+        # (its states do not say what they expect): the keyword routing
+        legacy = flow is not None and not flow.spec.rows
+        if understander is None or conversation.flow == flows.handoff or legacy:
+            return conversation, route(
+                conversation, inbound, self._intents, handoff_flow=flows.handoff
+            )
+        pending = conversation.context.get(SWITCH_KEY)
+        pending = pending if isinstance(pending, str) else None
+        expects = flow.spec.expects_in(state) if flow is not None else Expect.NOTHING
+        if pending is not None:
+            expects = Expect.YES_NO
+        offered = offered_buttons(conversation.context)
+        message = choose(inbound, offered, digits=expects not in _NUMBERS)
+        understood = None
+        if message.button is None and message.text and message.text.strip():
+            guess = inbound.language is None and fresh
+            understood = await understander.understand(
+                message.text,
+                expects=expects,
+                language=None if guess else conversation.language,
+                # only where a choice is asked: elsewhere the understander lets an option it
+                # recognises ("sim, ...") hide the rest of the message (a number, a question)
+                options=[Option(b.payload, b.label) for b in offered]
+                if expects is Expect.OPTION
+                else (),
+            )
+            message = self._option(message, understood)
+            words = _SWITCH_WORDS if inbound.language is None else _SWITCH_WORDS_HINTED
+            conversation = self._language(conversation, message.text, understood, guess, words)
+        at_rest = expects is Expect.NOTHING
+        busy = (
+            not at_rest
+            and flow is not None
+            and conversation.flow not in (flows.default, flows.handoff)
+            and state != _first_question(flow)
+        )
+        where = Situation(
+            flow=conversation.flow if flow is not None else flows.default,
+            expects=expects,
+            at_rest=at_rest,
+            busy=busy,
+            default=flows.default,
+            handoff=flows.handoff,
+            pending=pending,
+        )
+        return conversation, decide(where, message, understood, self._intents)
+
+    @staticmethod
+    def _option(message: Inbound, understood: Understanding) -> Inbound:
+        # "a segunda", "o de cima": the option the understander recognised, unless the message
+        # is a question or another request that merely names one
+        chosen = understood.value(EntityKind.OPTION)
+        if chosen is None or understood.intent not in ("inform", "affirm", "deny", None):
+            return message
+        return dataclasses.replace(message, button=chosen)
+
+    @staticmethod
+    def _language(
+        conversation: Conversation,
+        text: str | None,
+        understood: Understanding,
+        guess: bool,
+        words: int,
+    ) -> Conversation:
+        found = understood.language
+        if found is None or found == conversation.language:
+            return conversation
+        if guess or len((text or "").split()) >= words:
+            return dataclasses.replace(conversation, language=found)
+        return conversation
+
+    # -- running -----------------------------------------------------------------------------
+
+    async def step(self, conversation: Conversation, routed: Route, t: Translate) -> Turn:
+        """Run ``routed`` on a fresh :class:`Turn` (nothing saved). Raises whatever a step
+        raises, and :class:`transitions.MachineError` for an outcome its table lacks."""
+        flows = self._flows
+        flow = flows.get(routed.flow)
+        move = routed.move
+        if flow is None:
+            flow, move = flows[flows.default], Move.BEGIN
+        same = flow.spec.name == conversation.flow
+        state = flow.spec.state_of(conversation.state) if same else None
+        turn = Turn(
+            flow=flow.spec.name,
+            state=state if state is not None else flow.spec.initial,
+            context=conversation.context,
+            message=routed.message,
+            services=self._services,
+            t=t,
+            language=conversation.language,
+            understanding=routed.understanding,
+        )
+        switching = turn.context.pop(SWITCH_KEY, None) is not None
+        if move is Move.BEGIN and not switching:
+            turn.context.pop(FACTS_KEY, None)  # a new request: what an earlier one left goes
+        _remember(turn)
+        if move is Move.STEP and (state is None or not flow.has_step(state)):
+            move = Move.BEGIN
+        if move is Move.BEGIN:
+            await self._begin(flow, turn, first=True)
+        elif move is Move.STEP:
+            await self._step(flow, turn)
+        elif move is Move.ANSWER:
+            self._answer(turn)
+            await self._again(flow, turn)
+        elif move is Move.SMALL_TALK:
+            turn.say(_small_talk(turn))
+            await self._again(flow, turn)
+        elif move is Move.CLOSE:
+            self._close(turn)
+        elif move is Move.ASK_SWITCH:
+            self._ask_switch(flow, turn, routed.intent)
+        else:  # RESUME
+            turn.say(turn.t("repair.resume"))
+            await self._again(flow, turn)
+        return turn
+
+    async def _begin(self, flow: CompiledFlow, turn: Turn, *, first: bool = False) -> None:
+        turn.flow = flow.spec.name
+        turn.state = flow.spec.initial
+        turn.context.pop(UNCLEAR_KEY, None)
+        if flow.spec.on_begin is not None:
+            flow.spec.on_begin(turn)
+        mark = len(turn.replies)
+        await flow.fire(turn, "start")
+        # a pin sent at the menu answers the first question, like a typed address would
+        await self._advance(flow, turn, mark, pinned=first and turn.message.location is not None)
+
+    async def _step(self, flow: CompiledFlow, turn: Turn) -> None:
+        outcome = await flow.spec.steps[turn.state](turn)
+        if isinstance(outcome, Jump):
+            # only steps jump, and a flow's beginning runs no step but a known fact's: bounded
+            await self._begin(self._flows[outcome.flow], turn)
+            return
+        mark = len(turn.replies)
+        await flow.fire(turn, outcome)
+        if trigger_name(outcome) == UNCLEAR:
+            self._unclear(turn)
+            return
+        turn.context.pop(UNCLEAR_KEY, None)
+        await self._advance(flow, turn, mark)
+
+    async def _advance(
+        self, flow: CompiledFlow, turn: Turn, mark: int, *, pinned: bool = False
+    ) -> None:
+        """While the state just entered asks what the customer already said, do not ask: drop
+        its question (the replies from ``mark`` on) and run its step."""
+        for _ in range(_MAX_ADVANCE):
+            step = flow.spec.steps.get(turn.state)
+            expects = flow.spec.expects_in(turn.state)
+            known = any(turn.fact(kind) for kind in EXPECTED_FACTS.get(expects, ()))
+            if step is None or not (known or (pinned and expects is Expect.ADDRESS)):
+                return
+            pinned = False
+            del turn.replies[mark:]
+            outcome = await step(turn)
+            if isinstance(outcome, Jump):
+                await self._begin(self._flows[outcome.flow], turn)
+                return
+            mark = len(turn.replies)
+            await flow.fire(turn, outcome)
+            if trigger_name(outcome) == UNCLEAR:
+                self._unclear(turn)
+                return
+        log.warning("flow %s: facts answered %d states in a row", flow.spec.name, _MAX_ADVANCE)
+
+    def _unclear(self, turn: Turn) -> None:
+        count = int(turn.context.get(UNCLEAR_KEY) or 0) + 1
+        turn.context[UNCLEAR_KEY] = count
+        offered = any(
+            b.payload == INTENT_PREFIX + self._flows.handoff
+            for r in turn.replies
+            for b in r.buttons
+        )
+        if count >= self.max_unclear and not offered:
+            # never a loop: a person is a tap away
+            turn.say(turn.t("repair.offer_human"), *self._flows.human_and_menu(turn.t))
+
+    async def _again(self, flow: CompiledFlow, turn: Turn) -> None:
+        """The pending question again, or at rest the menu's (a greeting already shows it)."""
+        if flow.spec.expects_in(turn.state) is not Expect.NOTHING:
+            prompt = flow.spec.prompts.get(turn.state)
+            if prompt is not None:
+                prompt(turn)
+            return
+        if turn.flow == self._flows.default or turn.state is flow.spec.initial:
+            await self._begin(self._flows[self._flows.default], turn)
+
+    def _answer(self, turn: Turn) -> None:
+        answers = self._services.answers
+        reply: Reply | None = None
+        if answers is not None and turn.understanding is not None:
+            try:
+                reply = answers.answer(turn.understanding, turn.language)
+            except Exception:  # an answer is a courtesy: its failure must not lose the turn
+                log.exception("the answerer failed")
+        if reply is None:
+            turn.say(turn.t("repair.no_answer"))
+        else:
+            turn.replies.append(reply)
+
+    def _close(self, turn: Turn) -> None:
+        intent = turn.intent
+        if intent == "goodbye":
+            turn.say(turn.t("repair.goodbye"))
+        elif intent == "thank":
+            turn.say(turn.t("repair.welcome"))
+        else:
+            turn.say(turn.t("repair.stopped"))
+        default = self._flows[self._flows.default]
+        turn.context.pop(FACTS_KEY, None)
+        turn.context.pop(UNCLEAR_KEY, None)
+        turn.flow, turn.state = default.spec.name, default.spec.initial
+
+    def _ask_switch(self, flow: CompiledFlow, turn: Turn, intent: str | None) -> None:
+        t = turn.t
+        turn.context[SWITCH_KEY] = intent or ""
+        question = flow.spec.leaving(t) if flow.spec.leaving else t("repair.leave")
+        turn.say(
+            question,
+            Button("yes", t("repair.button.leave")),
+            Button("no", t("repair.button.stay")),
+        )
+
+
+def _first_question(flow: CompiledFlow) -> Enum | None:
+    """The state a flow's ``start`` enters: leaving there throws nothing away."""
+    for row in flow.spec.transitions:
+        if trigger_name(row[0]) == "start":
+            dest: Enum | None = row[2]
+            return dest
+    return None
+
+
+def _remember(turn: Turn) -> None:
+    """Keep the data the message carries for the states that will ask for it."""
+    understood = turn.understanding
+    if understood is None:
+        return
+    for entity in understood.entities:
+        if entity.kind in DATA:
+            turn.keep(entity.kind, entity.value)
+
+
+def _small_talk(turn: Turn) -> str:
+    intent = turn.intent
+    if intent == "greet":
+        return turn.t("repair.greet")
+    if intent == "thank":
+        return turn.t("repair.thanks")
+    return turn.t("repair.chitchat")

@@ -1,0 +1,164 @@
+"""Conversation repair: what the engine does with a message it understood. Pure.
+
+The patterns are the ones dialogue systems name (Rasa CALM's conversation repair):
+
+* an **answer** to what the state expects goes to its step (which also reads a *correction*:
+  "nao, na verdade é 1500");
+* a **digression** (a question: the price, "posso cancelar depois?", opening hours) is answered
+  and the pending question asked again; the flow is not left;
+* an **interruption** (another request, clearly meant) that would throw the flow's work away is
+  confirmed first ("Quer parar a contratação?"); asking for a person never waits;
+* **small talk** ("oi", "tudo bem?", "obrigado") gets a short reply, then the question again;
+* "sair", "parar", "tchau" (and thanks once a flow is done) **close** politely;
+* a request at rest (the menu, a finished flow) starts its flow, carrying the facts the message
+  holds ("tem fibra na rua delminda silveira 900?" goes straight to the address check).
+
+Anything else goes to the step, which says what it needs (the engine counts those: after a few
+in a row it offers a person).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.engine.routing import INTENT_PREFIX, Intent, Move, Route
+from bot.messages import Inbound
+from bot.nlu.base import EntityKind, Expect, Understanding
+
+__all__ = ["CLEAR", "DATA", "EXPECTED_FACTS", "Situation", "decide", "is_question"]
+
+#: the understander's score above which an intent was clearly meant
+CLEAR = 0.5
+#: above which another request is taken as meant mid-flow (and the switch asked about): a
+#: doubtful one goes to the step, which asks its question again
+MEANT = 0.75
+#: the intents that answer what a state expects
+ANSWERS = frozenset({"inform", "affirm", "deny", "correct"})
+CLOSING = frozenset({"stop", "goodbye"})
+SMALL_TALK = frozenset({"greet", "chitchat", "thank"})
+QUESTIONS = frozenset({"ask_price", "ask_plans"})
+K = EntityKind
+#: the facts that answer what each state expects (a state expecting one of them that is
+#: already known does not ask: its step reads it)
+EXPECTED_FACTS: dict[Expect, tuple[EntityKind, ...]] = {
+    Expect.ADDRESS: (K.ADDRESS, K.CEP),
+    Expect.NUMBER: (K.HOUSE_NUMBER,),
+    Expect.UNIT: (K.UNIT,),
+    Expect.NAME: (K.PERSON_NAME,),
+    Expect.CPF: (K.CPF,),
+    Expect.CODE: (K.CODE,),
+}
+#: the kinds of fact the engine keeps for later states (yes/no and options are answers only)
+DATA = frozenset(
+    {K.CEP, K.HOUSE_NUMBER, K.UNIT, K.ADDRESS, K.PERSON_NAME, K.CPF, K.CNPJ, K.CODE, K.PLAN}
+)
+
+
+def is_question(intent: str | None) -> bool:
+    """Whether the understander's ``intent`` is a question the provider's answers cover."""
+    return intent is not None and (intent in QUESTIONS or intent.startswith("faq_"))
+
+
+@dataclass(frozen=True, slots=True)
+class Situation:
+    """Where the conversation is. ``expects``: what its state asks for; ``at_rest``: it asks
+    nothing (the menu, a finished flow, a flow not begun); ``busy``: leaving now would throw
+    work away (past a flow's first question); ``pending``: the intent row whose flow the
+    customer was asked about switching to."""
+
+    flow: str
+    expects: Expect
+    at_rest: bool
+    busy: bool
+    default: str
+    handoff: str
+    pending: str | None = None
+
+
+def _row(intents: Sequence[Intent], understood: str | None) -> Intent | None:
+    if understood is None:
+        return None
+    return next((i for i in intents if understood in i.understood), None)
+
+
+def _answers_expectation(u: Understanding, expects: Expect) -> bool:
+    kinds = EXPECTED_FACTS.get(expects, ())
+    return any(u.first(kind) is not None for kind in kinds)
+
+
+def _yes_no(message: Inbound, u: Understanding | None) -> str | None:
+    if message.button in ("yes", "no"):
+        return message.button
+    if u is None:
+        return None
+    said = u.value(K.YES_NO)
+    if said is not None:
+        return said
+    return {"affirm": "yes", "deny": "no"}.get(u.intent or "")
+
+
+def decide(
+    where: Situation, message: Inbound, u: Understanding | None, intents: Sequence[Intent]
+) -> Route:
+    """What to do with ``message`` (``u``: what the understander made of its text, None for a
+    pin, a contact card or a tapped button)."""
+
+    def go(move: Move, flow: str | None = None, intent: str | None = None) -> Route:
+        return Route(
+            flow=flow or where.flow,
+            restart=move is Move.BEGIN,
+            message=message,
+            intent=intent,
+            understanding=u,
+            move=move,
+        )
+
+    button = message.button
+    if button is not None and button.startswith(INTENT_PREFIX):
+        name = button.removeprefix(INTENT_PREFIX)
+        row = next((i for i in intents if i.name == name), None)
+        if row is not None:  # a tapped choice is clearly meant: no question first
+            return go(Move.BEGIN, row.flow, row.name)
+    if where.pending is not None:
+        target = next((i for i in intents if i.name == where.pending), None)
+        said = _yes_no(message, u)
+        if target is not None and said == "yes":
+            return go(Move.BEGIN, target.flow, target.name)
+        if said == "no":
+            return go(Move.RESUME)
+    if button is not None or u is None:
+        if where.at_rest and message.location is not None:
+            carrier = next((i for i in intents if K.ADDRESS in i.carries), None)
+            if carrier is not None:  # a pin at the menu: where they want the fibre
+                return go(Move.BEGIN, carrier.flow, carrier.name)
+        return go(Move.STEP)
+
+    intent = u.intent
+    clear = u.confidence >= CLEAR
+    row = _row(intents, intent)
+    if row is not None and row.flow == where.handoff:
+        return go(Move.BEGIN, row.flow, row.name)  # a person is never kept waiting
+    if is_question(intent):
+        return go(Move.ANSWER)
+    if intent in CLOSING and clear:
+        return go(Move.CLOSE)
+    if row is not None and clear and intent not in SMALL_TALK:
+        if row.flow == where.flow and not where.at_rest:
+            return go(Move.STEP)  # "quero contratar na rua x" while the sale asks the address
+        if where.busy and row.asks_first:
+            if u.confidence < MEANT:
+                return go(Move.STEP)
+            return go(Move.ASK_SWITCH, intent=row.name)
+        return go(Move.BEGIN, row.flow, row.name)
+    if where.at_rest and (intent in ANSWERS or intent in SMALL_TALK or intent is None):
+        for carrier in intents:
+            if any(u.first(kind) is not None for kind in carrier.carries):
+                return go(Move.BEGIN, carrier.flow, carrier.name)
+    if intent == "thank" and where.at_rest:
+        return go(Move.CLOSE)
+    if intent in SMALL_TALK and not _answers_expectation(u, where.expects):
+        if where.at_rest and intent == "greet":
+            return go(Move.BEGIN, where.default)
+        return go(Move.SMALL_TALK)
+    return go(Move.STEP)

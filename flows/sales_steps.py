@@ -1,0 +1,321 @@
+"""The sales flow's steps but the address readers (:mod:`flows.address`): the feasibility check,
+the confirmations, the unit, the name and CPF, the reservation and the prospect.
+
+Each step reads first what the understander found (:meth:`Turn.take`: a name, a CPF sent with
+it, the unit given with the number), then the text. A *correction* ("nao, na verdade é 1500",
+"errei, é apto 302", a new address at the summary) changes what it names and confirms again:
+an address is found and confirmed anew (what was known after it, name, unit and CPF, is kept
+for the states that ask it, so they do not ask again), anything else is noted and the question
+asked again (the summary shown again).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bot.engine import Jump, Services, Turn
+from bot.errors import ReservationUnconfirmed
+from bot.messages import Button
+from bot.nlu.answers import proper_case
+from bot.nlu.base import EntityKind
+from bot.ozmap.sales import Booking, remember_reservation
+from bot.validation import normalize_cpf
+from flows.address import correct_number, read_address, sales
+from flows.common import answer
+from flows.sales_states import Outcome
+from flows.sales_states import State as S
+
+__all__ = [
+    "choose_place",
+    "confirm_place",
+    "read_cpf",
+    "read_name",
+    "read_prospect_name",
+    "read_unit",
+    "reserve",
+]
+
+O = Outcome  # noqa: E741  # as in the flow's table
+K = EntityKind
+OBSERVATION = "Reserva de porta pelo chatbot ozbot ({channel})"
+_LETTER = re.compile(r"[^\W\d_]")
+_MAX_NAME_WORDS = 6
+#: what a step keeps when the address is corrected after it was confirmed
+_KEPT = (("name", K.PERSON_NAME), ("unit", K.UNIT), ("cpf", K.CPF))
+
+
+def services(turn: Turn) -> Services:
+    result: Services = turn.services
+    return result
+
+
+def unit_text(value: str) -> str:
+    """A unit as the summary shows it: "apto 302 bloco b" → "Apto 302 Bloco B"."""
+    return " ".join(w[:1].upper() + w[1:] for w in value.split())
+
+
+async def check_feasibility(turn: Turn, place: dict[str, Any]) -> Outcome:
+    """OZmap decides (bot.ozmap.sales): the boxes to try, nearest first, or a condominium."""
+    data = sales(turn)
+    data["place"] = place
+    coverage = await services(turn).sales.coverage(
+        place["lat"], place["lng"], street=place.get("street"), number=place.get("number")
+    )
+    data["feasibility"] = coverage.to_context()
+    if not coverage.covered:
+        turn.say(turn.t("sales.not_covered"))
+        return O.NOT_COVERED
+    turn.say(turn.t("sales.covered"))
+    if coverage.kind == "condominium":
+        return O.CONDOMINIUM  # its unit question reads a unit already given
+    unit = turn.take(K.UNIT)
+    if unit is not None:  # "n° 900 apto 302 bloco b": a flat in a building on a box
+        data["unit"] = unit_text(unit)
+    return O.COVERED
+
+
+async def _new_address(turn: Turn, place: Mapping[str, Any] | None) -> Outcome | None:
+    """A corrected address in this message: a new one, or another number on the same street."""
+    has_address = turn.fact(K.ADDRESS) or turn.fact(K.CEP) or turn.message.location
+    number = turn.fact(K.HOUSE_NUMBER)
+    if not has_address and number is None:
+        return None
+    data = sales(turn)
+    for key, kind in _KEPT:
+        if data.get(key) and turn.fact(kind) is None:
+            turn.keep(kind, data[key])  # not asked again once the new address is confirmed
+    if has_address or place is None or number is None:
+        return await read_address(turn)
+    turn.take(K.HOUSE_NUMBER)
+    return await correct_number(turn, place, number)
+
+
+def _noted(turn: Turn, answering: EntityKind | None) -> Outcome | None:
+    """A unit, a name or a CPF given where something else is asked: noted, question again."""
+    data = sales(turn)
+    unit = turn.take(K.UNIT) if answering is not K.UNIT else None
+    if unit is not None:
+        data["unit"] = unit_text(unit)
+        turn.say(turn.t("sales.noted", what=data["unit"]))
+        return O.CHANGED
+    correcting = turn.intent == "correct" or turn.state is S.CONFIRM
+    name = turn.take(K.PERSON_NAME) if answering is not K.PERSON_NAME and correcting else None
+    if name is not None:
+        data["name"] = name
+        turn.say(turn.t("sales.noted", what=name))
+        return O.CHANGED
+    cpf = turn.take(K.CPF) if answering is not K.CPF else None
+    if cpf is not None:
+        data["cpf"] = cpf
+        turn.say(turn.t("sales.noted.cpf"))
+        return O.CHANGED
+    return None
+
+
+async def correction(turn: Turn, answering: EntityKind | None = None) -> Outcome | None:
+    """What a message correcting an earlier answer changes (None: it corrects nothing)."""
+    if turn.understanding is None:
+        return None
+    moved = await _new_address(turn, sales(turn).get("place"))
+    return moved if moved is not None else _noted(turn, answering)
+
+
+async def confirm_place(turn: Turn) -> Outcome:
+    said = answer(turn)
+    candidate = sales(turn)["candidates"][0]
+    if said not in ("yes", "no") or turn.understanding is not None:
+        moved = await _new_address(turn, candidate)
+        if moved is not None:
+            return moved  # "nao, na verdade é 1500": that one, to confirm
+    if said == "yes":
+        return await check_feasibility(turn, candidate)
+    if said == "no":
+        turn.say(turn.t("sales.retry"))
+        return O.RETRY
+    if turn.message.location is not None or (turn.text and said is None):
+        return await read_address(turn)  # a corrected address, sent straight away
+    turn.say(turn.t("sales.yes_or_no"))
+    return O.UNCLEAR
+
+
+async def choose_place(turn: Turn) -> Outcome:
+    said = answer(turn)
+    candidates = sales(turn)["candidates"]
+    if said is not None and said.startswith("place:"):
+        index = int(said.removeprefix("place:"))
+        if 0 <= index < len(candidates):
+            return await check_feasibility(turn, candidates[index])
+    if said in ("none", "no"):
+        turn.say(turn.t("sales.retry"))
+        return O.RETRY
+    if turn.message.location is not None or turn.text:
+        return await read_address(turn)
+    turn.say(turn.t("sales.pick_one"))
+    return O.UNCLEAR
+
+
+async def read_unit(turn: Turn) -> Outcome:
+    corrected = await correction(turn, K.UNIT)
+    if corrected is not None:
+        return corrected
+    found = turn.take(K.UNIT)
+    typed = " ".join(turn.text.split())
+    if found is not None and _bare(typed) != _bare(found):
+        unit: str | None = unit_text(found)  # "ap. 302 bl b" → "Apto 302 Bloco B"
+    else:
+        unit = typed if typed and len(typed) <= 40 else None  # as written: "Apto 302, Bloco B"
+    if unit is None:
+        turn.say(turn.t("sales.unit_unclear"))
+        return O.UNCLEAR
+    sales(turn)["unit"] = unit
+    return O.UNIT_GIVEN
+
+
+def _bare(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def typed_name(turn: Turn) -> str | None:
+    """The name in the message: the one the understander found, else what is left of the text
+    once its data (a CPF sent with it) is taken out, when that reads as a name: letters, at
+    most six words, no digits, not a question, not a request. In proper case."""
+    found = turn.take(K.PERSON_NAME)
+    if found is not None:
+        return found
+    understood = turn.understanding
+    text = turn.text
+    if understood is not None:
+        if understood.intent not in (None, "inform", "correct"):
+            return None
+        rest = list(text)
+        for entity in understood.entities:
+            rest[entity.start : entity.end] = " " * (entity.end - entity.start)
+        text = "".join(rest)
+    name = " ".join(text.replace(",", " ").split()).strip(" .;:!-")
+    if (
+        len(_LETTER.findall(name)) < 2
+        or len(name.split()) > _MAX_NAME_WORDS
+        or "?" in name
+        or any(ch.isdigit() for ch in name)
+    ):
+        return None
+    return proper_case(name) if understood is not None else name
+
+
+async def _prepare_summary(turn: Turn) -> None:
+    # saved with this turn, before the reserve turn: a retried "yes" finds the same code
+    data = sales(turn)
+    if "code" not in data:
+        data["code"] = await services(turn).sales.new_code(cpf=data.get("cpf"))
+
+
+async def read_name(turn: Turn) -> Outcome:
+    corrected = await correction(turn, K.PERSON_NAME)
+    if corrected is not None and corrected is not O.CHANGED:
+        return corrected
+    data = sales(turn)
+    cpf = turn.take(K.CPF)
+    if cpf is not None:
+        data["cpf"] = cpf  # sent with the name: kept, not asked
+    name = typed_name(turn)
+    if name is None:
+        if corrected is not None:
+            return corrected
+        turn.say(turn.t("sales.name_unclear"))
+        return O.UNCLEAR
+    data["name"] = name
+    if services(turn).require_cpf and not data.get("cpf"):
+        return O.NEEDS_CPF
+    await _prepare_summary(turn)
+    return O.NAMED
+
+
+async def read_cpf(turn: Turn) -> Outcome:
+    corrected = await correction(turn, K.CPF)
+    if corrected is not None:
+        return corrected
+    digits = turn.take(K.CPF) or normalize_cpf(turn.text)
+    if digits is None:
+        turn.say(turn.t("sales.cpf_invalid"))
+        return O.UNCLEAR
+    sales(turn)["cpf"] = digits
+    await _prepare_summary(turn)
+    return O.CPF_OK
+
+
+async def _record_prospect(turn: Turn) -> None:
+    data = sales(turn)
+    place = data["place"]
+    await services(turn).sales.record_prospect(
+        name=data["name"],
+        phone=turn.message.phone or "",
+        address=place["address"],
+        lat=place["lat"],
+        lng=place["lng"],
+        code=data.get("code"),
+    )
+
+
+async def reserve(turn: Turn) -> Outcome | Jump:
+    said = answer(turn)
+    if said == "retry":
+        turn.say(turn.t("sales.retry"))
+        return O.RETRY
+    corrected = await correction(turn)
+    if corrected is not None:
+        return corrected  # the summary again, or the new address to confirm
+    if said == "no":
+        turn.say(turn.t("sales.not_reserved"))
+        return Jump("menu")
+    if said != "yes":
+        turn.say(turn.t("sales.yes_or_no"))
+        return O.UNCLEAR
+    svc = services(turn)
+    data = sales(turn)
+    code: str = data["code"]
+    place = data["place"]
+    address = place["address"] + (f" ({data['unit']})" if data.get("unit") else "")
+    booking = Booking(
+        code=code,
+        name=data["name"],
+        lat=place["lat"],
+        lng=place["lng"],
+        address=address,
+        observation=OBSERVATION.format(channel=turn.message.channel),
+        cpf=data.get("cpf"),  # into OZmap only where the provider opted in
+    )
+    reservations: list[dict[str, Any]] = turn.context.setdefault("reservations", [])
+    try:
+        # an earlier attempt that got through (its answer lost) is found by the code, not redone
+        created = await svc.sales.reserve(booking, data["feasibility"]["boxes"])
+    except ReservationUnconfirmed:
+        # OZmap may hold it: kept as this contact's, so "sim" checks again and "cancelar" finds it
+        remember_reservation(reservations, code=code, address=address, at=svc.clock())
+        turn.say(
+            turn.t("sales.reservation_unconfirmed", code=code),
+            Button("yes", turn.t("sales.button.check_again")),
+            Button("intent:cancel", turn.t("menu.option.cancel")),
+        )
+        return O.UNCLEAR
+    if created is None:
+        await _record_prospect(turn)
+        return O.PORTS_GONE
+    remember_reservation(
+        reservations, code=code, address=address, at=svc.clock(), property_id=created.id
+    )
+    return O.RESERVED
+
+
+async def read_prospect_name(turn: Turn) -> Outcome | Jump:
+    if answer(turn) == "no":
+        turn.say(turn.t("sales.prospect_declined"))
+        return Jump("menu")
+    name = typed_name(turn)
+    if name is None:
+        turn.say(turn.t("sales.name_unclear"))
+        return O.UNCLEAR
+    sales(turn)["name"] = name
+    await _record_prospect(turn)
+    return O.RECORDED

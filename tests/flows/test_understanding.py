@@ -1,0 +1,206 @@
+"""The sale as customers really write it: several facts in one message, slang for yes, a CPF
+with the name, the unit with the number, corrections, questions on the way, other requests in
+the middle, and giving up. Against the real sandbox over loopback, with the embedded
+understander, on the engine as the channels use it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.ozmap.sandbox import RunningSandbox
+from tests.engine.support import Chat
+from tests.flows.conftest import MakeChat
+
+CODE = re.compile(r"Código da reserva: (OZB-[A-Z2-9]{6})")
+
+
+def reserved_code(chat: Chat) -> str:
+    found = CODE.search(chat.text)
+    assert found, chat.text
+    return found.group(1)
+
+
+async def test_the_first_message_with_the_address_goes_straight_to_its_confirmation(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    await chat.says("oi boa tarde, queria saber se tem fibra na rua delminda silveira 900")
+    assert "Encontrei este endereço: Rua Delminda Silveira, 900" in chat.last_reply.text
+    assert "Me envie o endereço" not in chat.text  # not asked for what was said
+    await chat.says("isso")
+    assert "nome completo" in chat.last_reply.text
+    await chat.says("maria souza")
+    assert "• Nome: Maria Souza" in chat.last_reply.text  # proper case
+    await chat.says("blz")
+    client = sandbox.network.client_by_code(reserved_code(chat))
+    assert client is not None and client["name"] == "Maria Souza"
+
+
+async def test_a_cpf_sent_with_the_name_is_kept(make_chat: MakeChat) -> None:
+    chat = await make_chat(require_cpf=True)
+    await chat.says("quero contratar internet, moro na rua delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("Maria Souza 529.982.247-25")
+    assert "• Nome: Maria Souza" in chat.last_reply.text
+    assert "• CPF: ***.***.*47-25" in chat.last_reply.text  # not asked for again
+    assert "529.982.247-25" not in chat.text.replace("Maria Souza 529.982.247-25", "")
+
+
+async def test_the_unit_given_with_the_number_is_kept(chat: Chat) -> None:
+    await chat.says("quero contratar")
+    await chat.says("meu cep é 88025-500")
+    assert "qual é o número" in chat.last_reply.text
+    await chat.says("n° 900 apto 302 bloco b")
+    assert "Rua Delminda Silveira, 900" in chat.last_reply.text
+    await chat.says("sim")
+    await chat.says("Ana Souza")
+    assert "• Unidade: Apto 302 Bloco B" in chat.last_reply.text
+
+
+async def test_a_question_at_the_name_prompt_is_not_a_name(chat: Chat) -> None:
+    await chat.says("quero contratar")
+    await chat.says("Rua Delminda Silveira, 900")
+    await chat.says("sim")
+    await chat.says("mas quanto custa a mensalidade?")
+    assert "nome completo" in chat.last_reply.text  # the question again
+    saved = await chat.saved()
+    assert "name" not in saved.context["sales"]
+    assert (saved.flow, saved.state) == ("sales", "ask_name")
+
+
+async def test_yes_as_people_write_it(chat: Chat, sandbox: RunningSandbox) -> None:
+    await chat.says("tem fibra na rua delminda silveira 900?")
+    await chat.says("👍")
+    await chat.says("Gabriel Marioto")
+    await chat.says("pode reservar pfv")
+    assert sandbox.network.client_by_code(reserved_code(chat)) is not None
+
+
+async def test_a_corrected_number_is_found_and_confirmed_again(chat: Chat) -> None:
+    await chat.says("quero contratar na rua delminda silveira 900")
+    assert "Rua Delminda Silveira, 900" in chat.last_reply.text
+    await chat.says("nao, na verdade é 1500")
+    assert "Encontrei este endereço: Rua Delminda Silveira, 1500" in chat.last_reply.text
+    await chat.says("sim")
+    assert "nome completo" in chat.last_reply.text
+
+
+async def test_a_unit_corrected_at_the_summary_shows_it_again(chat: Chat) -> None:
+    await chat.says("quero contratar na rua delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("Ana Souza")
+    assert "Posso reservar" in chat.last_reply.text
+    await chat.says("errei, é apto 302")
+    assert "Anotado: Apto 302" in chat.text
+    assert "• Unidade: Apto 302" in chat.last_reply.text
+    assert "Posso reservar" in chat.last_reply.text
+
+
+async def test_an_address_corrected_at_the_summary_keeps_the_name(chat: Chat) -> None:
+    await chat.says("quero contratar na rua delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("Ana Souza")
+    await chat.says("na verdade o numero é 1500")
+    assert "Rua Delminda Silveira, 1500" in chat.last_reply.text
+    await chat.says("sim")
+    # the name is not asked again: the summary, with the new address
+    assert "• Nome: Ana Souza" in chat.last_reply.text
+    assert "• Endereço: Rua Delminda Silveira, 1500" in chat.last_reply.text
+
+
+async def test_yes_with_a_question_at_the_summary_does_not_cancel(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    await chat.says("quero contratar na rua delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("Ana Souza")
+    await chat.says("sim, mas posso cancelar depois?")
+    saved = await chat.saved()
+    assert (saved.flow, saved.state) == ("sales", "confirm")  # still the sale
+    assert "Posso reservar" in chat.last_reply.text  # asked again
+    assert "reservations" not in saved.context
+    await chat.says("fechado")
+    assert sandbox.network.client_by_code(reserved_code(chat)) is not None
+
+
+async def test_another_request_mid_sale_asks_first(chat: Chat) -> None:
+    await chat.says("quero contratar na rua delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("minha internet caiu")
+    assert "Quer parar a contratação?" in chat.last_reply.text
+    await chat.says("nao")
+    assert "nome completo" in chat.last_reply.text  # where we were
+    await chat.says("minha internet caiu")
+    await chat.says("sim")
+    assert (await chat.saved()).flow == "outage"
+
+
+async def test_asking_for_a_person_never_waits(chat: Chat) -> None:
+    await chat.says("quero contratar na rua delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("preciso falar com o suporte")
+    assert "Uma pessoa da nossa equipe" in chat.last_reply.text
+    assert (await chat.saved()).flow == "handoff"
+
+
+async def test_sair_ends_politely_and_is_no_address(chat: Chat) -> None:
+    await chat.says("quero contratar")
+    await chat.says("sair")
+    assert "parei por aqui" in chat.last_reply.text
+    assert "endereço" not in chat.last_reply.text
+    saved = await chat.saved()
+    assert saved.flow == "menu"
+
+
+async def test_unclear_answers_lead_to_a_person_not_a_loop(chat: Chat) -> None:
+    await chat.says("quero contratar na rua delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("123")
+    assert "nome completo" in chat.last_reply.text and "Por exemplo" in chat.last_reply.text
+    assert "intent:handoff" not in [b.payload for b in chat.options]
+    await chat.says("4567")
+    assert "intent:handoff" in [b.payload for b in chat.options]
+
+
+async def test_a_question_on_the_way_is_answered_and_the_question_asked_again(
+    chat: Chat,
+) -> None:
+    await chat.says("quero contratar")
+    await chat.says("qual o horario de atendimento de vcs?")
+    assert "Me envie o endereço" in chat.last_reply.text  # the pending question again
+    assert (await chat.saved()).state == "ask_address"
+
+
+async def test_small_talk_mid_flow_gets_a_reply_and_the_question(chat: Chat) -> None:
+    await chat.says("quero contratar na rua delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("tudo bem?")
+    assert "nome completo" in chat.last_reply.text
+    assert (await chat.saved()).state == "ask_name"
+
+
+async def test_the_language_comes_from_the_text_when_the_channel_gives_none(
+    make_chat: MakeChat,
+) -> None:
+    chat = await make_chat("5548999990011", language=None)
+    await chat.says("hi, is there fiber at rua delminda silveira 900?")
+    assert "I found this address" in chat.last_reply.text
+    assert (await chat.saved()).language == "en"
+    await chat.says("yes")  # short: the conversation keeps its language
+    assert "full name" in chat.last_reply.text
+    spanish = await make_chat("5548999990012", language=None)
+    await spanish.says("hola, quiero contratar internet por favor")
+    assert "dirección" in spanish.last_reply.text
+
+
+async def test_a_pin_at_the_menu_goes_to_the_address_check(chat: Chat) -> None:
+    await chat.says("oi")
+    await chat.send(chat.inbound(location=_pin()))
+    assert "Está certo?" in chat.last_reply.text
+    assert (await chat.saved()).state == "confirm_address"
+
+
+def _pin() -> object:
+    from bot.messages import Location
+
+    return Location(-27.5782336721312, -48.527442812919624)
