@@ -42,6 +42,12 @@ K = EntityKind
 OBSERVATION = "Reserva de porta pelo chatbot ozbot ({channel})"
 _LETTER = re.compile(r"[^\W\d_]")
 _MAX_NAME_WORDS = 6
+#: what a message meaning these is not: a name (a greeting's or small talk's low score is
+#: often a name misread, "Carla Dias")
+_NOT_NAMES = frozenset(
+    {"buy", "outage", "cancel", "human", "erase_data", "menu", "stop", "goodbye", "affirm",
+     "deny", "ask_price", "ask_plans"}
+)  # fmt: skip
 #: what a step keeps when the address is corrected after it was confirmed
 _KEPT = (("name", K.PERSON_NAME), ("unit", K.UNIT), ("cpf", K.CPF))
 
@@ -187,8 +193,8 @@ def typed_name(turn: Turn) -> str | None:
     understood = turn.understanding
     text = turn.text
     if understood is not None:
-        if understood.intent not in (None, "inform", "correct"):
-            return None
+        if understood.first(K.YES_NO) is not None or understood.intent in _NOT_NAMES:
+            return None  # "sim", "quero contratar", a question: not a name
         rest = list(text)
         for entity in understood.entities:
             rest[entity.start : entity.end] = " " * (entity.end - entity.start)
@@ -198,6 +204,7 @@ def typed_name(turn: Turn) -> str | None:
         len(_LETTER.findall(name)) < 2
         or len(name.split()) > _MAX_NAME_WORDS
         or "?" in name
+        or (understood is not None and (understood.intent or "").startswith("faq_"))
         or any(ch.isdigit() for ch in name)
     ):
         return None

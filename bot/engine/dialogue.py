@@ -26,7 +26,7 @@ from bot.conversation import Conversation
 from bot.engine.flow import FACTS_KEY, UNCLEAR, Jump, Translate, Turn
 from bot.engine.flowset import FlowSet
 from bot.engine.machine import CompiledFlow, trigger_name
-from bot.engine.repair import DATA, EXPECTED_FACTS, Situation, decide
+from bot.engine.repair import DATA, EXPECTED_FACTS, SPENT, Situation, decide
 from bot.engine.routing import (
     INTENT_PREFIX,
     Intent,
@@ -150,6 +150,11 @@ class Dialogue:
             default=flows.default,
             handoff=flows.handoff,
             pending=pending,
+            offered=frozenset(
+                b.payload.removeprefix(INTENT_PREFIX)
+                for b in offered
+                if b.payload.startswith(INTENT_PREFIX)
+            ),
         )
         return conversation, decide(where, message, understood, self._intents)
 
@@ -235,8 +240,20 @@ class Dialogue:
         # a pin sent at the menu answers the first question, like a typed address would
         await self._advance(flow, turn, mark, pinned=first and turn.message.location is not None)
 
-    async def _step(self, flow: CompiledFlow, turn: Turn) -> None:
+    @staticmethod
+    async def _run(flow: CompiledFlow, turn: Turn) -> Enum | str | Jump:
+        """The state's step; the facts that answer its question are spent with it, whether it
+        used them or not (a step that read the text instead must not meet them again)."""
+        expects = flow.spec.expects_in(turn.state)
         outcome = await flow.spec.steps[turn.state](turn)
+        facts = turn.context.get(FACTS_KEY)
+        if facts:
+            for kind in SPENT.get(expects, ()):
+                facts.pop(kind.value, None)
+        return outcome
+
+    async def _step(self, flow: CompiledFlow, turn: Turn) -> None:
+        outcome = await self._run(flow, turn)
         if isinstance(outcome, Jump):
             # only steps jump, and a flow's beginning runs no step but a known fact's: bounded
             await self._begin(self._flows[outcome.flow], turn)
@@ -255,14 +272,15 @@ class Dialogue:
         """While the state just entered asks what the customer already said, do not ask: drop
         its question (the replies from ``mark`` on) and run its step."""
         for _ in range(_MAX_ADVANCE):
-            step = flow.spec.steps.get(turn.state)
             expects = flow.spec.expects_in(turn.state)
             known = any(turn.fact(kind) for kind in EXPECTED_FACTS.get(expects, ()))
-            if step is None or not (known or (pinned and expects is Expect.ADDRESS)):
+            if not flow.has_step(turn.state) or not (
+                known or (pinned and expects is Expect.ADDRESS)
+            ):
                 return
             pinned = False
             del turn.replies[mark:]
-            outcome = await step(turn)
+            outcome = await self._run(flow, turn)
             if isinstance(outcome, Jump):
                 await self._begin(self._flows[outcome.flow], turn)
                 return

@@ -26,7 +26,7 @@ from bot.engine.routing import INTENT_PREFIX, Intent, Move, Route
 from bot.messages import Inbound
 from bot.nlu.base import EntityKind, Expect, Understanding
 
-__all__ = ["CLEAR", "DATA", "EXPECTED_FACTS", "Situation", "decide", "is_question"]
+__all__ = ["CLEAR", "DATA", "EXPECTED_FACTS", "SPENT", "Situation", "decide", "is_question"]
 
 #: the understander's score above which an intent was clearly meant
 CLEAR = 0.5
@@ -49,6 +49,12 @@ EXPECTED_FACTS: dict[Expect, tuple[EntityKind, ...]] = {
     Expect.CPF: (K.CPF,),
     Expect.CODE: (K.CODE,),
 }
+_DATA = frozenset(EXPECTED_FACTS)
+#: the facts a state's step spends, used or not (an address's number goes with it)
+SPENT: dict[Expect, tuple[EntityKind, ...]] = {
+    **EXPECTED_FACTS,
+    Expect.ADDRESS: (K.ADDRESS, K.CEP, K.HOUSE_NUMBER),
+}
 #: the kinds of fact the engine keeps for later states (yes/no and options are answers only)
 DATA = frozenset(
     {K.CEP, K.HOUSE_NUMBER, K.UNIT, K.ADDRESS, K.PERSON_NAME, K.CPF, K.CNPJ, K.CODE, K.PLAN}
@@ -65,7 +71,7 @@ class Situation:
     """Where the conversation is. ``expects``: what its state asks for; ``at_rest``: it asks
     nothing (the menu, a finished flow, a flow not begun); ``busy``: leaving now would throw
     work away (past a flow's first question); ``pending``: the intent row whose flow the
-    customer was asked about switching to."""
+    customer was asked about switching to; ``offered``: see the field."""
 
     flow: str
     expects: Expect
@@ -74,6 +80,9 @@ class Situation:
     default: str
     handoff: str
     pending: str | None = None
+    #: the intent rows the bot's last message offered as buttons (``intent:<name>``): asking
+    #: for one of them needs no "do you want to stop?"
+    offered: frozenset[str] = frozenset()
 
 
 def _row(intents: Sequence[Intent], understood: str | None) -> Intent | None:
@@ -96,6 +105,12 @@ def _yes_no(message: Inbound, u: Understanding | None) -> str | None:
     if said is not None:
         return said
     return {"affirm": "yes", "deny": "no"}.get(u.intent or "")
+
+
+def _one_code(text: str | None) -> bool:
+    """One word spelled as a code is ("cliente-erro", "reserva_123", "OZB-7KQ2MX")."""
+    words = (text or "").split()
+    return len(words) == 1 and any(ch.isdigit() or ch in "-_" for ch in words[0])
 
 
 def decide(
@@ -136,17 +151,22 @@ def decide(
 
     intent = u.intent
     clear = u.confidence >= CLEAR
+    # where data is asked ("Carla Dias", "123.456.789-00"), a doubtful question or greeting is
+    # more likely the data misread: the step reads it
+    meant = u.confidence >= (MEANT if where.expects in _DATA else CLEAR)
     row = _row(intents, intent)
     if row is not None and row.flow == where.handoff:
         return go(Move.BEGIN, row.flow, row.name)  # a person is never kept waiting
-    if is_question(intent):
+    if is_question(intent) and meant:
         return go(Move.ANSWER)
     if intent in CLOSING and clear:
         return go(Move.CLOSE)
     if row is not None and clear and intent not in SMALL_TALK:
+        if where.expects in _DATA and _one_code(message.text):
+            return go(Move.STEP)  # "cliente-erro" where a code or an address is asked: data
         if row.flow == where.flow and not where.at_rest:
             return go(Move.STEP)  # "quero contratar na rua x" while the sale asks the address
-        if where.busy and row.asks_first:
+        if where.busy and row.asks_first and row.name not in where.offered:
             if u.confidence < MEANT:
                 return go(Move.STEP)
             return go(Move.ASK_SWITCH, intent=row.name)
@@ -157,8 +177,8 @@ def decide(
                 return go(Move.BEGIN, carrier.flow, carrier.name)
     if intent == "thank" and where.at_rest:
         return go(Move.CLOSE)
-    if intent in SMALL_TALK and not _answers_expectation(u, where.expects):
-        if where.at_rest and intent == "greet":
-            return go(Move.BEGIN, where.default)
+    if intent in SMALL_TALK and meant and not _answers_expectation(u, where.expects):
+        if intent == "greet" and not where.busy:
+            return go(Move.BEGIN, where.default)  # "oi" where nothing is lost: the start
         return go(Move.SMALL_TALK)
     return go(Move.STEP)
