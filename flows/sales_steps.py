@@ -208,7 +208,9 @@ def typed_name(turn: Turn) -> str | None:
         or any(ch.isdigit() for ch in name)
     ):
         return None
-    return proper_case(name) if understood is not None else name
+    if understood is None or (not name.islower() and not name.isupper()):
+        return name  # cased by the customer ("Ana McDonald"): as typed
+    return proper_case(name)  # "joao pedro alves", "MARIA DA SILVA"
 
 
 async def _prepare_summary(turn: Turn) -> None:
