@@ -42,6 +42,8 @@ NO = frozenset(
     {"nao", "n", "errado", "incorreto", "nao e esse", "nenhum", "no", "nope", "wrong", "ninguno"}
 )
 
+#: how many words may follow a leading "não" for it to be the answer
+_SHORT = 2
 #: button payloads that carry a code ("code:OZB-7KQ2MX")
 CODE_PREFIX = "code:"
 #: a word as a code is spelled (checked further with :func:`looks_like_code`)
@@ -67,6 +69,9 @@ def answer(turn: Turn) -> str | None:
         return "yes"
     if said in NO:
         return "no"
+    first, *rest = said.split() or [""]
+    if first in NO and len(rest) <= _SHORT:
+        return "no"  # "nao, deixa", "não obrigado"
     return None
 
 

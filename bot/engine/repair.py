@@ -92,6 +92,8 @@ def _row(intents: Sequence[Intent], understood: str | None) -> Intent | None:
 
 
 def _answers_expectation(u: Understanding, expects: Expect) -> bool:
+    if expects in (Expect.YES_NO, Expect.OPTION):  # a yes to a list of one is its choice
+        return u.first(K.YES_NO) is not None or u.first(K.OPTION) is not None
     kinds = EXPECTED_FACTS.get(expects, ())
     return any(u.first(kind) is not None for kind in kinds)
 
@@ -105,6 +107,14 @@ def _yes_no(message: Inbound, u: Understanding | None) -> str | None:
     if said is not None:
         return said
     return {"affirm": "yes", "deny": "no"}.get(u.intent or "")
+
+
+_NO_WORDS = frozenset({"nao", "não", "no", "n"})
+
+
+def _leading_no(text: str | None) -> bool:
+    words = (text or "").casefold().replace(",", " ").split()
+    return bool(words) and words[0] in _NO_WORDS
 
 
 def _one_code(text: str | None) -> bool:
@@ -159,8 +169,10 @@ def decide(
         return go(Move.BEGIN, row.flow, row.name)  # a person is never kept waiting
     if is_question(intent) and meant:
         return go(Move.ANSWER)
-    if intent in CLOSING and clear:
-        return go(Move.CLOSE)
+    if intent in CLOSING and clear and not _answers_expectation(u, where.expects):
+        if where.expects in (Expect.YES_NO, Expect.OPTION) and _leading_no(message.text):
+            return go(Move.STEP)  # "nao, deixa" to "cancel it?": the no it starts with
+        return go(Move.CLOSE)  # but a "não" where a yes or no is asked is that answer
     if row is not None and clear and intent not in SMALL_TALK:
         if where.expects in _DATA and _one_code(message.text):
             return go(Move.STEP)  # "cliente-erro" where a code or an address is asked: data
