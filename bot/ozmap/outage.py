@@ -155,7 +155,8 @@ class OutageReader:
     async def area(self, lat: float, lng: float, radius: float) -> AreaStatus:
         """The outage status of the point: the tags of its regions, of the horizontal
         condominium it is in, of a building standing at it, and of the implanted boxes within
-        ``radius`` metres (the reach of a drop), nearest first. Five requests, sent together;
+        ``radius`` metres (the reach of a drop), nearest first; inside a horizontal condominium
+        with boxes of its own, only those. Five requests, sent together;
         nothing about any client is read."""
         wanted, boxes, regions, (buildings, condominiums) = await asyncio.gather(
             self.outage_tag_ids(),
@@ -165,6 +166,12 @@ class OutageReader:
         )
         located = [b for b in boxes if b.lat is not None and b.lng is not None]
         located.sort(key=lambda b: distance_m(lat, lng, b.lat or 0.0, b.lng or 0.0))
+        # inside a gated community only its own boxes serve (docs section 3), when it has any
+        inside = [
+            b for b in located if any(c.contains(b.lat or 0.0, b.lng or 0.0) for c in condominiums)
+        ]
+        if inside:
+            located = inside
         tagged = [bool(tag_ids(b.tags) & wanted) for b in located]
         # a building counts where it stands at the point (as for a sale: docs section 3)
         at_point = [b for d, b in buildings if d <= BUILDING_AT_POINT_M]

@@ -255,3 +255,18 @@ async def test_the_provider_may_queue_customers_of_an_outage_area_for_a_person(
     assert chat.store is not None
     ticket = await chat.store.open_handoff(chat.key)
     assert ticket is not None and ticket.reason == "outage"
+
+
+async def test_inside_a_gated_community_only_its_own_boxes_count(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    """A tagged box 99 m away, outside the condominium's wall, is not the one serving a house
+    inside it (the condominium's own boxes are)."""
+    outside = next(b for b in sandbox.network.docs("boxes") if b["name"] == "CTO-AGR-11")
+    outside["tags"] = [tag_id(sandbox, "MASSIVA")]
+    try:
+        await chat.says("sem internet")
+        await chat.says(NO_OUTAGE_NEAR)
+    finally:
+        outside["tags"] = []
+    assert NEARBY not in chat.text and "Não há falha conhecida na sua região" in chat.text
