@@ -15,9 +15,11 @@ and a half on one core); a keyed one cannot be tried without the key, which logs
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 import sys
 from typing import TextIO
@@ -30,6 +32,7 @@ __all__ = [
     "customer_ref",
     "json_formatter",
     "quiet_noisy_loggers",
+    "redact",
     "use_log_key",
 ]
 
@@ -45,13 +48,15 @@ def use_log_key(secret: str) -> None:
 
 
 def customer_ref(key: str) -> str:
-    """The name of a conversation (``"whatsapp:5511..."``) in logs: 12 hex digits of an HMAC
-    of it, stable for one log key, useless to anyone without it (LGPD: keys hold phone numbers
-    and chat ids). Every use goes through here, so a conversation's lines can be followed from
-    the webhook to the engine."""
+    """The name of a conversation (``"whatsapp:5511..."``) in logs: 12 base32 characters of an
+    HMAC of it, stable for one log key, useless to anyone without it (LGPD: keys hold phone
+    numbers and chat ids). Every use goes through here, so a conversation's lines can be
+    followed from the webhook to the engine. (Base32, not hex: twelve hex digits are all
+    decimal one time in 300, and :func:`redact` would take them for a phone number.)"""
     if not _log_key:
         _log_key.append(secrets.token_bytes(32))
-    return hmac.new(_log_key[0], key.encode(), hashlib.sha256).hexdigest()[:12]
+    mac = hmac.new(_log_key[0], key.encode(), hashlib.sha256).digest()
+    return base64.b32encode(mac).decode()[:12].lower()
 
 
 # Libraries that log customer data or secrets below WARNING: httpx every request URL at INFO
@@ -68,10 +73,32 @@ def quiet_noisy_loggers() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+# What a phone number (10 to 15 digits, a + before them or not) or a CPF (formatted, or 11
+# digits) looks like in text; each becomes ``***`` and its last two digits. Our own lines never
+# carry them; a library's error chained under ours (Twilio's "The 'To' number whatsapp:+55...
+# is not valid") is printed whole with a traceback: this is the last guard.
+_NUMBERS = re.compile(r"(?<![\w.])\+?\d{10,15}(?![\w])|\b\d{3}\.\d{3}\.\d{3}-\d{2}\b")
+
+
+def redact(text: str) -> str:
+    """``text`` with phone numbers and CPFs masked to their last two digits."""
+    return _NUMBERS.sub(lambda found: "***" + found.group()[-2:], text)
+
+
+class _Redacting(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
+class _RedactingJson(JsonFormatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record))
+
+
 def json_formatter() -> logging.Formatter:
     """One JSON object a line. Only the record's standard fields and what a call passes in
     ``extra`` appear: the message is the one the text format shows."""
-    return JsonFormatter(
+    return _RedactingJson(
         "{asctime}{levelname}{name}{message}",
         style="{",
         rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
@@ -83,11 +110,10 @@ def configure_logging(
     *, verbose: bool = False, log_format: str = "text", stream: TextIO | None = None
 ) -> None:
     """Log to ``stream`` (stderr) at INFO (DEBUG with ``verbose``) in ``log_format`` ("text" or
-    "json"), replacing any handler set before; the noisy libraries stay at WARNING either way."""
+    "json"), replacing any handler set before; the noisy libraries stay at WARNING either way.
+    Both formats pass what they write through :func:`redact`."""
     handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(
-        json_formatter() if log_format == "json" else logging.Formatter(TEXT_FORMAT)
-    )
+    handler.setFormatter(json_formatter() if log_format == "json" else _Redacting(TEXT_FORMAT))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -6,6 +6,7 @@ processes keep in the store) cannot be tried without the key."""
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from bot.compose import compose
 from bot.conversation import ref
-from bot.logsafe import customer_ref, use_log_key
+from bot.logsafe import configure_logging, customer_ref, use_log_key
 from bot.storage.sqlite import SqliteStore
 from tests.fakes.payloads import tg_text
 from tests.support.settings import offline_settings
@@ -69,3 +70,33 @@ async def test_webhook_logs_name_the_customer_by_the_keyed_digest(
     assert plain not in caplog.text
     use_log_key("log-key-for-tests")
     assert customer_ref("telegram:123456789") in caplog.text
+
+
+@pytest.mark.parametrize("log_format", ["text", "json"])
+def test_numbers_in_a_traceback_are_masked_in_the_log(log_format: str) -> None:
+    """Our own lines name customers by digest, but a library's error chained under ours
+    (Twilio's "The 'To' number whatsapp:+5511987654321 is not valid", PostgreSQL's DETAIL)
+    is printed whole with the traceback: the log's formatter masks phone numbers and CPFs in
+    everything it writes, message and traceback alike."""
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    out = io.StringIO()
+    configure_logging(log_format=log_format, stream=out)
+    log = logging.getLogger("ozbot.test.mask")
+    try:
+        try:
+            raise ValueError("The 'To' number whatsapp:+5511987654321 is not a valid phone number")
+        except ValueError as exc:
+            raise RuntimeError("could not send; CPF 529.982.247-25 or 52998224725") from exc
+    except RuntimeError:
+        log.exception("could not deliver replies to conversation %s", "abc123def456")
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in saved[0]:
+        root.addHandler(handler)
+    root.setLevel(saved[1])
+    written = out.getvalue()
+    assert "abc123def456" in written and "could not deliver" in written
+    for secret in ("5511987654321", "987654321", "529.982.247-25", "52998224725"):
+        assert secret not in written
+    assert "***21" in written  # what is left says a number was there
