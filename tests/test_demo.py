@@ -105,3 +105,46 @@ def test_parse_line(line: str, text: str | None, location: Location | None) -> N
 
 def test_quit() -> None:
     assert parse_line("/QUIT") is None
+
+
+def test_a_sale_from_a_first_message_with_the_intent_and_the_address(tmp_path: Path) -> None:
+    """Issue 9: the first message holds the intent, the plan and the address; the bot reads
+    the address back at once and asks nothing it was told."""
+    script = [
+        "oi, quero contratar o plano de 300 mega na rua delminda silveira 900",
+        "isso",
+        "gabriel marioto",
+        "pode reservar",
+    ]
+    done = run_demo("\n".join(script) + "\n", tmp_path)
+    assert done.returncode == 0, done.stderr
+    first_reply = done.stdout.split("you>")[1]
+    assert "Encontrei este endereço: Rua Delminda Silveira, 900" in first_reply
+    assert "Me envie o endereço" not in done.stdout
+    assert "• Nome: Gabriel Marioto" in done.stdout  # stored in proper case
+    assert re.search(r"Código da reserva: OZB-[A-Z2-9]{6}\n", done.stdout), done.stdout
+    assert "Não entendi" not in done.stdout
+    assert "Traceback" not in done.stderr
+
+
+def test_a_sale_whose_customer_corrects_the_address_and_asks_the_price(tmp_path: Path) -> None:
+    """Issue 9: a correction ("nao, na verdade é 1500") and a digression (the price) on the
+    way: the price is answered, the corrected address confirmed and reserved."""
+    script = [
+        "quero internet de 500 mega na rua delminda silveira 900",
+        "nao, na verdade é 1500",
+        "quanto custa?",
+        "sim",
+        "carla dias",
+        "sim",
+    ]
+    done = run_demo("\n".join(script) + "\n", tmp_path)
+    assert done.returncode == 0, done.stderr
+    turns = done.stdout.split("you>")
+    assert "Rua Delminda Silveira, 1500" in turns[2]  # the correction, read back
+    assert "R$" in turns[3] and "Está certo?" in turns[3]  # answered, then asked again
+    reserved = re.search(r"Código da reserva: OZB-[A-Z2-9]{6}\n\s*Endereço: (.*)\n", done.stdout)
+    assert reserved, done.stdout
+    assert reserved.group(1).startswith("Rua Delminda Silveira, 1500")
+    assert "Não entendi" not in done.stdout
+    assert "Traceback" not in done.stderr
