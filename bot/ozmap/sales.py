@@ -40,6 +40,7 @@ from bot.errors import (
     ReservationUnconfirmed,
 )
 from bot.nlu.text import fold, words
+from bot.ozmap.answers import distance_m
 from bot.ozmap.client import OzmapClient
 from bot.ozmap.codes import CodeTemplate, Counter
 from bot.ozmap.feasibility import MODES, BoxFinder, PolesFinder, RadiusFinder
@@ -52,6 +53,7 @@ __all__ = [
     "Booking",
     "Coverage",
     "SalesDesk",
+    "booked_for",
     "in_condominium",
     "lives_in",
     "remember_reservation",
@@ -59,6 +61,9 @@ __all__ = [
 
 #: a building this close to the point is the customer's even if the addresses differ in form
 BUILDING_AT_POINT_M = 30.0
+#: a property holding a booking's code this close to its point is that booking's reservation
+#: (the bot sent the point itself; OZmap keeps it as sent)
+BOOKED_AT_POINT_M = 5.0
 _STREET_TYPES = frozenset({"r", "rua", "av", "avenida", "al", "alameda", "tv", "travessa", "rod"})
 _OBJECT_ID = re.compile(r"[0-9a-f]{24}")
 
@@ -155,6 +160,47 @@ def remember_reservation(
     if property_id is None:
         entry["unconfirmed"] = True
     reservations[:] = [*(r for r in reservations if r.get("code") != code), entry]
+
+
+def booked_for(
+    found: Sequence[Property],
+    *,
+    address: str,
+    lat: float | None = None,
+    lng: float | None = None,
+    name: str | None = None,
+) -> Property | None:
+    """The property of ``found`` (those holding a reservation's code) that is that reservation:
+    at its point, at its address or for its client's name (what the bot sent OZmap). None when
+    the code is held only by another client's property (a code handed out twice: a ``{seq}``
+    counter started again on a new database, a template shared by two systems), which must
+    never become this customer's to be told about or to cancel."""
+    wanted = _words(address)
+    for prop in found:
+        at_point = (
+            lat is not None
+            and lng is not None
+            and prop.lat is not None
+            and prop.lng is not None
+            and distance_m(prop.lat, prop.lng, lat, lng) <= BOOKED_AT_POINT_M
+        )
+        client = prop.client_obj
+        named = (
+            bool(name) and client is not None and _words(client.name or "") == _words(name or "")
+        )
+        if at_point or named or (wanted and _words(prop.address) == wanted):
+            return prop
+    return None
+
+
+def _code_taken() -> OzmapRejected:
+    """OZmap holds the booking's code for another client (the code is left out: it may carry
+    the CPF's digits)."""
+    return OzmapRejected(
+        "OZmap holds this reservation code for another client: codes must be unique (check "
+        "OZMAP_CODE_TEMPLATE, and that {seq} was not started again on a new database)",
+        status=409,
+    )
 
 
 def _utcnow() -> datetime:
@@ -256,10 +302,12 @@ class SalesDesk:
     async def reserve(self, booking: Booking, boxes: Sequence[str]) -> Property | None:
         """Reserve a port for ``booking`` on the first box of ``boxes`` that has one; None when
         none had. A property already holding ``booking.code`` (an earlier attempt whose answer
-        was lost) is returned as it is: a retried reservation never reserves twice."""
+        was lost) is returned as it is: a retried reservation never reserves twice; one of
+        another client holding it (:func:`booked_for`) is OzmapRejected (409), never this
+        customer's."""
         existing = await self.ozmap.properties_by_client_code(booking.code)
         if existing:
-            return existing[0]
+            return self._this_booking(booking, existing)
         for box in boxes:
             try:
                 return await self.ozmap.create_property(
@@ -286,31 +334,44 @@ class SalesDesk:
                 found = await self.ozmap.properties_by_client_code(booking.code)
                 if not found:
                     raise
-                return found[0]
+                return self._this_booking(booking, found)
             except OzmapUnavailable as lost:
                 # OZmap may have made it and only the answer was lost: never try the next box
-                return await self._after_lost_answer(booking.code, lost)
+                return await self._after_lost_answer(booking, lost)
         return None
 
-    async def _after_lost_answer(self, code: str, lost: OzmapUnavailable) -> Property:
-        """What OZmap holds under ``code`` after a reservation whose answer was lost.
+    @staticmethod
+    def _this_booking(booking: Booking, found: Sequence[Property]) -> Property:
+        """The property of ``found`` that is ``booking``'s; OzmapRejected (409) when the code
+        is another client's."""
+        mine = booked_for(
+            found, address=booking.address, lat=booking.lat, lng=booking.lng, name=booking.name
+        )
+        if mine is None:
+            raise _code_taken()
+        return mine
+
+    async def _after_lost_answer(self, booking: Booking, lost: OzmapUnavailable) -> Property:
+        """What OZmap holds under the booking's code after a reservation whose answer was lost.
 
         Raises ``lost`` again when OZmap answered (a 5xx) and holds nothing under the code:
         nothing was reserved, "OZmap is down" is the truth. Raises ReservationUnconfirmed when
         OZmap cannot be asked, or when the request got no answer at all (a timeout, or a
         gateway's 504 that gave up waiting: it may still be running there) and nothing is there
-        yet."""
+        yet; OzmapRejected when what holds the code is another client's. No message names the
+        code (it may carry the CPF's digits): the exception's ``code`` does."""
+        code = booking.code
         try:
             found = await self.ozmap.properties_by_client_code(code)
         except OzmapError as exc:
             raise ReservationUnconfirmed(
-                code, f"the reservation {code} got no answer and OZmap cannot say if it holds it"
+                code, "a reservation got no answer and OZmap cannot say if it holds it"
             ) from exc
         if found:
-            return found[0]
+            return self._this_booking(booking, found)
         if lost.status in (None, 504):
             raise ReservationUnconfirmed(
-                code, f"the reservation {code} got no answer; OZmap holds nothing under it yet"
+                code, "a reservation got no answer; OZmap holds nothing under its code yet"
             ) from lost
         raise lost
 

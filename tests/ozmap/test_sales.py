@@ -10,10 +10,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.errors import ConfigError, OzmapUnavailable, ReservationUnconfirmed
+from bot.errors import ConfigError, OzmapRejected, OzmapUnavailable, ReservationUnconfirmed
 from bot.ozmap import OzmapClient
-from bot.ozmap.models import NewReservation
-from bot.ozmap.sales import Booking, SalesDesk, lives_in, remember_reservation
+from bot.ozmap.models import NewReservation, Property
+from bot.ozmap.sales import Booking, SalesDesk, booked_for, lives_in, remember_reservation
 from bot.ozmap.sandbox import BOX_900, THREE_FREE_PORTS_BOX, RunningSandbox
 
 
@@ -301,3 +301,96 @@ async def test_a_code_in_use_by_a_late_earlier_request_is_that_reservation(
         made = await desk.reserve(booking("tarde-1", sandbox), [BOX_900])
     assert made is not None and made.box == BOX_900
     assert [c["code"] for c in sandbox.network.docs("ftth-clients")].count("tarde-1") == 1
+
+
+async def strangers_property(ozmap: OzmapClient, sandbox: RunningSandbox, code: str) -> str:
+    """Another client's reservation holding ``code`` elsewhere (a code handed out twice)."""
+    far = sample(sandbox, "not_covered")
+    made = await ozmap.create_property(
+        NewReservation(
+            box=THREE_FREE_PORTS_BOX, lat=far["lat"], lng=far["lng"], address=far["address"],
+            client_code=code, client_name="Outra Pessoa",
+        )
+    )  # fmt: skip
+    return made.id
+
+
+async def test_a_code_another_client_holds_is_refused_not_taken_as_this_reservation(
+    sandbox: RunningSandbox, ozmap: OzmapClient
+) -> None:
+    """A ``{seq}`` counter started again on a new database hands out a code OZmap already holds
+    for somebody else: that property is never this customer's (to be told of, or cancelled)."""
+    theirs = await strangers_property(ozmap, sandbox, "ERP000042")
+    with pytest.raises(OzmapRejected) as refused:
+        await SalesDesk(ozmap).reserve(booking("ERP000042", sandbox), [BOX_900])
+    assert refused.value.status == 409 and "ERP000042" not in str(refused.value)
+    [held] = await ozmap.properties_by_client_code("ERP000042")
+    assert held.id == theirs and held.box == THREE_FREE_PORTS_BOX
+
+
+async def test_a_409_on_a_code_another_client_holds_is_refused(sandbox: RunningSandbox) -> None:
+    """The code is free at the opening look-up, and somebody else's when the POST lands."""
+    looked_up: list[str] = []
+
+    class StrangerFirst(httpx.AsyncBaseTransport):
+        def __init__(self) -> None:
+            self.inner = httpx.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            if "/properties/client/" in request.url.path and not looked_up:
+                looked_up.append(request.url.path)
+                async with httpx.AsyncClient() as other:
+                    await strangers_property(
+                        OzmapClient(other, sandbox.url, sandbox.token), sandbox, "ERP000043"
+                    )
+                return httpx.Response(200, json=[])
+            return await self.inner.handle_async_request(request)
+
+    async with httpx.AsyncClient(transport=StrangerFirst()) as http:
+        desk = SalesDesk(OzmapClient(http, sandbox.url, sandbox.token, backoff=0.0))
+        with pytest.raises(OzmapRejected) as refused:
+            await desk.reserve(booking("ERP000043", sandbox), [BOX_900])
+    assert refused.value.status == 409
+    assert [c["code"] for c in sandbox.network.docs("ftth-clients")].count("ERP000043") == 1
+
+
+async def test_after_a_lost_answer_another_clients_code_is_refused(
+    sandbox: RunningSandbox, ozmap: OzmapClient
+) -> None:
+    """The POST's answer is lost and the code turns out to be somebody else's: refused, not
+    "reserved" with their property."""
+    await strangers_property(ozmap, sandbox, "ERP000044")
+    desk = SalesDesk(ozmap)
+    lost = OzmapUnavailable("no answer")
+    with pytest.raises(OzmapRejected):
+        await desk._after_lost_answer(booking("ERP000044", sandbox), lost)
+
+
+async def test_an_unconfirmed_reservation_names_no_code_in_its_message(
+    sandbox: RunningSandbox,
+) -> None:
+    """A code may carry the CPF's digits (``{cpf}-{seq}``): exception messages get logged."""
+    code = "52998224725-7"
+    async with httpx.AsyncClient(transport=LosingTransport("unsent")) as http:
+        desk = SalesDesk(OzmapClient(http, sandbox.url, sandbox.token, backoff=0.0))
+        with pytest.raises(ReservationUnconfirmed) as unconfirmed:
+            await desk.reserve(booking(code, sandbox), [BOX_900])
+    assert unconfirmed.value.code == code and "52998224725" not in str(unconfirmed.value)
+
+
+def test_a_property_is_a_reservations_by_its_point_address_or_client_name() -> None:
+    def mine(found: list[Property]) -> Property | None:
+        return booked_for(found, address="Rua A, 10", lat=-27.6, lng=-48.5, name="Ana Lima")
+
+    at_point = Property(id="1", coords=(-48.50001, -27.60001), address="outra")
+    by_address = Property(id="2", coords=(-48.0, -27.0), address="rua a 10")
+    by_name = Property(id="3", client={"id": "k", "name": "ANA LIMA", "code": "c"})
+    elsewhere = Property(id="4", coords=(-48.0, -27.0), address="Rua B, 5")
+    assert [mine([p]) for p in (at_point, by_address, by_name)] == [
+        at_point,
+        by_address,
+        by_name,
+    ]
+    assert mine([elsewhere]) is None
+    assert mine([elsewhere, by_address]) is by_address
+    assert booked_for([at_point], address="Rua A, 10") is None  # an address alone: it must match
