@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,29 @@ from tests.engine.support import Chat
 from tests.flows.conftest import FIXED_NOW, MakeChat
 
 CODE = re.compile(r"Código da reserva: (\S+)")
+
+#: ``ozbot ozmap ARGS...`` against the sandbox: its exit status, and what it printed
+OzmapCli = Callable[..., Awaitable[tuple[int, str, str]]]
+
+
+@pytest.fixture
+def ozmap_cli(
+    sandbox: RunningSandbox,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> OzmapCli:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OZMAP_URL", sandbox.url)
+    monkeypatch.setenv("OZMAP_TOKEN", sandbox.token)
+
+    async def run(*argv: str) -> tuple[int, str, str]:
+        # the command runs its own event loop, as from a shell: in a thread of its own
+        status = await asyncio.to_thread(main, ["ozmap", *argv])
+        printed = capsys.readouterr()
+        return status, printed.out, printed.err
+
+    return run
 
 
 async def reserve(chat: Chat, address: str, cpf: str | None = None) -> str:
@@ -58,22 +82,15 @@ async def test_a_cpf_code(make_chat: MakeChat, sandbox: RunningSandbox) -> None:
 
 
 async def test_found_activated_and_cancelled_by_that_code(
-    make_chat: MakeChat,
-    sandbox: RunningSandbox,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    make_chat: MakeChat, sandbox: RunningSandbox, ozmap_cli: OzmapCli
 ) -> None:
     code = await reserve(await make_chat(code_template="ERP{seq:06d}"), "R. Delminda Silveira, 900")
     assert code == "ERP000001"
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("OZMAP_URL", sandbox.url)
-    monkeypatch.setenv("OZMAP_TOKEN", sandbox.token)
 
     async def ozmap(*argv: str) -> list[str]:
-        # the command runs its own event loop, as from a shell: in a thread of its own
-        assert await asyncio.to_thread(main, ["ozmap", *argv]) == 0
-        return capsys.readouterr().out.splitlines()
+        status, out, _ = await ozmap_cli(*argv)
+        assert status == 0
+        return out.splitlines()
 
     assert f"code {code}" in (await ozmap("find", code))[1]
     assert (await ozmap("activate", code))[0].startswith(f"{code}: implanted")
@@ -83,11 +100,7 @@ async def test_found_activated_and_cancelled_by_that_code(
 
 
 async def test_a_prospect_is_found_by_its_code(
-    make_chat: MakeChat,
-    sandbox: RunningSandbox,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path,
+    make_chat: MakeChat, sandbox: RunningSandbox, ozmap_cli: OzmapCli
 ) -> None:
     chat = await make_chat(code_template="LEAD{seq:04d}")
     await chat.says("oi")
@@ -97,12 +110,10 @@ async def test_a_prospect_is_found_by_its_code(
     await chat.says("Carla Dias")
     [prospect] = [p for p in sandbox.network.docs("prospects") if p.get("code") == "LEAD0001"]
     assert prospect["external_id"] == "LEAD0001"
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("OZMAP_URL", sandbox.url)
-    monkeypatch.setenv("OZMAP_TOKEN", sandbox.token)
-    assert await asyncio.to_thread(main, ["ozmap", "find", "LEAD0001"]) == 0
-    [line] = capsys.readouterr().out.splitlines()
+    status, out, _ = await ozmap_cli("find", "LEAD0001")
+    assert status == 0
+    [line] = out.splitlines()
     assert line.startswith(f"prospect {prospect['_id']}  code LEAD0001  external_id LEAD0001")
     assert "Carla Dias" in line and "5548999990001" not in line  # the phone masked
-    assert await asyncio.to_thread(main, ["ozmap", "find", "LEAD9999"]) == 1
-    assert "no OZmap property or prospect" in capsys.readouterr().err
+    status, _, err = await ozmap_cli("find", "LEAD9999")
+    assert status == 1 and "no OZmap property or prospect" in err

@@ -10,7 +10,6 @@ a call fails.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -18,25 +17,15 @@ import tempfile
 from pathlib import Path
 
 from bot.ozmap.sandbox import Network, serve_in_thread
-from tests.sdk.test_sdk import HERE, case
+from tests.sdk.test_sdk import HERE, sdk_env
 
 
 def main() -> int:
     with serve_in_thread(Network.load()) as sandbox, tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        env = {
-            "PATH": os.environ.get("PATH", ""),
-            "HOME": tmp,
-            "OZMAP_URL": sandbox.url,
-            "OZMAP_TOKEN": sandbox.token,
-            "SDK_CASE": json.dumps(case(sandbox)),
-            "SDK_REPORT": str(report),
-            "OZLOGGER_HTTP": "false",
-            "OZLOGGER_LEVEL": "error",
-        }
         subprocess.run(  # noqa: S603 - our own script
             [shutil.which("node") or "node", str(HERE / "calls.cjs")],
-            env=env,
+            env=sdk_env(sandbox, Path(tmp), report),
             check=True,
             timeout=300,
         )

@@ -89,13 +89,11 @@ def case(sandbox: RunningSandbox) -> dict[str, Any]:
     }
 
 
-def test_the_official_sdk_works_against_the_sandbox(
-    node: str, sandbox: RunningSandbox, tmp_path: Path
-) -> None:
-    report = tmp_path / "report.json"
-    env = {
+def sdk_env(sandbox: RunningSandbox, home: Path, report: Path) -> dict[str, str]:
+    """The environment ``calls.cjs`` runs in against ``sandbox``, writing ``report``."""
+    return {
         "PATH": os.environ.get("PATH", ""),
-        "HOME": str(tmp_path),
+        "HOME": str(home),
         "OZMAP_URL": sandbox.url,
         "OZMAP_TOKEN": sandbox.token,
         "SDK_CASE": json.dumps(case(sandbox)),
@@ -104,9 +102,15 @@ def test_the_official_sdk_works_against_the_sandbox(
         "OZLOGGER_HTTP": "false",
         "OZLOGGER_LEVEL": "error",
     }
+
+
+def test_the_official_sdk_works_against_the_sandbox(
+    node: str, sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    report = tmp_path / "report.json"
     done = subprocess.run(  # noqa: S603 - our own script
         [node, str(HERE / "calls.cjs")],
-        env=env,
+        env=sdk_env(sandbox, tmp_path, report),
         capture_output=True,
         text=True,
         timeout=300,
