@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, NamedTuple
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from bot.ozmap.answers import distance_m, read_viability
+from bot.ozmap.geometry import point_in_polygon
 
 __all__ = [
     "Box",
@@ -480,33 +481,3 @@ def list_rows(payload: Any) -> tuple[list[Mapping[str, Any]], int | None]:
         rows = [row for row in payload["rows"] if isinstance(row, Mapping)]
         return rows, total if isinstance(total, int) else None
     raise ValueError("list answer has no rows")
-
-
-def _in_ring(lat: float, lng: float, ring: Sequence[Sequence[float]]) -> bool:
-    inside = False
-    n = len(ring)
-    for i in range(n):
-        x1, y1 = ring[i][0], ring[i][1]
-        x2, y2 = ring[(i + 1) % n][0], ring[(i + 1) % n][1]
-        if (y1 > lat) != (y2 > lat) and lng < (x2 - x1) * (lat - y1) / (y2 - y1) + x1:
-            inside = not inside
-    return inside
-
-
-def point_in_polygon(lat: float, lng: float, polygon: Mapping[str, Any]) -> bool:
-    """Whether a point lies in a GeoJSON Polygon or MultiPolygon (rings of ``[lng, lat]``;
-    holes honoured). Anything unreadable contains nothing."""
-    kind = polygon.get("type")
-    coordinates = polygon.get("coordinates") or []
-    polygons = coordinates if kind == "MultiPolygon" else [coordinates]
-    try:
-        for rings in polygons:
-            if (
-                rings
-                and _in_ring(lat, lng, rings[0])
-                and not any(_in_ring(lat, lng, hole) for hole in rings[1:])
-            ):
-                return True
-    except (TypeError, IndexError, ZeroDivisionError):
-        return False
-    return False

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from bot.ozmap import CondoOption
+from bot.ozmap.geometry import point_in_polygon
 from bot.ozmap.sandbox.filters import matches, parse_filter
 from tests.ozmap.fake_ozmap import FakeOzmap, client_for, filter_of
 
@@ -207,3 +208,29 @@ async def test_the_two_lookups_go_out_together(
     fake.on("GET", "horizontal-condominiums", meet("horizontal-condominiums", [PALMEIRAS]))
     await client_for(fake, http).condominiums_at(*GATED)
     assert arrived == {"buildings", "horizontal-condominiums"}
+
+
+RING = [[-48.6, -27.6], [-48.4, -27.6], [-48.4, -27.4], [-48.6, -27.4], [-48.6, -27.6]]
+HOLE = [[-48.55, -27.55], [-48.45, -27.55], [-48.45, -27.45], [-48.55, -27.45], [-48.55, -27.55]]
+
+
+@pytest.mark.parametrize(
+    ("polygon", "point", "inside"),
+    [
+        ({"type": "Polygon", "coordinates": [RING]}, (-27.5, -48.5), True),
+        ({"type": "Polygon", "coordinates": [RING, HOLE]}, (-27.5, -48.5), False),  # the hole
+        ({"type": "Polygon", "coordinates": [RING, HOLE]}, (-27.58, -48.58), True),
+        ({"type": "MultiPolygon", "coordinates": [[HOLE], [RING]]}, (-27.58, -48.58), True),
+        ({"type": "Polygon", "coordinates": "nonsense"}, (-27.5, -48.5), False),
+    ],
+)
+def test_the_sandbox_reads_a_polygon_as_the_client_does(
+    polygon: dict[str, Any], point: tuple[float, float], inside: bool
+) -> None:
+    """``point-intersect`` in the sandbox and the client's own check are one function: holes
+    (a courtyard outside the condominium) and MultiPolygons alike."""
+    lat, lng = point
+    flt = parse_filter([{"property": "polygon", "operator": "point-intersect",
+                         "value": {"lat": lat, "lng": lng}}])  # fmt: skip
+    assert matches({"polygon": polygon}, flt, lambda *_: None) is inside
+    assert point_in_polygon(lat, lng, polygon) is inside

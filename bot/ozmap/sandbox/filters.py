@@ -25,6 +25,8 @@ from typing import Any
 
 from geopy.distance import geodesic
 
+from bot.ozmap.geometry import point_in_polygon
+
 __all__ = [
     "FilterError",
     "PolygonLookup",
@@ -123,24 +125,6 @@ def parse_point(value: Any) -> tuple[float, float]:
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Geodesic distance in metres between two ``(lat, lng)`` points."""
     return float(geodesic(a, b).meters)
-
-
-def point_in_polygon(lat: float, lng: float, polygon: Any) -> bool:
-    """Ray casting on the outer ring of a GeoJSON Polygon (``[lng, lat]`` vertices)."""
-    try:
-        ring = polygon["coordinates"][0]
-    except (TypeError, KeyError, IndexError):
-        return False
-    inside = False
-    n = len(ring)
-    for i in range(n):
-        x1, y1 = ring[i][0], ring[i][1]
-        x2, y2 = ring[(i + 1) % n][0], ring[(i + 1) % n][1]
-        if (y1 > lat) != (y2 > lat):
-            x_cross = x1 + (lat - y1) * (x2 - x1) / (y2 - y1)
-            if lng < x_cross:
-                inside = not inside
-    return inside
 
 
 def values_at(doc: Any, path: str) -> list[Any]:
