@@ -401,9 +401,11 @@ class SalesDesk:
         lat: float,
         lng: float,
         code: str | None = None,
+        observation: str = "",
     ) -> Prospect:
         """A prospect where there is no coverage, with a code (``code``, else a new one) as its
-        ``code`` and ``external_id`` so the provider's ERP finds what the bot recorded."""
+        ``code`` and ``external_id`` so the provider's ERP finds what the bot recorded;
+        ``observation`` is the prospect's free text (e.g. the plan the customer chose)."""
         code = code or await self.new_code()
         return await self.ozmap.create_prospect(
             name=name,
@@ -411,6 +413,7 @@ class SalesDesk:
             address=address,
             lat=lat,
             lng=lng,
+            observation=observation,
             tags=await self.prospect_tag_ids(),
             code=code,
             external_id=code,

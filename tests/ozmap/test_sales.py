@@ -3,7 +3,7 @@ reservation loop over the boxes, and prospects an ERP can find."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -172,9 +172,12 @@ async def test_prospects_carry_a_code_and_external_id(
     far = sample(sandbox, "not_covered")
     desk = SalesDesk(ozmap, prospect_tags=("MASSIVA", "NO-SUCH-TAG"))
     place = {"address": far["address"], "lat": far["lat"], "lng": far["lng"]}
-    given = await desk.record_prospect(name="Carla Dias", phone="+5548", code="OZB-ABCDEF", **place)
+    given = await desk.record_prospect(
+        name="Carla Dias", phone="+5548", code="OZB-ABCDEF", observation="plano 500", **place
+    )
     made = await desk.record_prospect(name="Rui Dias", phone="+5548", **place)
     stored = [sandbox.network.get("prospects", p.id) for p in (given, made)]
+    assert [(s or {}).get("observation") for s in stored] == ["plano 500", ""]
     assert [(s or {}).get("code") for s in stored] == ["OZB-ABCDEF", made.code]
     assert [(s or {}).get("external_id") for s in stored] == ["OZB-ABCDEF", made.code]
     assert made.code and made.code.startswith("OZB-") and made.code != "OZB-ABCDEF"
@@ -269,6 +272,27 @@ def test_remember_reservation_keeps_one_entry_per_code_newest_last() -> None:
     }
 
 
+class LandsAfterLookUp(httpx.AsyncBaseTransport):
+    """Loopback to the sandbox; the first look-up by code answers "nothing" and then ``lands``
+    runs (another request holding the code reaches OZmap right after it)."""
+
+    def __init__(self, lands: Callable[[OzmapClient], Awaitable[object]], sandbox: RunningSandbox):
+        self.inner = httpx.AsyncHTTPTransport()
+        self.lands, self.sandbox = lands, sandbox
+        self.looked_up = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if "/properties/client/" not in request.url.path or self.looked_up:
+            return await self.inner.handle_async_request(request)
+        self.looked_up = True
+        async with httpx.AsyncClient() as other:
+            await self.lands(OzmapClient(other, self.sandbox.url, self.sandbox.token))
+        return httpx.Response(200, json=[])
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 async def test_a_code_in_use_by_a_late_earlier_request_is_that_reservation(
     sandbox: RunningSandbox,
 ) -> None:
@@ -276,27 +300,16 @@ async def test_a_code_in_use_by_a_late_earlier_request_is_that_reservation(
     :meth:`SalesDesk.reserve`: OZmap refuses the new one (409, the code is in use), and the
     reservation is the earlier one, found by the code, not an error."""
     covered = sample(sandbox, "covered")
-    looked_up: list[str] = []
 
-    class LateTransport(httpx.AsyncBaseTransport):
-        def __init__(self) -> None:
-            self.inner = httpx.AsyncHTTPTransport()
+    async def earlier(ozmap: OzmapClient) -> object:
+        return await ozmap.create_property(
+            NewReservation(
+                box=BOX_900, lat=covered["lat"], lng=covered["lng"], address="x",
+                client_code="tarde-1", client_name="Gabriel Marioto",
+            )
+        )  # fmt: skip
 
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            if "/properties/client/" in request.url.path and not looked_up:
-                looked_up.append(request.url.path)
-                # nothing yet when asked; the earlier request lands right after
-                async with httpx.AsyncClient() as other:
-                    await OzmapClient(other, sandbox.url, sandbox.token).create_property(
-                        NewReservation(
-                            box=BOX_900, lat=covered["lat"], lng=covered["lng"], address="x",
-                            client_code="tarde-1", client_name="Gabriel Marioto",
-                        )
-                    )  # fmt: skip
-                return httpx.Response(200, json=[])
-            return await self.inner.handle_async_request(request)
-
-    async with httpx.AsyncClient(transport=LateTransport()) as http:
+    async with httpx.AsyncClient(transport=LandsAfterLookUp(earlier, sandbox)) as http:
         desk = SalesDesk(OzmapClient(http, sandbox.url, sandbox.token, backoff=0.0))
         made = await desk.reserve(booking("tarde-1", sandbox), [BOX_900])
     assert made is not None and made.box == BOX_900
@@ -330,23 +343,11 @@ async def test_a_code_another_client_holds_is_refused_not_taken_as_this_reservat
 
 async def test_a_409_on_a_code_another_client_holds_is_refused(sandbox: RunningSandbox) -> None:
     """The code is free at the opening look-up, and somebody else's when the POST lands."""
-    looked_up: list[str] = []
 
-    class StrangerFirst(httpx.AsyncBaseTransport):
-        def __init__(self) -> None:
-            self.inner = httpx.AsyncHTTPTransport()
+    async def stranger(ozmap: OzmapClient) -> object:
+        return await strangers_property(ozmap, sandbox, "ERP000043")
 
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            if "/properties/client/" in request.url.path and not looked_up:
-                looked_up.append(request.url.path)
-                async with httpx.AsyncClient() as other:
-                    await strangers_property(
-                        OzmapClient(other, sandbox.url, sandbox.token), sandbox, "ERP000043"
-                    )
-                return httpx.Response(200, json=[])
-            return await self.inner.handle_async_request(request)
-
-    async with httpx.AsyncClient(transport=StrangerFirst()) as http:
+    async with httpx.AsyncClient(transport=LandsAfterLookUp(stranger, sandbox)) as http:
         desk = SalesDesk(OzmapClient(http, sandbox.url, sandbox.token, backoff=0.0))
         with pytest.raises(OzmapRejected) as refused:
             await desk.reserve(booking("ERP000043", sandbox), [BOX_900])
