@@ -16,8 +16,10 @@ replies kept), and after the commit :meth:`Outbox.deliver` sends and clears it. 
 Always under the conversation's lock, which a turn holds until its replies are sent: so a row
 found there is never being sent by anyone else, and a conversation's replies go out in order.
 A reply the messenger took just before the process died is sent again: the customer may see it
-twice (README, "What a customer may see twice"). A messenger's refusal is logged and the row
-cleared, as before the outbox (not retried).
+twice (README, "What a customer may see twice"). A messenger that refuses or does not answer
+(:class:`bot.errors.ChannelError`) gets the row again from a sweep, after 10 s, 30 s, 90 s and
+270 s; after ``attempts`` tries it is given up (logged) and cleared. A conversation's rows go in
+order: one that failed holds the later ones back until it is sent or given up.
 """
 
 from __future__ import annotations
@@ -36,16 +38,22 @@ from bot.errors import LockTimeout, StorageError
 from bot.messages import Reply
 from bot.storage.outbox import Outgoing
 
-__all__ = ["Outbox"]
+__all__ = ["Outbox", "backoff"]
 
 log = logging.getLogger(__name__)
+
+
+def backoff(attempts: int) -> float:
+    """Seconds before the next try of a row the messenger refused ``attempts + 1`` times."""
+    return min(10.0 * 3.0**attempts, 600.0)
 
 
 class Outbox:
     """The engine's side of the store's outbox. ``lease`` is how long a row is its process's
     before a sweep elsewhere may send it; ``sweep_every`` how often :meth:`recover` runs in the
     background once :meth:`start` ed; ``lock_wait`` how long a sweep waits for a busy
-    conversation (it tries again at the next sweep)."""
+    conversation (it tries again at the next sweep); ``attempts`` how many times replies the
+    messenger refuses are tried before they are given up."""
 
     def __init__(
         self,
@@ -55,8 +63,10 @@ class Outbox:
         sweep_every: float = 5.0,
         lock_wait: float = 1.0,
         batch: int = 100,
+        attempts: int = 5,
     ) -> None:
         self._shared = shared
+        self._attempts = attempts
         self._lease = lease
         self._sweep_every = sweep_every
         self._lock_wait = lock_wait
@@ -91,14 +101,15 @@ class Outbox:
         clear: bool = True,
     ) -> str | None:
         """Send ``replies`` (those of ``outgoing`` when it was committed), then clear the row;
-        with ``clear`` False, return its token for the caller to clear instead (None: no
-        row)."""
-        await self._shared.send(channel, contact, replies, name)
+        with ``clear`` False, return its token for the caller to clear instead. None: nothing
+        for the caller to clear (no row; or the messenger refused the replies, and the row
+        waits for a later sweep)."""
+        sent = await self._shared.send(channel, contact, replies, name)
         if outgoing is None:
             return None
-        if not clear:
+        if sent and not clear:
             return outgoing.token
-        await self._clear(outgoing, name)
+        await self._settle(outgoing, sent, name)
         return None
 
     async def flush(self, key: str) -> int:
@@ -107,20 +118,23 @@ class Outbox:
         when they cannot be read."""
         shared, name = self._shared, ref(key)
         left = await shared.store.outbox_pending(key)
+        tried = 0
         for row in left:
+            tried += 1
             channel = shared.channels.get(row.channel)
             if channel is None:
                 log.warning(
                     "dropping replies for conversation %s: no %s channel", name, row.channel
                 )
-            else:
-                await shared.send(channel, row.contact, row.replies, name)
-            await self._clear(row, name)
-        if left:
-            log.warning(
-                "sent %d replies a stopped process left for conversation %s", len(left), name
-            )
-        return len(left)
+                await self._clear(row, name)
+                continue
+            sent = await shared.send(channel, row.contact, row.replies, name)
+            await self._settle(row, sent, name)
+            if not sent:
+                break  # the later ones wait for it: the customer reads them in order
+        if tried:
+            log.warning("sent %d replies left unsent for conversation %s", tried, name)
+        return tried
 
     async def recover(self) -> int:
         """Send what dead holders left and what is overdue, conversation by conversation under
@@ -167,6 +181,23 @@ class Outbox:
         except StorageError as exc:
             log.warning("could not look for unsent replies (will retry): %s", exc)
             return 0
+
+    async def _settle(self, row: Outgoing, sent: bool, name: str) -> None:
+        if sent:
+            await self._clear(row, name)
+            return
+        if row.attempts + 1 >= self._attempts:
+            log.error(
+                "giving up replies to conversation %s: the messenger refused them %d times",
+                name,
+                row.attempts + 1,
+            )
+            await self._clear(row, name)
+            return
+        try:
+            await self._shared.store.outbox_retry(row.token, backoff(row.attempts))
+        except StorageError as exc:  # its lease runs out all the same: a sweep tries again
+            log.warning("could not postpone replies of conversation %s: %s", name, exc)
 
     async def _clear(self, row: Outgoing, name: str) -> None:
         try:

@@ -76,14 +76,17 @@ class Shared:
 
     async def send(
         self, channel: Channel, contact: str, replies: Sequence[Reply], ref: str
-    ) -> None:
-        """Deliver ``replies``; a messenger's refusal is logged (the turn is already saved)."""
+    ) -> bool:
+        """Deliver ``replies``; a messenger's refusal is logged (the turn is already saved) and
+        returns False."""
         if not replies:
-            return
+            return True
         try:
             await channel.send(contact, replies)
         except ChannelError:
             log.exception("could not deliver replies to conversation %s", ref)
+            return False
+        return True
 
     async def may_send_freeform(
         self, channel: Channel, contact: str, now: datetime, ref: str

@@ -319,6 +319,10 @@ CREATE TABLE secrets (
 );
 """
 
+# How many times the messenger refused or did not answer a row's replies (retried with a
+# backoff by the outbox's sweep, then given up).
+_OUTBOX_ATTEMPTS = "ALTER TABLE outbox ADD COLUMN attempts integer NOT NULL DEFAULT 0"
+
 # PostgreSQL needs no locks table: it has advisory locks.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("initial", sqlite=_SQLITE_INITIAL, postgres=_POSTGRES_INITIAL),
@@ -332,6 +336,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("counters", sqlite=_SQLITE_COUNTERS, postgres=_POSTGRES_COUNTERS),
     Migration("outbox", sqlite=_SQLITE_OUTBOX, postgres=_POSTGRES_OUTBOX),
     Migration("security", sqlite=_SQLITE_SECURITY, postgres=_POSTGRES_SECURITY),
+    Migration("outbox_attempts", sqlite=_OUTBOX_ATTEMPTS, postgres=_OUTBOX_ATTEMPTS),
 )
 
 

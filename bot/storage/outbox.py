@@ -13,7 +13,9 @@ The row is held by an ``owner`` (the process that committed it) until ``claimed_
 seconds of the store's clock), like the inbox's entries; the lease only tells a sweep when a
 row is overdue, the conversation's lock is what keeps two processes from sending it at once.
 Sent rows are deleted (the transcript already has their text), so the table holds only what
-is in flight. ``tests/storage/test_outbox.py`` is the contract suite, on every adapter.
+is in flight; a row the messenger refused or did not answer stays, postponed
+(:meth:`OutboxStore.outbox_retry`), for a sweep to try again. ``tests/storage/test_outbox.py``
+is the contract suite, on every adapter.
 """
 
 from __future__ import annotations
@@ -71,7 +73,8 @@ class Outgoing:
     """Replies to one contact on one channel, written with the turn that produced them.
 
     ``token`` names the row (the engine picks it, so committing needs no answer back from the
-    database); ``owner`` and ``lease`` are who sends it and how long before a sweep may."""
+    database); ``owner`` and ``lease`` are who sends it and how long before a sweep may;
+    ``attempts`` how many times the messenger refused it or did not answer."""
 
     token: str
     key: str
@@ -80,6 +83,7 @@ class Outgoing:
     replies: tuple[Reply, ...]
     owner: str
     lease: float
+    attempts: int = 0
 
 
 class OutboxStore(ABC):
@@ -93,7 +97,12 @@ class OutboxStore(ABC):
 
     @abstractmethod
     async def outbox_sent(self, token: str) -> None:
-        """Remove the row once its replies were handed to the messenger (or refused by it)."""
+        """Remove the row once its replies were handed to the messenger (or given up)."""
+
+    @abstractmethod
+    async def outbox_retry(self, token: str, after: float) -> None:
+        """Count one more failed attempt at the row and leave it to a sweep ``after`` seconds
+        from now (its lease runs out then)."""
 
     @abstractmethod
     async def outbox_overdue(self, orphans: Sequence[str], limit: int) -> list[str]:

@@ -143,7 +143,7 @@ def ticket(row: Row) -> HandoffTicket:
 
 
 def outgoing(row: Row) -> Outgoing:
-    """A row of ``token, key, channel, contact, replies, claimed_by``."""
+    """A row of ``token, key, channel, contact, replies, claimed_by, attempts``."""
     return Outgoing(
         token=row[0],
         key=row[1],
@@ -152,6 +152,7 @@ def outgoing(row: Row) -> Outgoing:
         replies=replies_from_json(row[4]),
         owner=row[5],
         lease=0.0,
+        attempts=int(row[6]),
     )
 
 
@@ -380,10 +381,13 @@ class Queries:
 
     # the outbox
     outbox_pending: str = (
-        "SELECT token, key, channel, contact, replies, claimed_by FROM outbox"
+        "SELECT token, key, channel, contact, replies, claimed_by, attempts FROM outbox"
         " WHERE key = ? ORDER BY id"
     )
     outbox_sent: str = "DELETE FROM outbox WHERE token = ?"
+    outbox_retry: str = (
+        "UPDATE outbox SET attempts = attempts + 1, claimed_until = ? WHERE token = ?"
+    )
     outbox_holders: str = "SELECT DISTINCT claimed_by FROM outbox WHERE claimed_until >= ?"
     outbox_backlog: str = "SELECT count(*) FROM outbox"
 

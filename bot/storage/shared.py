@@ -361,6 +361,11 @@ class SqlStore(Store):
     async def outbox_sent(self, token: str) -> None:
         await self._count("clearing sent replies", self.queries.outbox_sent, (token,))
 
+    async def outbox_retry(self, token: str, after: float) -> None:
+        await self._count(
+            "postponing replies", self.queries.outbox_retry, (self._clock() + after, token)
+        )
+
     async def outbox_holders(self) -> list[str]:
         found = await self._fetch(
             "reading outbox leases", self.queries.outbox_holders, (self._clock(),)

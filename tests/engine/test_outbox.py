@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.compose import Runtime, compose
+from bot.engine.outbox import backoff
+from bot.errors import ChannelError
 from bot.i18n import Catalogs
 from bot.messages import Reply
 from bot.storage.base import Store
@@ -135,3 +137,44 @@ async def test_a_dispatched_turn_clears_its_sent_row_with_its_inbox_entry(
         # the engine called directly still clears its own row
         await runtime.engine.handle(chat.inbound(text="menu"))
         assert len(channel.sent) == 2 and await store.outbox_backlog() == 0
+
+
+class RefusingChannel(RecordingChannel):
+    """Records what it sends; the messenger refuses the next ``refusals`` sends."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    async def send(self, contact: str, replies: Sequence[Reply]) -> None:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise ChannelError("Telegram answered 502 Bad Gateway")
+        await super().send(contact, replies)
+
+
+async def test_replies_the_messenger_refused_are_tried_again_then_given_up(
+    tmp_path: Path, store: Store, catalogs: Catalogs
+) -> None:
+    channel = RefusingChannel(refusals=1)
+    async with bot(tmp_path, store, catalogs, channel) as runtime:
+        outbox = runtime.engine.outbox
+        chat = Chat(runtime.engine, channel)
+        await chat.says("oi")
+        assert channel.sent == []
+        [row] = await store.outbox_pending(chat.key)
+        assert row.attempts == 1
+        assert await outbox.recover() == 0  # not due yet: a sweep tries it in backoff(0) s
+        async with store.lock(chat.key):  # (what the sweep does then)
+            assert await outbox.flush(chat.key) == 1
+        assert len(channel.sent) == 1 and "Olá" in channel.sent[0][1][0].text
+        assert await store.outbox_backlog() == 0
+
+        channel.refusals = 10  # refused for good (the customer blocked the bot)
+        await chat.says("oi de novo")
+        for _ in range(4):
+            async with store.lock(chat.key):
+                await outbox.flush(chat.key)
+        assert await store.outbox_backlog() == 0  # given up after 5 attempts
+        assert len(channel.sent) == 1
+    assert [backoff(n) for n in range(5)] == [10, 30, 90, 270, 600]

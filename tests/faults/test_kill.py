@@ -96,7 +96,7 @@ async def test_kill_9_under_load_leaves_no_acknowledged_message_unanswered(
         f"acknowledged ({sum(c.tries for c in customers)} posts), {unanswered} unanswered, "
         f"{report.out_of_order} conversations out of order, {report.lost} turns lost, "
         f"{sum(reserved.values())} reservations, {doubles} double; "
-        f"{server.logs().count('replies a stopped process left')} turns' replies re-sent"
+        f"{server.logs().count('replies left unsent')} turns' replies re-sent"
     )
     assert kills == KILLS
     assert unanswered == 0, server.logs()[-4000:]

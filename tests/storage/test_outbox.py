@@ -135,3 +135,15 @@ async def test_an_inbox_entry_and_its_turns_sent_row_go_together(store: Store) -
     await store.inbox_done(other.id, A, sent="t2")
     assert await store.inbox_pending() == 1
     assert await store.outbox_pending(KEY) == []
+
+
+async def test_a_refused_row_is_postponed_and_counted(store: Store, clock: FakeClock) -> None:
+    await store.commit_turn(conversation(CONTACT), [], "wa:1", outgoing("t1", "oi"))
+    await store.outbox_retry("t1", 10)
+    await store.outbox_retry("t1", LEASE + 10)
+    [row] = await store.outbox_pending(KEY)
+    assert row.attempts == 2
+    clock.advance(LEASE + 5)  # past the commit's lease, not past the postponement
+    assert await store.outbox_overdue([], 10) == []
+    clock.advance(6)
+    assert await store.outbox_overdue([], 10) == [KEY]
