@@ -45,9 +45,11 @@ class Database:
     def __init__(self, kind: str, url: str) -> None:
         self.kind, self.url = kind, url
         self.port = free_port()
-        # servers from an older tree (OZBOT_FAULT_SERVER_TREE) refuse a schema newer than theirs
+        # servers from an older tree (OZBOT_FAULT_SERVER_TREE, one from before the outbox)
+        # refuse a schema newer than theirs
         self.legacy = bool(os.environ.get("OZBOT_FAULT_SERVER_TREE"))
-        schema = tuple(m for m in MIGRATIONS if not (self.legacy and m.name == "outbox"))
+        names = [m.name for m in MIGRATIONS]
+        schema = MIGRATIONS[: names.index("outbox")] if self.legacy else MIGRATIONS
         self.store: Store = (
             SqliteStore(url.removeprefix("sqlite:///"), migrations=schema)
             if kind == "sqlite"
