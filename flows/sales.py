@@ -24,10 +24,12 @@ from bot.nlu.base import Expect
 from bot.validation import mask_cpf
 from flows.address import geocoded, read_address, read_number, sales
 from flows.common import answer
+from flows.plan_choice import offered_plans
 from flows.sales_states import Outcome, State
 from flows.sales_steps import (
     choose_place,
     confirm_place,
+    known_plan,
     read_cpf,
     read_name,
     read_prospect_name,
@@ -140,6 +142,16 @@ def summary(turn: Turn) -> None:
         lines.append(t("sales.summary.unit", unit=data["unit"]))
     if data.get("cpf"):
         lines.append(t("sales.summary.cpf", cpf=mask_cpf(data["cpf"])))
+    plan = known_plan(turn)
+    plans = offered_plans(turn)
+    if plan is not None:
+        lines.append(t("sales.summary.plan", plan=plan.label))
+    elif plans:
+        # the plans listed in the text, chosen by naming one ("o de 500", "o mais barato", a
+        # yes with it): three buttons stay three (WhatsApp's quick replies), and a plain yes
+        # reserves with the plan left to the team, so a sale takes no message more
+        lines.append(t("sales.summary.plans", plans=" | ".join(p.label for p in plans)))
+        lines.append(t("sales.summary.choose_plan", example=plans[0].label.split(" · ")[0]))
     lines.append(t("sales.summary.question"))
     turn.say(
         "\n".join(lines),

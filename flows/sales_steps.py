@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.engine import Jump, Services, Turn
+from bot.engine.services import PlanOffer
 from bot.errors import ReservationUnconfirmed
 from bot.messages import Button
 from bot.nlu.answers import proper_case
@@ -24,12 +25,14 @@ from bot.ozmap.sales import Booking, remember_reservation
 from bot.validation import normalize_cpf
 from flows.address import correct_number, read_address, sales
 from flows.common import answer
+from flows.plan_choice import offered_plans, read_plan
 from flows.sales_states import Outcome
 from flows.sales_states import State as S
 
 __all__ = [
     "choose_place",
     "confirm_place",
+    "known_plan",
     "read_cpf",
     "read_name",
     "read_prospect_name",
@@ -62,6 +65,22 @@ def unit_text(value: str) -> str:
     return " ".join(w[:1].upper() + w[1:] for w in value.split())
 
 
+def known_plan(turn: Turn) -> PlanOffer | None:
+    """The plan the customer chose (or named on the way), among those offered."""
+    chosen = sales(turn).get("plan")
+    return next((p for p in offered_plans(turn) if p.id == chosen), None)
+
+
+def _take_plan(turn: Turn) -> None:
+    """A plan named on the way ("quanto custa o de 300?", "quero o de 500") fills the slot."""
+    speed = turn.fact(K.PLAN)
+    plans = offered_plans(turn)
+    plan = next((p for p in plans if speed and str(p.speed) == speed), None)
+    if plan is not None:
+        turn.take(K.PLAN)
+        sales(turn)["plan"] = plan.id
+
+
 async def check_feasibility(turn: Turn, place: dict[str, Any]) -> Outcome:
     """OZmap decides (bot.ozmap.sales): the boxes to try, nearest first, or a condominium."""
     data = sales(turn)
@@ -73,7 +92,14 @@ async def check_feasibility(turn: Turn, place: dict[str, Any]) -> Outcome:
     if not coverage.covered:
         turn.say(turn.t("sales.not_covered"))
         return O.NOT_COVERED
-    turn.say(turn.t("sales.covered"))
+    _take_plan(turn)
+    plans = offered_plans(turn)
+    if plans and known_plan(turn) is None:
+        # the plans, said once here: the summary's buttons choose one, no message more
+        lines = "\n".join(f"• {p.label}" for p in plans)
+        turn.say(turn.t("sales.covered") + "\n" + turn.t("plans.list", plans=lines))
+    else:
+        turn.say(turn.t("sales.covered"))
     if coverage.kind == "condominium":
         return O.CONDOMINIUM  # its unit question reads a unit already given
     unit = turn.take(K.UNIT)
@@ -195,9 +221,12 @@ def typed_name(turn: Turn) -> str | None:
     if understood is not None:
         if understood.first(K.YES_NO) is not None or understood.intent in _NOT_NAMES:
             return None  # "sim", "quero contratar", a question: not a name
+        if understood.first(K.PLAN) is not None:
+            return None  # "o de 300", "the 300 one": a plan, whatever is left of it
         rest = list(text)
         for entity in understood.entities:
-            rest[entity.start : entity.end] = " " * (entity.end - entity.start)
+            if entity.kind in (K.CPF, K.CNPJ, K.UNIT):  # sent with the name, kept apart
+                rest[entity.start : entity.end] = " " * (entity.end - entity.start)
         text = "".join(rest)
     name = " ".join(text.replace(",", " ").split()).strip(" .;:!-")
     if (
@@ -215,6 +244,7 @@ def typed_name(turn: Turn) -> str | None:
 
 async def _prepare_summary(turn: Turn) -> None:
     # saved with this turn, before the reserve turn: a retried "yes" finds the same code
+    _take_plan(turn)
     data = sales(turn)
     if "code" not in data:
         data["code"] = await services(turn).sales.new_code(cpf=data.get("cpf"))
@@ -275,12 +305,21 @@ async def reserve(turn: Turn) -> Outcome | Jump:
     corrected = await correction(turn)
     if corrected is not None:
         return corrected  # the summary again, or the new address to confirm
+    plans = offered_plans(turn)
+    chosen = read_plan(turn, plans) if said != "no" else None
+    if chosen is not None:  # its button, "o de 500", "o mais barato": chosen and confirmed
+        sales(turn)["plan"] = chosen.id
+        said = "yes"
     if said == "no":
         turn.say(turn.t("sales.not_reserved"))
         return Jump("menu")
     if said != "yes":
         turn.say(turn.t("sales.yes_or_no"))
         return O.UNCLEAR
+    return await _book(turn)
+
+
+async def _book(turn: Turn) -> Outcome:
     svc = services(turn)
     data = sales(turn)
     code: str = data["code"]
@@ -292,7 +331,8 @@ async def reserve(turn: Turn) -> Outcome | Jump:
         lat=place["lat"],
         lng=place["lng"],
         address=address,
-        observation=OBSERVATION.format(channel=turn.message.channel),
+        observation=OBSERVATION.format(channel=turn.message.channel)
+        + (f" · plano {data['plan']}" if data.get("plan") else ""),
         cpf=data.get("cpf"),  # into OZmap only where the provider opted in
     )
     reservations: list[dict[str, Any]] = turn.context.setdefault("reservations", [])

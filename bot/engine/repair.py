@@ -167,7 +167,14 @@ def decide(
     row = _row(intents, intent)
     if row is not None and row.flow == where.handoff:
         return go(Move.BEGIN, row.flow, row.name)  # a person is never kept waiting
-    if is_question(intent) and meant:
+    # where options are offered, talk of prices and plans ("o mais barato") is a choice among
+    # them, and so is a plan named where a yes is asked ("quero o de 300" at the summary): the
+    # step reads it (and asks again if it reads none)
+    choosing = intent in QUESTIONS and (
+        where.expects is Expect.OPTION
+        or (where.expects is Expect.YES_NO and u.first(K.PLAN) is not None)
+    )
+    if is_question(intent) and meant and not choosing:
         return go(Move.ANSWER)
     if intent in CLOSING and clear and not _answers_expectation(u, where.expects):
         if where.expects in (Expect.YES_NO, Expect.OPTION) and _leading_no(message.text):

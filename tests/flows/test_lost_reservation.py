@@ -33,7 +33,7 @@ async def test_a_lost_answer_is_looked_up_and_the_reservation_told(
 ) -> None:
     code = await until_summary(chat)
     with answer_lost(sandbox, "POST /properties"):
-        await chat.says("sim")
+        await chat.says("sim, o de 300")
     # before: "fora do ar" while the port was reserved in OZmap
     assert "fora do ar" not in chat.text
     assert reserved_code(chat) == code and reservations(sandbox, code) == 1
@@ -46,7 +46,7 @@ async def test_a_lost_answer_is_looked_up_and_the_reservation_told(
 async def test_unconfirmed_then_cancelled_by_its_code(chat: Chat, sandbox: RunningSandbox) -> None:
     code = await until_summary(chat)
     with answer_lost(sandbox, "POST /properties", then_down=True):
-        await chat.says("sim")
+        await chat.says("sim, o de 300")
     assert reservations(sandbox, code) == 1  # OZmap made it; nobody could tell the bot
     assert code in chat.text and "não consegui confirmar" in chat.text.lower()
     saved = await chat.saved()
@@ -68,7 +68,7 @@ async def test_unconfirmed_then_yes_checks_again_and_never_reserves_twice(
 ) -> None:
     code = await until_summary(chat)
     with answer_lost(sandbox, "POST /properties", then_down=True):
-        await chat.says("sim")
+        await chat.says("sim, o de 300")
     assert "não consegui confirmar" in chat.text.lower()
     await chat.says("sim")  # OZmap is back: the bot looks the code up
     assert reserved_code(chat) == code and reservations(sandbox, code) == 1
@@ -81,7 +81,7 @@ async def test_an_unconfirmed_code_never_made_is_nothing_to_cancel(
 ) -> None:
     code = await until_summary(chat)
     with answer_lost(sandbox, "POST /properties", then_down=True):
-        await chat.says("sim")
+        await chat.says("sim, o de 300")
     # OZmap's staff (or OZmap itself) undid it before the customer came back
     client = sandbox.network.client_by_code(code)
     assert client is not None

@@ -227,7 +227,7 @@ async def test_horizontal_condominium_asks_for_the_house(
     assert "poucas palavras" in chat.last_reply.text
     await chat.says("Casa 12")
     await chat.says("Bruno Lima")
-    await chat.says("sim")
+    await chat.says("sim, o de 300")
     reserved = property_of(sandbox, reserved_code(chat))
     assert reserved["box"] == option.box_id  # a box of the condominium's own network
     assert "(Casa 12)" in str(reserved["address"])
@@ -246,7 +246,7 @@ async def test_typed_condominium_address_asks_for_the_house(
     assert "Jardim das Palmeiras" in chat.last_reply.text and "casa" in chat.last_reply.text
     await chat.says("Casa 7")
     await chat.says("Carla Dias")
-    await chat.says("sim")
+    await chat.says("sim, o de 300")
     reserved = property_of(sandbox, reserved_code(chat))
     assert reserved["box"] == option.box_id  # the condominium's network, not the street's
     assert "(Casa 7)" in str(reserved["address"])
@@ -263,7 +263,7 @@ async def test_cpf_required_and_checked(make_chat: MakeChat, sandbox: RunningSan
     assert "não é válido" in chat.last_reply.text and "dígitos verificadores" in chat.text
     await chat.says("529.982.247-25")
     assert "• CPF: ***.***.*47-25" in chat.last_reply.text  # masked even in the summary
-    await chat.says("sim")
+    await chat.says("sim, o de 300")
     client = sandbox.network.client_by_code(reserved_code(chat))
     # OZmap's free text is beyond the bot's erasure: the CPF stays out of it by default
     assert client is not None and "52998224725" not in json.dumps(client)
@@ -280,7 +280,7 @@ async def test_cpf_in_observation_only_where_the_provider_opted_in(
     await chat.says("sim")
     await chat.says("Gabriel Marioto")
     await chat.says("529.982.247-25")
-    await chat.says("sim")
+    await chat.says("sim, o de 300")
     client = sandbox.network.client_by_code(reserved_code(chat))
     assert client is not None and client["observation"] == "CPF 52998224725"
 
@@ -315,7 +315,7 @@ async def test_port_taken_meanwhile_goes_to_the_next_box(
             break
         taken += 1
     assert taken >= 1
-    await chat.says("sim")
+    await chat.says("sim, o de 300")
     reserved = property_of(sandbox, reserved_code(chat))
     assert reserved["box"] != BOX_900
     next_box = sandbox.network.get("boxes", str(reserved["box"]))
@@ -392,7 +392,7 @@ async def test_repeated_yes_reserves_once(chat: Chat, sandbox: RunningSandbox) -
     await chat.says(COVERED)
     await chat.says("sim")
     await chat.says("Gabriel Marioto")
-    yes = chat.inbound(text="sim")
+    yes = chat.inbound(text="sim, o de 300")
     await chat.send(yes)
     code = reserved_code(chat)
     await chat.send(yes)  # the messenger re-delivers the same message
@@ -418,7 +418,7 @@ async def test_a_reservation_whose_answer_was_lost_is_not_made_twice(
             client_code=code, client_name="Gabriel Marioto", force=False,
         )
     )  # fmt: skip
-    await chat.says("sim")
+    await chat.says("sim, o de 300")
     assert reserved_code(chat) == code
     assert [c["code"] for c in sandbox.network.docs("ftth-clients")].count(code) == 1
     saved = await chat.saved()

@@ -37,7 +37,7 @@ async def test_every_port_taken_meanwhile_records_the_interest_once(
         await take_every_port(ozmap, str(box))
     before = len(list(sandbox.network.docs("prospects")))
 
-    await chat.says("sim")
+    await chat.says("sim, o de 300")
     said = [reply.text for reply in chat.turn_replies]
     assert len(said) == 1, said
     assert "acabaram de ser ocupadas" in said[0] and "Registrei o seu interesse" in said[0]

@@ -31,9 +31,11 @@ async def test_the_first_message_with_the_address_goes_straight_to_its_confirmat
     assert "nome completo" in chat.last_reply.text
     await chat.says("maria souza")
     assert "• Nome: Maria Souza" in chat.last_reply.text  # proper case
-    await chat.says("blz")
+    await chat.says("o de 500")  # the plan chosen is the yes
     client = sandbox.network.client_by_code(reserved_code(chat))
     assert client is not None and client["name"] == "Maria Souza"
+    [house] = sandbox.network.properties_of_client(client["_id"])
+    assert "plano 500" in house["observation"]
 
 
 async def test_a_cpf_sent_with_the_name_is_kept(make_chat: MakeChat) -> None:
@@ -72,7 +74,7 @@ async def test_yes_as_people_write_it(chat: Chat, sandbox: RunningSandbox) -> No
     await chat.says("tem fibra na rua delminda silveira 900?")
     await chat.says("👍")
     await chat.says("Gabriel Marioto")
-    await chat.says("pode reservar pfv")
+    await chat.says("pode reservar pfv")  # no plan named: reserved, the team settles it
     assert sandbox.network.client_by_code(reserved_code(chat)) is not None
 
 
@@ -119,7 +121,7 @@ async def test_yes_with_a_question_at_the_summary_does_not_cancel(
     assert (saved.flow, saved.state) == ("sales", "confirm")  # still the sale
     assert "Posso reservar" in chat.last_reply.text  # asked again
     assert "reservations" not in saved.context
-    await chat.says("fechado")
+    await chat.says("fechado, o de 300")
     assert sandbox.network.client_by_code(reserved_code(chat)) is not None
 
 
@@ -191,6 +193,44 @@ async def test_the_language_comes_from_the_text_when_the_channel_gives_none(
     spanish = await make_chat("5548999990012", language=None)
     await spanish.says("hola, quiero contratar internet por favor")
     assert "dirección" in spanish.last_reply.text
+
+
+async def test_covered_customers_see_the_plans_and_a_named_one_is_kept(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    await chat.says("quero o plano de 500 mega, moro na rua delminda silveira 900")
+    await chat.says("sim")
+    assert "Fibra 300 Mega" not in chat.text  # a plan named: not listed again
+    await chat.says("Ana Souza")
+    assert "• Plano: Fibra 500 Mega" in chat.last_reply.text
+    assert [b.payload for b in chat.options] == ["yes", "retry", "no"]
+    await chat.says("sim")
+    client = sandbox.network.client_by_code(reserved_code(chat))
+    assert client is not None
+    [house] = sandbox.network.properties_of_client(client["_id"])
+    assert "plano 500" in house["observation"]
+
+
+async def test_a_plan_named_at_the_summary_is_the_yes(chat: Chat, sandbox: RunningSandbox) -> None:
+    await chat.says("quero contratar na rua delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("Ana Souza")
+    assert "• Planos: Fibra 300 Mega" in chat.last_reply.text
+    await chat.says("quero o de 300")
+    client = sandbox.network.client_by_code(reserved_code(chat))
+    assert client is not None
+    [house] = sandbox.network.properties_of_client(client["_id"])
+    assert "plano 300" in house["observation"]
+
+
+async def test_the_plans_are_listed_and_chosen_in_the_summary(chat: Chat) -> None:
+    await chat.says("quero contratar na rua delminda silveira 900")
+    await chat.says("sim")
+    assert "Fibra 300 Mega" in chat.text and "Fibra 1 Giga" in chat.text
+    await chat.says("o de 300")  # a plan, not a name
+    assert "nome completo" in chat.last_reply.text
+    await chat.says("Ana Souza")
+    assert "• Plano: Fibra 300 Mega" in chat.last_reply.text
 
 
 async def test_a_pin_at_the_menu_goes_to_the_address_check(chat: Chat) -> None:
