@@ -285,6 +285,7 @@ async def read_cpf(turn: Turn) -> Outcome:
 
 
 async def _record_prospect(turn: Turn) -> None:
+    _take_plan(turn)  # "quero o de 500" where there is no fibre yet: the provider knows it
     data = sales(turn)
     place = data["place"]
     await services(turn).sales.record_prospect(
@@ -294,6 +295,7 @@ async def _record_prospect(turn: Turn) -> None:
         lat=place["lat"],
         lng=place["lng"],
         code=data.get("code"),
+        observation=f"plano {data['plan']}" if data.get("plan") else "",
     )
 
 

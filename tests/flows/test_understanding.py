@@ -233,6 +233,15 @@ async def test_the_plans_are_listed_and_chosen_in_the_summary(chat: Chat) -> Non
     assert "• Plano: Fibra 300 Mega" in chat.last_reply.text
 
 
+async def test_a_prospect_keeps_the_plan_named(chat: Chat, sandbox: RunningSandbox) -> None:
+    await chat.says("queria o plano de 500 mega na av. madre benvenuta 1500")
+    await chat.says("sim")
+    assert "ainda não temos fibra" in chat.text
+    await chat.says("Carla Dias")
+    [prospect] = [p for p in sandbox.network.docs("prospects") if p["name"] == "Carla Dias"]
+    assert prospect["observation"] == "plano 500"
+
+
 async def test_a_pin_at_the_menu_goes_to_the_address_check(chat: Chat) -> None:
     await chat.says("oi")
     await chat.send(chat.inbound(location=_pin()))
