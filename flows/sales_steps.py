@@ -360,12 +360,14 @@ async def _book(turn: Turn) -> Outcome:
 
 
 async def read_prospect_name(turn: Turn) -> Outcome | Jump:
-    if answer(turn) == "no":
+    said = answer(turn)
+    if said == "no":
         turn.say(turn.t("sales.prospect_declined"))
         return Jump("menu")
     name = typed_name(turn)
     if name is None:
-        turn.say(turn.t("sales.name_unclear"))
+        # "pode sim, me avisa": the yes to recording it; the name is what is missing
+        turn.say(turn.t("sales.ask_name" if said == "yes" else "sales.name_unclear"))
         return O.UNCLEAR
     sales(turn)["name"] = name
     await _record_prospect(turn)

@@ -219,6 +219,8 @@ class Dialogue:
             await self._again(flow, turn)
         elif move is Move.SMALL_TALK:
             turn.say(_small_talk(turn))
+            if turn.intent == "chitchat" and flow.spec.expects_in(turn.state) in EXPECTED_FACTS:
+                self._unclear(turn)  # "sei la" where a number is asked fills nothing: counted
             await self._again(flow, turn)
         elif move is Move.CLOSE:
             self._close(turn)
@@ -253,7 +255,13 @@ class Dialogue:
         return outcome
 
     async def _step(self, flow: CompiledFlow, turn: Turn) -> None:
-        outcome = await self._run(flow, turn)
+        await self._settle(flow, turn, await self._run(flow, turn))
+
+    async def _settle(
+        self, flow: CompiledFlow, turn: Turn, outcome: Enum | str | Jump, depth: int = 0
+    ) -> None:
+        """Move by a step's ``outcome``: into another flow, or along the table, counting an
+        unclear answer, then on through the states the known facts answer."""
         if isinstance(outcome, Jump):
             # only steps jump, and a flow's beginning runs no step but a known fact's: bounded
             await self._begin(self._flows[outcome.flow], turn)
@@ -264,32 +272,22 @@ class Dialogue:
             self._unclear(turn)
             return
         turn.context.pop(UNCLEAR_KEY, None)
-        await self._advance(flow, turn, mark)
+        await self._advance(flow, turn, mark, depth=depth)
 
     async def _advance(
-        self, flow: CompiledFlow, turn: Turn, mark: int, *, pinned: bool = False
+        self, flow: CompiledFlow, turn: Turn, mark: int, *, pinned: bool = False, depth: int = 0
     ) -> None:
         """While the state just entered asks what the customer already said, do not ask: drop
         its question (the replies from ``mark`` on) and run its step."""
-        for _ in range(_MAX_ADVANCE):
-            expects = flow.spec.expects_in(turn.state)
-            known = any(turn.fact(kind) for kind in EXPECTED_FACTS.get(expects, ()))
-            if not flow.has_step(turn.state) or not (
-                known or (pinned and expects is Expect.ADDRESS)
-            ):
-                return
-            pinned = False
-            del turn.replies[mark:]
-            outcome = await self._run(flow, turn)
-            if isinstance(outcome, Jump):
-                await self._begin(self._flows[outcome.flow], turn)
-                return
-            mark = len(turn.replies)
-            await flow.fire(turn, outcome)
-            if trigger_name(outcome) == UNCLEAR:
-                self._unclear(turn)
-                return
-        log.warning("flow %s: facts answered %d states in a row", flow.spec.name, _MAX_ADVANCE)
+        expects = flow.spec.expects_in(turn.state)
+        known = any(turn.fact(kind) for kind in EXPECTED_FACTS.get(expects, ()))
+        if not flow.has_step(turn.state) or not (known or (pinned and expects is Expect.ADDRESS)):
+            return
+        if depth >= _MAX_ADVANCE:
+            log.warning("flow %s: facts answered %d states in a row", flow.spec.name, depth)
+            return
+        del turn.replies[mark:]
+        await self._settle(flow, turn, await self._run(flow, turn), depth + 1)
 
     def _unclear(self, turn: Turn) -> None:
         count = int(turn.context.get(UNCLEAR_KEY) or 0) + 1

@@ -165,6 +165,11 @@ def decide(
     # more likely the data misread: the step reads it
     meant = u.confidence >= (MEANT if where.expects in _DATA else CLEAR)
     row = _row(intents, intent)
+    if where.at_rest and (row is None or row.flow == where.flow):
+        # "vcs atendem na rui barbosa 1200?": a question or a remark that carries an address
+        for carrier in intents:
+            if any(u.first(kind) is not None for kind in carrier.carries):
+                return go(Move.BEGIN, carrier.flow, carrier.name)
     if row is not None and row.flow == where.handoff:
         return go(Move.BEGIN, row.flow, row.name)  # a person is never kept waiting
     # where options are offered, talk of prices and plans ("o mais barato") is a choice among
@@ -190,10 +195,6 @@ def decide(
                 return go(Move.STEP)
             return go(Move.ASK_SWITCH, intent=row.name)
         return go(Move.BEGIN, row.flow, row.name)
-    if where.at_rest and (intent in ANSWERS or intent in SMALL_TALK or intent is None):
-        for carrier in intents:
-            if any(u.first(kind) is not None for kind in carrier.carries):
-                return go(Move.BEGIN, carrier.flow, carrier.name)
     if intent == "thank" and where.at_rest:
         return go(Move.CLOSE)
     if intent in SMALL_TALK and meant and not _answers_expectation(u, where.expects):

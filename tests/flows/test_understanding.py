@@ -253,3 +253,23 @@ def _pin() -> object:
     from bot.messages import Location
 
     return Location(-27.5782336721312, -48.527442812919624)
+
+
+async def test_a_question_carrying_an_address_starts_the_sale(chat: Chat) -> None:
+    await chat.says("ola, vcs atendem na rua rui barbosa 1200?")
+    assert "Rua Rui Barbosa, 1200" in chat.last_reply.text and "?" in chat.last_reply.text
+
+
+async def test_small_talk_where_a_number_is_asked_counts_as_unclear(chat: Chat) -> None:
+    await chat.says("quero contratar")
+    await chat.says("meu cep é 88025-500")
+    for said in ("sei la", "nao sei mesmo", "hmm"):
+        await chat.says(said)
+    assert "intent:handoff" in [b.payload for b in chat.options]
+
+
+async def test_a_yes_to_recording_the_interest_asks_the_name(chat: Chat) -> None:
+    await chat.says("quero contratar na av. madre benvenuta 1500")
+    await chat.says("sim")
+    await chat.says("pode sim, me avisa")
+    assert "nome" in chat.last_reply.text and "Não entendi" not in chat.last_reply.text
