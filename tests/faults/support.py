@@ -205,6 +205,10 @@ async def fresh_postgres() -> AsyncIterator[str]:
 _ids = itertools.count(int(time.time()) % 100_000 * 1000)
 
 
+_FIRST = "Ana Bruno Carla Daniel Elisa Fábio Gabriela Heitor Isabel João Karina Lucas".split()
+_LAST = ("Souza", "Oliveira", "Pereira", "Costa", "Almeida", "Ribeiro", "Carvalho", "Gomes")
+
+
 @dataclass
 class Customer:
     """One Telegram customer through the sales flow to a reservation: six updates, each
@@ -220,8 +224,10 @@ class Customer:
     tries: int = 0
 
     def __post_init__(self) -> None:
-        # letters only (the flow asks for a name "só com letras"), one per chat id
-        self.name = "Cliente " + "".join("abcdefghij"[int(d)] for d in str(self.chat_id)).title()
+        # a name the flow takes for one (letters only, like a person's), one per chat id among
+        # 96 consecutive ones
+        n = self.chat_id % (len(_FIRST) * len(_LAST))
+        self.name = f"{_FIRST[n % len(_FIRST)]} {_LAST[n // len(_FIRST)]}"
         chat, lat, lng = self.chat_id, *self.pin
         steps: list[tuple[dict[str, Any], str]] = [
             (tg_text(next(_ids), chat, "oi"), "oi"),

@@ -64,3 +64,4 @@ async def test_two_processes_keep_each_customers_order(
     assert report.out_of_order == 0 and report.lost == 0
     assert all(n >= len(c.updates) for n, c in zip(answered, customers, strict=True))
     assert all(n <= 1 for n in reserved.values())
+    assert sum(reserved.values()) >= CUSTOMERS // 2  # the sales really complete
