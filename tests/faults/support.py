@@ -205,7 +205,8 @@ async def fresh_postgres() -> AsyncIterator[str]:
 _ids = itertools.count(int(time.time()) % 100_000 * 1000)
 
 
-_FIRST = "Ana Bruno Carla Daniel Elisa Fábio Gabriela Heitor Isabel João Karina Lucas".split()
+_FIRST: tuple[str, ...] = ("Ana", "Bruno", "Carla", "Daniel", "Elisa", "Fábio", "Gabriela")
+_FIRST += ("Heitor", "Isabel", "João", "Karina", "Lucas")
 _LAST = ("Souza", "Oliveira", "Pereira", "Costa", "Almeida", "Ribeiro", "Carvalho", "Gomes")
 
 
