@@ -64,6 +64,8 @@ _UNIT_WORDS = {
 _LETTER_UNITS = frozenset({"bloco", "torre", "quadra", "lote"})
 _UNIT_PART = re.compile(
     r"\b(" + "|".join(sorted(_UNIT_WORDS, key=len, reverse=True)) + r")\b\.?\s*"
+    # "o bloco é b", "the apartment is 302", "bloque: c"
+    r"(?:(?:é|eh|es|is|:)\s*)?"
     r"(?:n[º°o]?\.?\s*)?(\d{1,5}[a-z]?\b|[a-z]\b)",
     re.IGNORECASE,
 )

@@ -209,3 +209,14 @@ def test_what_is_said_of_a_street_is_not_its_name(nlu: EmbeddedUnderstander) -> 
     understood = nlu.read("la calle correcta es rua frei caneca")
     assert understood.value(K.ADDRESS) == "rua frei caneca"
     assert understood.intent == "correct"
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [("o bloco é b", "bloco b"), ("o apto é 302", "apto 302"),
+     ("the apartment is 302", "apto 302"), ("bloque: c", "bloco c")],
+)  # fmt: skip
+def test_a_unit_said_with_a_verb_is_data(nlu: EmbeddedUnderstander, text: str, unit: str) -> None:
+    understood = nlu.read(text)
+    assert understood.value(K.UNIT) == unit
+    assert understood.intent == "inform"
