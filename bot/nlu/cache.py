@@ -78,9 +78,11 @@ def _path(name: str) -> Path | None:
 def load(name: str) -> Model | None:
     """The model kept under ``name``, or None (no cache, no such file, a damaged one)."""
     path = _path(name)
-    if path is None or not path.is_file():
+    if path is None:
         return None
     try:
+        if not path.is_file():  # may raise too: a home this user cannot read
+            return None
         with np.load(path, allow_pickle=False) as arrays:
             meta = json.loads(str(arrays["meta"]))
             features = tuple(

@@ -98,6 +98,18 @@ def test_nothing_writable_is_no_error(
     assert cache.load("some") is None
 
 
+def test_a_place_this_user_cannot_read_is_no_error(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as when the server runs as another user than the home's (tests run as root, whom
+    # permissions do not stop: the refusal is the operating system's, so it is made here)
+    def refuse(self: Path) -> bool:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "is_file", refuse)
+    assert cache.load("some") is None
+
+
 def test_a_damaged_file_is_trained_over(folder: Path) -> None:
     (folder / "some.npz").write_bytes(b"PK\x03\x04 not really")
     assert cache.load("some") is None
