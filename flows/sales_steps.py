@@ -262,6 +262,13 @@ async def read_name(turn: Turn) -> Outcome:
     if name is None:
         if corrected is not None:
             return corrected
+        plan = read_plan(turn, offered_plans(turn))
+        if plan is not None and plan.id != data.get("plan"):
+            # "300", "o de 300" where the name is asked: the plan chosen, noted; the name again
+            turn.take(K.PLAN)
+            data["plan"] = plan.id
+            turn.say(turn.t("sales.noted", what=plan.label))
+            return O.CHANGED
         turn.say(turn.t("sales.name_unclear"))
         return O.UNCLEAR
     data["name"] = name
