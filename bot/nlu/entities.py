@@ -65,7 +65,7 @@ _LETTER_UNITS = frozenset({"bloco", "torre", "quadra", "lote"})
 _UNIT_PART = re.compile(
     r"\b(" + "|".join(sorted(_UNIT_WORDS, key=len, reverse=True)) + r")\b\.?\s*"
     # "o bloco é b", "the apartment is 302", "bloque: c"
-    r"(?:(?:é|eh|es|is|:)\s*)?"
+    r"((?:é|eh|es|is|:)\s*)?"
     r"(?:n[º°o]?\.?\s*)?(\d{1,5}[a-z]?\b|[a-z]\b)",
     re.IGNORECASE,
 )
@@ -304,7 +304,9 @@ def units(text: str, *, expected: bool = False) -> list[Entity]:
     not coverage) is one too."""
     parts: list[tuple[int, int, str]] = []
     for m in _UNIT_PART.finditer(text):
-        word, value = _UNIT_WORDS[m.group(1).casefold()], m.group(2).casefold()
+        word, value = _UNIT_WORDS[m.group(1).casefold()], m.group(3).casefold()
+        if m.group(2) and word == "casa":
+            continue  # "o numero da casa é 77" is a house number
         if value.isalpha() and word not in _LETTER_UNITS:
             continue
         parts.append((m.start(), m.end(), f"{word} {value}"))

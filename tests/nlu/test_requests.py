@@ -220,3 +220,9 @@ def test_a_unit_said_with_a_verb_is_data(nlu: EmbeddedUnderstander, text: str, u
     understood = nlu.read(text)
     assert understood.value(K.UNIT) == unit
     assert understood.intent == "inform"
+
+
+def test_the_house_is_number_is_a_house_number(nlu: EmbeddedUnderstander) -> None:
+    understood = nlu.read("o numero da casa é 77")
+    assert understood.value(K.HOUSE_NUMBER) == "77"
+    assert understood.first(K.UNIT) is None
