@@ -19,7 +19,7 @@ IDLE = ("select (selectors.py", "run_once (uvloop", "_run_once (asyncio", "poll 
 
 
 def package(file: str) -> str:
-    """py-spy names files from their import root (``telegram/_bot.py``, ``bot/engine/core.py``):
+    """py-spy names files from their import root (``telegram/_bot.py``, ``bot/engine/turns.py``):
     the first part names the package; ours are split one level further."""
     parts = file.split("/")
     if parts[0] in ("bot", "flows") and len(parts) > 2:
