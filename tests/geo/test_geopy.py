@@ -174,11 +174,11 @@ async def test_a_rejected_query_is_nothing_found() -> None:
 
 
 async def test_requests_are_spaced_by_the_rate_limit_across_both_directions() -> None:
-    # Nominatim allows one request per second; here 50 ms keeps the test fast. Only a lower bound
-    # on the spacing is asserted, taken where the limiter lets each request go: measured where
-    # the request arrives, a loaded machine's delay in httpx between the two shrank the gap
-    # (43 ms seen for 50).
-    delay = 0.05
+    # Nominatim allows one request per second; here 200 ms keeps the test fast. Only a lower
+    # bound on the spacing is asserted, and only half the delay: the limiter stamps its clock
+    # before our wrapper runs, so a loaded machine's scheduling delay on one request shrinks the
+    # gap we see to the next (42 ms seen for 50). Without the limiter the gaps are ~0.
+    delay = 0.2
     recorder = Recorder(
         lambda r: httpx.Response(200, json=REVERSE if r.url.path == "/reverse" else SEARCH)
     )
@@ -197,7 +197,7 @@ async def test_requests_are_spaced_by_the_rate_limit_across_both_directions() ->
         )
     gaps = [b - a for a, b in itertools.pairwise(released)]
     assert len(gaps) == 2 and len(recorder.requests) == 3
-    assert all(gap >= delay * 0.95 for gap in gaps), gaps
+    assert all(gap >= delay * 0.5 for gap in gaps), gaps
 
 
 async def test_the_shared_client_stays_open_after_geopy_is_done_with_it() -> None:
