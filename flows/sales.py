@@ -23,7 +23,7 @@ from bot.messages import Button
 from bot.nlu.base import Expect
 from bot.validation import mask_cpf
 from flows.address import geocoded, read_address, read_number, sales
-from flows.common import answer
+from flows.common import answer, offer_places
 from flows.plan_choice import offered_plans
 from flows.sales_states import Outcome, State
 from flows.sales_steps import (
@@ -105,15 +105,7 @@ def confirm_address(turn: Turn) -> None:
 
 
 def choose_address(turn: Turn) -> None:
-    t = turn.t
-    candidates = sales(turn)["candidates"]
-    buttons = [Button(f"place:{i}", c["address"]) for i, c in enumerate(candidates)]
-    turn.say(
-        t("geo.address_choose"),
-        *buttons,
-        Button("none", t("sales.button.none_of_these")),
-        ask_location=True,
-    )
+    offer_places(turn, sales(turn)["candidates"], turn.t("sales.button.none_of_these"))
 
 
 def ask_unit(turn: Turn) -> None:
