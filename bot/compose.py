@@ -47,6 +47,7 @@ from bot.engine.timers import TimerPolicy, TimerRunner
 from bot.errors import StorageError
 from bot.geo.base import CepLookup, Geocoder
 from bot.geo.factory import make_cep_lookup, make_geocoder
+from bot.geo.gazetteer import GazetteerGeocoder
 from bot.httpclient import mount_for, shared_client, shared_transport
 from bot.i18n import Catalogs
 from bot.logsafe import use_log_key
@@ -167,10 +168,11 @@ async def compose(
         hours = BusinessHours.from_settings(settings)
         # the provider's plans and answers; its questions are extra examples for the understander
         plan_book = load_plan_book(settings.plans_file)
-        understander = await _understander(settings, plan_book)
+        geocoder = geocoder or make_geocoder(settings, http, store)
+        understander = await _understander(settings, plan_book, _street_names(geocoder))
         services = Services(
             ozmap=ozmap,
-            geocoder=geocoder or make_geocoder(settings, http, store),
+            geocoder=geocoder,
             ceps=ceps or make_cep_lookup(settings, http),
             radius=settings.ozmap_radius,
             require_cpf=settings.require_cpf,
@@ -263,7 +265,18 @@ async def compose(
         )
 
 
-async def _understander(settings: Settings, plan_book: PlanBook) -> Understander | None:
+def _street_names(geocoder: Geocoder) -> list[str]:
+    """The streets an offline gazetteer knows, so "vcs atendem na rui barbosa 1200?" finds
+    the street without its "rua"; another geocoder knows no list (the rules still find "rua
+    x 123")."""
+    if isinstance(geocoder, GazetteerGeocoder):
+        return [street.name for street in geocoder.gazetteer.streets]
+    return []
+
+
+async def _understander(
+    settings: Settings, plan_book: PlanBook, streets: Sequence[str] = ()
+) -> Understander | None:
     """The understander the settings name; None routes by keywords. The embedded model trains
     once per process for each set of the provider's own questions (``plan_book``'s FAQ
     entries, as ``faq_<id>`` examples): a few seconds of CPU, in a thread so the loop stays
@@ -274,7 +287,9 @@ async def _understander(settings: Settings, plan_book: PlanBook) -> Understander
     from bot.nlu.embedded import EmbeddedUnderstander
 
     extra = plan_book.extra_examples()
-    return await asyncio.to_thread(lambda: EmbeddedUnderstander(extra_examples=extra))
+    return await asyncio.to_thread(
+        lambda: EmbeddedUnderstander(extra_examples=extra, known_streets=streets)
+    )
 
 
 def timer_policy(settings: Settings, hours: BusinessHours | None) -> TimerPolicy | None:

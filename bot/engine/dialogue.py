@@ -178,6 +178,8 @@ class Dialogue:
         found = understood.language
         if found is None or found == conversation.language:
             return conversation
+        if understood.entities and understood.intent in ("inform", None) and not guess:
+            return conversation  # an address or a name alone is written in no language
         if guess or len((text or "").split()) >= words:
             return dataclasses.replace(conversation, language=found)
         return conversation

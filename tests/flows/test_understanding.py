@@ -256,7 +256,7 @@ def _pin() -> object:
 
 
 async def test_a_question_carrying_an_address_starts_the_sale(chat: Chat) -> None:
-    await chat.says("ola, vcs atendem na rua rui barbosa 1200?")
+    await chat.says("ola, vcs atendem na rui barbosa 1200?")  # the street without its "rua"
     assert "Rua Rui Barbosa, 1200" in chat.last_reply.text and "?" in chat.last_reply.text
 
 
