@@ -19,6 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.engine import FlowSpec, Row, Translate, Turn, back_to_menu
+from bot.engine.dialogue import CHOOSING_KEY
 from bot.messages import Button
 from bot.nlu.base import Expect
 from bot.validation import mask_cpf
@@ -79,6 +80,7 @@ TRANSITIONS: list[list[Any]] = [
 
 def begin(turn: Turn) -> None:
     turn.context["sales"] = {}  # a new pass: nothing from an earlier one, code included
+    turn.context.pop(CHOOSING_KEY, None)
     turn.say(turn.t("sales.begin"))
 
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.engine import Jump, Services, Turn
+from bot.engine.dialogue import CHOOSING_KEY
 from bot.engine.services import PlanOffer
 from bot.errors import ReservationUnconfirmed
 from bot.messages import Button
@@ -78,7 +79,13 @@ def _take_plan(turn: Turn) -> None:
     plan = next((p for p in plans if speed and str(p.speed) == speed), None)
     if plan is not None:
         turn.take(K.PLAN)
-        sales(turn)["plan"] = plan.id
+        chose(turn, plan)
+
+
+def chose(turn: Turn, plan: PlanOffer) -> None:
+    """The customer chose ``plan``: noted, and the choice among the plans closed."""
+    sales(turn)["plan"] = plan.id
+    turn.context.pop(CHOOSING_KEY, None)
 
 
 async def check_feasibility(turn: Turn, place: dict[str, Any]) -> Outcome:
@@ -98,6 +105,7 @@ async def check_feasibility(turn: Turn, place: dict[str, Any]) -> Outcome:
         # the plans, said once here: the summary's buttons choose one, no message more
         lines = "\n".join(f"• {p.label}" for p in plans)
         turn.say(turn.t("sales.covered") + "\n" + turn.t("plans.list", plans=lines))
+        turn.context[CHOOSING_KEY] = "sales"  # "o mais barato" now chooses among them
     else:
         turn.say(turn.t("sales.covered"))
     if coverage.kind == "condominium":
@@ -166,10 +174,25 @@ async def confirm_place(turn: Turn) -> Outcome:
     if said == "no":
         turn.say(turn.t("sales.retry"))
         return O.RETRY
-    if turn.message.location is not None or (turn.text and said is None):
+    if turn.message.location is not None or (said is None and _could_be_address(turn.text)):
         return await read_address(turn)  # a corrected address, sent straight away
+    if said is None and turn.text:  # "hã?": the question again, clearly
+        t = turn.t
+        turn.say(
+            t("geo.address_confirm", address=candidate["address"]),
+            Button("yes", t("sales.button.right_address")),
+            Button("no", t("sales.button.wrong_address")),
+        )
+        return O.UNCLEAR
     turn.say(turn.t("sales.yes_or_no"))
     return O.UNCLEAR
+
+
+def _could_be_address(text: str | None) -> bool:
+    """Whether ``text`` could be an address sent as a correction ("hã?" could not)."""
+    return bool(text) and (
+        any(ch.isdigit() for ch in text or "") or len(re.findall(r"[^\W\d_]", text or "")) >= 3
+    )
 
 
 async def choose_place(turn: Turn) -> Outcome:
@@ -266,7 +289,7 @@ async def read_name(turn: Turn) -> Outcome:
         if plan is not None and plan.id != data.get("plan"):
             # "300", "o de 300" where the name is asked: the plan chosen, noted; the name again
             turn.take(K.PLAN)
-            data["plan"] = plan.id
+            chose(turn, plan)
             turn.say(turn.t("sales.noted", what=plan.label))
             return O.CHANGED
         turn.say(turn.t("sales.name_unclear"))
@@ -317,7 +340,7 @@ async def reserve(turn: Turn) -> Outcome | Jump:
     plans = offered_plans(turn)
     chosen = read_plan(turn, plans) if said != "no" else None
     if chosen is not None:  # its button, "o de 500", "o mais barato": chosen and confirmed
-        sales(turn)["plan"] = chosen.id
+        chose(turn, chosen)
         said = "yes"
     if said == "no":
         turn.say(turn.t("sales.not_reserved"))

@@ -40,7 +40,7 @@ from bot.engine.services import Services
 from bot.messages import Button, Inbound, Reply
 from bot.nlu.base import EntityKind, Expect, Option, Understanding
 
-__all__ = ["SWITCH_KEY", "UNCLEAR_KEY", "Dialogue"]
+__all__ = ["CHOOSING_KEY", "SWITCH_KEY", "UNCLEAR_KEY", "Dialogue"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,9 @@ log = logging.getLogger(__name__)
 SWITCH_KEY = "_switch"
 #: how many unclear answers in a row the customer gave (``Conversation.context``)
 UNCLEAR_KEY = "_unclear"
+#: the flow that listed options to choose among (the plans) and has no choice yet
+#: (``Conversation.context``, set and cleared by the flow)
+CHOOSING_KEY = "_choosing"
 #: a state that asks one of these takes a typed "2" as itself, not as the 2nd option offered
 _NUMBERS = frozenset({Expect.NUMBER, Expect.UNIT})
 #: how many states a message may answer at once (a bound, in case a step leaves its fact)
@@ -150,6 +153,7 @@ class Dialogue:
             default=flows.default,
             handoff=flows.handoff,
             pending=pending,
+            choosing=not at_rest and conversation.context.get(CHOOSING_KEY) == conversation.flow,
             offered=frozenset(
                 b.payload.removeprefix(INTENT_PREFIX)
                 for b in offered

@@ -80,6 +80,8 @@ class Situation:
     default: str
     handoff: str
     pending: str | None = None
+    #: the flow listed options (the plans) and none is chosen yet: "o mais barato" chooses
+    choosing: bool = False
     #: the intent rows the bot's last message offered as buttons (``intent:<name>``): asking
     #: for one of them needs no "do you want to stop?"
     offered: frozenset[str] = frozenset()
@@ -178,6 +180,7 @@ def decide(
     choosing = intent in QUESTIONS and (
         where.expects is Expect.OPTION
         or (where.expects is Expect.YES_NO and u.first(K.PLAN) is not None)
+        or (where.choosing and "?" not in (message.text or ""))
     )
     if is_question(intent) and meant and not choosing:
         return go(Move.ANSWER)

@@ -273,3 +273,27 @@ async def test_a_yes_to_recording_the_interest_asks_the_name(chat: Chat) -> None
     await chat.says("sim")
     await chat.says("pode sim, me avisa")
     assert "nome" in chat.last_reply.text and "Não entendi" not in chat.last_reply.text
+
+
+async def test_the_cheapest_where_the_plans_were_just_listed_chooses_it(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    await chat.says("tem cobertura no cep 88025-500 numero 700?")
+    await chat.says("s")
+    assert "Fibra 300 Mega" in chat.last_reply.text or "Fibra 300 Mega" in chat.text
+    await chat.says("o mais barato")
+    assert "Anotado: Fibra 300 Mega" in chat.text  # a choice, not a price list
+    await chat.says("carla menezes")
+    await chat.says("confirmo")
+    client = sandbox.network.client_by_code(reserved_code(chat))
+    assert client is not None
+    [house] = sandbox.network.properties_of_client(client["_id"])
+    assert "plano 300" in house["observation"]
+
+
+async def test_an_unclear_answer_to_the_address_asks_it_again(chat: Chat) -> None:
+    await chat.says("quero contratar")
+    await chat.says("rua delminda silveira 900")
+    await chat.says("hã?")
+    assert "Encontrei este endereço: Rua Delminda Silveira, 900" in chat.last_reply.text
+    assert "Não consegui ler um endereço" not in chat.text
