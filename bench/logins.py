@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -34,6 +33,9 @@ import time
 from pathlib import Path
 
 import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.support.logins import FRESH, failed_login_storm
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -79,8 +81,7 @@ def _figures(acks: list[float]) -> str:
 
 
 async def _round(url: str, logins: int) -> None:
-    fresh = httpx.Limits(max_keepalive_connections=0)
-    async with httpx.AsyncClient(base_url=url, timeout=120, limits=fresh) as chat:
+    async with httpx.AsyncClient(base_url=url, timeout=120, limits=FRESH) as chat:
         page = await chat.get("/chat")
         chat.cookies.set("ozbot_chat", page.cookies["ozbot_chat"])
 
@@ -91,26 +92,8 @@ async def _round(url: str, logins: int) -> None:
             return time.perf_counter() - started
 
         quiet = [await ack(n) for n in range(20)]
-        browsers = []
-        for _ in range(logins):
-            http = httpx.AsyncClient(base_url=url, timeout=300, limits=fresh)
-            form = await http.get("/console/login")
-            token = re.search(r'name="csrf" value="([^"]+)"', form.text)
-            assert token
-            browsers.append((http, token.group(1)))
-
-        async def login(n: int) -> int:
-            http, token = browsers[n]
-            response = await http.post(
-                "/console/login",
-                data={"csrf": token, "name": f"nobody{n}", "password": "wrong password"},
-                headers={"Origin": url, "X-Forwarded-For": f"10.9.{n // 250}.{n % 250}"},
-            )
-            await http.aclose()
-            return response.status_code
-
+        storm = await failed_login_storm(url, logins, client_timeout=300)
         started = time.perf_counter()
-        storm = asyncio.gather(*(login(n) for n in range(logins)))
         during: list[float] = []
         n = 1000
         while not storm.done():

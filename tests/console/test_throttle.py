@@ -29,6 +29,7 @@ from tests.storage.conftest import (
     postgres_url,
     store,
 )
+from tests.support.logins import FRESH, failed_login_storm
 from tests.web.support import TG_SECRET, Echo, app_for, channel_settings, make_fakes, running
 
 __all__ = ["backend", "clock", "postgres_schema", "postgres_url", "store"]  # fixtures
@@ -153,30 +154,9 @@ async def test_a_storm_of_failed_logins_does_not_hold_up_webhook_acks(
     the hashing on the event loop an update waited for most of the storm (the issue measured
     6 s); off the loop it waits for a small part of it."""
 
-    # The 60 browsers are ready before the storm (the clients share the test's event loop
-    # with the server: building them during it would be load of the test's own making).
-    fresh = httpx.Limits(max_keepalive_connections=0)  # no idle connection for a timeout to cut
-    browsers: list[tuple[httpx.AsyncClient, str]] = []
-    for _ in range(60):
-        http = httpx.AsyncClient(base_url=sqlite_console_url, timeout=120, limits=fresh)
-        form = await http.get("/console/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', form.text)
-        assert token
-        browsers.append((http, token.group(1)))
-
-    async def login(n: int) -> int:
-        http, token = browsers[n]
-        response = await http.post(
-            "/console/login",
-            data={"csrf": token, "name": f"nobody{n}", "password": "wrong!"},
-            headers={"Origin": sqlite_console_url, "X-Forwarded-For": f"10.1.0.{n}"},
-        )
-        await http.aclose()
-        return response.status_code
-
     loop = asyncio.get_running_loop()
     acks: list[float] = []
-    async with httpx.AsyncClient(base_url=sqlite_console_url, timeout=60, limits=fresh) as telegram:
+    async with httpx.AsyncClient(base_url=sqlite_console_url, timeout=60, limits=FRESH) as telegram:
 
         async def ack(n: int) -> None:
             started = loop.time()
@@ -190,8 +170,9 @@ async def test_a_storm_of_failed_logins_does_not_hold_up_webhook_acks(
 
         await ack(0)  # warmed up
         acks.clear()
+        # the 60 browsers are ready before the storm starts (see tests/support/logins.py)
+        storm = await failed_login_storm(sqlite_console_url, 60, client_timeout=120)
         started = loop.time()
-        storm = asyncio.gather(*(login(n) for n in range(60)))
         n = 1
         while not storm.done():
             await ack(n)
