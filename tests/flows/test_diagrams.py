@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+import flows
 from bot.cli import main
 from bot.engine.diagrams import mermaid, write_diagrams
 from flows import FLOWS, menu
@@ -34,3 +37,45 @@ def test_the_command_rewrites_stale_diagrams(tmp_path: Path, capsys: object) -> 
 
 def test_ozbot_flows_diagrams_check_passes() -> None:
     assert main(["flows", "diagrams", "--check"]) == 0
+
+
+def test_an_installed_package_out_of_reach_gets_its_diagrams_written_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # flows imported from a zip (a .pyz, a zipped install): its directory cannot be written, by
+    # root either (a chmod would not stop root, who runs these tests in CI)
+    archive = tmp_path / "ozbot.pyz"
+    archive.write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
+    monkeypatch.setattr(flows, "__file__", str(archive / "flows" / "__init__.py"))
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    assert main(["flows", "diagrams"]) == 0
+    assert sorted(p.name for p in here.iterdir()) == sorted(f"{s.name}.mmd" for s in FLOWS)
+    assert (here / "menu.mmd").read_text() == mermaid(menu.FLOW)
+    out, err = capsys.readouterr()
+    assert f"wrote {here / 'menu.mmd'}" in out
+    assert f"{archive / 'flows'} is not writable" in err and str(here) in err
+
+
+def test_a_writable_package_directory_is_written_in_place(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    package = tmp_path / "checkout" / "flows"
+    package.mkdir(parents=True)
+    monkeypatch.setattr(flows, "__file__", str(package / "__init__.py"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["flows", "diagrams"]) == 0
+    assert (package / "menu.mmd").read_text() == mermaid(menu.FLOW)
+    assert not list(tmp_path.glob("*.mmd"))
+    assert capsys.readouterr().err == ""
+
+
+def test_out_chooses_where_the_diagrams_go_and_what_check_reads(tmp_path: Path) -> None:
+    out = tmp_path / "docs" / "diagrams"
+    assert main(["flows", "diagrams", "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{s.name}.mmd" for s in FLOWS)
+    assert main(["flows", "diagrams", "--check", "--out", str(out)]) == 0
+    (out / "menu.mmd").write_text("old\n")
+    assert main(["flows", "diagrams", "--check", "--out", str(out)]) == 1
+    assert (out / "menu.mmd").read_text() == "old\n"  # --check changes nothing
