@@ -17,6 +17,7 @@ after :attr:`Dialogue.max_unclear` in a row a person is offered.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import logging
 from collections.abc import Sequence
@@ -26,7 +27,15 @@ from bot.conversation import Conversation
 from bot.engine.flow import FACTS_KEY, UNCLEAR, Jump, Translate, Turn
 from bot.engine.flowset import FlowSet
 from bot.engine.machine import CompiledFlow, trigger_name
-from bot.engine.repair import DATA, EXPECTED_FACTS, SPENT, Situation, decide
+from bot.engine.repair import (
+    DATA,
+    EXPECTED_FACTS,
+    SPENT,
+    Situation,
+    carries_answer,
+    decide,
+    looks_like_question,
+)
 from bot.engine.routing import (
     INTENT_PREFIX,
     Intent,
@@ -55,6 +64,11 @@ CHOOSING_KEY = "_choosing"
 _NUMBERS = frozenset({Expect.NUMBER, Expect.UNIT})
 #: how many states a message may answer at once (a bound, in case a step leaves its fact)
 _MAX_ADVANCE = 6
+#: where the sales flow keeps the reservations this contact made (``Conversation.context``)
+RESERVATIONS_KEY = "reservations"
+#: states whose step reads data or a choice: a step that leaves the conversation there with
+#: nothing learnt ("não encontrei esse endereço", again) got an unclear answer
+_ASKS = frozenset(Expect) - {Expect.NOTHING, Expect.TEXT}
 #: a conversation's language changes only for a message this long (a short one is ambiguous);
 #: longer where the messenger told the customer's language
 _SWITCH_WORDS = 3
@@ -159,6 +173,11 @@ class Dialogue:
                 for b in offered
                 if b.payload.startswith(INTENT_PREFIX)
             ),
+            # a finished flow (not the menu) and this contact holds a reservation: it was just
+            # made (the next message at rest takes the conversation back to the menu)
+            reserved=at_rest
+            and conversation.flow != flows.default
+            and bool(conversation.context.get(RESERVATIONS_KEY)),
         )
         return conversation, decide(where, message, understood, self._intents)
 
@@ -222,12 +241,20 @@ class Dialogue:
             await self._step(flow, turn)
         elif move is Move.ANSWER:
             self._answer(turn)
-            await self._again(flow, turn)
+            if self._goes_on(flow, turn):
+                await self._step(flow, turn)  # "sim, mas posso cancelar?": the yes, too
+            else:
+                await self._again(flow, turn)
         elif move is Move.SMALL_TALK:
-            turn.say(_small_talk(turn))
-            if turn.intent == "chitchat" and flow.spec.expects_in(turn.state) in EXPECTED_FACTS:
-                self._unclear(turn)  # "sei la" where a number is asked fills nothing: counted
+            expects = flow.spec.expects_in(turn.state)
+            line = _small_talk(turn, expects)
+            if line is not None:
+                turn.say(line)
             await self._again(flow, turn)
+            if turn.intent == "chitchat" and expects in EXPECTED_FACTS:
+                # "sei la" where a number is asked fills nothing: counted, the offer of a
+                # person (when it comes) after the question, as after an unclear answer
+                self._unclear(turn)
         elif move is Move.CLOSE:
             self._close(turn)
         elif move is Move.ASK_SWITCH:
@@ -260,21 +287,47 @@ class Dialogue:
                 facts.pop(kind.value, None)
         return outcome
 
+    @staticmethod
+    def _goes_on(flow: CompiledFlow, turn: Turn) -> bool:
+        """After a digression, whether the message also answered the pending question, so its
+        step runs too; not where a yes finishes the flow (the reservation, the erasure): a yes
+        that comes with a question there is asked for again, once the question is answered."""
+        expects = flow.spec.expects_in(turn.state)
+        if expects is Expect.NOTHING or not flow.has_step(turn.state):
+            return False
+        if not carries_answer(turn.understanding, expects, turn.message.text):
+            return False
+        return not (expects is Expect.YES_NO and _finishes(flow, turn.state))
+
     async def _step(self, flow: CompiledFlow, turn: Turn) -> None:
-        await self._settle(flow, turn, await self._run(flow, turn))
+        before = (turn.state, _flow_data(turn.context))
+        await self._settle(flow, turn, await self._run(flow, turn), before=before)
 
     async def _settle(
-        self, flow: CompiledFlow, turn: Turn, outcome: Enum | str | Jump, depth: int = 0
+        self,
+        flow: CompiledFlow,
+        turn: Turn,
+        outcome: Enum | str | Jump,
+        depth: int = 0,
+        before: tuple[Enum, dict[str, object]] | None = None,
     ) -> None:
         """Move by a step's ``outcome``: into another flow, or along the table, counting an
-        unclear answer, then on through the states the known facts answer."""
+        unclear answer, then on through the states the known facts answer. ``before``: the
+        state and the flow's data before the customer's message was read; back there with
+        nothing learnt, the answer was unclear too, whatever the step called it."""
         if isinstance(outcome, Jump):
             # only steps jump, and a flow's beginning runs no step but a known fact's: bounded
             await self._begin(self._flows[outcome.flow], turn)
             return
         mark = len(turn.replies)
         await flow.fire(turn, outcome)
-        if trigger_name(outcome) == UNCLEAR:
+        stuck = (
+            before is not None
+            and turn.state == before[0]
+            and flow.spec.expects_in(turn.state) in _ASKS
+            and _flow_data(turn.context) == before[1]
+        )
+        if trigger_name(outcome) == UNCLEAR or stuck:
             self._unclear(turn)
             return
         turn.context.pop(UNCLEAR_KEY, None)
@@ -354,6 +407,22 @@ class Dialogue:
         )
 
 
+def _flow_data(context: dict[str, object]) -> dict[str, object]:
+    """What the flows keep in the context (the engine's own keys, ``_...``, left out)."""
+    return copy.deepcopy({k: v for k, v in context.items() if not k.startswith("_")})
+
+
+def _finishes(flow: CompiledFlow, state: Enum) -> bool:
+    """Whether an outcome of ``state``'s step can end the flow (a row from it into a resting
+    state): the summary's yes reserves, the erasure's yes erases."""
+    for row in flow.spec.transitions:
+        source, dest = row[1], row[2]
+        sources = source if isinstance(source, list | tuple) else [source]
+        if (state in sources or "*" in sources) and dest in flow.spec.resting:
+            return True
+    return False
+
+
 def _first_question(flow: CompiledFlow) -> Enum | None:
     """The state a flow's ``start`` enters: leaving there throws nothing away."""
     for row in flow.spec.transitions:
@@ -373,10 +442,15 @@ def _remember(turn: Turn) -> None:
             turn.keep(entity.kind, entity.value)
 
 
-def _small_talk(turn: Turn) -> str:
+def _small_talk(turn: Turn, expects: Expect) -> str | None:
+    """The short reply to small talk; none to a remark that asks nothing where data is asked
+    ("sei la", "hmm"): "Tudo ótimo por aqui!" would answer what nobody asked, the question
+    (with its example) comes again alone."""
     intent = turn.intent
     if intent == "greet":
         return turn.t("repair.greet")
     if intent == "thank":
         return turn.t("repair.thanks")
+    if expects in EXPECTED_FACTS and not looks_like_question(turn.message.text):
+        return None
     return turn.t("repair.chitchat")

@@ -5,11 +5,17 @@ The patterns are the ones dialogue systems name (Rasa CALM's conversation repair
 * an **answer** to what the state expects goes to its step (which also reads a *correction*:
   "nao, na verdade é 1500");
 * a **digression** (a question: the price, "posso cancelar depois?", opening hours) is answered
-  and the pending question asked again; the flow is not left;
+  and the pending question asked again; the flow is not left. A message that answers the
+  pending question *and* asks one ("sim, mas posso cancelar se nao gostar?") gets both: the
+  answer, then its step (see :func:`carries_answer`). Where data is asked, a question the
+  provider's answers do not cover ("e qd vai chegar ai?" at the name prompt) is still a
+  question, not the data: the honest "I can't answer that here", then the question again;
 * an **interruption** (another request, clearly meant) that would throw the flow's work away is
   confirmed first ("Quer parar a contratação?"); asking for a person never waits;
 * **small talk** ("oi", "tudo bem?", "obrigado") gets a short reply, then the question again;
-* "sair", "parar", "tchau" (and thanks once a flow is done) **close** politely;
+* "sair", "parar", "tchau" (and thanks once a flow is done) **close** politely; but "desisti"
+  right after a flow made a reservation means that reservation: its cancellation is offered
+  (the cancellation flow asks to confirm);
 * a request at rest (the menu, a finished flow) starts its flow, carrying the facts the message
   holds ("tem fibra na rua delminda silveira 900?" goes straight to the address check).
 
@@ -22,11 +28,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.engine.routing import INTENT_PREFIX, Intent, Move, Route
+from bot.engine.routing import INTENT_PREFIX, Intent, Move, Route, normalize
 from bot.messages import Inbound
 from bot.nlu.base import EntityKind, Expect, Understanding
 
-__all__ = ["CLEAR", "DATA", "EXPECTED_FACTS", "SPENT", "Situation", "decide", "is_question"]
+__all__ = [
+    "CLEAR",
+    "DATA",
+    "EXPECTED_FACTS",
+    "SPENT",
+    "Situation",
+    "carries_answer",
+    "decide",
+    "is_question",
+    "looks_like_question",
+]
 
 #: the understander's score above which an intent was clearly meant
 CLEAR = 0.5
@@ -42,7 +58,9 @@ K = EntityKind
 #: the facts that answer what each state expects (a state expecting one of them that is
 #: already known does not ask: its step reads it)
 EXPECTED_FACTS: dict[Expect, tuple[EntityKind, ...]] = {
-    Expect.ADDRESS: (K.ADDRESS, K.CEP),
+    # where a place is asked, a client code is an answer too (the outage flow asks "where are
+    # you, or your code?"; a sale's address step finds no address in a code and says so)
+    Expect.ADDRESS: (K.ADDRESS, K.CEP, K.CODE),
     Expect.NUMBER: (K.HOUSE_NUMBER,),
     Expect.UNIT: (K.UNIT,),
     Expect.NAME: (K.PERSON_NAME,),
@@ -53,7 +71,7 @@ _DATA = frozenset(EXPECTED_FACTS)
 #: the facts a state's step spends, used or not (an address's number goes with it)
 SPENT: dict[Expect, tuple[EntityKind, ...]] = {
     **EXPECTED_FACTS,
-    Expect.ADDRESS: (K.ADDRESS, K.CEP, K.HOUSE_NUMBER),
+    Expect.ADDRESS: (K.ADDRESS, K.CEP, K.CODE, K.HOUSE_NUMBER),
 }
 #: the kinds of fact the engine keeps for later states (yes/no and options are answers only)
 DATA = frozenset(
@@ -64,6 +82,33 @@ DATA = frozenset(
 def is_question(intent: str | None) -> bool:
     """Whether the understander's ``intent`` is a question the provider's answers cover."""
     return intent is not None and (intent in QUESTIONS or intent.startswith("faq_"))
+
+
+#: the words a question starts with, as customers type them (normalised: no accents): "qd vai
+#: chegar", "pq precisa", "oq e isso", "e quanto custa", "when", "cuando"
+_ASKING = frozenset(
+    {
+        "quando", "qd", "qdo", "qnd", "quanto", "quanta", "quantos", "quantas", "qto", "qt",
+        "qnt", "como", "pq", "porque", "oq", "que", "qual", "quais", "onde", "cade",
+        "sera", "when", "how", "what", "why", "where", "which", "who", "cuando", "cuanto",
+        "cuanta", "donde", "cual", "cuales", "quien",
+    }
+)  # fmt: skip
+#: a question is more than one word: "hã?", "q?", "oi?" ask to hear the question again
+_QUESTION_WORDS = 2
+
+
+def looks_like_question(text: str | None) -> bool:
+    """Whether ``text`` is written as a question: a question mark, or a question word first
+    ("e qd vai chegar ai", "pq precisa do nome"), with at least two words."""
+    words = normalize(text or "").split()
+    if len(words) < _QUESTION_WORDS:
+        return False
+    if words[0] in ("e", "mas", "and", "y", "pero"):
+        words = words[1:]  # "e quanto custa?", "mas qd chega?"
+    if words[:2] in (["por", "que"], ["por", "q"]):
+        return True  # "por que precisa?", "por q"
+    return "?" in (text or "") or words[0] in _ASKING
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +130,8 @@ class Situation:
     #: the intent rows the bot's last message offered as buttons (``intent:<name>``): asking
     #: for one of them needs no "do you want to stop?"
     offered: frozenset[str] = frozenset()
+    #: at rest right after a flow that left this contact a reservation: "desisti" means it
+    reserved: bool = False
 
 
 def _row(intents: Sequence[Intent], understood: str | None) -> Intent | None:
@@ -98,6 +145,25 @@ def _answers_expectation(u: Understanding, expects: Expect) -> bool:
         return u.first(K.YES_NO) is not None or u.first(K.OPTION) is not None
     kinds = EXPECTED_FACTS.get(expects, ())
     return any(u.first(kind) is not None for kind in kinds)
+
+
+#: how many words may come before a yes or no for it to be the message's answer ("ah sim, ...")
+_BEFORE_ANSWER = 1
+
+
+def carries_answer(u: Understanding | None, expects: Expect, text: str | None) -> bool:
+    """Whether a message that asks a question also answers what the state ``expects``: the data
+    asked for is in it ("me chamo karina souza, tem taxa?"), or, where a yes or no is asked, it
+    starts with one ("sim, mas posso cancelar se nao gostar?"; a "nao" inside the question,
+    "posso cancelar se nao gostar?", answers nothing)."""
+    if u is None:
+        return False
+    if expects in (Expect.YES_NO, Expect.OPTION):
+        said = u.first(K.YES_NO)
+        if said is None:
+            return u.first(K.OPTION) is not None
+        return len((text or "")[: said.start].split()) <= _BEFORE_ANSWER
+    return _answers_expectation(u, expects)
 
 
 def _yes_no(message: Inbound, u: Understanding | None) -> str | None:
@@ -184,6 +250,11 @@ def decide(
     )
     if is_question(intent) and meant and not choosing:
         return go(Move.ANSWER)
+    if intent == "stop" and clear and where.at_rest and where.reserved:
+        # "desisti" just after the reservation: that reservation (confirmed before cancelling)
+        undo = next((i for i in intents if "cancel" in i.understood), None)
+        if undo is not None:
+            return go(Move.BEGIN, undo.flow, undo.name)
     if intent in CLOSING and clear and not _answers_expectation(u, where.expects):
         if where.expects in (Expect.YES_NO, Expect.OPTION) and _leading_no(message.text):
             return go(Move.STEP)  # "nao, deixa" to "cancel it?": the no it starts with
@@ -204,4 +275,11 @@ def decide(
         if intent == "greet" and not where.busy:
             return go(Move.BEGIN, where.default)  # "oi" where nothing is lost: the start
         return go(Move.SMALL_TALK)
+    if (
+        where.expects in _DATA
+        and looks_like_question(message.text)
+        and not _answers_expectation(u, where.expects)
+    ):
+        # "e qd vai chegar ai?" at the name prompt: a question nobody answers here, not a name
+        return go(Move.ANSWER)
     return go(Move.STEP)

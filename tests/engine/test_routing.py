@@ -6,8 +6,10 @@ import pytest
 
 from bot.conversation import Conversation
 from bot.engine import normalize, route
-from bot.engine.routing import BUTTONS_KEY
+from bot.engine.repair import Situation, carries_answer, decide, looks_like_question
+from bot.engine.routing import BUTTONS_KEY, Move
 from bot.messages import Inbound, Location
+from bot.nlu.base import Entity, EntityKind, Expect, Understanding
 from flows import INTENTS
 
 
@@ -156,3 +158,91 @@ def test_locations_and_contacts_go_to_the_current_flow() -> None:
     for message in (pin, card):
         routed = route(conversation("sales", "ask_address"), message, INTENTS)
         assert (routed.flow, routed.restart, routed.message) == ("sales", False, message)
+
+
+# -- the repair's decisions (bot.engine.repair.decide), on what the understander made of a message
+
+
+def understood(
+    intent: str | None, confidence: float = 0.95, *entities: tuple[EntityKind, str, int]
+) -> Understanding:
+    return Understanding(
+        intent,
+        confidence,
+        tuple(Entity(kind, value, start, start + len(value)) for kind, value, start in entities),
+    )
+
+
+def where(expects: Expect, *, at_rest: bool = False, reserved: bool = False) -> Situation:
+    return Situation(
+        flow="sales",
+        expects=expects,
+        at_rest=at_rest,
+        busy=not at_rest,
+        default="menu",
+        handoff="handoff",
+        reserved=reserved,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "question"),
+    [
+        ("e qd vai chegar ai?", True),
+        ("e qd vai chegar ai", True),  # no question mark: the question word says it
+        ("pq precisa do meu nome", True),
+        ("por que precisa?", True),
+        ("mas quanto custa a mensalidade", True),
+        ("when will it reach my street", True),
+        ("cuando llega la fibra", True),
+        ("hã?", False),  # one word asks to hear the question again
+        ("q?", False),
+        ("maria souza", False),
+        ("por favor, maria souza", False),
+        ("sei la mano", False),
+    ],
+)
+def test_a_question_is_told_by_its_mark_or_its_first_word(text: str, question: bool) -> None:
+    assert looks_like_question(text) is question
+
+
+def test_a_question_nobody_answers_at_the_name_prompt_is_still_a_question() -> None:
+    routed = decide(where(Expect.NAME), says("e qd vai chegar ai?"), understood(None, 0.3), INTENTS)
+    assert routed.move is Move.ANSWER  # the honest "can't answer that", then the name again
+
+
+def test_a_name_with_a_question_mark_but_a_name_found_is_the_name() -> None:
+    u = understood("inform", 0.6, (EntityKind.PERSON_NAME, "Karina Souza", 9))
+    routed = decide(where(Expect.NAME), says("me chamo karina souza?"), u, INTENTS)
+    assert routed.move is Move.STEP
+
+
+@pytest.mark.parametrize(
+    ("text", "entities", "answers"),
+    [
+        ("sim, mas posso cancelar se nao gostar?", [(EntityKind.YES_NO, "yes", 0)], True),
+        ("ah sim, e tem fidelidade?", [(EntityKind.YES_NO, "yes", 3)], True),
+        # the "nao" inside the question answers nothing
+        ("posso cancelar se eu nao gostar?", [(EntityKind.YES_NO, "no", 20)], False),
+        ("tem fidelidade?", [], False),
+    ],
+)
+def test_a_yes_before_a_question_answers_the_yes_or_no_asked(
+    text: str, entities: list[tuple[EntityKind, str, int]], answers: bool
+) -> None:
+    u = understood("faq_contract", 0.99, *entities)
+    assert decide(where(Expect.YES_NO), says(text), u, INTENTS).move is Move.ANSWER
+    assert carries_answer(u, Expect.YES_NO, text) is answers
+
+
+def test_desisti_right_after_a_reservation_offers_to_cancel_it() -> None:
+    rested = where(Expect.NOTHING, at_rest=True, reserved=True)
+    routed = decide(rested, says("desisti"), understood("stop", 0.99), INTENTS)
+    assert (routed.move, routed.flow, routed.intent) == (Move.BEGIN, "cancellation", "cancel")
+
+
+def test_desisti_with_nothing_reserved_ends_politely() -> None:
+    rested = where(Expect.NOTHING, at_rest=True)
+    assert decide(rested, says("desisti"), understood("stop", 0.99), INTENTS).move is Move.CLOSE
+    mid_sale = where(Expect.NAME)
+    assert decide(mid_sale, says("desisti"), understood("stop", 0.99), INTENTS).move is Move.CLOSE

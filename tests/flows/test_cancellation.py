@@ -215,3 +215,22 @@ async def test_a_code_handed_out_again_never_cancels_another_clients_property(
     assert f"A reserva {code} já estava cancelada" in chat.text
     assert sandbox.network.get("properties", theirs.id) is not None
     assert (await chat.saved()).context["reservations"] == []
+
+
+async def test_desisti_right_after_the_reservation_offers_to_cancel_it(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    code = await reserve(chat)
+    await chat.says("desisti")
+    assert "Qual reserva você quer cancelar?" in chat.last_reply.text
+    assert sandbox.network.client_by_code(code) is not None  # nothing cancelled unconfirmed
+    await chat.says("isso")
+    assert f"a reserva {code} foi cancelada" in chat.text
+    assert sandbox.network.client_by_code(code) is None
+
+
+async def test_desisti_with_nothing_reserved_ends_politely(chat: Chat) -> None:
+    await chat.says("oi")
+    await chat.says("desisti")
+    assert "parei por aqui" in chat.last_reply.text
+    assert (await chat.saved()).flow == "menu"

@@ -232,3 +232,9 @@ async def test_a_code_handed_out_again_tells_nothing_of_the_other_client(
     await chat.says("1")
     assert f"Não encontrei o código {code}" in chat.text
     assert "detectamos um problema" not in chat.text
+
+
+async def test_a_code_in_the_first_message_is_not_asked_for(chat: Chat) -> None:
+    await chat.says("oi meu codigo é cliente-massiva-caixa, to sem net")
+    assert "Onde você está?" not in chat.text
+    assert KNOWN_OUTAGE in chat.last_reply.text

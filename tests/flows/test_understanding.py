@@ -297,3 +297,45 @@ async def test_an_unclear_answer_to_the_address_asks_it_again(chat: Chat) -> Non
     await chat.says("hã?")
     assert "Encontrei este endereço: Rua Delminda Silveira, 900" in chat.last_reply.text
     assert "Não consegui ler um endereço" not in chat.text
+
+
+async def test_a_yes_with_a_question_at_the_address_answers_it_and_goes_on(chat: Chat) -> None:
+    await chat.says("quero contratar")
+    await chat.says("rua delminda silveira 900")
+    await chat.says("sim, mas posso cancelar se nao gostar?")
+    assert "Não há fidelidade" in chat.text  # the question answered
+    assert "a nossa fibra chega aí" in chat.text  # and the yes taken: the sale goes on
+    assert "nome completo" in chat.last_reply.text
+    saved = await chat.saved()
+    assert (saved.flow, saved.state) == ("sales", "ask_name")
+
+
+async def test_a_question_nobody_answers_at_the_prospect_name_is_not_a_name(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    seeded = len(list(sandbox.network.docs("prospects")))
+    await chat.says("quero contratar na av. madre benvenuta 1500")
+    await chat.says("sim")
+    await chat.says("e qd vai chegar ai?")
+    assert "Não entendi" not in chat.text
+    assert "não sei responder por aqui" in chat.text
+    assert "Qual é o seu nome?" in chat.last_reply.text  # asked again
+    assert len(list(sandbox.network.docs("prospects"))) == seeded  # nothing recorded as a name
+    await chat.says("otavio lins")
+    [prospect] = list(sandbox.network.docs("prospects"))[seeded:]
+    assert prospect["name"] == "Otavio Lins"
+
+
+async def test_an_address_never_found_leads_to_a_person(chat: Chat) -> None:
+    await chat.says("quero contratar")
+    await chat.says("nao sei o endereco direito")
+    assert "intent:handoff" not in [b.payload for b in chat.options]
+    await chat.says("eh perto do mercado")  # the same question again, nothing learnt: twice
+    assert "intent:handoff" in [b.payload for b in chat.options]
+
+
+async def test_sei_la_where_the_address_is_asked_gets_no_how_are_you(chat: Chat) -> None:
+    await chat.says("quero contratar")
+    await chat.says("sei la mano")
+    assert "Tudo ótimo por aqui" not in chat.text
+    assert "Me envie o endereço" in chat.last_reply.text
