@@ -82,8 +82,17 @@ _OUTAGE_WORD = _any(
 )
 
 
+# "vou verificar se há falha na sua região" asks where to look: it tells of no outage
+_CHECKING = re.compile(
+    r"(verificar|verifico|checar|ver) se (ha|tem|existe) (uma |alguma )?(falha|queda)"
+    r"|check for an? outage|check (whether|if) there is an? outage"
+    r"|verificar si hay (una |alguna )?(falla|caida|corte)"
+)
+
+
 def _outage(text: str) -> bool:
-    return _OUTAGE_WORD(text) and not _NO_OUTAGE(text)
+    told = _CHECKING.sub(" ", text)
+    return _OUTAGE_WORD(told) and not _NO_OUTAGE(told)
 
 
 _CHECKS = [

@@ -59,6 +59,12 @@ def test_checks_tell_apart_what_looks_alike(text: str, check: str) -> None:
     assert not CHECKS[check](text)
 
 
+@pytest.mark.parametrize("lang", ["pt_BR", "en", "es"])
+def test_asking_where_to_look_for_an_outage_tells_of_none(catalogs: Catalogs, lang: str) -> None:
+    # "Vou verificar se há falha na sua região. Onde você está?" is a question, not an outage
+    assert not CHECKS["outage"](catalogs.text(lang, "outage.ask_where", PARAMS))
+
+
 def test_giving_up_is_seen_in_three_languages() -> None:
     assert not_understood("Não entendi. Responda “sim” ou “não”.")
     assert not_understood("Sorry, I didn't get that.")
