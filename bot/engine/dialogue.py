@@ -231,7 +231,12 @@ class Dialogue:
         )
         switching = turn.context.pop(SWITCH_KEY, None) is not None
         if move is Move.BEGIN and not switching:
-            turn.context.pop(FACTS_KEY, None)  # a new request: what an earlier one left goes
+            # a new request: what an earlier one left goes, but for the plan asked about on the
+            # way ("quanto custa o de 300?", then "quero esse"): the sale begun next reads it
+            earlier = turn.context.pop(FACTS_KEY, None) or {}
+            plan = earlier.get(EntityKind.PLAN.value)
+            if isinstance(plan, str):
+                turn.keep(EntityKind.PLAN, plan)
         _remember(turn)
         if move is Move.STEP and (state is None or not flow.has_step(state)):
             move = Move.BEGIN

@@ -233,8 +233,9 @@ def decide(
     # more likely the data misread: the step reads it
     meant = u.confidence >= (MEANT if where.expects in _DATA else CLEAR)
     row = _row(intents, intent)
-    if where.at_rest and (row is None or row.flow == where.flow):
-        # "vcs atendem na rui barbosa 1200?": a question or a remark that carries an address
+    if where.at_rest and (row is None or row.flow == where.flow or not clear):
+        # "vcs atendem na rui barbosa 1200?": a question or a remark that carries an address;
+        # a doubtful request too ("sera q chega na av trompowsky 200?" read as buy at 0.44)
         for carrier in intents:
             if any(u.first(kind) is not None for kind in carrier.carries):
                 return go(Move.BEGIN, carrier.flow, carrier.name)

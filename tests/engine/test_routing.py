@@ -173,9 +173,11 @@ def understood(
     )
 
 
-def where(expects: Expect, *, at_rest: bool = False, reserved: bool = False) -> Situation:
+def where(
+    expects: Expect, *, flow: str = "sales", at_rest: bool = False, reserved: bool = False
+) -> Situation:
     return Situation(
-        flow="sales",
+        flow=flow,
         expects=expects,
         at_rest=at_rest,
         busy=not at_rest,
@@ -242,7 +244,15 @@ def test_desisti_right_after_a_reservation_offers_to_cancel_it() -> None:
 
 
 def test_desisti_with_nothing_reserved_ends_politely() -> None:
-    rested = where(Expect.NOTHING, at_rest=True)
+    rested = where(Expect.NOTHING, flow="menu", at_rest=True)
     assert decide(rested, says("desisti"), understood("stop", 0.99), INTENTS).move is Move.CLOSE
     mid_sale = where(Expect.NAME)
     assert decide(mid_sale, says("desisti"), understood("stop", 0.99), INTENTS).move is Move.CLOSE
+
+
+def test_a_doubtful_request_carrying_an_address_at_rest_starts_the_sale() -> None:
+    u = understood("buy", 0.44, (EntityKind.ADDRESS, "av trompowsky 200", 40))
+    text = "vi o anuncio no insta, sera q chega na av trompowsky 200?"
+    menu = where(Expect.NOTHING, flow="menu", at_rest=True)
+    routed = decide(menu, says(text), u, INTENTS)
+    assert (routed.move, routed.flow) == (Move.BEGIN, "sales")
