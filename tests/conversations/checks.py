@@ -29,6 +29,11 @@ def _any(*patterns: str) -> Callable[[str], bool]:
     return lambda text: any(p.search(text) for p in compiled)
 
 
+#: a line that states what is known ("• Nome: Ricardo Nunes", "• Plano: Fibra 500 Mega" in a
+#: summary): it asks for nothing
+_STATED = re.compile(r"^\s*•\s*[^:\n]{1,30}:[ \t].*$", re.MULTILINE)
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
@@ -36,6 +41,8 @@ class Check:
     test: Callable[[str], bool]
 
     def __call__(self, reply: str) -> bool:
+        if self.name.startswith("asks_"):
+            reply = _STATED.sub("", reply)
         return self.test(normal(reply))
 
 
@@ -195,7 +202,11 @@ _CHECKS = [
     Check(
         "reserved",
         "says the port is reserved and gives the code",
-        _any(r"(reserva|reservation|reserved|reservada|reservado).*[a-z0-9]+-[a-z0-9]+"),
+        # the code has a letter: a CEP's "88025-500" in a summary is no code
+        _any(
+            r"(reserva|reservation|reserved|reservada|reservado)"
+            r".*\b[a-z0-9]*[a-z][a-z0-9]*-[a-z0-9]+"
+        ),
     ),
     Check(
         "price",

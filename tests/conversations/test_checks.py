@@ -53,6 +53,8 @@ def test_each_check_recognises_the_catalogs_text(
         ("Identificamos uma falha em massa na sua região.", "no_outage"),
         ("Posso registrar o seu interesse? Qual é o seu nome?", "summary"),
         ("Rua Delminda Silveira: qual é o número?", "asks_name"),
+        ("• Nome: Ana Souza\nPosso reservar?", "asks_name"),
+        ("Confira os dados da reserva: Rua X, 88025-500", "reserved"),
     ],
 )
 def test_checks_tell_apart_what_looks_alike(text: str, check: str) -> None:
