@@ -12,7 +12,7 @@ import re
 from collections.abc import Collection, Iterable, Sequence
 
 from bot.nlu.base import Entity, EntityKind
-from bot.validation import NO_NUMBER, normalize_cpf
+from bot.validation import NO_NUMBER, fold, normalize_cpf
 
 __all__ = [
     "STREET_TYPES",
@@ -70,6 +70,10 @@ _UNIT_PART = re.compile(
     re.IGNORECASE,
 )
 _UNIT_JOIN = re.compile(r"^[\s,/\-]*$")
+# where on the lot a unit is, said after it: "casa 2 fundos", "casa 3 - frente", "apto 1 terreo"
+_UNIT_WHERE = re.compile(
+    r"[\s,\-]*(?:d[oa]s?\s+|de\s+)?(fundos|frente|t[eé]rreo|cima|baixo)\b", re.IGNORECASE
+)
 
 STREET_TYPES = (
     "rua", "r", "avenida", "av", "avda", "travessa", "tv", "trav", "alameda", "al", "rodovia",
@@ -196,7 +200,7 @@ _NEGATED = re.compile(r"(?:\bn[aã]o|\bnot|\bno)\s+(?:[eé]h?\s+|is\s+|es\s+)?(?
 
 _PLAN = re.compile(
     r"(?<![\w.,])(\d{1,4}(?:[.,]\d{1,3})?)\s*(megas?|mega\s?bits?|mbps|mbit/?s?|mb|mega|m|"
-    r"gigas?|giga\s?bits?|gbps|gbit/?s?|gb|g)(?![\w])",
+    r"gigas?|giga\s?bits?|gigs?|gbps|gbit/?s?|gb|g)(?![\w])",
     re.IGNORECASE,
 )
 _PLAN_OF = re.compile(
@@ -208,7 +212,7 @@ _PLAN_THE = re.compile(
     r"(?![\w.,/\-]*\d)",
     re.IGNORECASE,
 )
-_GIGA = re.compile(r"^(?:g|gigas?|giga\s?bits?|gbps|gbit/?s?|gb)$", re.IGNORECASE)
+_GIGA = re.compile(r"^(?:g|gigas?|giga\s?bits?|gigs?|gbps|gbit/?s?|gb)$", re.IGNORECASE)
 
 
 def _spans(entities: Iterable[Entity]) -> list[tuple[int, int]]:
@@ -317,6 +321,11 @@ def units(text: str, *, expected: bool = False) -> list[Entity]:
             found[-1] = Entity(K.UNIT, f"{last.value} {value}", last.start, end)
         else:
             found.append(Entity(K.UNIT, value, start, end))
+    for i, unit in enumerate(found):
+        where = _UNIT_WHERE.match(text, unit.end)
+        if where is not None:
+            value = f"{unit.value} {fold(where.group(0)).strip(' ,-')}"
+            found[i] = Entity(K.UNIT, value, unit.start, where.end())
     if not found and expected:
         bare = re.fullmatch(
             r"\s*(\d{1,5}[a-z]?|fundos|frente|terreo|térreo|cobertura|sobreloja|loja|kitnet|"
@@ -355,6 +364,11 @@ def addresses(text: str) -> list[Entity]:
                 continue
             if word == "," and named:
                 continue
+            marked = _NUMBER_MARKED.match(text, token.start()) if named else None
+            if marked is not None:
+                # "rua rui barbosa n° 1200", "numero 400", "num 12": its number, marked
+                end, number = marked.end(), True
+                break
             if not word[0].isalpha() or word in _STREET_STOP or named >= _MAX_STREET_WORDS:
                 break
             named += 1

@@ -104,7 +104,15 @@ def test_codes_leave_taken_spans_alone() -> None:
         ("bl b ap 101", ["bloco b apto 101"]),
         ("depto 5", ["apto 5"]),
         ("sala 3", ["sala 3"]),
+        ("casa 2 fundos", ["casa 2 fundos"]),  # where on the lot, kept with the unit
+        ("casa 3 - frente", ["casa 3 frente"]),
+        ("casa 4 dos fundos", ["casa 4 dos fundos"]),
+        ("r. delminda silveira n. 1100 casa 2 fundos", ["casa 2 fundos"]),
+        ("lote 7 quadra c", ["lote 7 quadra c"]),
+        ("qd 3 lt 12", ["quadra 3 lote 12"]),
+        ("apto 1201 bl a", ["apto 1201 bloco a"]),
         ("quero internet em casa e tenho 2 filhos", []),  # "casa e" is no unit
+        ("casa de frente pro mar", []),
         ("apaga meus dados", []),
         ("rua delminda silveira 900", []),
     ],
@@ -143,6 +151,20 @@ def test_bare_units_where_a_unit_is_asked(text: str, expected: list[str]) -> Non
         ("a fibra da rua rompeu", []),  # one word and no number: no street
         ("rua 5", ["rua 5"]),
         ("quero internet", []),
+        # the number marked as such is the street's: "n°", "nº", "n.", "num", "numero", "no"
+        ("quero contratar fibra, rua rui barbosa n° 1200 apto 302 bloco b",
+         ["rua rui barbosa n° 1200"]),
+        ("boa noite, quero internet pra rua rui barbosa nº 1200 ap 504",
+         ["rua rui barbosa nº 1200"]),
+        ("quero fibra, r. delminda silveira n. 1100 casa 2 fundos",
+         ["r. delminda silveira n. 1100"]),
+        ("to me mudando pra rua bocaiuva num 900 e preciso de internet",
+         ["rua bocaiuva num 900"]),
+        ("eu me mudei agora pra rua delminda silveira numero 400 e queria ver",
+         ["rua delminda silveira numero 400"]),
+        ("av mauro ramos, nº 1500", ["av mauro ramos, nº 1500"]),
+        ("rua frei caneca no 250", ["rua frei caneca no 250"]),
+        ("moro na rua frei caneca no centro", ["rua frei caneca"]),  # "no" alone: no number
     ],
 )  # fmt: skip
 def test_addresses(text: str, expected: list[str]) -> None:
@@ -199,6 +221,8 @@ def test_free_numbers(text: str, expected: list[str]) -> None:
         ("1,5 giga", ["1500"]),
         ("600 Mbps", ["600"]),
         ("o plano de 500 é bom?", ["500"]),
+        ("the 1 gig one", ["1000"]),
+        ("2 gigs", ["2000"]),
         ("moro a 300 m da praia", []),  # metres
         ("apto 302", []),
     ],
