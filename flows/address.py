@@ -33,11 +33,17 @@ __all__ = [
     "read_number",
     "sales",
     "street_and_number",
+    "with_number",
 ]
 
 K = EntityKind
 
 _LETTER = re.compile(r"[^\W\d_]")
+# a house number marked as such at the end of a street: "n° 1200", "nº 12", "num 7", "numero 40"
+_MARKED_NUMBER = re.compile(
+    r"[\s,]*\b(?:n[º°o]?\.?|nro\.?|num\.?|n[uú]mero|number)\s*:?\s*\d{1,6}\s*-?\s*[a-z]?$",
+    re.IGNORECASE,
+)
 
 
 def sales(turn: Turn) -> dict[str, Any]:
@@ -151,11 +157,24 @@ async def read_address(turn: Turn) -> O:
         if number is not None:
             return await street_and_number(turn, cep, number)
         return O.NEEDS_NUMBER
-    query = typed or text
+    query = with_number(typed, number) if typed else text
     if len(_LETTER.findall(query)) < 3:
         turn.say(turn.t("sales.address_unclear"), ask_location=True)
         return O.UNCLEAR
     return _offer(turn, await services(turn).geocoder.geocode(query, limit=3))
+
+
+def with_number(street: str, number: str | None) -> str:
+    """The street the understander found and the house number found beside it, as a geocoder
+    query: "rua rui barbosa" and "1200", or "rua rui barbosa n° 1200" ("numero 400", "num
+    12") → "rua rui barbosa, 1200". A street that ends with its bare number is kept as it is."""
+    if number is None or number == NO_NUMBER:
+        return street
+    bare = _MARKED_NUMBER.sub("", street)
+    digits = re.escape(number.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    if bare == street and re.search(rf"(?<!\d){digits}(?!\d)", street):
+        return street
+    return f"{bare.rstrip(' ,')}, {number}"
 
 
 async def read_number(turn: Turn) -> O:

@@ -27,7 +27,7 @@ PLAN_PREFIX = "plan:"
 _CHEAPEST = re.compile(r"\b(mais barat[oa]|mais em conta|menor pre[cç]o|cheapest|mas barat[oa])\b")
 _FASTEST = re.compile(r"\b(mais rapid[oa]|mais veloz|maior velocidade|fastest|mas rapid[oa])\b")
 _SPEED = re.compile(r"\b(\d{2,4})\s*(mega|megas|mb|mbps|m)?\b")
-_GIGA = re.compile(r"\b(\d)\s*(giga|gigas|gb|gbps|g)\b")
+_GIGA = re.compile(r"\b(\d)\s*(giga|gigas|gig|gigs|gb|gbps|g)\b")
 
 
 def offered_plans(turn: Turn) -> Sequence[PlanOffer]:

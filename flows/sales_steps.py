@@ -99,21 +99,32 @@ async def check_feasibility(turn: Turn, place: dict[str, Any]) -> Outcome:
     if not coverage.covered:
         turn.say(turn.t("sales.not_covered"))
         return O.NOT_COVERED
-    _take_plan(turn)
-    plans = offered_plans(turn)
-    if plans and known_plan(turn) is None:
-        # the plans, said once here: the summary's buttons choose one, no message more
-        lines = "\n".join(f"• {p.label}" for p in plans)
-        turn.say(turn.t("sales.covered") + "\n" + turn.t("plans.list", plans=lines))
-        turn.context[CHOOSING_KEY] = "sales"  # "o mais barato" now chooses among them
-    else:
-        turn.say(turn.t("sales.covered"))
     if coverage.kind == "condominium":
-        return O.CONDOMINIUM  # its unit question reads a unit already given
+        # its unit first, then the plans: one question at a time, and the unit question's
+        # answer ("cobertura", "casa 12") leads on to them (read_unit); a unit already given
+        # is read there at once
+        turn.say(turn.t("sales.covered"))
+        return O.CONDOMINIUM
     unit = turn.take(K.UNIT)
     if unit is not None:  # "n° 900 apto 302 bloco b": a flat in a building on a box
         data["unit"] = unit_text(unit)
+    offer_plans(turn, covered=True)
     return O.COVERED
+
+
+def offer_plans(turn: Turn, *, covered: bool = False) -> None:
+    """The plans, said once before the name is asked (the summary's buttons choose one, no
+    message more), after "the fibre reaches you" when ``covered``; not when the customer named
+    one on the way ("quanto custa o de 300?", "quero o de 500")."""
+    _take_plan(turn)
+    plans = offered_plans(turn)
+    lines = [turn.t("sales.covered")] if covered else []
+    if plans and known_plan(turn) is None:
+        listed = "\n".join(f"• {p.label}" for p in plans)
+        lines.append(turn.t("plans.list", plans=listed))
+        turn.context[CHOOSING_KEY] = "sales"  # "o mais barato" now chooses among them
+    if lines:
+        turn.say("\n".join(lines))
 
 
 async def _new_address(turn: Turn, place: Mapping[str, Any] | None) -> Outcome | None:
@@ -217,14 +228,15 @@ async def read_unit(turn: Turn) -> Outcome:
         return corrected
     found = turn.take(K.UNIT)
     typed = " ".join(turn.text.split())
-    if found is not None and _bare(typed) != _bare(found):
-        unit: str | None = unit_text(found)  # "ap. 302 bl b" → "Apto 302 Bloco B"
+    if found is not None and (_bare(typed) != _bare(found) or typed.islower()):
+        unit: str | None = unit_text(found)  # "ap. 302 bl b", "casa 12" → "Apto 302 Bloco B"
     else:
         unit = typed if typed and len(typed) <= 40 else None  # as written: "Apto 302, Bloco B"
     if unit is None:
         turn.say(turn.t("sales.unit_unclear"))
         return O.UNCLEAR
     sales(turn)["unit"] = unit
+    offer_plans(turn)
     return O.UNIT_GIVEN
 
 
@@ -286,8 +298,9 @@ async def read_name(turn: Turn) -> Outcome:
         if corrected is not None:
             return corrected
         plan = read_plan(turn, offered_plans(turn))
-        if plan is not None and plan.id != data.get("plan"):
-            # "300", "o de 300" where the name is asked: the plan chosen, noted; the name again
+        if plan is not None:
+            # "300", "o de 300", "vou de 500 entao" where the name is asked: the plan chosen (or
+            # the one named on the way, said again), noted; the name again
             turn.take(K.PLAN)
             chose(turn, plan)
             turn.say(turn.t("sales.noted", what=plan.label))
@@ -338,8 +351,20 @@ async def reserve(turn: Turn) -> Outcome | Jump:
     if corrected is not None:
         return corrected  # the summary again, or the new address to confirm
     plans = offered_plans(turn)
-    chosen = read_plan(turn, plans) if said != "no" else None
-    if chosen is not None:  # its button, "o de 500", "o mais barato": chosen and confirmed
+    before = known_plan(turn)
+    chosen = read_plan(turn, plans)
+    if (
+        chosen is not None
+        and chosen != before
+        and (said == "no" or (said is None and before is not None))
+    ):
+        # "nao pera, quero o de 1 giga", "quero o de 500" where another plan was chosen: the
+        # plan changed, the summary again (its price is news); "sim, o de 500" reserves it
+        chose(turn, chosen)
+        turn.say(turn.t("sales.noted", what=chosen.label))
+        return O.CHANGED
+    if chosen is not None and said != "no":
+        # its button, "o de 500", "o mais barato" among the plans listed: chosen and confirmed
         chose(turn, chosen)
         said = "yes"
     if said == "no":

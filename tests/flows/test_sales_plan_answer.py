@@ -26,3 +26,38 @@ async def test_a_plan_given_at_the_name_prompt_is_the_plan(
     assert f"• Plano: Fibra {plan} Mega" in chat.last_reply.text
     await chat.says("sim")
     assert f"plano {plan}" in property_of(sandbox, reserved_code(chat))["observation"]
+
+
+async def test_the_plan_asked_on_the_way_said_again_at_the_name_prompt_is_noted(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    # "quanto ta o de 500?" at the address: answered, and 500 is the plan the sale then knows;
+    # "vou de 500 entao" where the name is asked names it again: noted, not "no name"
+    await chat.says("quero contratar")
+    await chat.says("quanto ta o de 500?")
+    assert "R$ 99,90" in chat.text
+    await chat.says(COVERED)
+    await chat.says("sim")
+    assert "nome completo" in chat.last_reply.text
+    await chat.says("vou de 500 entao")
+    assert "Anotado: Fibra 500 Mega" in chat.text and "Não entendi o nome" not in chat.text
+    await chat.says("larissa moura")
+    assert "• Plano: Fibra 500 Mega" in chat.last_reply.text
+
+
+@pytest.mark.parametrize("said", ["nao pera, quero o de 1 giga", "quero o de 1 giga"])
+async def test_another_plan_named_at_the_summary_changes_it_and_sums_up_again(
+    chat: Chat, sandbox: RunningSandbox, said: str
+) -> None:
+    await chat.says("quero contratar")
+    await chat.says(COVERED)
+    await chat.says("sim")
+    await chat.says("300")
+    await chat.says("otavio ramos")
+    assert "• Plano: Fibra 300 Mega" in chat.last_reply.text
+    await chat.says(said)
+    assert "Anotado: Fibra 1 Giga" in chat.text
+    assert "• Plano: Fibra 1 Giga" in chat.last_reply.text  # the summary again, not reserved
+    assert "Código da reserva" not in chat.text
+    await chat.says("agora sim")
+    assert "plano 1000" in property_of(sandbox, reserved_code(chat))["observation"]
