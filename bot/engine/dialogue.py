@@ -449,7 +449,7 @@ def _remember(turn: Turn) -> None:
 
 def _small_talk(turn: Turn, expects: Expect) -> str | None:
     """The short reply to small talk; none to a remark that asks nothing where data is asked
-    ("sei la", "hmm"): "Tudo ótimo por aqui!" would answer what nobody asked, the question
+    ("sei la", "hmm"): "Tudo certo por aqui!" would answer what nobody asked, the question
     (with its example) comes again alone."""
     intent = turn.intent
     if intent == "greet":
