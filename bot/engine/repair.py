@@ -178,6 +178,18 @@ def _yes_no(message: Inbound, u: Understanding | None) -> str | None:
 
 
 _NO_WORDS = frozenset({"nao", "não", "no", "n"})
+#: the words that leave the conversation itself ("sair", "parar"), not what was done in it:
+#: "desisti" after a reservation means the reservation, "sair" never does
+_LEAVING = frozenset(
+    {
+        "sair", "saindo", "parar", "pare", "chega", "encerrar", "encerra", "encerre",
+        "finalizar", "finaliza", "fim", "exit", "quit", "stop", "salir", "terminar", "basta",
+    }
+)  # fmt: skip
+
+
+def _leaving(text: str | None) -> bool:
+    return any(word in _LEAVING for word in normalize(text or "").split())
 
 
 def _leading_no(text: str | None) -> bool:
@@ -251,7 +263,13 @@ def decide(
     )
     if is_question(intent) and meant and not choosing:
         return go(Move.ANSWER)
-    if intent == "stop" and clear and where.at_rest and where.reserved:
+    if (
+        intent == "stop"
+        and clear
+        and where.at_rest
+        and where.reserved
+        and not _leaving(message.text)
+    ):
         # "desisti" just after the reservation: that reservation (confirmed before cancelling)
         undo = next((i for i in intents if "cancel" in i.understood), None)
         if undo is not None:
@@ -260,6 +278,15 @@ def decide(
         if where.expects in (Expect.YES_NO, Expect.OPTION) and _leading_no(message.text):
             return go(Move.STEP)  # "nao, deixa" to "cancel it?": the no it starts with
         return go(Move.CLOSE)  # but a "não" where a yes or no is asked is that answer
+    if (
+        row is not None
+        and where.expects in (Expect.YES_NO, Expect.OPTION)
+        and looks_like_question(message.text)
+        and carries_answer(u, where.expects, message.text)
+    ):
+        # "sim, mas isso cancela minha reserva?" to "Confirma?": the yes, and a question about
+        # cancelling, not a request to cancel
+        return go(Move.ANSWER)
     if row is not None and clear and intent not in SMALL_TALK:
         if where.expects in _DATA and _one_code(message.text):
             return go(Move.STEP)  # "cliente-erro" where a code or an address is asked: data

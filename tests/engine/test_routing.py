@@ -256,3 +256,19 @@ def test_a_doubtful_request_carrying_an_address_at_rest_starts_the_sale() -> Non
     menu = where(Expect.NOTHING, flow="menu", at_rest=True)
     routed = decide(menu, says(text), u, INTENTS)
     assert (routed.move, routed.flow) == (Move.BEGIN, "sales")
+
+
+def test_sair_right_after_a_reservation_leaves_and_cancels_nothing() -> None:
+    rested = where(Expect.NOTHING, at_rest=True, reserved=True)
+    for text in ("sair", "quero parar", "encerrar"):
+        assert decide(rested, says(text), understood("stop", 0.99), INTENTS).move is Move.CLOSE
+
+
+def test_a_yes_and_a_question_naming_a_request_is_a_question() -> None:
+    u = understood("cancel", 0.9, (EntityKind.YES_NO, "yes", 0))
+    text = "sim, mas isso cancela minha reserva?"
+    assert decide(where(Expect.YES_NO), says(text), u, INTENTS).move is Move.ANSWER
+    # without the yes it is the request, asked about first mid-flow
+    request = understood("cancel", 0.9)
+    asked = decide(where(Expect.YES_NO), says("quero cancelar minha reserva"), request, INTENTS)
+    assert asked.move is Move.ASK_SWITCH
