@@ -42,6 +42,11 @@ def options(turn: Turn) -> list[Button]:
 
 def greet(turn: Turn) -> None:
     t = turn.t
+    if turn.replies:
+        # the bot has just answered something ("tem fidelidade?"): not the whole introduction
+        # again, only the offer of more
+        turn.say(t("menu.more"), *options(turn))
+        return
     name = (turn.message.name or "").strip()
     text = t("menu.greeting.named", name=name) if name else t("menu.greeting")
     turn.say(text, *options(turn))

@@ -340,3 +340,13 @@ async def test_sei_la_where_the_address_is_asked_gets_no_how_are_you(chat: Chat)
     # no "how are you" answered to what nobody asked: the question (with its example) alone
     assert [r.text for r in replies] == [chat.last_reply.text]
     assert "Me envie o endereço" in chat.last_reply.text
+
+
+async def test_an_answer_at_rest_offers_more_without_the_whole_introduction(chat: Chat) -> None:
+    replies = await chat.says("tem fidelidade?")
+    assert "Não há fidelidade" in replies[0].text
+    assert replies[-1].text == "Posso ajudar em mais alguma coisa?"
+    assert "intent:sales" in [b.payload for b in chat.options]
+    assert "assistente virtual" not in chat.text
+    await chat.says("oi")  # a greeting still gets the introduction
+    assert "assistente virtual" in chat.last_reply.text
