@@ -228,16 +228,34 @@ async def read_unit(turn: Turn) -> Outcome:
         return corrected
     found = turn.take(K.UNIT)
     typed = " ".join(turn.text.split())
+    if found is None:
+        plan = read_plan(turn, offered_plans(turn))
+        if plan is not None:  # "o de 500" where the unit is asked: the plan noted, no unit
+            turn.take(K.PLAN)
+            chose(turn, plan)
+            turn.say(turn.t("sales.noted", what=plan.label))
+            return O.CHANGED
     if found is not None and (_bare(typed) != _bare(found) or typed.islower()):
         unit: str | None = unit_text(found)  # "ap. 302 bl b", "casa 12" → "Apto 302 Bloco B"
+    elif _free_unit(turn, typed):
+        unit = typed  # as written: "Apto 302, Bloco B", "Loja 2"
     else:
-        unit = typed if typed and len(typed) <= 40 else None  # as written: "Apto 302, Bloco B"
+        unit = None
     if unit is None:
         turn.say(turn.t("sales.unit_unclear"))
         return O.UNCLEAR
     sales(turn)["unit"] = unit
     offer_plans(turn)
     return O.UNIT_GIVEN
+
+
+def _free_unit(turn: Turn, typed: str) -> bool:
+    """Whether ``typed``, where no unit was found in it, may still be one as written: short,
+    not a yes or a no ("sim" is no flat), not a question."""
+    understood = turn.understanding
+    if not typed or len(typed) > 40 or "?" in typed:
+        return False
+    return understood is None or understood.first(K.YES_NO) is None
 
 
 def _bare(text: str) -> str:

@@ -26,6 +26,7 @@ __all__ = [
     "overlaps",
     "plans",
     "units",
+    "units_after",
 ]
 
 K = EntityKind
@@ -336,6 +337,30 @@ def units(text: str, *, expected: bool = False) -> list[Entity]:
         if bare:
             found.append(Entity(K.UNIT, bare.group(1).casefold(), bare.start(1), bare.end(1)))
     return found
+
+
+# a unit written right after the house number: "1200/302" (the flat after a slash), "950
+# fundos", "12 - frente"
+_AFTER_NUMBER = re.compile(
+    r"\s*/\s*(?P<flat>\d{1,5}[a-z]?)\b(?!\s*/)"
+    r"|[\s,\-]+(?P<where>(?:d[oa]s?\s+|de\s+)?(?:fundos|frente))\b",
+    re.IGNORECASE,
+)
+
+
+def units_after(text: str, found: Sequence[Entity]) -> list[Entity]:
+    """Units written right after an address's house number, without a unit word: "rua rui
+    barbosa 1200/302" (the flat, after a slash), "rua x 950 fundos". Only after an address of
+    ``found`` that ends with its number, so a date ("dia 12/03") is none."""
+    units: list[Entity] = []
+    for address in found:
+        if address.kind is not K.ADDRESS or not address.value[-1:].isdigit():
+            continue
+        m = _AFTER_NUMBER.match(text, address.end)
+        if m is not None:
+            part = "flat" if m.group("flat") else "where"
+            units.append(Entity(K.UNIT, fold(m.group(part)), m.start(part), m.end(part)))
+    return units
 
 
 def addresses(text: str) -> list[Entity]:

@@ -70,6 +70,7 @@ def find(
     if streets:
         addresses += streets.find(text, [(e.start, e.end) for e in addresses] + spans())
     found += free(addresses)
+    found += free(rules.units_after(text, found))  # "1200/302", "950 fundos"
     found += _house_numbers(text, expects, found, chosen is not None)
     introduced = named(text, common)
     if introduced is not None and not rules.overlaps(introduced.start, introduced.end, spans()):

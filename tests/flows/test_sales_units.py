@@ -81,6 +81,37 @@ async def test_a_marked_number_and_a_flat_in_the_first_message(
     assert "(Apto 302" in str(property_of(sandbox, reserved_code(chat))["address"])
 
 
+async def test_a_flat_after_a_slash_is_the_unit(chat: Chat, sandbox: RunningSandbox) -> None:
+    await chat.says("boa tarde, quero fibra na rua rui barbosa 1200/302")
+    assert "Rui Barbosa, 1200" in chat.last_reply.text
+    await chat.says("sim")
+    assert "apartamento" not in chat.text and "nome completo" in chat.last_reply.text
+    await chat.says("eduardo klein")
+    assert "• Unidade: 302" in chat.last_reply.text
+
+
+async def test_a_plan_or_a_yes_at_the_unit_question_is_no_unit(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    await chat.says("quero contratar")
+    await chat.says(BUILDING)
+    await chat.says("sim")
+    assert "apartamento" in chat.last_reply.text
+    await chat.says("o de 500")  # the plans are not listed yet; the customer knows them
+    assert "Anotado: Fibra 500 Mega" in chat.text
+    assert "apartamento" in chat.last_reply.text  # the unit asked again
+    await chat.says("sim")
+    assert "Unidade" not in chat.text and "nome completo" not in chat.text
+    await chat.says("apto 302")
+    assert PLANS not in chat.text  # the plan is chosen: not listed again
+    assert "nome completo" in chat.last_reply.text
+    await chat.says("ana souza")
+    assert "• Unidade: Apto 302" in chat.last_reply.text
+    assert "• Plano: Fibra 500 Mega" in chat.last_reply.text
+    await chat.says("sim")
+    assert "(Apto 302)" in str(property_of(sandbox, reserved_code(chat))["address"])
+
+
 @pytest.mark.parametrize(
     ("first", "address"),
     [

@@ -125,6 +125,25 @@ def test_units(text: str, expected: list[str]) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
+    [
+        ("quero fibra na rua rui barbosa 1200/302", ["302"]),  # the flat after a slash
+        ("tem fibra na rua delminda silveira 950 fundos?", ["fundos"]),
+        ("rua bocaiuva 900 dos fundos", ["dos fundos"]),
+        ("rua x 12 - frente", ["frente"]),
+        ("rua rui barbosa 1200", []),
+        ("a fibra chega dia 12/03?", []),  # a date: no address before it
+        ("rua rui barbosa 1200/302/4", []),
+    ],
+)
+def test_units_right_after_the_house_number(text: str, expected: list[str]) -> None:
+    found = rules.units_after(text, rules.addresses(text))
+    assert values(found) == expected
+    for e in found:
+        assert text[e.start : e.end].casefold() == e.value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
     [("302", ["302"]), ("fundos", ["fundos"]), ("oi", [])],
 )
 def test_bare_units_where_a_unit_is_asked(text: str, expected: list[str]) -> None:
