@@ -42,6 +42,7 @@ from flows.outage_place import (
     outage_data,
     read_number,
     read_place,
+    talks_of_a_code,
 )
 
 
@@ -220,6 +221,10 @@ async def where(turn: Turn) -> Outcome | Jump:
     code = code_in(turn)
     if code is not None:
         return await check_code(turn, code)
+    if turn.message.location is None and talks_of_a_code(turn):
+        # "n sei meu codigo": few customers know one, and it is not needed
+        turn.say(turn.t("outage.no_code"), ask_location=True)
+        return O.RETRY
     return await _answer(turn, await read_place(turn))
 
 

@@ -17,7 +17,7 @@ from bot.engine import Turn
 from bot.errors import InvalidInput
 from bot.geo.base import Lookups, Place
 from bot.nlu.base import EntityKind
-from bot.validation import format_cep, parse_cep, parse_coordinates, parse_house_number
+from bot.validation import fold, format_cep, parse_cep, parse_coordinates, parse_house_number
 from flows.common import CODE_PREFIX, WORD, looks_like_code
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "outage_data",
     "read_number",
     "read_place",
+    "talks_of_a_code",
 ]
 
 #: a place to check, or the name of the outcome that asks again
@@ -91,6 +92,20 @@ def code_in(turn: Turn) -> str | None:
     if text and _DIGITS.fullmatch(text) and len(text) >= 4:
         return text.replace(" ", "")
     return None
+
+
+#: the words for a client code ("nao sei meu codigo", "i don't have the code")
+_CODE_WORD = re.compile(r"\b(codigo|cod|code)\b")
+
+
+def talks_of_a_code(turn: Turn) -> bool:
+    """The message speaks of the client code but holds none, nor a place ("n sei meu codigo",
+    "nao tenho codigo", "no se mi codigo"): the answer to the prompt's "if you have your code"."""
+    text = fold(turn.text)
+    if not _CODE_WORD.search(text) or any(ch.isdigit() for ch in text):
+        return False
+    found = turn.understanding.entities if turn.understanding is not None else ()
+    return not any(e.kind in (EntityKind.ADDRESS, EntityKind.CEP) for e in found)
 
 
 def _spelled_like_a_code(word: str) -> bool:

@@ -238,3 +238,12 @@ async def test_a_code_in_the_first_message_is_not_asked_for(chat: Chat) -> None:
     await chat.says("oi meu codigo é cliente-massiva-caixa, to sem net")
     assert "Onde você está?" not in chat.text
     assert KNOWN_OUTAGE in chat.last_reply.text
+
+
+async def test_not_knowing_the_code_is_fine_the_address_will_do(chat: Chat) -> None:
+    await chat.says("minha internet ta sem funcionar")
+    await chat.says("n sei meu codigo")
+    assert "o código não é preciso" in chat.last_reply.text
+    assert "Não encontrei esse endereço" not in chat.text
+    await chat.says("rua lauro linhares 500")
+    assert KNOWN_OUTAGE in chat.last_reply.text
