@@ -390,7 +390,7 @@ class Dialogue:
 
     def _close(self, turn: Turn) -> None:
         intent = turn.intent
-        if intent == "goodbye":
+        if intent in ("goodbye", "deny"):
             turn.say(turn.t("repair.goodbye"))
         elif intent == "thank":
             turn.say(turn.t("repair.welcome"))

@@ -299,6 +299,8 @@ def decide(
         return go(Move.BEGIN, row.flow, row.name)
     if intent == "thank" and where.at_rest:
         return go(Move.CLOSE)
+    if intent == "deny" and clear and where.at_rest and not u.entities:
+        return go(Move.CLOSE)  # "nao, era so isso" to "Posso ajudar em mais alguma coisa?"
     if intent in SMALL_TALK and meant and not _answers_expectation(u, where.expects):
         if intent == "greet" and not where.busy:
             return go(Move.BEGIN, where.default)  # "oi" where nothing is lost: the start

@@ -272,3 +272,9 @@ def test_a_yes_and_a_question_naming_a_request_is_a_question() -> None:
     request = understood("cancel", 0.9)
     asked = decide(where(Expect.YES_NO), says("quero cancelar minha reserva"), request, INTENTS)
     assert asked.move is Move.ASK_SWITCH
+
+
+def test_a_no_at_rest_ends_politely() -> None:
+    menu = where(Expect.NOTHING, flow="menu", at_rest=True)
+    routed = decide(menu, says("nao, era so isso"), understood("deny", 0.9), INTENTS)
+    assert routed.move is Move.CLOSE
