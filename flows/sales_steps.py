@@ -266,6 +266,8 @@ def typed_name(turn: Turn) -> str | None:
     """The name in the message: the one the understander found, else what is left of the text
     once its data (a CPF sent with it) is taken out, when that reads as a name: letters, at
     most six words, no digits, not a question, not a request. In proper case."""
+    if read_plan(turn, offered_plans(turn)) is not None:
+        return None  # "o mais rapido", "o de 300", "fibra 500": a plan, not a name
     found = turn.take(K.PERSON_NAME)
     if found is not None:
         return found
@@ -312,6 +314,8 @@ async def read_name(turn: Turn) -> Outcome:
     if cpf is not None:
         data["cpf"] = cpf  # sent with the name: kept, not asked
     name = typed_name(turn)
+    if corrected is not None and name is not None and len(name.split()) < 2:
+        name = None  # "errei, é apto 303": what is left of a correction ("Errei") is no name
     if name is None:
         if corrected is not None:
             return corrected

@@ -187,7 +187,13 @@ _NUMBER_MARKED = re.compile(
     r"(?:\bn(?:[º°o]|\.|ro\.?|um\.?|umero|úmero)|\bnumber|\bnum|#)\s*:?\s*(\d{1,6})" + _SUFFIX,
     re.IGNORECASE,
 )
-_NO_NUMBER = re.compile(r"\b(?:s\s*/\s*n|s\s*/\s*nº|sem\s+n[uú]mero|sn)\b", re.IGNORECASE)
+_NO_NUMBER = re.compile(
+    r"\b(?:s\s*/\s*n|s\s*/\s*nº|sem\s+n[uú]mero|sn"
+    # "nao tem numero", "a casa não possui nº", "no number", "no tiene número", "sin número"
+    r"|n[aã]o\s+(?:tem|tenho|possui|ha|há)\s+n(?:[uú]mero|[º°o]\.?|um\.?)|sem\s+n[º°]"
+    r"|no\s+(?:house\s+)?number|no\s+tiene\s+n[uú]mero|sin\s+n[uú]mero)(?!\w)",
+    re.IGNORECASE,
+)
 _NUMBER = re.compile(r"(?<![\w.,/\-|])(\d{1,6})" + _SUFFIX + r"(?![\w]|[.,/\-|]\d)", re.IGNORECASE)
 # A number these words follow is not a house number ("300 mega", "2 dias", "12 meses").
 _NOT_A_HOUSE = re.compile(
@@ -396,6 +402,8 @@ def addresses(text: str) -> list[Entity]:
                 break
             if not word[0].isalpha() or word in _STREET_STOP or named >= _MAX_STREET_WORDS:
                 break
+            if word in _UNIT_WORDS and _UNIT_PART.match(text, token.start()):
+                break  # "rua delminda silveira quadra 3 lote 12": the unit, no more the name
             named += 1
             end = token.end()
         if named == 0 or (named == 1 and not number):

@@ -112,6 +112,39 @@ async def test_a_plan_or_a_yes_at_the_unit_question_is_no_unit(
     assert "(Apto 302)" in str(property_of(sandbox, reserved_code(chat))["address"])
 
 
+async def test_a_street_without_numbers_and_its_quadra_and_lote(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    await chat.says("quero internet, moro na rua delminda silveira quadra 3 lote 12")
+    assert "Rua Delminda Silveira" in chat.last_reply.text and "número" in chat.last_reply.text
+    await chat.says("nao tem numero")
+    assert "Rua Delminda Silveira" in chat.last_reply.text and "Está certo?" in chat.last_reply.text
+    await chat.says("sim")
+    await chat.says("joao carlos")
+    assert "• Unidade: Quadra 3 Lote 12" in chat.last_reply.text
+    await chat.says("sim")
+    assert "(Quadra 3 Lote 12)" in str(property_of(sandbox, reserved_code(chat))["address"])
+
+
+async def test_a_unit_corrected_at_the_name_prompt_gives_no_name(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    await chat.says("quero contratar")
+    await chat.says(BUILDING)
+    await chat.says("sim")
+    await chat.says("apto 302")
+    assert "nome completo" in chat.last_reply.text
+    await chat.says("errei, é apto 303")
+    assert "Anotado: Apto 303" in chat.text
+    assert "nome completo" in chat.last_reply.text and "Errei" not in chat.text
+    await chat.says("o mais rapido")  # a plan where the name is asked: no name either
+    assert "Anotado: Fibra 1 Giga" in chat.text and "nome completo" in chat.last_reply.text
+    await chat.says("luana prado")
+    summary = chat.last_reply.text
+    assert "• Nome: Luana Prado" in summary and "• Unidade: Apto 303" in summary
+    assert "• Plano: Fibra 1 Giga" in summary
+
+
 @pytest.mark.parametrize(
     ("first", "address"),
     [

@@ -184,6 +184,9 @@ def test_bare_units_where_a_unit_is_asked(text: str, expected: list[str]) -> Non
         ("av mauro ramos, nº 1500", ["av mauro ramos, nº 1500"]),
         ("rua frei caneca no 250", ["rua frei caneca no 250"]),
         ("moro na rua frei caneca no centro", ["rua frei caneca"]),  # "no" alone: no number
+        # a unit part ends the street's name: "quadra 3" is no number of "rua x quadra"
+        ("moro na rua delminda silveira quadra 3 lote 12", ["rua delminda silveira"]),
+        ("rua das palmeiras qd 5 lt 3", ["rua das palmeiras"]),
     ],
 )  # fmt: skip
 def test_addresses(text: str, expected: list[str]) -> None:
@@ -203,6 +206,12 @@ def test_addresses(text: str, expected: list[str]) -> None:
         ("rua x, nro 45", ["45"]),
         ("s/n", [NO_NUMBER]),
         ("servidao dos lirios sem numero", [NO_NUMBER]),
+        ("nao tem numero", [NO_NUMBER]),
+        ("a casa não tem nº", [NO_NUMBER]),
+        ("sem nº", [NO_NUMBER]),
+        ("it has no number", [NO_NUMBER]),
+        ("sin número", [NO_NUMBER]),
+        ("nao tem", []),  # a "no" alone is no number
         ("apto 302", []),
         ("900", []),  # a bare number is read by free_numbers, where a number is expected
     ],
