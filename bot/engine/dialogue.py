@@ -246,7 +246,9 @@ class Dialogue:
             await self._step(flow, turn)
         elif move is Move.ANSWER:
             self._answer(turn)
-            if self._goes_on(flow, turn):
+            if routed.intent is not None:
+                await self._begin(flow, turn, first=True)  # the request the question came with
+            elif self._goes_on(flow, turn):
                 await self._step(flow, turn)  # "sim, mas posso cancelar?": the yes, too
             else:
                 await self._again(flow, turn)

@@ -166,6 +166,26 @@ def carries_answer(u: Understanding | None, expects: Expect, text: str | None) -
     return _answers_expectation(u, expects)
 
 
+#: the score the runner-up intent needs for a question to carry a request too
+ALSO = 0.15
+
+
+def _also_asked(where: Situation, u: Understanding, intents: Sequence[Intent]) -> Intent | None:
+    """The request a question comes with, when the understander ranks one right behind it
+    ("quanto custa o de 500? quero contratar": ask_price, then buy); a person is asked for
+    through its own row, never as an afterthought."""
+    if len(u.ranking) < _RUNNER_UP + 1:
+        return None
+    second, score = u.ranking[_RUNNER_UP]
+    row = _row(intents, second)
+    if score < ALSO or row is None or row.flow == where.handoff:
+        return None
+    return row
+
+
+_RUNNER_UP = 1
+
+
 def _yes_no(message: Inbound, u: Understanding | None) -> str | None:
     if message.button in ("yes", "no"):
         return message.button
@@ -262,6 +282,9 @@ def decide(
         or (where.choosing and "?" not in (message.text or ""))
     )
     if is_question(intent) and meant and not choosing:
+        also = _also_asked(where, u, intents) if where.at_rest else None
+        if also is not None:  # "quanto custa o de 500? quero contratar": answered, then sold
+            return go(Move.ANSWER, also.flow, also.name)
         return go(Move.ANSWER)
     if (
         intent == "stop"

@@ -164,12 +164,16 @@ def test_locations_and_contacts_go_to_the_current_flow() -> None:
 
 
 def understood(
-    intent: str | None, confidence: float = 0.95, *entities: tuple[EntityKind, str, int]
+    intent: str | None,
+    confidence: float = 0.95,
+    *entities: tuple[EntityKind, str, int],
+    ranking: tuple[tuple[str, float], ...] = (),
 ) -> Understanding:
     return Understanding(
         intent,
         confidence,
         tuple(Entity(kind, value, start, start + len(value)) for kind, value, start in entities),
+        ranking=ranking,
     )
 
 
@@ -278,3 +282,16 @@ def test_a_no_at_rest_ends_politely() -> None:
     menu = where(Expect.NOTHING, flow="menu", at_rest=True)
     routed = decide(menu, says("nao, era so isso"), understood("deny", 0.9), INTENTS)
     assert routed.move is Move.CLOSE
+
+
+def test_a_question_with_a_request_at_rest_is_answered_then_the_request_begins() -> None:
+    menu = where(Expect.NOTHING, flow="menu", at_rest=True)
+    both = understood("ask_price", 0.71, ranking=(("ask_price", 0.71), ("buy", 0.27)))
+    routed = decide(menu, says("quanto custa o de 500? quero contratar"), both, INTENTS)
+    assert (routed.move, routed.flow, routed.intent) == (Move.ANSWER, "sales", "sales")
+    alone = understood("ask_price", 0.99, ranking=(("ask_price", 0.99), ("buy", 0.01)))
+    routed = decide(menu, says("quanto custa o de 500?"), alone, INTENTS)
+    assert (routed.move, routed.intent) == (Move.ANSWER, None)
+    # mid-flow the question is a digression only
+    routed = decide(where(Expect.ADDRESS), says("quanto custa? quero contratar"), both, INTENTS)
+    assert (routed.move, routed.intent) == (Move.ANSWER, None)
