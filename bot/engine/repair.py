@@ -53,7 +53,8 @@ MEANT = 0.75
 ANSWERS = frozenset({"inform", "affirm", "deny", "correct"})
 CLOSING = frozenset({"stop", "goodbye"})
 SMALL_TALK = frozenset({"greet", "chitchat", "thank"})
-QUESTIONS = frozenset({"ask_price", "ask_plans"})
+#: the plans and their prices are one intent (asking either got the same answer everywhere)
+QUESTIONS = frozenset({"ask_price"})
 K = EntityKind
 #: the facts that answer what each state expects (a state expecting one of them that is
 #: already known does not ask: its step reads it)

@@ -15,7 +15,7 @@ from bot.nlu.text import fold
 #: the intents the flows rely on (the dialogue layer reads these names)
 INTENTS = {
     "greet", "chitchat", "thank", "goodbye", "stop", "buy", "outage", "cancel", "human",
-    "erase_data", "menu", "affirm", "deny", "correct", "ask_price", "ask_plans", "faq_hours",
+    "erase_data", "menu", "affirm", "deny", "correct", "ask_price", "faq_hours",
     "faq_contract", "faq_install", "faq_payment", "faq_equipment", "inform", "out_of_scope",
 }  # fmt: skip
 

@@ -41,7 +41,7 @@ FRESH = [
     ("quero que apaguem meus dados do sistema", "erase_data", "pt_BR"),
     ("volta pro menu inicial", "menu", "pt_BR"),
     ("e qual o preço daquele plano de 600 mega?", "ask_price", "pt_BR"),
-    ("quais planos de fibra vcs tem ai?", "ask_plans", "pt_BR"),
+    ("quais planos de fibra vcs tem ai?", "ask_price", "pt_BR"),
     ("vcs atendem ate que horas no sabado?", "faq_hours", "pt_BR"),
     ("tem multa se eu cancelar antes de 1 ano?", "faq_contract", "pt_BR"),
     ("quantos dias demora pra vir instalar?", "faq_install", "pt_BR"),
