@@ -39,6 +39,8 @@ __all__ = [
 K = EntityKind
 
 _LETTER = re.compile(r"[^\W\d_]")
+# a house number written with a thousands dot at the end of a street: "1.200"
+_THOUSANDS = re.compile(r"\b(\d{1,3})\.(\d{3})(\s*[a-z]?)$", re.IGNORECASE)
 # a house number marked as such at the end of a street: "n° 1200", "nº 12", "num 7", "numero 40"
 _MARKED_NUMBER = re.compile(
     r"[\s,]*\b(?:n[º°o]?\.?|nro\.?|num\.?|n[uú]mero|number)\s*:?\s*\d{1,6}\s*-?\s*[a-z]?$",
@@ -170,6 +172,7 @@ def with_number(street: str, number: str | None) -> str:
     12") → "rua rui barbosa, 1200". A street that ends with its bare number is kept as it is."""
     if number is None or number == NO_NUMBER:
         return street
+    street = _THOUSANDS.sub(r"\1\2", street)  # "rua rui barbosa 1.200" → "... 1200"
     bare = _MARKED_NUMBER.sub("", street)
     digits = re.escape(number.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
     if bare == street and re.search(rf"(?<!\d){digits}(?!\d)", street):

@@ -176,6 +176,8 @@ _STREET_HEAD = re.compile(
 _TOKEN = re.compile(r"[^\W_]+|[^\w\s]", re.UNICODE)
 _MAX_STREET_WORDS = 7
 _NUMBER_LETTER = re.compile(r"\d{1,6}[a-z]")
+# the rest of a number written with a thousands dot ("1.200"), not of a decimal ("1.5")
+_THOUSANDS = re.compile(r"\.\d{3}(?![\d.,]\d|\d)")
 _HOUSE_LETTER = re.compile(r"(?:\s*-\s*[a-z](?![\w])|\s[a-z](?=\s*[.,;!]?\s*$))", re.I)
 # "900-A": a house number and its letter, no code (unless a code is asked)
 _NUMBER_DASH_LETTER = re.compile(r"\d{1,6}-[a-z]", re.IGNORECASE)
@@ -184,7 +186,8 @@ _NUMBER_DASH_LETTER = re.compile(r"\d{1,6}-[a-z]", re.IGNORECASE)
 # the next word ("é 902 e nao 900")
 _SUFFIX = r"(?:([a-z])(?![\w])|\s([a-z])(?=\s*[.,;!]?\s*$))?"
 _NUMBER_MARKED = re.compile(
-    r"(?:\bn(?:[º°o]|\.|ro\.?|um\.?|umero|úmero)|\bnumber|\bnum|#)\s*:?\s*(\d{1,6})" + _SUFFIX,
+    r"(?:\bn(?:[º°o]|\.|ro\.?|um\.?|umero|úmero)|\bnumber|\bnum|#)\s*:?\s*"
+    r"(\d{1,3}\.\d{3}(?![\d.])|\d{1,6})" + _SUFFIX,
     re.IGNORECASE,
 )
 _NO_NUMBER = re.compile(
@@ -386,6 +389,9 @@ def addresses(text: str) -> list[Entity]:
                 if named == 0 and len(word) > 3:
                     break
                 end, number = token.end(), True
+                thousands = _THOUSANDS.match(text, end) if word.isdigit() else None
+                if named > 0 and thousands is not None and len(word) <= 3:
+                    end = thousands.end()  # "rua rui barbosa 1.200": one number
                 if named > 0:
                     # its letter: "900-A", "900 a" at the end
                     letter = _HOUSE_LETTER.match(text, end) if word.isdigit() else None
@@ -414,7 +420,8 @@ def addresses(text: str) -> list[Entity]:
 
 
 def _number(m: re.Match[str]) -> str:
-    return str(int(m.group(1))) + (m.group(2) or m.group(3) or "").upper()
+    # "1.200" is 1200: the thousands dot Brazilians write
+    return str(int(m.group(1).replace(".", ""))) + (m.group(2) or m.group(3) or "").upper()
 
 
 def house_numbers(text: str, *, taken: Sequence[tuple[int, int]] = ()) -> list[Entity]:

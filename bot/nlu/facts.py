@@ -31,7 +31,7 @@ K = EntityKind
 MASKED = frozenset({K.CEP, K.CPF, K.CNPJ, K.CODE, K.UNIT, K.ADDRESS, K.HOUSE_NUMBER, K.PERSON_NAME})
 # Free numbers are house numbers where nothing else would claim them.
 _NUMBER_STATES = {Expect.NOTHING, Expect.ADDRESS, Expect.NUMBER, Expect.YES_NO}
-_TRAILING_NUMBER = re.compile(r"(\d{1,6})\s*-?\s*([a-z])?$", re.IGNORECASE)
+_TRAILING_NUMBER = re.compile(r"(\d{1,3}\.\d{3}|\d{1,6})\s*-?\s*([a-z])?$", re.IGNORECASE)
 
 
 def find(
@@ -105,7 +105,7 @@ def _house_numbers(text: str, expects: Expect, found: list[Entity], chose: bool)
         last = _TRAILING_NUMBER.search(address.value)
         if last:
             start = address.start + last.start()
-            value = str(int(last.group(1))) + (last.group(2) or "").upper()
+            value = str(int(last.group(1).replace(".", ""))) + (last.group(2) or "").upper()
             return [Entity(K.HOUSE_NUMBER, value, start, address.end)]
     if expects not in _NUMBER_STATES or chose:
         return []

@@ -177,6 +177,8 @@ async def test_a_voice_note_with_the_address_inside_is_read_back(
         ("rua 5", "12", "rua 5, 12"),  # a street named by a number keeps it
         ("rua x nº 12 a", "12A", "rua x, 12A"),
         ("rua frei caneca", None, "rua frei caneca"),
+        ("rua rui barbosa 1.200", "1200", "rua rui barbosa 1200"),  # the thousands dot
+        ("rua rui barbosa n° 1.200", "1200", "rua rui barbosa, 1200"),
     ],
 )
 def test_the_geocoder_is_asked_the_street_and_its_number(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bot.nlu import entities as rules
+from bot.nlu import facts
 from bot.nlu.base import Entity, EntityKind
 from bot.validation import NO_NUMBER
 
@@ -187,6 +188,7 @@ def test_bare_units_where_a_unit_is_asked(text: str, expected: list[str]) -> Non
         # a unit part ends the street's name: "quadra 3" is no number of "rua x quadra"
         ("moro na rua delminda silveira quadra 3 lote 12", ["rua delminda silveira"]),
         ("rua das palmeiras qd 5 lt 3", ["rua das palmeiras"]),
+        ("quero fibra na rua rui barbosa 1.200 apto 302", ["rua rui barbosa 1.200"]),  # 1200
     ],
 )  # fmt: skip
 def test_addresses(text: str, expected: list[str]) -> None:
@@ -206,6 +208,7 @@ def test_addresses(text: str, expected: list[str]) -> None:
         ("rua x, nro 45", ["45"]),
         ("s/n", [NO_NUMBER]),
         ("servidao dos lirios sem numero", [NO_NUMBER]),
+        ("nº 1.200", ["1200"]),  # the thousands dot
         ("nao tem numero", [NO_NUMBER]),
         ("a casa não tem nº", [NO_NUMBER]),
         ("sem nº", [NO_NUMBER]),
@@ -262,3 +265,17 @@ def test_plans(text: str, expected: list[str]) -> None:
 def test_overlaps() -> None:
     assert rules.overlaps(2, 5, [(4, 8)])
     assert not rules.overlaps(2, 4, [(4, 8)])
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("quero fibra na rua rui barbosa 1.200 apto 302", "1200"),
+        ("rua rui barbosa, 1.200", "1200"),
+        ("rua rui barbosa n° 1.200", "1200"),
+        ("rua delminda silveira 900", "900"),
+    ],
+)
+def test_the_house_number_of_an_address_with_a_thousands_dot(text: str, number: str) -> None:
+    found = facts.find(text)
+    assert [e.value for e in found if e.kind is K.HOUSE_NUMBER] == [number]
