@@ -50,7 +50,7 @@ _MAX_NAME_WORDS = 6
 #: often a name misread, "Carla Dias")
 _NOT_NAMES = frozenset(
     {"buy", "outage", "cancel", "human", "erase_data", "menu", "stop", "goodbye", "affirm",
-     "deny", "ask_price", "ask_plans"}
+     "deny", "ask_price"}
 )  # fmt: skip
 #: what a step keeps when the address is corrected after it was confirmed
 _KEPT = (("name", K.PERSON_NAME), ("unit", K.UNIT), ("cpf", K.CPF))
