@@ -160,7 +160,7 @@ async def read_address(turn: Turn) -> O:
             return await street_and_number(turn, cep, number)
         return O.NEEDS_NUMBER
     query = with_number(typed, number) if typed else text
-    if len(_LETTER.findall(query)) < 3:
+    if len(_LETTER.findall(query)) < 3 or (typed is None and _no_address(turn)):
         turn.say(turn.t("sales.address_unclear"), ask_location=True)
         return O.UNCLEAR
     return _offer(turn, await services(turn).geocoder.geocode(query, limit=3))
@@ -178,6 +178,23 @@ def with_number(street: str, number: str | None) -> str:
     if bare == street and re.search(rf"(?<!\d){digits}(?!\d)", street):
         return street
     return f"{bare.rstrip(' ,')}, {number}"
+
+
+#: what a message that holds an address may otherwise mean ("delminda silveira 900" is data,
+#: "quero contratar na rua x" a request)
+_MAY_HOLD_AN_ADDRESS = frozenset({None, "inform", "correct", "buy"})
+
+
+def _no_address(turn: Turn) -> bool:
+    """Whether the message plainly holds no address: no street, CEP or number found in it, no
+    digit, and read as something else ("nao sei o endereco direito", "eh perto do mercado",
+    "no idea"). It gets the example of how to write one, not "address not found"."""
+    understood = turn.understanding
+    if understood is None or understood.intent in _MAY_HOLD_AN_ADDRESS:
+        return False
+    if any(ch.isdigit() for ch in turn.text):
+        return False
+    return all(understood.first(kind) is None for kind in (K.ADDRESS, K.CEP, K.HOUSE_NUMBER))
 
 
 async def read_number(turn: Turn) -> O:
