@@ -255,8 +255,8 @@ class Dialogue:
         elif move is Move.SMALL_TALK:
             expects = flow.spec.expects_in(turn.state)
             line = _small_talk(turn, expects)
-            if line is not None:
-                turn.say(line)
+            if line is not None and not (turn.intent == "chitchat" and self._greets(flow, turn)):
+                turn.say(line)  # (where the menu's greeting follows, it introduces the bot)
             await self._again(flow, turn)
             if turn.intent == "chitchat" and expects in EXPECTED_FACTS:
                 # "sei la" where a number is asked fills nothing: counted, the offer of a
@@ -367,6 +367,11 @@ class Dialogue:
             # never a loop: a person is a tap away
             turn.say(turn.t("repair.offer_human"), *self._flows.human_and_menu(turn.t))
 
+    def _greets(self, flow: CompiledFlow, turn: Turn) -> bool:
+        """Whether :meth:`_again` begins the menu (whose greeting says what the bot is)."""
+        at_rest = flow.spec.expects_in(turn.state) is Expect.NOTHING
+        return at_rest and (turn.flow == self._flows.default or turn.state is flow.spec.initial)
+
     async def _again(self, flow: CompiledFlow, turn: Turn) -> None:
         """The pending question again, or at rest the menu's (a greeting already shows it)."""
         if flow.spec.expects_in(turn.state) is not Expect.NOTHING:
@@ -374,7 +379,7 @@ class Dialogue:
             if prompt is not None:
                 prompt(turn)
             return
-        if turn.flow == self._flows.default or turn.state is flow.spec.initial:
+        if self._greets(flow, turn):
             await self._begin(self._flows[self._flows.default], turn)
 
     def _answer(self, turn: Turn) -> None:

@@ -350,3 +350,10 @@ async def test_an_answer_at_rest_offers_more_without_the_whole_introduction(chat
     assert "assistente virtual" not in chat.text
     await chat.says("oi")  # a greeting still gets the introduction
     assert "assistente virtual" in chat.last_reply.text
+
+
+async def test_small_talk_at_the_start_gets_the_introduction_once(chat: Chat) -> None:
+    replies = await chat.says("hmm")
+    assert len(replies) == 1
+    assert "assistente virtual" in replies[0].text  # the greeting, not "anything else?"
+    assert "intent:sales" in [b.payload for b in chat.options]
