@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import json
 import logging
 import warnings
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -187,11 +188,24 @@ class SharedClientRequest(BaseRequest):
 
     PTB's own ``HTTPXRequest`` builds and owns a client; this one borrows ours, so connection
     pooling, transports (tests mount fakes on it) and shutdown stay in one place, the lifespan.
-    It never closes the client."""
+    It never closes the client.
+
+    Parameters go as one JSON body (``RequestData.parameters``), which the Bot API accepts for
+    every method but file uploads (those stay multipart): PTB's own request sends a form whose
+    values are JSON texts, and httpx's form encoding quotes each byte in Python, about 50 us
+    of CPU a message."""
 
     def __init__(self, client: httpx.AsyncClient, *, read_timeout: float = 10.0) -> None:
         self._client = client
         self._read_timeout = read_timeout
+        self._default_timeout = self._timeout(
+            BaseRequest.DEFAULT_NONE,
+            BaseRequest.DEFAULT_NONE,
+            BaseRequest.DEFAULT_NONE,
+            BaseRequest.DEFAULT_NONE,
+        )
+        self._headers = {"User-Agent": self.USER_AGENT}
+        self._json_headers = {**self._headers, "Content-Type": "application/json"}
 
     @property
     def read_timeout(self) -> float | None:
@@ -203,6 +217,17 @@ class SharedClientRequest(BaseRequest):
     async def shutdown(self) -> None:
         """Nothing to close: the client belongs to the caller."""
 
+    def _timeout(self, read: Any, write: Any, connect: Any, pool: Any) -> httpx.Timeout:
+        def pick(value: Any, default: float | None) -> float | None:
+            return default if value is BaseRequest.DEFAULT_NONE else value
+
+        return httpx.Timeout(
+            connect=pick(connect, 5.0),
+            read=pick(read, self._read_timeout),
+            write=pick(write, 10.0),
+            pool=pick(pool, 5.0),
+        )
+
     async def do_request(
         self,
         url: str,
@@ -213,24 +238,30 @@ class SharedClientRequest(BaseRequest):
         connect_timeout: Any = BaseRequest.DEFAULT_NONE,
         pool_timeout: Any = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
-        def pick(value: Any, default: float | None) -> float | None:
-            return default if value is BaseRequest.DEFAULT_NONE else value
-
-        timeout = httpx.Timeout(
-            connect=pick(connect_timeout, 5.0),
-            read=pick(read_timeout, self._read_timeout),
-            write=pick(write_timeout, 10.0),
-            pool=pick(pool_timeout, 5.0),
-        )
+        timeouts = (read_timeout, write_timeout, connect_timeout, pool_timeout)
+        if all(value is BaseRequest.DEFAULT_NONE for value in timeouts):
+            timeout = self._default_timeout
+        else:
+            timeout = self._timeout(*timeouts)
         try:
-            response = await self._client.request(
-                method,
-                url,
-                headers={"User-Agent": self.USER_AGENT},
-                timeout=timeout,
-                files=request_data.multipart_data if request_data else None,
-                data=request_data.json_parameters if request_data else None,
-            )
+            if request_data is not None and request_data.contains_files:
+                response = await self._client.request(
+                    method,
+                    url,
+                    headers=self._headers,
+                    timeout=timeout,
+                    files=request_data.multipart_data,
+                    data=request_data.json_parameters,
+                )
+            else:
+                body = json.dumps(request_data.parameters if request_data else {})
+                response = await self._client.request(
+                    method,
+                    url,
+                    headers=self._json_headers,
+                    timeout=timeout,
+                    content=body.encode(),
+                )
         except httpx.TimeoutException as exc:
             raise TimedOut from exc
         except httpx.HTTPError as exc:

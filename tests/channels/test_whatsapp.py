@@ -11,6 +11,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from starlette.datastructures import FormData, UploadFile
+from twilio.request_validator import RequestValidator
 
 from bot.channels.whatsapp import (
     WINDOW,
@@ -163,6 +165,23 @@ def test_query_string_is_part_of_the_signed_url() -> None:
         verify_signature(
             "https://bot.example.com/webhooks/twilio", form, sign(url, form, TOKEN), TOKEN
         )
+
+
+def test_every_value_of_a_repeated_field_is_signed() -> None:
+    # Twilio signs each value of a repeated field (sorted); the webhook hands over the pairs
+    pairs: list[tuple[str, str | UploadFile]] = [
+        *twilio_text(CUSTOMER, "oi").items(),
+        ("MediaUrl", "https://a"),
+        ("MediaUrl", "b"),
+    ]
+    url = "https://bot.example.com/webhooks/twilio"
+    signature = RequestValidator(TOKEN).compute_signature(url, FormData(pairs))
+    verify_signature(url, pairs, signature, TOKEN)
+    verify_signature(url, FormData(pairs), signature, TOKEN)
+    with pytest.raises(SignatureError):
+        verify_signature(url, [*pairs[:-1], ("MediaUrl", "c")], signature, TOKEN)
+    with pytest.raises(SignatureError):
+        verify_signature(url, dict(pairs), signature, TOKEN)  # the last value alone
 
 
 @pytest.mark.parametrize("tamper", ["url", "param", "token", "missing"])
