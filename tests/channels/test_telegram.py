@@ -110,6 +110,57 @@ def test_a_sticker_becomes_an_empty_text_for_the_flow_to_answer() -> None:
     assert event is not None and event.inbound.text == ""
 
 
+def test_a_venue_gives_its_point_name_and_address() -> None:
+    update = tg_location(5009, 4242, -27.5954, -48.548)
+    venue = {"latitude": -27.5954, "longitude": -48.548}
+    del update["message"]["location"]
+    update["message"]["venue"] = {
+        "location": venue,
+        "title": "Condominio Jardim das Flores",
+        "address": "Rua das Acacias, 120",
+    }
+    event = parse_update(update)
+    assert event is not None
+    assert event.inbound.location == Location(
+        -27.5954, -48.548, "Condominio Jardim das Flores", "Rua das Acacias, 120"
+    )
+    update["message"]["venue"]["title"] = 7
+    with pytest.raises(BadPayload):
+        parse_update(update)
+
+
+def test_a_photo_caption_is_the_text_and_names_come_as_the_user_gives_them() -> None:
+    update = tg_text(5010, 4242, "x", first_name="Zé")
+    del update["message"]["text"]
+    update["message"]["caption"] = "minha rua n aparece no mapa"
+    del update["message"]["from"]["last_name"]
+    event = parse_update(update)
+    assert event is not None
+    assert (event.inbound.text, event.inbound.name) == ("minha rua n aparece no mapa", "Zé")
+    del update["message"]["from"]
+    event = parse_update(update)
+    assert event is not None and (event.inbound.name, event.inbound.language) == (None, None)
+
+
+def test_taps_in_groups_are_ignored_and_inline_ones_come_from_the_user() -> None:
+    group = tg_callback(5011, -100123, "intent:sales")
+    group["callback_query"]["message"]["chat"] = {"id": -100123, "type": "group", "title": "x"}
+    assert parse_update(group) is None
+    inline = tg_callback(5012, 4242, "intent:sales")
+    del inline["callback_query"]["message"]
+    inline["callback_query"]["inline_message_id"] = "AAEx"
+    event = parse_update(inline)
+    assert event is not None and event.inbound.contact == "4242"
+    old = tg_callback(5013, 4242, "intent:menu")  # a message too old to read: date 0
+    old["callback_query"]["message"] = {
+        "message_id": 1,
+        "date": 0,
+        "chat": {"id": 4242, "type": "private"},
+    }
+    event = parse_update(old)
+    assert event is not None and event.inbound.button == "intent:menu"
+
+
 @pytest.mark.parametrize(
     "body",
     [[], "update", {}, {"update_id": "7"}, {"update_id": 7, "message": {"chat": "nope"}}],
