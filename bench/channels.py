@@ -122,8 +122,16 @@ async def main(repeat: int) -> None:
         telegram = TelegramChannel(make_bot("7000:bench", http), location_label="📍")
         await timed_async("TelegramChannel.send", lambda: telegram.send("4242", [REPLY]), repeat)
         url = "https://api.telegram.org/bot7000:bench/sendMessage"
-        form = {"chat_id": "4242", "text": TEXT, "reply_markup": "{}"}
-        await timed_async("bare httpx post", lambda: http.post(url, data=form), repeat)
+        # the body SharedClientRequest sends: the parameters as one JSON document
+        markup = {
+            "inline_keyboard": [
+                [{"text": b.label, "callback_data": b.payload}] for b in REPLY.buttons
+            ]
+        }
+        body = json.dumps({"chat_id": 4242, "text": TEXT, "reply_markup": markup}).encode()
+        headers = {"Content-Type": "application/json"}
+        post = lambda: http.post(url, content=body, headers=headers)  # noqa: E731
+        await timed_async("bare httpx post", post, repeat)
 
     print("Twilio:")
     fields = twilio_text("5548991234567", "quero internet")
