@@ -69,6 +69,8 @@ EXPECTED_FACTS: dict[Expect, tuple[EntityKind, ...]] = {
     Expect.CODE: (K.CODE,),
 }
 _DATA = frozenset(EXPECTED_FACTS)
+#: where the data itself comes as a question often ("tem na rua x 100?", "é o 302?")
+_PLACES = frozenset({Expect.ADDRESS, Expect.NUMBER, Expect.UNIT})
 #: the facts a state's step spends, used or not (an address's number goes with it)
 SPENT: dict[Expect, tuple[EntityKind, ...]] = {
     **EXPECTED_FACTS,
@@ -99,17 +101,21 @@ _ASKING = frozenset(
 _QUESTION_WORDS = 2
 
 
-def looks_like_question(text: str | None) -> bool:
-    """Whether ``text`` is written as a question: a question mark, or a question word first
-    ("e qd vai chegar ai", "pq precisa do nome"), with at least two words."""
-    words = normalize(text or "").split()
-    if len(words) < _QUESTION_WORDS:
+def looks_like_question(text: str | None, *, worded: bool = False) -> bool:
+    """Whether ``text`` is written as a question: a question word first ("e qd vai chegar
+    ai", "pq precisa do nome"), or (unless ``worded``) a question mark; at least two words
+    and no digits (digits are data asked about: "sera q chega na beira mar norte 3000?").
+    ``worded``: where data is often typed as a question ("moro na trindade, perto da
+    ufsc?")."""
+    raw = text or ""
+    words = normalize(raw).split()
+    if len(words) < _QUESTION_WORDS or any(ch.isdigit() for ch in raw):
         return False
     if words[0] in ("e", "mas", "and", "y", "pero"):
         words = words[1:]  # "e quanto custa?", "mas qd chega?"
-    if words[:2] in (["por", "que"], ["por", "q"]):
-        return True  # "por que precisa?", "por q"
-    return "?" in (text or "") or words[0] in _ASKING
+    if words[:2] in (["por", "que"], ["por", "q"]) or words[0] in _ASKING:
+        return True  # "por que precisa?", "qual o nome?"
+    return not worded and "?" in raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +337,7 @@ def decide(
         return go(Move.SMALL_TALK)
     if (
         where.expects in _DATA
-        and looks_like_question(message.text)
+        and looks_like_question(message.text, worded=where.expects in _PLACES)
         and not _answers_expectation(u, where.expects)
     ):
         # "e qd vai chegar ai?" at the name prompt: a question nobody answers here, not a name

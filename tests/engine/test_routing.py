@@ -201,6 +201,8 @@ def where(
         ("mas quanto custa a mensalidade", True),
         ("when will it reach my street", True),
         ("cuando llega la fibra", True),
+        ("vcs instalam no sabado?", True),
+        ("tem na rua x 100?", False),  # digits: data asked about, not a question
         ("hã?", False),  # one word asks to hear the question again
         ("q?", False),
         ("maria souza", False),
@@ -210,6 +212,18 @@ def where(
 )
 def test_a_question_is_told_by_its_mark_or_its_first_word(text: str, question: bool) -> None:
     assert looks_like_question(text) is question
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "sera q chega na beira mar norte 3000?",  # the street unknown to the understander
+        "moro na trindade, perto da ufsc?",
+    ],
+)
+def test_an_address_typed_as_a_question_goes_to_the_address_step(text: str) -> None:
+    routed = decide(where(Expect.ADDRESS), says(text), understood("inform", 0.37), INTENTS)
+    assert routed.move is Move.STEP  # the geocoder may know it
 
 
 def test_a_question_nobody_answers_at_the_name_prompt_is_still_a_question() -> None:
