@@ -179,13 +179,14 @@ ALSO = 0.15
 
 def _also_asked(where: Situation, u: Understanding, intents: Sequence[Intent]) -> Intent | None:
     """The request a question comes with, when the understander ranks one right behind it
-    ("quanto custa o de 500? quero contratar": ask_price, then buy); a person is asked for
-    through its own row, never as an afterthought."""
+    ("quanto custa o de 500? quero contratar": ask_price, then buy). Only the requests that
+    start work (a sale, a cancellation, an outage check: ``asks_first``); a person, the menu
+    and an erasure are asked for in their own words, never as an afterthought."""
     if len(u.ranking) < _RUNNER_UP + 1:
         return None
     second, score = u.ranking[_RUNNER_UP]
     row = _row(intents, second)
-    if score < ALSO or row is None or row.flow == where.handoff:
+    if score < ALSO or row is None or not row.asks_first or row.flow == where.handoff:
         return None
     return row
 

@@ -306,6 +306,10 @@ def test_a_question_with_a_request_at_rest_is_answered_then_the_request_begins()
     alone = understood("ask_price", 0.99, ranking=(("ask_price", 0.99), ("buy", 0.01)))
     routed = decide(menu, says("quanto custa o de 500?"), alone, INTENTS)
     assert (routed.move, routed.intent) == (Move.ANSWER, None)
+    # an erasure is never started as an afterthought
+    erase = understood("faq_contract", 0.7, ranking=(("faq_contract", 0.7), ("erase_data", 0.3)))
+    routed = decide(menu, says("tem fidelidade? e meus dados?"), erase, INTENTS)
+    assert (routed.move, routed.intent) == (Move.ANSWER, None)
     # mid-flow the question is a digression only
     routed = decide(where(Expect.ADDRESS), says("quanto custa? quero contratar"), both, INTENTS)
     assert (routed.move, routed.intent) == (Move.ANSWER, None)
