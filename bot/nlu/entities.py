@@ -101,6 +101,8 @@ _STREET_HEAD = re.compile(
     re.IGNORECASE,
 )
 _TOKEN = re.compile(r"[^\W_]+|[^\w\s]", re.UNICODE)
+# "r" for "rua" without its dot: only with a house number ("r u open now" is English texting)
+_BARE_R = re.compile(r"r\s+", re.IGNORECASE)
 _MAX_STREET_WORDS = 7
 _NUMBER_LETTER = re.compile(r"\d{1,6}[a-z]")
 # the rest of a number written with a thousands dot ("1.200"), not of a decimal ("1.5")
@@ -341,6 +343,8 @@ def addresses(text: str) -> list[Entity]:
             end = token.end()
         if named == 0 or (named == 1 and not number):
             continue  # "rua 5", "rua frei caneca"; not "da rua rompeu" (see streets.py)
+        if _BARE_R.fullmatch(head.group()) and not number:
+            continue  # "r u open now?", "r u a bot": texting, not "r delminda silveira 900"
         span = text[head.start() : end].rstrip(" ,")
         found.append(Entity(K.ADDRESS, span, head.start(), head.start() + len(span)))
     return found

@@ -188,6 +188,11 @@ def test_bare_units_where_a_unit_is_asked(text: str, expected: list[str]) -> Non
         # a unit part ends the street's name: "quadra 3" is no number of "rua x quadra"
         ("moro na rua delminda silveira quadra 3 lote 12", ["rua delminda silveira"]),
         ("rua das palmeiras qd 5 lt 3", ["rua das palmeiras"]),
+        # "r" without its dot is "rua" only with a number: "r u open now" is English texting
+        ("r u open now", []),
+        ("r u a real person?", []),
+        ("r delminda silveira 900", ["r delminda silveira 900"]),
+        ("r. delminda silveira", ["r. delminda silveira"]),
         ("quero fibra na rua rui barbosa 1.200 apto 302", ["rua rui barbosa 1.200"]),  # 1200
     ],
 )  # fmt: skip
