@@ -70,7 +70,8 @@ _UNIT_PART = re.compile(
     r"(?:n[º°o]?\.?\s*)?(\d{1,5}[a-z]?\b|[a-z]\b)",
     re.IGNORECASE,
 )
-_UNIT_JOIN = re.compile(r"^[\s,/\-]*$")
+# what may stand between the parts of one unit: "apto 302, bloco b", "casa 7 da quadra b"
+_UNIT_JOIN = re.compile(r"^[\s,/\-]*(?:(?:d[aoe]|n[ao]|e)\s+)?$", re.IGNORECASE)
 # where on the lot a unit is, said after it: "casa 2 fundos", "casa 3 - frente", "apto 1 terreo"
 _UNIT_WHERE = re.compile(
     r"[\s,\-]*(?:d[oa]s?\s+|de\s+)?(fundos|frente|t[eé]rreo|cima|baixo)\b", re.IGNORECASE
@@ -126,7 +127,10 @@ _NO_NUMBER = re.compile(
     r"|no\s+(?:house\s+)?number|no\s+tiene\s+n[uú]mero|sin\s+n[uú]mero)(?!\w)",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(r"(?<![\w.,/\-|])(\d{1,6})" + _SUFFIX + r"(?![\w]|[.,/\-|]\d)", re.IGNORECASE)
+_NUMBER = re.compile(
+    r"(?<![\w.,/\-|])(\d{1,3}\.\d{3}(?![.,]\d|\d)|\d{1,6})" + _SUFFIX + r"(?![\w]|[.,/\-|]\d)",
+    re.IGNORECASE,
+)
 # A number these words follow is not a house number ("300 mega", "2 dias", "12 meses").
 _NOT_A_HOUSE = re.compile(
     r"^\s*(?:megas?|mb|mbps|mbit|gigas?|gb|gbps|dias?|days?|horas?|hours?|h\b|meses|m[eê]s|"

@@ -112,6 +112,8 @@ def test_codes_leave_taken_spans_alone() -> None:
         ("lote 7 quadra c", ["lote 7 quadra c"]),
         ("qd 3 lt 12", ["quadra 3 lote 12"]),
         ("apto 1201 bl a", ["apto 1201 bloco a"]),
+        ("é a casa 7 da quadra b", ["casa 7 quadra b"]),  # one unit, "da" between its parts
+        ("apto 302 do bloco b", ["apto 302 bloco b"]),
         ("quero internet em casa e tenho 2 filhos", []),  # "casa e" is no unit
         ("casa de frente pro mar", []),
         ("apaga meus dados", []),
@@ -235,6 +237,9 @@ def test_marked_house_numbers(text: str, expected: list[str]) -> None:
         ("na verdade é 1500", ["1500"]),
         ("é 902 e nao 900", ["902"]),
         ("nao é 900 é 990", ["990"]),
+        ("nao, na verdade é 1.500", ["1500"]),  # the thousands dot
+        ("custa 1.500,00?", []),  # a price with cents
+        ("é 1.5", []),
         ("instala em 2 dias?", []),
         ("quero o de 300 mega", []),
         ("fidelidade de 12 meses?", []),
