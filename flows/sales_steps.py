@@ -266,11 +266,11 @@ def typed_name(turn: Turn) -> str | None:
     """The name in the message: the one the understander found, else what is left of the text
     once its data (a CPF sent with it) is taken out, when that reads as a name: letters, at
     most six words, no digits, not a question, not a request. In proper case."""
-    if read_plan(turn, offered_plans(turn)) is not None:
-        return None  # "o mais rapido", "o de 300", "fibra 500": a plan, not a name
     found = turn.take(K.PERSON_NAME)
     if found is not None:
         return found
+    if read_plan(turn, offered_plans(turn)) is not None:
+        return None  # "o mais rapido", "o de 300", "fibra 500": a plan, not a name
     understood = turn.understanding
     text = turn.text
     if understood is not None:
@@ -330,6 +330,9 @@ async def read_name(turn: Turn) -> Outcome:
         turn.say(turn.t("sales.name_unclear"))
         return O.UNCLEAR
     data["name"] = name
+    plan = read_plan(turn, offered_plans(turn))
+    if plan is not None:  # "meu nome é ana lima e quero o mais barato": both
+        chose(turn, plan)
     if services(turn).require_cpf and not data.get("cpf"):
         return O.NEEDS_CPF
     await _prepare_summary(turn)

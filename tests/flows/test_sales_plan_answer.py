@@ -61,3 +61,23 @@ async def test_another_plan_named_at_the_summary_changes_it_and_sums_up_again(
     assert "Código da reserva" not in chat.text
     await chat.says("agora sim")
     assert "plano 1000" in property_of(sandbox, reserved_code(chat))["observation"]
+
+
+@pytest.mark.parametrize(
+    ("said", "name", "plan"),
+    [
+        ("o de 300, joao silva", "Joao Silva", "300 Mega"),
+        ("joao silva, o de 500", "Joao Silva", "500 Mega"),
+        ("meu nome é ana lima e quero o mais barato", "Ana Lima", "300 Mega"),
+        ("sou a ana lima, quero o mais rapido", "Ana Lima", "1 Giga"),
+    ],
+)
+async def test_the_name_and_the_plan_in_one_message(
+    chat: Chat, said: str, name: str, plan: str
+) -> None:
+    await chat.says("quero contratar")
+    await chat.says(COVERED)
+    await chat.says("sim")
+    await chat.says(said)
+    summary = chat.last_reply.text
+    assert f"• Nome: {name}" in summary and f"• Plano: Fibra {plan}" in summary
