@@ -13,7 +13,7 @@ __all__ = ["env_example"]
 # The file says bot/settings.py (now the package bot/settings/): the path is kept so the file
 # stays byte for byte what it was when the settings were one module.
 _EXAMPLE_HEADER = """\
-# ozbot configuration: copy to .env and fill in. Generated from bot/settings.py by
+# ozbot configuration: copy to .env and fill in. Generated from bot/settings/ by
 # `ozbot settings example > .env.example` (tests/web/test_env_example.py keeps it current): edit
 # the settings there, not here. Values here are dummies; the process environment wins over .env.
 """
