@@ -356,10 +356,12 @@ async def _record_prospect(turn: Turn) -> None:
     _take_plan(turn)  # "quero o de 500" where there is no fibre yet: the provider knows it
     data = sales(turn)
     place = data["place"]
+    unit = data.get("unit") or (unit_text(u) if (u := turn.take(K.UNIT)) else None)
     await services(turn).sales.record_prospect(
         name=data["name"],
         phone=turn.message.phone or "",
-        address=place["address"],
+        # "av madre benvenuta 1500 apto 12": the provider knows the flat when the fibre comes
+        address=place["address"] + (f" ({unit})" if unit else ""),
         lat=place["lat"],
         lng=place["lng"],
         code=data.get("code"),

@@ -185,3 +185,16 @@ def test_the_geocoder_is_asked_the_street_and_its_number(
     street: str, number: str | None, query: str
 ) -> None:
     assert with_number(street, number) == query
+
+
+async def test_a_prospect_keeps_the_flat_given_with_the_address(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    before = {p["_id"] for p in sandbox.network.docs("prospects")}
+    await chat.says("boa tarde quero fibra na av madre benvenuta nº 1500 ap 12")
+    assert "Madre Benvenuta, 1500" in chat.last_reply.text
+    await chat.says("sim")
+    await chat.says("helena martins")
+    [prospect] = [p for p in sandbox.network.docs("prospects") if p["_id"] not in before]
+    assert prospect["address"].startswith("Avenida Madre Benvenuta, 1500")
+    assert prospect["address"].endswith("(Apto 12)")
