@@ -202,13 +202,20 @@ class EmbeddedUnderstander(Understander):
         clearly meant; other data beside it are set aside ("marcos rocha, cpf 529.982.247-25")."""
         if expects is not Expect.NAME or any(e.kind is K.PERSON_NAME for e in found):
             return []
-        if _clearly_other(intents, ("inform", "correct")):
+        if _clearly_other(intents, ("inform", "correct")) and not self._full_name(text):
             return []
         span = _rest(text, found)
         if span is None or not looks_like_name(text[span[0] : span[1]], self.model.common_words):
             return []
         start, end = span
         return [Entity(K.PERSON_NAME, proper_case(text[start:end]), start, end)]
+
+    def _full_name(self, text: str) -> bool:
+        """A first name and a surname, none of their words one customers use for anything else
+        ("simone batista", "otavio mesquita"): what the classifier makes of them is only how
+        their letters resemble other words' ("sim", "quit"), so where a name is asked they are
+        the name, however it scored them."""
+        return len(text.split()) >= 2 and looks_like_name(text, self.model.common_words)
 
     def _answers(
         self, text: str, expects: Expect, intents: dict[str, float], found: list[Entity]
@@ -238,7 +245,7 @@ class EmbeddedUnderstander(Understander):
         if (
             K.PERSON_NAME in entity_of
             and expects is Expect.NAME
-            and not _clearly_other(intents, ("inform", "correct"))
+            and (not _clearly_other(intents, ("inform", "correct")) or self._full_name(text))
         ):
             return settle("inform") if _only_data(text, found) else intents
         # emoji alone that the model does not know ("🤔", "🙃"): small talk

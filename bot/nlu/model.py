@@ -2,7 +2,9 @@
 
 Both read the same features, fitted by scikit-learn on the examples: TF-IDF of character
 n-grams within words (2 to 5 letters: "caiu", "caiuu" and "caio" share most of them, so typos
-cost little) and of words and word pairs. Each is a linear SVM (``LinearSVC``: it trains in a
+cost little), of words and word pairs, and of character n-grams across words (3 to 5: "not
+now" and "no, not" share "t no" and "not"; measured +0.003 to +0.005 held-out macro-F1 in en
+and es, see the NLU note). Each is a linear SVM (``LinearSVC``: it trains in a
 fraction of a second on a few thousand examples, where a logistic regression takes seconds);
 its margins pass through a softmax for scores that add up to one.
 
@@ -52,10 +54,10 @@ _SPLIT = r"\S+"
 _SPACES = re.compile(r"\s\s+")
 _TOKENS = re.compile(_SPLIT)
 
-#: the feature blocks, ``(analyzer, smallest n, largest n)``: character n-grams within words
-#: and words and word pairs (a word is anything between spaces: fold() already split off "?"
-#: and emoji)
-ANALYZERS = (("char_wb", 2, 5), ("word", 1, 2))
+#: the feature blocks, ``(analyzer, smallest n, largest n)``: character n-grams within words,
+#: words and word pairs (a word is anything between spaces: fold() already split off "?" and
+#: emoji), and character n-grams across the spaces
+ANALYZERS = (("char_wb", 2, 5), ("word", 1, 2), ("char", 3, 5))
 
 Vector = tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]
 
@@ -77,6 +79,11 @@ def analyze(kind: str, low: int, high: int, text: str) -> list[str]:
                 grams += [padded[i : i + n] for i in range(size - n + 1)]
                 if n == size:
                     break
+        return grams
+    if kind == "char":  # across words: "nao quero" keeps "o q" that no word has
+        text = _SPACES.sub(" ", text)
+        for n in range(low, min(high, len(text)) + 1):
+            grams += [text[i : i + n] for i in range(len(text) - n + 1)]
         return grams
     tokens = _TOKENS.findall(text)
     for n in range(low, min(high, len(tokens)) + 1):

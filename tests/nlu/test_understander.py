@@ -152,6 +152,22 @@ def test_a_clear_request_at_the_name_prompt_is_no_name(
     assert understood.value(K.PERSON_NAME) is None
 
 
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        # their letters resemble a yes ("sim", "si") and a stop ("quit"): the classifier alone
+        # read them as affirm and stop, and the sale asked the name again
+        ("simone batista", "Simone Batista"),
+        ("otavio mesquita", "Otavio Mesquita"),
+    ],
+)
+def test_a_full_name_at_the_name_prompt_is_the_name_whatever_its_letters_resemble(
+    nlu: EmbeddedUnderstander, text: str, name: str
+) -> None:
+    understood = nlu.read(text, expects=Expect.NAME)
+    assert (understood.intent, understood.value(K.PERSON_NAME)) == ("inform", name)
+
+
 def test_a_question_at_the_yes_no_prompt_is_a_digression_carrying_the_yes(
     nlu: EmbeddedUnderstander,
 ) -> None:
@@ -258,10 +274,10 @@ def test_the_model_is_trained_once_per_process() -> None:
 
 def test_fast_scores_are_scikit_learns() -> None:
     model = train(load_examples())  # trained here: a model read from the cache keeps no fit
-    char, word, intent_svm, language_svm = model.fitted
+    *vectorizers, intent_svm, language_svm = model.fitted
     for text in ("minha net caiu", "quanto custa o plano de 300 mega?", "oi", "zzzz qqq"):
         folded = fold(text)
-        row = hstack([char.transform([folded]), word.transform([folded])]).tocsr()
+        row = hstack([v.transform([folded]) for v in vectorizers]).tocsr()
         expected = intent_svm.decision_function(row)[0]
         index, values = model.vector(folded)
         margins = values @ model.intent.weights[index] + model.intent.bias
