@@ -227,9 +227,11 @@ async def compose(
         stack.push_async_callback(engine.outbox.stop)
 
         dispatcher = Dispatcher(
-            # the outbox row of a turn's replies goes with its inbox entry (one statement)
+            # the outbox row of a turn's replies goes with its inbox entry (one statement), and
+            # so does the lock taken with the entry (bot/engine/dispatch.py)
             engine.handle_leaving_sent,
             store,
+            handle_held=engine.handle_held,
             concurrency=settings.webhook_concurrency,
             metrics=metrics,
             lease=inbox_lease,

@@ -27,6 +27,14 @@ the route answers; the turn runs here afterwards. Guarantees:
   False); the last ``seen_window`` ids are dropped before reaching the store;
 * :meth:`close` stops accepting and waits for queued and running turns (graceful shutdown).
 
+Given ``handle_held``, the dispatcher also takes a message's conversation lock with its entry,
+in the statement that stores it, when nothing holds it and no earlier entry waits (the usual
+case: a customer's messages come a second or more apart), and gives it back with the entry in
+the statement that clears it: the turn (``handle_held``) neither takes nor releases it, and
+starts from the conversation that statement read. On PostgreSQL a turn is then three round
+trips: store (and lock, and load), commit, clear (and unlock). A turn cancelled or a message
+accepted while stopping gives its lock back on its own.
+
 An entry leaves the inbox after its turn. A process dying between the turn's commit and that
 leaves it to be run again, and the engine skips it (it records the provider id with the turn),
 so nobody is answered twice.
@@ -49,7 +57,9 @@ from bot.errors import StorageError
 from bot.messages import Inbound
 from bot.metrics import Metrics
 from bot.owners import new_owner, orphans, retire, this_host
+from bot.storage.base import ConversationLocks
 from bot.storage.inbox import InboxStore
+from bot.storage.locks import Held
 
 __all__ = ["Closing", "Dispatcher", "new_owner", "orphans", "retire", "this_host"]
 
@@ -71,6 +81,7 @@ class _Job:
     inbound: Inbound
     arrived: float  # monotonic
     behind: bool  # an earlier entry of its conversation was in the inbox: wait for it
+    held: Held | None = None  # its conversation's lock, taken with the entry
 
 
 def _entry(job: _Job) -> int:
@@ -84,13 +95,16 @@ class Dispatcher:
 
     ``lease`` is how long an entry stays this dispatcher's without a renewal; ``sweep_every``
     how often leases are renewed and dead holders' entries looked for (at most a third of the
-    lease, so a renewal is never missed)."""
+    lease, so a renewal is never missed). ``handle_held`` (with an ``inbox`` that is also the
+    conversations' locks): run a message whose lock was taken with its entry (see the module
+    docstring); None: every message goes to ``handle``, which takes the lock itself."""
 
     def __init__(
         self,
         handle: Callable[[Inbound], Awaitable[str | None]],
         inbox: InboxStore,
         *,
+        handle_held: Callable[[Inbound, Held], Awaitable[str | None]] | None = None,
         concurrency: int = 32,
         metrics: Metrics | None = None,
         seen_window: int = 10_000,
@@ -103,6 +117,7 @@ class Dispatcher:
         if not 0 < sweep_every <= lease / 3:
             raise ValueError("sweep_every must be positive and at most a third of lease")
         self._handle = handle
+        self._handle_held = handle_held
         self._inbox = inbox
         self._slots = asyncio.Semaphore(concurrency)
         self._metrics = metrics or Metrics()
@@ -179,16 +194,25 @@ class Dispatcher:
         pid = inbound.provider_id
         if pid is not None and pid in self._seen:
             return False
-        accepted = await self._inbox.inbox_accept(inbound, self.owner, self._lease)
+        accepted = await self._inbox.inbox_accept(
+            inbound, self.owner, self._lease, lock=self._handle_held is not None
+        )
         if pid is not None:
             self._remember(pid)
         if accepted is None:
             return False
         if self._closing:
             # Stopped while the insert ran: it is kept, and the next process runs it.
+            if accepted.held is not None:
+                await self._locks().release(accepted.held)
             return True
-        self._enqueue(_Job(accepted.id, inbound, time.monotonic(), accepted.behind))
+        self._enqueue(_Job(accepted.id, inbound, time.monotonic(), accepted.behind, accepted.held))
         return True
+
+    def _locks(self) -> ConversationLocks:
+        # only an inbox that takes locks hands out a Held, and such an inbox is a Store
+        assert isinstance(self._inbox, ConversationLocks)
+        return self._inbox
 
     def _remember(self, pid: str) -> None:
         self._seen[pid] = None
@@ -248,7 +272,10 @@ class Dispatcher:
                     outcome = "ok"
                     sent = None
                     try:
-                        sent = await self._handle(job.inbound)
+                        if job.held is not None and self._handle_held is not None:
+                            sent = await self._handle_held(job.inbound, job.held)
+                        else:
+                            sent = await self._handle(job.inbound)
                     except Exception:
                         # done all the same: run again, it would most likely fail again
                         outcome = "error"
@@ -266,6 +293,11 @@ class Dispatcher:
             # no await between the loop's last check and here: a submit cannot slip in between
             del self._queues[key]
             self._running.discard(key)
+            # cancelled (a shutdown past its grace): the locks its jobs hold go back now
+            for left in queue:
+                if left.held is not None:
+                    with contextlib.suppress(Exception):
+                        await self._locks().release(left.held)
 
     async def _its_turn(self, key: str, job: _Job) -> bool:
         """Wait until ``job``'s entry is its conversation's earliest in the inbox (True), or
@@ -288,13 +320,18 @@ class Dispatcher:
         return False
 
     async def _finish(self, job: _Job, sent: str | None = None) -> None:
-        await self._clear(job.entry, job.inbound.key, sent)
+        await self._clear(job.entry, job.inbound.key, sent, job.held)
 
-    async def _clear(self, entry: int, key: str, sent: str | None = None) -> None:
-        """Remove the entry; with ``sent``, the outbox row the turn left (its replies went out)
-        in the same statement."""
+    async def _clear(
+        self, entry: int, key: str, sent: str | None = None, held: Held | None = None
+    ) -> None:
+        """Remove the entry; with ``sent``, the outbox row the turn left (its replies went out),
+        and with ``held``, the lock taken with the entry, in the same statement."""
         try:
-            await self._inbox.inbox_done(entry, self.owner, sent)
+            if held is None:
+                await self._inbox.inbox_done(entry, self.owner, sent)
+            else:
+                await self._inbox.inbox_done(entry, self.owner, sent, held=held)
         except StorageError as exc:
             # Still held (and renewed) by us: the conversation's next turn tries again (it
             # waits for it); after we stop, another process runs it again and the engine

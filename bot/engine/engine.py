@@ -39,6 +39,7 @@ from bot.engine.turns import CustomerTurns
 from bot.i18n import Catalogs
 from bot.messages import Inbound
 from bot.storage.base import Store, Timer
+from bot.storage.locks import Held
 
 __all__ = ["Engine"]
 
@@ -131,6 +132,14 @@ class Engine:
         dispatcher does (``InboxStore.inbox_done(..., sent=token)``: on PostgreSQL one round
         trip for both)."""
         return await self.turns.handle(inbound, leave_sent=True)
+
+    async def handle_held(self, inbound: Inbound, held: Held) -> str | None:
+        """:meth:`handle_leaving_sent` for a message whose conversation lock was taken with
+        its inbox entry (``InboxStore.inbox_accept(..., lock=True)``): the turn runs under it
+        and leaves it held, for the caller to give back with the entry
+        (``inbox_done(..., held=held)``: on PostgreSQL one statement for the entry, the sent
+        replies and the lock)."""
+        return await self.turns.handle(inbound, leave_sent=True, held=held)
 
     async def fire_timer(self, timer: Timer) -> bool:
         """Run a claimed timer as a turn; what a :class:`~bot.engine.timers.TimerRunner` is

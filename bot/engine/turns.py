@@ -33,6 +33,7 @@ from bot.engine.timer_turns import TimerTurns
 from bot.errors import ChannelError, GeocoderUnavailable, OzmapUnavailable, StorageError
 from bot.i18n import negotiate
 from bot.messages import Inbound, Reply
+from bot.storage.locks import Held
 from bot.storage.outbox import Outgoing
 
 __all__ = ["CustomerTurns", "failed", "succeeded"]
@@ -108,7 +109,9 @@ class CustomerTurns:
         # understanding, repair and the flows' machines: bot.engine.dialogue
         self._dialogue = Dialogue(shared.flows, self._intents, services)
 
-    async def handle(self, inbound: Inbound, *, leave_sent: bool = False) -> str | None:
+    async def handle(
+        self, inbound: Inbound, *, leave_sent: bool = False, held: Held | None = None
+    ) -> str | None:
         """Process one customer message completely, replies included.
 
         Never raises for a customer-facing failure: OZmap, geocoder or database trouble and bugs
@@ -118,6 +121,10 @@ class CustomerTurns:
         ``leave_sent``: the outbox row of the replies sent is not removed here; its token is
         returned for the caller to remove (the dispatcher does it with the inbox entry, in one
         statement). None when there is nothing to remove.
+
+        ``held``: the conversation's lock, taken with the message's inbox entry (see
+        :class:`bot.storage.locks.Held`): the turn runs under it, from the conversation it
+        read when it could, and leaves it held, for the caller to give back with the entry.
         """
         shared = self._shared
         channel = shared.channels.get(inbound.channel)
@@ -128,6 +135,8 @@ class CustomerTurns:
             )
         name = ref(inbound.key)
         try:
+            if held is not None:
+                return await self._turn(inbound, channel, name, leave_sent, held)
             async with shared.locked(inbound.key):
                 return await self._turn(inbound, channel, name, leave_sent)
         except StorageError:
@@ -138,11 +147,21 @@ class CustomerTurns:
             return None
 
     async def _turn(
-        self, inbound: Inbound, channel: Channel, name: str, leave_sent: bool
+        self,
+        inbound: Inbound,
+        channel: Channel,
+        name: str,
+        leave_sent: bool,
+        held: Held | None = None,
     ) -> str | None:
         store = self._shared.store
-        # one statement: on PostgreSQL one round trip fewer than asking each
-        seen, loaded = await store.seen_and_load(inbound.key, inbound.provider_id)
+        if held is not None and not held.stale:
+            # read by the statement that stored the message and took the lock: a message
+            # stored just now was not committed by a turn yet
+            seen, loaded = False, held.loaded
+        else:
+            # one statement: on PostgreSQL one round trip fewer than asking each
+            seen, loaded = await store.seen_and_load(inbound.key, inbound.provider_id)
         if seen:
             log.info("skipping re-delivered message for conversation %s", name)
             await self._outbox.flush(inbound.key)  # what its turn may have left unsent

@@ -89,7 +89,9 @@ class KeyedLocks:
     """One FIFO :class:`asyncio.Lock` per key, dropped as soon as nobody holds or awaits it.
 
     asyncio.Lock serves waiters in arrival order and never lets a newcomer barge past them, which
-    is the ordering the Store port promises within a process.
+    is the ordering the Store port promises within a process. A key is held from
+    :meth:`acquire` (or a successful :meth:`try_acquire`) to :meth:`release`, which any task may
+    call: a lock taken with an inbox entry is released by the task that finishes the entry.
     """
 
     def __init__(self) -> None:
@@ -98,8 +100,7 @@ class KeyedLocks:
     def __len__(self) -> int:
         return len(self._locks)
 
-    @asynccontextmanager
-    async def hold(self, key: str, wait: float) -> AsyncIterator[None]:
+    async def acquire(self, key: str, wait: float) -> None:
         """Hold ``key``; raises :class:`LockTimeout` after ``wait`` seconds of waiting.
 
         Nothing is awaited before the waiter joins the queue, so tasks queue in the order they
@@ -109,22 +110,45 @@ class KeyedLocks:
             lock = asyncio.Lock()
         self._locks[key] = (lock, users + 1)
         try:
-            try:
-                # asyncio.timeout (not wait_for): a cancelled Lock.acquire never leaves the lock
-                # taken, so a timeout cannot leak it.
-                async with asyncio.timeout(wait):
-                    await lock.acquire()
-            except TimeoutError as exc:
-                raise LockTimeout(
-                    f"conversation {masked_key(key)} stayed busy for {wait:g}s in this process"
-                ) from exc
-            try:
-                yield
-            finally:
-                lock.release()
+            # asyncio.timeout (not wait_for): a cancelled Lock.acquire never leaves the lock
+            # taken, so a timeout cannot leak it.
+            async with asyncio.timeout(wait):
+                await lock.acquire()
+        except TimeoutError as exc:
+            self._leave(key)
+            raise LockTimeout(
+                f"conversation {masked_key(key)} stayed busy for {wait:g}s in this process"
+            ) from exc
+        except BaseException:
+            self._leave(key)
+            raise
+
+    async def try_acquire(self, key: str) -> bool:
+        """Hold ``key`` if nobody holds or awaits it (never waits); whether it was taken."""
+        if key in self._locks:
+            return False
+        lock = asyncio.Lock()
+        self._locks[key] = (lock, 1)
+        await lock.acquire()  # free and new: returns at once, without yielding
+        return True
+
+    def release(self, key: str) -> None:
+        """Let the next waiter of ``key`` have it."""
+        self._locks[key][0].release()
+        self._leave(key)
+
+    def _leave(self, key: str) -> None:
+        lock, users = self._locks[key]
+        if users == 1:
+            del self._locks[key]
+        else:
+            self._locks[key] = (lock, users - 1)
+
+    @asynccontextmanager
+    async def hold(self, key: str, wait: float) -> AsyncIterator[None]:
+        """:meth:`acquire` … :meth:`release` around the block."""
+        await self.acquire(key, wait)
+        try:
+            yield
         finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+            self.release(key)

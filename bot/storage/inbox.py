@@ -23,6 +23,7 @@ from typing import Any
 
 from bot.errors import StorageError
 from bot.messages import Inbound, Location
+from bot.storage.locks import Held
 
 __all__ = ["Accepted", "InboxEntry", "InboxStore", "inbound_from_json", "inbound_to_json"]
 
@@ -68,10 +69,13 @@ class InboxEntry:
 class Accepted:
     """An entry just stored: its ``id`` (ids grow in the order entries are stored, which is
     the order a conversation's turns run in), and whether an earlier entry of its
-    conversation was in the inbox then (``behind``: its turn must wait for theirs)."""
+    conversation was in the inbox then (``behind``: its turn must wait for theirs); and the
+    conversation's lock when it was asked for and taken with the entry (``held``: never for an
+    entry that is behind)."""
 
     id: int
     behind: bool
+    held: Held | None = None
 
 
 class InboxStore(ABC):
@@ -79,10 +83,18 @@ class InboxStore(ABC):
     :class:`bot.errors.StorageError`."""
 
     @abstractmethod
-    async def inbox_accept(self, inbound: Inbound, owner: str, lease: float) -> Accepted | None:
+    async def inbox_accept(
+        self, inbound: Inbound, owner: str, lease: float, *, lock: bool = False
+    ) -> Accepted | None:
         """Store ``inbound``, claimed by ``owner`` for ``lease`` seconds, in one statement.
         None (storing nothing) when its provider id is already in the inbox or was already
-        committed by a turn (a re-delivered webhook)."""
+        committed by a turn (a re-delivered webhook).
+
+        ``lock``: in the same statement, take the conversation's lock for the entry's turn
+        when nobody holds it (in this process or another) and no earlier entry of the
+        conversation waits, and read the conversation (see :class:`bot.storage.locks.Held`).
+        Whoever gets a held lock must give it back: ``inbox_done(..., held=...)`` or
+        :meth:`bot.storage.locks.ConversationLocks.release`."""
 
     async def inbox_put(self, inbound: Inbound, owner: str, lease: float) -> int | None:
         """:meth:`inbox_accept`, the entry's id only."""
@@ -114,11 +126,15 @@ class InboxStore(ABC):
         """Extend every lease ``owner`` holds to ``lease`` seconds from now; returns how many."""
 
     @abstractmethod
-    async def inbox_done(self, entry_id: int, owner: str, sent: str | None = None) -> None:
+    async def inbox_done(
+        self, entry_id: int, owner: str, sent: str | None = None, *, held: Held | None = None
+    ) -> None:
         """Remove the entry once its turn has run, if ``owner`` still holds it (had its lease
         run out and another process claimed it, that one removes it); with ``sent``, also
         the outbox row of that token, whose replies the turn sent (what
-        :meth:`bot.storage.outbox.OutboxStore.outbox_sent` does), in the same statement."""
+        :meth:`bot.storage.outbox.OutboxStore.outbox_sent` does), and with ``held``, the lock
+        taken with the entry is given back, all in the same statement. The held lock is given
+        back even when this raises (its lease then runs out by itself)."""
 
     @abstractmethod
     async def inbox_release(self, owner: str) -> int:

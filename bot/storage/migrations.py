@@ -323,7 +323,22 @@ CREATE TABLE secrets (
 # backoff by the outbox's sweep, then given up).
 _OUTBOX_ATTEMPTS = "ALTER TABLE outbox ADD COLUMN attempts integer NOT NULL DEFAULT 0"
 
-# PostgreSQL needs no locks table: it has advisory locks.
+# PostgreSQL's conversation locks as lease rows, as SQLite's always were (so a lock can be taken
+# by the statement storing an inbox entry and dropped by the one finishing it: see
+# bot/storage/locks.py). ``turn`` counts the drops (bot/storage/postgres/leases.py); every
+# existing conversation gets its row, as a conversation created from now on does. Processes of
+# an older version (advisory locks) must be stopped before this runs: the two kinds of lock do
+# not exclude each other. SQLite has had its table since the first migration.
+_POSTGRES_LOCKS = """
+CREATE TABLE locks (
+    key text PRIMARY KEY,
+    owner text NOT NULL,
+    expires_at double precision NOT NULL,
+    turn bigint NOT NULL DEFAULT 0
+);
+INSERT INTO locks (key, owner, expires_at) SELECT key, '', 0 FROM conversations
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("initial", sqlite=_SQLITE_INITIAL, postgres=_POSTGRES_INITIAL),
     Migration(
@@ -337,6 +352,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("outbox", sqlite=_SQLITE_OUTBOX, postgres=_POSTGRES_OUTBOX),
     Migration("security", sqlite=_SQLITE_SECURITY, postgres=_POSTGRES_SECURITY),
     Migration("outbox_attempts", sqlite=_OUTBOX_ATTEMPTS, postgres=_OUTBOX_ATTEMPTS),
+    Migration("lease_locks", sqlite="", postgres=_POSTGRES_LOCKS),
 )
 
 

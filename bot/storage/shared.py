@@ -28,6 +28,7 @@ from bot.storage import queries as rows
 from bot.storage.agents import AgentAccount, AgentSession
 from bot.storage.base import Store
 from bot.storage.handoffs import HANDOFF_RELEASE, HandoffTicket
+from bot.storage.locks import Held
 from bot.storage.outbox import Outgoing
 from bot.storage.queries import Queries, Row
 from bot.storage.security import Attempts
@@ -328,7 +329,16 @@ class SqlStore(Store):
             "renewing inbox leases", self.queries.inbox_renew, (self._clock() + lease, owner)
         )
 
-    async def inbox_done(self, entry_id: int, owner: str, sent: str | None = None) -> None:
+    async def inbox_done(
+        self, entry_id: int, owner: str, sent: str | None = None, *, held: Held | None = None
+    ) -> None:
+        # (the adapters finish an entry with its lock in one statement; this is the plain part)
+        if held is not None:
+            try:
+                await self.inbox_done(entry_id, owner, sent)
+            finally:
+                await self.release(held)
+            return
         q = self.queries
         if sent is None:
             await self._count("finishing an inbox entry", q.inbox_done, (entry_id, owner))

@@ -18,6 +18,7 @@ from bot.errors import StorageError
 from bot.i18n import Catalogs
 from bot.messages import Inbound
 from bot.metrics import Metrics
+from bot.storage.locks import Held
 from bot.storage.sqlite import SqliteStore
 from tests.engine.support import RecordingChannel
 from tests.support.clock import ManualClock
@@ -399,11 +400,13 @@ class _FlakyDone(SqliteStore):
 
     failed = False
 
-    async def inbox_done(self, entry_id: int, owner: str, sent: str | None = None) -> None:
+    async def inbox_done(
+        self, entry_id: int, owner: str, sent: str | None = None, *, held: Held | None = None
+    ) -> None:
         if not self.failed:
             self.failed = True
             raise StorageError("the database blinked")
-        await super().inbox_done(entry_id, owner, sent)
+        await super().inbox_done(entry_id, owner, sent, held=held)
 
 
 async def test_a_finished_entry_left_in_the_inbox_does_not_hold_up_the_next(

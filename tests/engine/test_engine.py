@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.compose import compose
+from bot.compose import Runtime, compose
 from bot.conversation import Conversation
 from bot.engine import Engine, FlowSpec, Intent, Turn
 from bot.engine.routing import BUTTONS_KEY, PROFILE_NAME_KEY
-from bot.errors import ChannelError, GeocoderUnavailable, OzmapUnavailable
+from bot.errors import ChannelError, GeocoderUnavailable, LockTimeout, OzmapUnavailable
 from bot.i18n import Catalogs
 from bot.messages import Inbound
 from bot.storage.base import Store
@@ -83,9 +83,9 @@ def channel() -> RecordingChannel:
 
 
 @pytest.fixture
-async def engine(
+async def runtime(
     tmp_path: Path, store: Store, catalogs: Catalogs, channel: RecordingChannel, probe: Probe
-) -> AsyncIterator[Engine]:
+) -> AsyncIterator[Runtime]:
     async with compose(
         # the probe's words ("bug", "ozmap down") are commands to it, not requests to read:
         # these tests are about turns, locks and failures, so they route by keywords
@@ -103,7 +103,12 @@ async def engine(
         intents=[Intent("probe", flow="probe", exact=("probe",)), *INTENTS],
         background=False,
     ) as runtime:
-        yield runtime.engine
+        yield runtime
+
+
+@pytest.fixture
+def engine(runtime: Runtime) -> Engine:
+    return runtime.engine
 
 
 async def start_probe(chat: Chat) -> None:
@@ -160,6 +165,51 @@ async def test_turns_of_one_customer_run_in_order_under_the_lock(
     assert saved is not None and saved.context["noted"] == ["first", "second"]
     texts = [r.text for r in channel.replies_to(chat.contact)]
     assert texts[-2:] == ["• Nome: first", "• Nome: second"]
+
+
+async def test_an_accepted_message_holds_its_conversation_from_acceptance(
+    runtime: Runtime, channel: RecordingChannel, store: Store, probe: Probe
+) -> None:
+    """The dispatcher takes the lock with the inbox entry: from the moment the message is
+    accepted nothing else (an agent, a timer, another process) gets the conversation until its
+    turn is over, and the turn starts from the conversation as saved."""
+    chat = Chat(runtime.engine, channel)
+    await start_probe(chat)
+    probe.gates["anota ai: rua sete 12"] = asyncio.Event()
+    probe.entered["anota ai: rua sete 12"] = asyncio.Event()
+    assert await runtime.dispatcher.submit(chat.inbound(text="anota ai: rua sete 12"))
+    with pytest.raises(LockTimeout):  # before its turn has even started
+        async with store.lock(chat.key, timeout=0.2):
+            pytest.fail("the conversation was free between acceptance and its turn")
+    await probe.entered["anota ai: rua sete 12"].wait()
+    probe.gates["anota ai: rua sete 12"].set()
+    await runtime.dispatcher.join()
+    assert probe.context_seen["anota ai: rua sete 12"] == []  # the probe's start, as saved
+    async with store.lock(chat.key, timeout=1):  # given back with the entry
+        saved = await store.load(chat.key)
+    assert saved is not None and saved.context["noted"] == ["anota ai: rua sete 12"]
+    assert channel.replies_to(chat.contact)[-1].text == "• Nome: anota ai: rua sete 12"
+    assert await store.inbox_pending() == 0
+
+
+async def test_a_turn_cut_short_by_shutdown_gives_its_lock_back(
+    runtime: Runtime, channel: RecordingChannel, store: Store, probe: Probe
+) -> None:
+    chat = Chat(runtime.engine, channel)
+    await start_probe(chat)
+    probe.gates["anota ai 1"] = asyncio.Event()  # never opened: the turn hangs
+    probe.entered["anota ai 1"] = asyncio.Event()
+    other = Chat(runtime.engine, channel, contact="5548999990002")
+    await start_probe(other)
+    probe.gates["anota ai 2"] = asyncio.Event()
+    assert await runtime.dispatcher.submit(chat.inbound(text="anota ai 1"))
+    assert await runtime.dispatcher.submit(other.inbound(text="anota ai 2"))  # waits for a slot
+    await probe.entered["anota ai 1"].wait()
+    await runtime.dispatcher.close(grace=0.1)
+    for key in (chat.key, other.key):
+        async with store.lock(key, timeout=1):
+            pass
+    assert await store.inbox_pending() == 2  # left for the next process
 
 
 async def test_different_customers_run_concurrently(

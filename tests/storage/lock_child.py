@@ -22,7 +22,7 @@ def build(kind: str, target: str, schema: str, lease: float = 1.0) -> Store:
         # A short lease by default, so the "holder dies" test would not wait 30 s for the
         # takeover even if it were not at once.
         return SqliteStore(target, lease=lease)
-    return PostgresStore(target, schema=None if schema == "-" else schema, max_size=2)
+    return PostgresStore(target, schema=None if schema == "-" else schema, max_size=2, lease=lease)
 
 
 async def increment(store: Store, key: str, times: int) -> None:

@@ -6,14 +6,20 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
+import psycopg
 import pytest
+from psycopg import sql
 
+from bot.conversation import Conversation
 from bot.errors import LockTimeout
+from bot.messages import Inbound
 from bot.storage.base import Store
 from bot.storage.locks import ConversationLocks
+from bot.storage.postgres import PostgresStore
 from tests.storage.conftest import Backend, conversation, line
 
 REPO = Path(__file__).resolve().parents[2]
@@ -173,8 +179,7 @@ async def test_a_holder_that_dies_does_not_block_the_conversation_forever(
     child.send_signal(signal.SIGKILL)
     await child.wait()
 
-    # PostgreSQL frees the dead session's lock at once; SQLite takes the lease over when it
-    # expires (the child's lease is 1 s).
+    # the child's lease is 1 s: taken over when it runs out, if not at once (see below)
     async with store.lock("whatsapp:1", timeout=30):
         pass
 
@@ -183,8 +188,8 @@ async def test_a_holder_on_this_host_that_dies_is_taken_over_at_once(
     store: ConversationLocks, backend: Backend
 ) -> None:
     """With the lease a server runs with (30 s): a restarted server after a ``kill -9`` does not
-    wait for its predecessor's locks (PostgreSQL frees them with the session; SQLite sees the
-    holder's process is gone)."""
+    wait for its predecessor's locks (the store sees the holder's process is gone, on both
+    databases)."""
     child = await spawn(backend, "hold", "whatsapp:1", "30")
     assert await read_line(child) == "held"
     child.send_signal(signal.SIGKILL)
@@ -214,3 +219,168 @@ async def increment_here(store: Store, times: int) -> None:
     from tests.storage.lock_child import increment
 
     await increment(store, "counter", times)
+
+
+# -- locks taken with an inbox entry ------------------------------------------------------------
+
+OWNER, LEASE = "host-a:11:aaaa", 30.0
+
+
+def message(text: str, pid: str, contact: str = "1") -> Inbound:
+    return Inbound(channel="telegram", contact=contact, text=text, provider_id=pid)
+
+
+def telegram(
+    contact: str, flow: str = "menu", state: str = "choosing", **context: object
+) -> Conversation:
+    saved = Conversation.new("telegram", contact)
+    saved.flow, saved.state, saved.context = flow, state, dict(context)
+    return saved
+
+
+async def test_a_lock_taken_with_an_entry_holds_until_the_entry_is_done(
+    store: Store, backend: Backend
+) -> None:
+    accepted = await store.inbox_accept(message("oi", "tg:1"), OWNER, LEASE, lock=True)
+    assert accepted is not None and accepted.held is not None
+    held = accepted.held
+    assert (held.key, held.loaded, held.stale) == ("telegram:1", None, False)  # new customer
+
+    other = backend.new_store()  # another process on the same database
+    await other.open()
+    with pytest.raises(LockTimeout):
+        async with other.lock("telegram:1", timeout=0.2):
+            pytest.fail("another process got a lock taken with an inbox entry")
+    with pytest.raises(LockTimeout):
+        async with store.lock("telegram:1", timeout=0.2):
+            pytest.fail("another task of this process got a lock taken with an inbox entry")
+
+    await store.inbox_done(accepted.id, OWNER, held=held)
+    assert await store.inbox_pending() == 0
+    async with other.lock("telegram:1", timeout=1), store.lock("telegram:2", timeout=1):
+        pass
+    async with store.lock("telegram:1", timeout=1):
+        pass
+    await store.release(held)  # given back already: nothing happens
+
+
+async def test_the_lock_taken_with_an_entry_reads_the_conversation_as_saved(
+    store: Store,
+) -> None:
+    saved = telegram("1", "sales", "asked_address", nome="zé", n=7)
+    async with store.lock("telegram:1"):
+        assert await store.commit_turn(saved, [line("quero net")], "tg:0")
+    accepted = await store.inbox_accept(
+        message("rua das flores 12", "tg:1"), OWNER, LEASE, lock=True
+    )
+    assert accepted is not None and accepted.held is not None
+    assert not accepted.held.stale
+    loaded = accepted.held.loaded
+    assert loaded is not None
+    assert (loaded.flow, loaded.state, loaded.context) == ("sales", "asked_address", saved.context)
+    await store.inbox_done(accepted.id, OWNER, held=accepted.held)
+
+
+async def test_no_lock_is_taken_with_an_entry_that_must_wait(
+    store: Store, backend: Backend
+) -> None:
+    first = await store.inbox_accept(message("oi", "tg:1"), OWNER, LEASE, lock=True)
+    assert first is not None and first.held is not None
+    # an earlier entry of the conversation waits: this one is behind it, and takes nothing
+    second = await store.inbox_accept(message("quero net", "tg:2"), OWNER, LEASE, lock=True)
+    assert second is not None and (second.behind, second.held) == (True, None)
+    await store.inbox_done(first.id, OWNER, held=first.held)
+    await store.inbox_done(second.id, OWNER)
+
+    # held by a task of this process (a timer's turn), or by another process: not taken
+    async with store.lock("telegram:1"):
+        busy = await store.inbox_accept(message("oi?", "tg:3"), OWNER, LEASE, lock=True)
+    assert busy is not None and (busy.behind, busy.held) == (False, None)
+    await store.inbox_done(busy.id, OWNER)
+    other = backend.new_store()
+    await other.open()
+    async with other.lock("telegram:1"):
+        elsewhere = await store.inbox_accept(message("alo", "tg:4"), OWNER, LEASE, lock=True)
+    assert elsewhere is not None and (elsewhere.behind, elsewhere.held) == (False, None)
+    await store.inbox_done(elsewhere.id, OWNER)
+    # and a re-delivered message is not stored, so takes nothing either
+    assert await store.inbox_accept(message("alo", "tg:4"), OWNER, LEASE, lock=True) is not None
+    assert await store.inbox_pending() == 1
+
+
+async def test_a_lock_taken_with_an_entry_can_be_given_back_alone(
+    store: Store, backend: Backend
+) -> None:
+    accepted = await store.inbox_accept(message("oi", "tg:1"), OWNER, LEASE, lock=True)
+    assert accepted is not None and accepted.held is not None
+    await store.release(accepted.held)
+    await store.release(accepted.held)  # idempotent
+    other = backend.new_store()
+    await other.open()
+    async with other.lock("telegram:1", timeout=1):
+        pass
+    assert await store.inbox_pending() == 1  # the entry stays, for whoever runs it
+
+
+async def test_an_erased_conversation_leaves_no_lock_row(store: Store, backend: Backend) -> None:
+    accepted = await store.inbox_accept(message("oi", "tg:1"), OWNER, LEASE, lock=True)
+    assert accepted is not None and accepted.held is not None
+    await store.commit_turn(telegram("1"), [line("oi")], "tg:1")
+    await store.forget("telegram:1")
+    await store.inbox_done(accepted.id, OWNER, held=accepted.held)
+    async with store.lock("telegram:2"):
+        await store.commit_turn(telegram("2"), [line("oi")], "tg:2")
+        await store.forget("telegram:2")
+    assert lock_rows(backend) == []
+
+
+def lock_rows(backend: Backend) -> list[str]:
+    if backend.kind == "sqlite":
+        with sqlite3.connect(backend.target) as db:
+            return [row[0] for row in db.execute("SELECT key FROM locks")]
+    with psycopg.connect(backend.target, autocommit=True) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(backend.schema or "")))
+        return [row[0] for row in conn.execute("SELECT key FROM locks").fetchall()]
+
+
+@pytest.mark.postgres
+async def test_a_lock_taken_while_its_holder_drops_it_reads_the_conversation_again(
+    postgres_url: str, postgres_schema: str
+) -> None:
+    """The statement that takes the lock with the entry reads the conversation from its
+    snapshot. A holder that changes the conversation and drops its lease while that statement
+    runs commits after the snapshot was taken: the statement must not trust what it read."""
+    store = PostgresStore(postgres_url, schema=postgres_schema, max_size=2)
+    await store.open()
+    try:
+        async with store.lock("telegram:1"):
+            await store.commit_turn(telegram("1"), [], "tg:0")
+        holder = await psycopg.AsyncConnection.connect(postgres_url)
+        await holder.execute(
+            sql.SQL("SET search_path TO {}").format(sql.Identifier(postgres_schema))
+        )
+        # another process's turn: it holds the lease, saves, and drops the lease, not yet
+        # committed when the statement below begins
+        await holder.execute(
+            "UPDATE locks SET owner = 'host-x:1:xxxx', expires_at = 9e9 WHERE key = 'telegram:1'"
+        )
+        await holder.commit()
+        await holder.execute("UPDATE conversations SET flow = 'sales' WHERE key = 'telegram:1'")
+        await holder.execute(
+            "UPDATE locks SET expires_at = 0, turn = turn + 1 WHERE key = 'telegram:1'"
+        )
+        taking = asyncio.create_task(
+            store.inbox_accept(message("rua x 1", "tg:1"), OWNER, LEASE, lock=True)
+        )
+        await asyncio.sleep(0.3)  # the statement runs, and waits for the holder's row
+        assert not taking.done()
+        await holder.commit()
+        await holder.close()
+        accepted = await taking
+        assert accepted is not None and accepted.held is not None  # the lock was taken
+        assert accepted.held.stale  # what its snapshot showed is the conversation before
+        seen, loaded = await store.seen_and_load("telegram:1", "tg:1")
+        assert loaded is not None and loaded.flow == "sales" and not seen
+        await store.inbox_done(accepted.id, OWNER, held=accepted.held)
+    finally:
+        await store.close()

@@ -1,9 +1,9 @@
 """The PostgreSQL store: psycopg 3 (async) with a connection pool, for several processes/hosts.
 
-The pool, opening and migrating, and the connection a lock holder's calls share
-(:mod:`~bot.storage.postgres.connection`); conversation locks as session advisory locks
-(:mod:`~bot.storage.postgres.locks`); the store itself, with the operations PostgreSQL runs its
-own way (:mod:`~bot.storage.postgres.store`). The SQL it shares with SQLite is in
+The pool, opening and migrating (:mod:`~bot.storage.postgres.connection`); conversation locks
+as lease rows, as on SQLite (:mod:`~bot.storage.postgres.leases`, on :mod:`bot.storage.leases`);
+the store itself, with the operations PostgreSQL runs its own way
+(:mod:`~bot.storage.postgres.store`). The SQL it shares with SQLite is in
 :mod:`bot.storage.queries`.
 """
 

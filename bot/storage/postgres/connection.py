@@ -1,21 +1,18 @@
-"""PostgreSQL's connections: the pool, the connection a lock holder's calls reuse, opening (with
-the migrations) and the mapping of psycopg's errors.
+"""PostgreSQL's connections: the pool, opening (with the migrations) and the mapping of psycopg's
+errors.
 
-While a task holds a conversation lock (:mod:`bot.storage.postgres.locks`), the store's other
-calls from that same task run on the lock's connection (:meth:`Connections.connection`), so a
-turn needs one connection, not two, and a full pool cannot deadlock lock holders against their
-own queries.
+Every call borrows a pooled connection for one statement or one transaction and gives it back:
+a conversation lock is a lease row (:mod:`bot.storage.postgres.leases`), not a session, so a
+turn ties up no connection while it waits for OZmap or a messenger.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import hashlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,10 +31,6 @@ __all__ = ["Conn", "Connections", "describe_dsn", "lock_id", "translate"]
 log = logging.getLogger(__name__)
 
 Conn = AsyncConnection[tuple[Any, ...]]
-
-#: (connections, task, connection) while a task holds one of those connections' locks
-Loan = tuple["Connections", "asyncio.Task[Any] | None", Conn]
-_HELD: ContextVar[Loan | None] = ContextVar("ozbot_postgres_held", default=None)
 
 
 def scrubbed(exc: Exception) -> Exception:
@@ -114,21 +107,9 @@ class Connections:
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Conn]:
-        """The connection of the lock this task holds, else one from the pool."""
-        held = _HELD.get()
-        if held is not None and held[0] is self and held[1] is asyncio.current_task():
-            yield held[2]
-            return
+        """A connection from the pool, for one statement or one transaction."""
         async with self.pool().connection() as conn:
             yield conn
-
-    def lend(self, conn: Conn) -> Token[Loan | None]:
-        """From now on this task's calls run on ``conn`` (a lock holder's connection), until
-        :meth:`take_back` is given the token this returns."""
-        return _HELD.set((self, asyncio.current_task(), conn))
-
-    def take_back(self, token: Token[Loan | None]) -> None:
-        _HELD.reset(token)
 
     # -- life cycle -------------------------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """PostgresStore: the store port on PostgreSQL, and the operations PostgreSQL runs its own way.
 
 The shared statements run through :class:`bot.storage.shared.SqlStore`; the pool and opening
-are :mod:`bot.storage.postgres.connection`'s, the locks :mod:`bot.storage.postgres.locks`'.
+are :mod:`bot.storage.postgres.connection`'s, the locks :mod:`bot.storage.postgres.leases`'.
 What is here is what PostgreSQL says differently from SQLite: a turn's commit and a timer plan
 each as one statement of data-modifying CTEs (one round trip), ``SKIP LOCKED`` claims, arrays
 (``unnest``, ``ANY``) where SQLite loops or reads JSON, and ``jsonb``.
@@ -22,11 +22,12 @@ from bot.errors import StorageError
 from bot.messages import Inbound
 from bot.storage._common import to_utc
 from bot.storage.inbox import Accepted, InboxEntry, inbound_from_json, inbound_to_json
+from bot.storage.locks import Held
 from bot.storage.migrations import MIGRATIONS, Migration
 from bot.storage.news import Subscriber
 from bot.storage.outbox import Outgoing
 from bot.storage.postgres.connection import Connections, describe_dsn, lock_id, translate
-from bot.storage.postgres.locks import AdvisoryLocks
+from bot.storage.postgres.leases import DROP, PostgresLeases
 from bot.storage.postgres.news import PostgresNews
 from bot.storage.queries import (
     CONVERSATION_COLUMNS,
@@ -35,6 +36,7 @@ from bot.storage.queries import (
     POSTGRES,
     TIMER_COLUMNS,
     Row,
+    conversation,
     conversation_values,
     outgoing_values,
     timer,
@@ -150,19 +152,56 @@ _FORGET_CACHE = (
 )
 
 
-# A provider id a turn already committed is skipped (its inbox row is gone by then).
 _INBOX_DONE_SENT = (
     "WITH sent AS (DELETE FROM outbox WHERE token = %s)"
     " DELETE FROM inbox WHERE id = %s AND claimed_by = %s"
 )
-_INBOX_PUT = """
+# The entry, its replies sent and the lock taken with it, in one statement (a NULL token or
+# lock key matches nothing).
+_INBOX_DONE_HELD = (
+    "WITH sent AS (DELETE FROM outbox WHERE token = %(sent)s::text),"  # noqa: S608 - constants
+    + DROP
+    + " DELETE FROM inbox WHERE id = %(id)s AND claimed_by = %(owner)s"
+)
+# A provider id a turn already committed is skipped (its inbox row is gone by then).
+_INBOX_ENTRY = """
 INSERT INTO inbox (key, provider_id, message, received_at, claimed_by, claimed_until)
 SELECT %(key)s::text, %(provider_id)s::text, %(message)s::jsonb, %(at)s::timestamptz,
     %(owner)s::text, %(until)s::double precision
 WHERE NOT EXISTS (SELECT FROM processed_messages WHERE provider_id = %(provider_id)s::text)
 ON CONFLICT (provider_id) DO NOTHING
-RETURNING id, (SELECT min(e.id) FROM inbox AS e WHERE e.key = %(key)s::text)
+RETURNING id, (SELECT min(e.id) FROM inbox AS e WHERE e.key = %(key)s::text) AS first
 """
+# The entry, and when no earlier entry of its conversation waits, its lock (free, run out, or
+# ours: see bot/storage/leases.py) and the conversation, in one statement. What the snapshot
+# shows is the conversation as the last holder left it only if no holder dropped the lease
+# since the snapshot was taken (the row taken may be newer than the snapshot: ON CONFLICT
+# waits for a holder dropping it, then takes the row as it is now): ``fresh`` compares the
+# drops counted in the snapshot with those of the row taken. An inserted row (xmax 0) is fresh
+# when the snapshot had none (no holder since: a holder leaves its row while the conversation
+# exists). The statement's writes commit together: the lock is never taken without the entry.
+_INBOX_ACCEPT_LOCKED = (
+    "WITH entry AS ("  # noqa: S608 - constants only
+    + _INBOX_ENTRY
+    + """), before AS (
+    SELECT turn FROM locks WHERE key = %(key)s::text
+), took AS (
+    INSERT INTO locks (key, owner, expires_at)
+    SELECT %(key)s::text, %(lock_owner)s::text, %(lock_until)s::double precision
+    FROM entry WHERE entry.first IS NULL
+    ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+    WHERE locks.expires_at < %(now)s OR locks.owner = excluded.owner
+    RETURNING turn, xmax = 0 AS inserted
+)
+SELECT entry.id, entry.first, took.turn IS NOT NULL,
+    CASE WHEN took.inserted THEN NOT EXISTS (SELECT FROM before)
+        ELSE coalesce(took.turn = (SELECT turn FROM before), false) END, """
+    + ", ".join(f"c.{name}" for name in _CONVERSATION_PARAMS)
+    + """
+FROM entry LEFT JOIN took ON true
+LEFT JOIN conversations AS c ON c.key = %(key)s::text AND took.turn IS NOT NULL
+"""
+)
 
 # Entries whose lease ran out (or was given back), oldest first, unless an earlier entry of the
 # same conversation is under a live lease (it must run first). SKIP LOCKED passes over rows
@@ -195,7 +234,9 @@ class PostgresStore(SqlStore):
 
     ``schema`` (a lower-case identifier) confines every table to that schema, created if
     missing; tests give each run its own. ``clock`` gives epoch seconds for cache expiry. Every
-    method may raise :class:`StorageError`; ``lock`` raises :class:`LockTimeout`.
+    method may raise :class:`StorageError`; ``lock`` raises :class:`LockTimeout`. ``lease``
+    is how long another process must wait before taking over a lock whose holder died
+    elsewhere (one on this host is taken over at once).
     """
 
     queries = POSTGRES
@@ -208,6 +249,7 @@ class PostgresStore(SqlStore):
         min_size: int = 1,
         max_size: int = 10,
         clock: Callable[[], float] = time.time,
+        lease: float = 30.0,
         open_timeout: float = 10.0,
         migrations: Sequence[Migration] = MIGRATIONS,
     ) -> None:
@@ -219,8 +261,8 @@ class PostgresStore(SqlStore):
         self.schema = schema
         self._clock = clock
         self._migrations = tuple(migrations)
-        # Advisory locks are per database: the schema keeps separate deployments (and tests)
-        # from blocking each other's conversations.
+        # Advisory locks (the inbox's claimers, migrations) are per database: the schema keeps
+        # separate deployments (and tests) from blocking each other.
         self._connections = Connections(
             dsn,
             schema=schema,
@@ -229,7 +271,7 @@ class PostgresStore(SqlStore):
             max_size=max_size,
             open_timeout=open_timeout,
         )
-        self._locks = AdvisoryLocks(self._connections)
+        self._locks = PostgresLeases(self._connections, lease=lease)
         self._news = PostgresNews(self._connections)
 
     def __repr__(self) -> str:
@@ -239,8 +281,10 @@ class PostgresStore(SqlStore):
 
     async def open(self) -> None:
         await self._connections.open(self._migrations)
+        self._locks.start()
 
     async def close(self) -> None:
+        await self._locks.stop()
         await self._news.close()
         await self._connections.close()
 
@@ -252,6 +296,9 @@ class PostgresStore(SqlStore):
 
     def lock(self, key: str, timeout: float = 30.0) -> AbstractAsyncContextManager[None]:
         return self._locks.hold(key, timeout)
+
+    async def release(self, held: Held) -> None:
+        await self._locks.release(held)
 
     # -- the shared statements' ways to run (see bot.storage.shared) ------------------------
 
@@ -344,32 +391,71 @@ class PostgresStore(SqlStore):
         )
         return sorted(map(timer, claimed), key=lambda t: (t.due_at, t.id))
 
-    async def inbox_done(self, entry_id: int, owner: str, sent: str | None = None) -> None:
+    async def inbox_done(
+        self, entry_id: int, owner: str, sent: str | None = None, *, held: Held | None = None
+    ) -> None:
+        if held is not None:
+            mine = self._locks.holds(held)
+            params = {
+                "sent": sent,
+                "lock_key": held.key if mine else None,
+                "lock_owner": self._locks.owner,
+                "id": entry_id,
+                "owner": owner,
+            }
+            try:
+                await self._count("finishing an inbox entry", _INBOX_DONE_HELD, params)
+            finally:
+                self._locks.given_back(held)
+            return
         if sent is None:
             await super().inbox_done(entry_id, owner)
             return
         # one statement (one round trip) where the shared version runs a transaction of two
         await self._count("finishing an inbox entry", _INBOX_DONE_SENT, (sent, entry_id, owner))
 
-    async def inbox_accept(self, inbound: Inbound, owner: str, lease: float) -> Accepted | None:
+    async def inbox_accept(
+        self, inbound: Inbound, owner: str, lease: float, *, lock: bool = False
+    ) -> Accepted | None:
         now = self._clock()
-        stored = await self._fetch(
-            "storing an accepted message",
-            _INBOX_PUT,
-            {
-                "key": inbound.key,
-                "provider_id": inbound.provider_id,
-                "message": inbound_to_json(inbound),
-                "at": datetime.fromtimestamp(now, UTC),
-                "owner": owner,
-                "until": now + lease,
-            },
-        )
-        if not stored:
-            return None
-        # (the subquery saw the inbox before this insert: the earliest other entry, or NULL)
-        entry, first = int(stored[0][0]), stored[0][1]
-        return Accepted(entry, behind=first is not None and int(first) < entry)
+        key = inbound.key
+        params: dict[str, Any] = {
+            "key": key,
+            "provider_id": inbound.provider_id,
+            "message": inbound_to_json(inbound),
+            "at": datetime.fromtimestamp(now, UTC),
+            "owner": owner,
+            "until": now + lease,
+        }
+        if not (lock and await self._locks.reserve(key)):
+            stored = await self._fetch("storing an accepted message", _INBOX_ENTRY, params)
+            if not stored:
+                return None
+            # (the subquery saw the inbox before this insert: the earliest other entry, or NULL)
+            entry, first = int(stored[0][0]), stored[0][1]
+            return Accepted(entry, behind=first is not None and int(first) < entry)
+        wall = time.time()  # leases are compared across processes: the wall clock
+        params |= {
+            "lock_owner": self._locks.owner,
+            "lock_until": wall + self._locks.lease,
+            "now": wall,
+        }
+        try:
+            stored = await self._fetch("storing an accepted message", _INBOX_ACCEPT_LOCKED, params)
+        except BaseException:
+            self._locks.not_taken(key)
+            raise
+        if not stored or not stored[0][2]:
+            self._locks.not_taken(key)
+            if not stored:
+                return None
+            entry, first = int(stored[0][0]), stored[0][1]
+            return Accepted(entry, behind=first is not None and int(first) < entry)
+        row = stored[0]
+        fresh = bool(row[3])
+        loaded = conversation(row[4:]) if fresh and row[4] is not None else None
+        held = self._locks.taken(Held(key, loaded, stale=not fresh))
+        return Accepted(int(row[0]), behind=False, held=held)
 
     async def inbox_claim(
         self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()

@@ -24,6 +24,7 @@ from bot.conversation import Conversation, TranscriptEntry
 from bot.messages import Inbound
 from bot.storage.fanout import Fanout, encode_news
 from bot.storage.inbox import Accepted, InboxEntry, inbound_from_json, inbound_to_json
+from bot.storage.locks import Held
 from bot.storage.migrations import MIGRATIONS, Migration
 from bot.storage.news import Subscriber
 from bot.storage.outbox import Outgoing
@@ -34,6 +35,7 @@ from bot.storage.queries import (
     SQLITE,
     TIMER_COLUMNS,
     Row,
+    conversation,
     conversation_values,
     iso,
     outgoing_values,
@@ -41,7 +43,7 @@ from bot.storage.queries import (
 )
 from bot.storage.shared import Params, SqlStore, Transaction
 from bot.storage.sqlite.connection import Connection, Db
-from bot.storage.sqlite.leases import LeaseLocks
+from bot.storage.sqlite.leases import DROP_LEASE, TAKE_LEASE, SqliteLeases
 from bot.storage.timers import Timer
 
 __all__ = ["SqliteStore"]
@@ -134,7 +136,7 @@ class SqliteStore(SqlStore):
         self._connection = Connection(
             self.path, busy_timeout=busy_timeout, checkpoint_every=checkpoint_every
         )
-        self._locks = LeaseLocks(self._connection, lease=lease)
+        self._locks = SqliteLeases(self._connection, lease=lease)
         self._fanout = Fanout()
 
     def __repr__(self) -> str:
@@ -160,6 +162,9 @@ class SqliteStore(SqlStore):
 
     def lock(self, key: str, timeout: float = 30.0) -> AbstractAsyncContextManager[None]:
         return self._locks.hold(key, timeout)
+
+    async def release(self, held: Held) -> None:
+        await self._locks.release(held)
 
     # -- the shared statements' ways to run (see bot.storage.shared) ------------------------
 
@@ -248,25 +253,75 @@ class SqliteStore(SqlStore):
         )
         return sorted(map(timer, claimed), key=lambda t: (t.due_at, t.id))
 
-    async def inbox_accept(self, inbound: Inbound, owner: str, lease: float) -> Accepted | None:
+    async def inbox_accept(
+        self, inbound: Inbound, owner: str, lease: float, *, lock: bool = False
+    ) -> Accepted | None:
         now = self._clock()
+        key = inbound.key
         params = (
-            inbound.key,
+            key,
             inbound.provider_id,
             inbound_to_json(inbound),
             iso(self._now()),
             owner,
             now + lease,
             inbound.provider_id,
-            inbound.key,
+            key,
         )
-        # One statement (atomic on its own, no BEGIN/COMMIT): on the loop at once, like a cache
-        # write; it is the only database work a webhook waits for.
-        stored = await self._fetch("storing an accepted message", _INBOX_PUT, params)
-        if not stored:
-            return None
-        entry, first = int(stored[0][0]), stored[0][1]
-        return Accepted(entry, behind=first is not None and int(first) < entry)
+        if not (lock and await self._locks.reserve(key)):
+            # One statement (atomic on its own, no BEGIN/COMMIT): on the loop at once, like a
+            # cache write; it is the only database work a webhook waits for.
+            stored = await self._fetch("storing an accepted message", _INBOX_PUT, params)
+            if not stored:
+                return None
+            entry, first = int(stored[0][0]), stored[0][1]
+            return Accepted(entry, behind=first is not None and int(first) < entry)
+        wall = time.time()  # leases are compared across processes: the wall clock
+        take = (key, self._locks.owner, wall + self._locks.lease, wall, "")
+
+        def accept(db: Db) -> tuple[int, bool, bool, Row | None] | None:
+            stored = db.execute(_INBOX_PUT, params).fetchone()
+            if stored is None:
+                return None
+            entry, first = int(stored[0]), stored[1]
+            if first is not None and int(first) < entry:
+                return entry, True, False, None
+            if db.execute(TAKE_LEASE, take).rowcount != 1:
+                return entry, False, False, None
+            # inside the write transaction that took the lease: nobody changes it meanwhile
+            return entry, False, True, db.execute(SQLITE.load, (key,)).fetchone()
+
+        try:
+            done = await self._connection.write("storing an accepted message", accept)
+        except BaseException:
+            self._locks.not_taken(key)
+            raise
+        if done is None or not done[2]:
+            self._locks.not_taken(key)
+            return None if done is None else Accepted(done[0], behind=done[1])
+        found = done[3]
+        held = Held(key, conversation(found) if found is not None else None, stale=False)
+        return Accepted(done[0], behind=False, held=self._locks.taken(held))
+
+    async def inbox_done(
+        self, entry_id: int, owner: str, sent: str | None = None, *, held: Held | None = None
+    ) -> None:
+        if held is None:
+            await super().inbox_done(entry_id, owner, sent)
+            return
+        drop = (held.key, self._locks.owner) if self._locks.holds(held) else None
+
+        def finish(db: Db) -> None:
+            if sent is not None:
+                db.execute(SQLITE.outbox_sent, (sent,))
+            db.execute(SQLITE.inbox_done, (entry_id, owner))
+            if drop is not None:
+                db.execute(DROP_LEASE, drop)
+
+        try:
+            await self._connection.write("finishing an inbox entry", finish)
+        finally:
+            self._locks.given_back(held)
 
     async def inbox_claim(
         self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()

@@ -1,0 +1,209 @@
+"""Conversation locks as lease rows, on either database: a FIFO asyncio lock per key inside the
+process first, then a row in ``locks`` that other processes respect.
+
+A lease is taken by one statement and dropped by one (or by the statement that finishes the
+inbox entry it was taken with: :class:`bot.storage.locks.Held`). A background task renews the
+leases this process holds, so a long turn keeps its lease; a crashed process's leases are taken
+over when they run out, at once when the holder was a process on this host that is gone
+(``kill -9``: the restarted server does not wait for its predecessor's leases; see
+:func:`bot.owners.orphans`). Leases are compared across processes, so they use the wall clock
+(``time.time``), never a store's test clock.
+
+The in-process lock is held from before the lease is taken until after it is dropped: so within
+a process one holder at a time ever has a lease row of this process's owner, and a row of our
+own found when taking is one an interrupted take or a failed drop left behind (the taker is its
+rightful holder).
+
+:class:`LeaseLocks` is the database-neutral part; each adapter says how its database takes,
+drops and renews a lease (:mod:`bot.storage.sqlite.store`, :mod:`bot.storage.postgres.store`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+
+from bot.errors import LockTimeout, StorageError
+from bot.owners import new_owner, orphans, retire
+from bot.storage._common import KeyedLocks, masked_key
+from bot.storage.locks import Held
+
+__all__ = ["LeaseLocks"]
+
+log = logging.getLogger(__name__)
+
+
+class LeaseLocks(ABC):
+    """The conversation locks of one store; another process may take over a lease ``lease``
+    seconds after its holder stopped renewing it."""
+
+    def __init__(self, *, lease: float) -> None:
+        self.lease = lease
+        self.owner = new_owner()  # host:pid:token, so another process can tell it died
+        self._keyed = KeyedLocks()
+        self._held: set[str] = set()  # keys whose lease is ours: renewed
+        self._taken: set[Held] = set()  # locks taken with inbox entries, not yet given back
+        self._renewer: asyncio.Task[None] | None = None
+        self._dropping: set[asyncio.Task[None]] = set()
+
+    # -- what each database says its own way ------------------------------------------------
+
+    @abstractmethod
+    async def take_lease(self, key: str, until: float, now: float, dead: str) -> str | None:
+        """Take the lease of ``key`` until ``until`` when it is free, ran out before ``now``,
+        is ours, or is held by ``dead``: None. Else its holder ("" when there is none)."""
+
+    @abstractmethod
+    async def drop_lease(self, key: str) -> None:
+        """Drop our lease of ``key`` (only if still ours)."""
+
+    @abstractmethod
+    async def renew_leases(self, keys: Sequence[str], until: float) -> None:
+        """Extend our leases of ``keys`` to ``until``."""
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start renewing held leases (once the database is open)."""
+        if self._renewer is None:
+            self._renewer = asyncio.create_task(self._renew(), name="ozbot-lock-leases")
+
+    async def stop(self) -> None:
+        retire(self.owner)
+        if self._renewer is not None:
+            renewer, self._renewer = self._renewer, None
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+        if self._dropping:
+            await asyncio.gather(*self._dropping, return_exceptions=True)
+
+    # -- holding ----------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def hold(self, key: str, timeout: float) -> AsyncIterator[None]:  # noqa: ASYNC109
+        # (``timeout`` bounds the wait only: the port's signature)
+        deadline = time.monotonic() + timeout
+        await self._keyed.acquire(key, timeout)
+        try:
+            await self._take(key, deadline, timeout)
+        except BaseException as exc:
+            if isinstance(exc, asyncio.CancelledError):
+                # The statement may have taken the lease all the same: drop it, and only then
+                # let the next task of this process in.
+                self._drop_later(key)
+            else:
+                self._keyed.release(key)
+            raise
+        self._held.add(key)
+        try:
+            yield
+        finally:
+            self._held.discard(key)
+            try:
+                await self._drop_logged(key)
+            except asyncio.CancelledError:
+                self._drop_later(key)
+                raise
+            self._keyed.release(key)
+
+    async def _take(self, key: str, deadline: float, waited: float) -> None:
+        backoff = 0.002
+        dead = ""  # a holder found dead on the last try, whose lease may be taken at once
+        while True:
+            now = time.time()
+            taken = await self.take_lease(key, now + self.lease, now, dead)
+            if taken is None:
+                return
+            if taken and taken != dead and orphans([taken]):
+                dead = taken  # try again at once, taking it over
+                continue
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise LockTimeout(
+                    f"conversation {masked_key(key)} stayed locked by another process for "
+                    f"{waited:g}s"
+                )
+            await asyncio.sleep(min(backoff, remaining))
+            backoff = min(backoff * 2, 0.05)
+
+    # -- locks taken with an inbox entry ----------------------------------------------------
+
+    async def reserve(self, key: str) -> bool:
+        """Hold ``key`` in this process if nobody here holds or awaits it; the caller then runs
+        the statement that tries to take the lease and says how it went (:meth:`taken`, or
+        :meth:`not_taken`)."""
+        return await self._keyed.try_acquire(key)
+
+    def taken(self, held: Held) -> Held:
+        """The lease of ``held.key`` was taken: hold it until :meth:`given_back`."""
+        self._held.add(held.key)
+        self._taken.add(held)
+        return held
+
+    def not_taken(self, key: str) -> None:
+        """The statement did not take the lease (or failed): let the key go."""
+        self._keyed.release(key)
+
+    def holds(self, held: Held) -> bool:
+        """Whether ``held`` is a lock this store took and has not given back."""
+        return held in self._taken
+
+    def given_back(self, held: Held) -> None:
+        """The statement dropping ``held``'s lease has run (or failed: the lease is not renewed
+        any more and runs out): the key is free in this process."""
+        if held in self._taken:
+            self._taken.discard(held)
+            self._held.discard(held.key)
+            self._keyed.release(held.key)
+
+    async def release(self, held: Held) -> None:
+        if held not in self._taken:
+            return
+        self._held.discard(held.key)
+        try:
+            await self._drop_logged(held.key)
+        except asyncio.CancelledError:
+            self._taken.discard(held)
+            self._drop_later(held.key)
+            raise
+        self.given_back(held)
+
+    # -- dropping ---------------------------------------------------------------------------
+
+    async def _drop_logged(self, key: str) -> None:
+        try:
+            await self.drop_lease(key)
+        except StorageError as exc:
+            # Not renewed any more, so the lease runs out by itself; the turn's work is done.
+            log.warning("could not release the lock of %s: %s", masked_key(key), exc)
+
+    def _drop_later(self, key: str) -> None:
+        """For a cancelled task: drop the lease in a task of its own, then let the key go in
+        this process (so nobody here takes it before the drop has run)."""
+
+        async def drop() -> None:
+            try:
+                await self._drop_logged(key)
+            finally:
+                self._keyed.release(key)
+
+        task = asyncio.get_running_loop().create_task(drop(), name="ozbot-lock-drop")
+        self._dropping.add(task)
+        task.add_done_callback(self._dropping.discard)
+
+    async def _renew(self) -> None:
+        while True:
+            await asyncio.sleep(self.lease / 3)
+            if not self._held:
+                continue
+            keys = sorted(self._held)
+            try:
+                await self.renew_leases(keys, time.time() + self.lease)
+            except StorageError as exc:
+                log.warning("could not renew %d lock lease(s): %s", len(keys), exc)

@@ -1,0 +1,73 @@
+"""PostgreSQL's lease statements for the conversation locks (:mod:`bot.storage.leases` holds the
+logic both databases share), and the fragments of the inbox's statements that take and drop a
+lease with an entry (:mod:`bot.storage.postgres.store`).
+
+A lease row stays after its lease is dropped (``expires_at`` 0), with ``turn`` counting the
+drops: a statement that takes a lease and reads the conversation in one go compares the count
+its snapshot saw with the count of the row it took, and trusts what it read only when they are
+equal (a holder that dropped the lease while the statement ran may have committed after its
+snapshot was taken). A conversation that no longer exists (erased) loses its row with the
+lease, so no key of an erased customer stays behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.storage.leases import LeaseLocks
+from bot.storage.postgres.connection import Connections, translate
+
+__all__ = ["DROP", "PostgresLeases"]
+
+# (the same rules as SQLite's: free, run out, ours, or the dead holder named)
+_TAKE = """
+WITH took AS (
+    INSERT INTO locks (key, owner, expires_at) VALUES (%(key)s, %(owner)s, %(until)s)
+    ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+    WHERE locks.expires_at < %(now)s OR locks.owner = excluded.owner OR locks.owner = %(dead)s
+    RETURNING 1
+)
+SELECT EXISTS (SELECT FROM took), (SELECT owner FROM locks WHERE key = %(key)s)
+"""
+#: CTEs dropping the lease of %(lock_key)s if %(lock_owner)s still holds it: kept (counted)
+#: while the conversation exists, deleted once it does not. Both see one snapshot, so exactly
+#: one of them applies.
+DROP = """
+kept AS (
+    UPDATE locks SET expires_at = 0, turn = turn + 1
+    WHERE key = %(lock_key)s AND owner = %(lock_owner)s
+    AND EXISTS (SELECT FROM conversations WHERE key = %(lock_key)s)
+), gone AS (
+    DELETE FROM locks WHERE key = %(lock_key)s AND owner = %(lock_owner)s
+    AND NOT EXISTS (SELECT FROM conversations WHERE key = %(lock_key)s)
+)"""
+_DROP = f"WITH {DROP} SELECT 1"
+_RENEW = "UPDATE locks SET expires_at = %s WHERE owner = %s AND key = ANY(%s::text[])"
+
+
+class PostgresLeases(LeaseLocks):
+    """The conversation locks of one PostgreSQL store on ``connections``."""
+
+    def __init__(self, connections: Connections, *, lease: float) -> None:
+        super().__init__(lease=lease)
+        self._connections = connections
+
+    async def take_lease(self, key: str, until: float, now: float, dead: str) -> str | None:
+        params = {"key": key, "owner": self.owner, "until": until, "now": now, "dead": dead}
+        with translate("taking a lock"):
+            async with self._connections.connection() as conn:
+                cur = await conn.execute(_TAKE, params)
+                row = await cur.fetchone()
+        if row is not None and row[0]:
+            return None
+        return "" if row is None or row[1] is None else str(row[1])
+
+    async def drop_lease(self, key: str) -> None:
+        with translate("releasing a lock"):
+            async with self._connections.connection() as conn:
+                await conn.execute(_DROP, {"lock_key": key, "lock_owner": self.owner})
+
+    async def renew_leases(self, keys: Sequence[str], until: float) -> None:
+        with translate("renewing lock leases"):
+            async with self._connections.connection() as conn:
+                await conn.execute(_RENEW, (until, self.owner, list(keys)))
