@@ -42,7 +42,9 @@ import psycopg
 from psycopg import sql
 
 from bot.conversation import Conversation, TranscriptEntry
+from bot.messages import Inbound, Reply
 from bot.storage.base import Store
+from bot.storage.outbox import Outgoing
 from bot.storage.postgres import PostgresStore, describe_dsn
 from bot.storage.sqlite import SqliteStore
 
@@ -94,6 +96,63 @@ async def turn(store: Store, n: int, contacts: int) -> None:
         await store.commit_turn(convo, lines, provider_id=f"wamid.{n}")
 
 
+OWNER = "bench-host:1:bench"
+
+
+def message(n: int, contacts: int) -> Inbound:
+    return Inbound(
+        channel="whatsapp",
+        contact=f"55119{n % contacts:08d}",
+        text=f"rua das flores {n}",
+        name="Zé",
+        provider_id=f"wamid.d{n}",
+    )
+
+
+def outgoing(key: str, contact: str) -> Outgoing:
+    replies = (Reply("Achei: Rua das Flores, 12 - Centro. É aí?"),)
+    return Outgoing(uuid.uuid4().hex, key, "whatsapp", contact, replies, OWNER, 30.0)
+
+
+def after(loaded: Conversation | None, inbound: Inbound) -> Conversation:
+    convo = loaded or Conversation.new("whatsapp", inbound.contact)
+    convo.state = "confirming"
+    convo.context["turns"] = convo.context.get("turns", 0) + 1
+    return convo
+
+
+def lines(inbound: Inbound) -> list[TranscriptEntry]:
+    return [TranscriptEntry("customer", inbound.text or ""), TranscriptEntry("bot", "É aí?")]
+
+
+async def dispatched_apart(store: Store, n: int, contacts: int) -> None:
+    """A dispatched turn as before 2026-12-01 (evening): store the entry; lock, load, commit,
+    unlock; clear the entry with the sent replies."""
+    inbound = message(n, contacts)
+    accepted = await store.inbox_accept(inbound, OWNER, 30.0)
+    assert accepted is not None
+    async with store.lock(inbound.key):
+        _, loaded = await store.seen_and_load(inbound.key, inbound.provider_id)
+        out = outgoing(inbound.key, inbound.contact)
+        await store.commit_turn(after(loaded, inbound), lines(inbound), inbound.provider_id, out)
+    await store.inbox_done(accepted.id, OWNER, out.token)
+
+
+async def dispatched_held(store: Store, n: int, contacts: int) -> None:
+    """A dispatched turn now: store the entry, taking the lock and reading the conversation;
+    commit; clear the entry with the sent replies and the lock."""
+    inbound = message(n, contacts)
+    accepted = await store.inbox_accept(inbound, OWNER, 30.0, lock=True)
+    assert accepted is not None and accepted.held is not None
+    held = accepted.held
+    loaded = held.loaded
+    if held.stale:
+        _, loaded = await store.seen_and_load(inbound.key, inbound.provider_id)
+    out = outgoing(inbound.key, inbound.contact)
+    await store.commit_turn(after(loaded, inbound), lines(inbound), inbound.provider_id, out)
+    await store.inbox_done(accepted.id, OWNER, out.token, held=held)
+
+
 async def bench(name: str, store: Store, turns: int, concurrency: int) -> None:
     await store.open()
     print(f"{name}:")
@@ -132,6 +191,18 @@ async def bench(name: str, store: Store, turns: int, concurrency: int) -> None:
             tasks.append(asyncio.create_task(timed(samples, lambda n=n: turn(store, n, contacts))))  # type: ignore[misc]
         await asyncio.gather(*tasks)
         report(f"turn, paced at {rate}/s", samples, *phase.done())
+
+        for label, dispatched, base in (
+            ("dispatched, lock apart", dispatched_apart, 10 * turns),
+            ("dispatched, lock w/ entry", dispatched_held, 20 * turns),
+        ):
+            for n in range(base - 200, base):  # warm up
+                await dispatched(store, n, contacts)
+            samples = []
+            phase = Phase()
+            for n in range(base, base + turns):
+                await timed(samples, lambda n=n, d=dispatched: d(store, n, contacts))  # type: ignore[misc]
+            report(label, samples, *phase.done())
 
         convo = Conversation.new("whatsapp", "5511900000000")
         line = [TranscriptEntry("customer", "oi"), TranscriptEntry("bot", "Olá!")]

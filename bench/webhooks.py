@@ -376,9 +376,11 @@ async def serve(world: World, target: Target, *, direct: bool, customers: int) -
         processes: list[subprocess.Popen[bytes]] = []
         stack.callback(stop, processes)
         commands = server_commands(target, world, ports, data, db_url)
+        logs = []
         for i, (command, env, cwd) in enumerate(commands):
             name = f"{target.label}-{target.store}-{i}".replace(" ", "_")
             log = LOGS / f"{name}.log"
+            logs.append(log)
             processes.append(start(command, env, log, cwd))
             await wait_up(ports[i], "/healthz", processes[-1], log)
         spies = []
@@ -394,7 +396,20 @@ async def serve(world: World, target: Target, *, direct: bool, customers: int) -
         for spying in spies:
             spying.send_signal(signal.SIGINT)
             spying.wait(60)
+        if target.kind == "ozbot":
+            print(f"  {target.label} {target.store}: lock timeouts {lock_timeouts(logs)}")
     return rows
+
+
+def lock_timeouts(logs: list[Path]) -> int:
+    """How many times the servers logged a conversation lock they waited for in vain (the
+    messages of :class:`bot.errors.LockTimeout`), in these logs so far."""
+    found = 0
+    for log in logs:
+        with contextlib.suppress(OSError):
+            text = log.read_text(errors="replace")
+            found += text.count("stayed locked by another process") + text.count("stayed busy for")
+    return found
 
 
 def ms(value: float) -> str:

@@ -146,9 +146,14 @@ class LeaseLocks(ABC):
         self._taken.add(held)
         return held
 
-    def not_taken(self, key: str) -> None:
-        """The statement did not take the lease (or failed): let the key go."""
-        self._keyed.release(key)
+    def not_taken(self, key: str, *, cancelled: bool = False) -> None:
+        """The statement did not take the lease, or failed: let the key go. ``cancelled``:
+        the caller was cancelled while it ran, so it may have taken the lease all the same:
+        drop it first."""
+        if cancelled:
+            self._drop_later(key)
+        else:
+            self._keyed.release(key)
 
     def holds(self, held: Held) -> bool:
         """Whether ``held`` is a lock this store took and has not given back."""

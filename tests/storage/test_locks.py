@@ -8,6 +8,7 @@ import os
 import signal
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -384,3 +385,19 @@ async def test_a_lock_taken_while_its_holder_drops_it_reads_the_conversation_aga
         await store.inbox_done(accepted.id, OWNER, held=accepted.held)
     finally:
         await store.close()
+
+
+async def test_a_renewal_that_arrives_after_the_drop_does_not_take_the_lock_back(
+    store: Store, backend: Backend
+) -> None:
+    """The renewer reads which leases are held, then renews them on its own connection: a
+    turn that dropped its lease meanwhile must not find it renewed (nobody else could take the
+    conversation until it ran out)."""
+    async with store.lock("telegram:1"):
+        await store.commit_turn(telegram("1"), [line("oi")], "tg:1")  # its row stays (PostgreSQL)
+    leases = store._locks  # type: ignore[attr-defined]
+    await leases.renew_leases(["telegram:1"], time.time() + 30)
+    other = backend.new_store()
+    await other.open()
+    async with other.lock("telegram:1", timeout=1):
+        pass

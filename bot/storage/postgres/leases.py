@@ -42,7 +42,10 @@ kept AS (
     AND NOT EXISTS (SELECT FROM conversations WHERE key = %(lock_key)s)
 )"""
 _DROP = f"WITH {DROP} SELECT 1"
-_RENEW = "UPDATE locks SET expires_at = %s WHERE owner = %s AND key = ANY(%s::text[])"
+# (a lease dropped while the renewal was on its way stays dropped: its expires_at is 0)
+_RENEW = (
+    "UPDATE locks SET expires_at = %s WHERE owner = %s AND key = ANY(%s::text[]) AND expires_at > 0"
+)
 
 
 class PostgresLeases(LeaseLocks):

@@ -9,6 +9,7 @@ each as one statement of data-modifying CTEs (one round trip), ``SKIP LOCKED`` c
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -442,8 +443,8 @@ class PostgresStore(SqlStore):
         }
         try:
             stored = await self._fetch("storing an accepted message", _INBOX_ACCEPT_LOCKED, params)
-        except BaseException:
-            self._locks.not_taken(key)
+        except BaseException as exc:
+            self._locks.not_taken(key, cancelled=isinstance(exc, asyncio.CancelledError))
             raise
         if not stored or not stored[0][2]:
             self._locks.not_taken(key)

@@ -10,6 +10,7 @@ the inbox's orphans as a JSON array.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -293,8 +294,8 @@ class SqliteStore(SqlStore):
 
         try:
             done = await self._connection.write("storing an accepted message", accept)
-        except BaseException:
-            self._locks.not_taken(key)
+        except BaseException as exc:
+            self._locks.not_taken(key, cancelled=isinstance(exc, asyncio.CancelledError))
             raise
         if done is None or not done[2]:
             self._locks.not_taken(key)
