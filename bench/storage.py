@@ -3,7 +3,11 @@
     .venv/bin/python bench/storage.py [--turns 3000] [--postgres URL] [--concurrency 32]
 
 A turn is what the engine does: lock, seen_and_load (seen and load, one statement since
-2026-12-01), commit_turn (two transcript lines), unlock.
+2026-12-01), commit_turn (two transcript lines), unlock. A dispatched turn adds the inbox around
+it, both ways: "lock apart" (store the entry; lock, load, commit with its outbox row, unlock;
+clear the entry and the row), as until 2026-12-01 evening, and "lock w/ entry" (store the entry
+taking the lock and reading the conversation; commit; clear the entry, the row and the lock),
+as the dispatcher does now.
 Reports, per store, the whole turn sequentially (latency) and with ``--concurrency`` tasks over
 distinct contacts (throughput), plus commit_turn and load alone. PostgreSQL runs in a throwaway
 schema, dropped at the end. Not a test: numbers depend on the machine; record them in reports.

@@ -134,7 +134,12 @@ class InboxStore(ABC):
         the outbox row of that token, whose replies the turn sent (what
         :meth:`bot.storage.outbox.OutboxStore.outbox_sent` does), and with ``held``, the lock
         taken with the entry is given back, all in the same statement. The held lock is given
-        back even when this raises (its lease then runs out by itself)."""
+        back even when this raises (its lease then runs out by itself).
+
+        The one write of a turn not waited for on disk: PostgreSQL commits it without waiting
+        for its WAL to be flushed, so a crash of the database server (not of this process)
+        right after may bring the entry back; its turn is then found committed and sends its
+        replies again."""
 
     @abstractmethod
     async def inbox_release(self, owner: str) -> int:

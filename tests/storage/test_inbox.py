@@ -12,6 +12,7 @@ from bot.errors import StorageError
 from bot.messages import Inbound, Location
 from bot.storage.base import Store
 from bot.storage.inbox import InboxStore, inbound_from_json, inbound_to_json
+from bot.storage.postgres import PostgresStore
 from tests.storage.conftest import Backend, FakeClock
 
 A, B = "host-a:11:aaaa", "host-b:22:bbbb"
@@ -185,3 +186,24 @@ async def test_the_leases_of_dead_holders_can_be_taken_at_once(store: InboxStore
         "b",
     ]
     assert await store.inbox_holders() == ["c", "d"]
+
+
+@pytest.mark.postgres
+async def test_finishing_an_entry_leaves_the_connection_waiting_for_the_disk(
+    postgres_url: str, postgres_schema: str
+) -> None:
+    """The statement finishing an entry commits without waiting for the WAL flush: only that
+    statement. A setting leaking to the pooled connection would commit every later turn the
+    same way (lost with a crash of the database, replies already sent)."""
+    store = PostgresStore(postgres_url, schema=postgres_schema, max_size=1)
+    await store.open()
+    try:
+        accepted = await store.inbox_accept(msg("1", "oi", "tg:1"), A, LEASE, lock=True)
+        assert accepted is not None and accepted.held is not None
+        await store.inbox_done(accepted.id, A, held=accepted.held)
+        await store.inbox_done(12345, A)  # an entry that is not there: the same statement
+        found = await store._fetch("asking", "SHOW synchronous_commit", ())  # the one connection
+        assert found == [("on",)]
+        assert await store.inbox_pending() == 0
+    finally:
+        await store.close()
