@@ -22,6 +22,7 @@ from bot.errors import ReservationUnconfirmed
 from bot.messages import Button
 from bot.nlu.answers import proper_case
 from bot.nlu.base import EntityKind
+from bot.nlu.entities import looks_like_unit
 from bot.ozmap.sales import Booking, remember_reservation
 from bot.validation import normalize_cpf
 from flows.address import correct_number, read_address, sales
@@ -251,9 +252,10 @@ async def read_unit(turn: Turn) -> Outcome:
 
 def _free_unit(turn: Turn, typed: str) -> bool:
     """Whether ``typed``, where no unit was found in it, may still be one as written: short,
-    not a yes or a no ("sim" is no flat), not a question."""
+    with a digit or a unit's word ("Loja 2", "Apto 302, Bloco B"), not a yes or a no ("sim" is
+    no flat), not a question, not a name ("paulo henrique costa" is asked again)."""
     understood = turn.understanding
-    if not typed or len(typed) > 40 or "?" in typed:
+    if not typed or len(typed) > 40 or "?" in typed or not looks_like_unit(typed):
         return False
     return understood is None or understood.first(K.YES_NO) is None
 

@@ -23,6 +23,7 @@ __all__ = [
     "cpfs",
     "free_numbers",
     "house_numbers",
+    "looks_like_unit",
     "overlaps",
     "plans",
     "units",
@@ -71,6 +72,17 @@ _UNIT_PART = re.compile(
     re.IGNORECASE,
 )
 # what may stand between the parts of one unit: "apto 302, bloco b", "casa 7 da quadra b"
+_PLACES = r"fundos|frente|t[eé]rreo|cobertura|sobreloja|loja|kitnet|penthouse|[aá]tico"
+# a unit alone where one is asked: "302", "é o 302", "eh a 12b", "cobertura", "no terreo"
+_BARE_UNIT = re.compile(
+    r"\s*(?:(?:[eé]h?|e|fica|moro|sou)\s+)?(?:(?:o|a|no|na|do|da)\s+)?"
+    r"(\d{1,5}[a-z]?|" + _PLACES + r")\s*[.!]?\s*",
+    re.IGNORECASE,
+)
+_UNIT_WORD = re.compile(
+    r"\b(?:" + "|".join(sorted(_UNIT_WORDS, key=len, reverse=True)) + "|" + _PLACES + r")\b",
+    re.IGNORECASE,
+)
 _UNIT_JOIN = re.compile(r"^[\s,/\-]*(?:(?:d[aoe]|n[ao]|e)\s+)?$", re.IGNORECASE)
 # where on the lot a unit is, said after it: "casa 2 fundos", "casa 3 - frente", "apto 1 terreo"
 _UNIT_WHERE = re.compile(
@@ -270,15 +282,16 @@ def units(text: str, *, expected: bool = False) -> list[Entity]:
             value = f"{unit.value} {fold(where.group(0)).strip(' ,-')}"
             found[i] = Entity(K.UNIT, value, unit.start, where.end())
     if not found and expected:
-        bare = re.fullmatch(
-            r"\s*(\d{1,5}[a-z]?|fundos|frente|terreo|térreo|cobertura|sobreloja|loja|kitnet|"
-            r"penthouse|ático|atico)\s*[.!]?\s*",
-            text,
-            re.I,
-        )
+        bare = _BARE_UNIT.fullmatch(text)
         if bare:
             found.append(Entity(K.UNIT, bare.group(1).casefold(), bare.start(1), bare.end(1)))
     return found
+
+
+def looks_like_unit(text: str) -> bool:
+    """Whether ``text``, typed where a unit is asked, may be one as written: it has a digit or a
+    unit's word ("Loja 2", "cobertura", "kitnet dos fundos"); a name or "nao sei" has neither."""
+    return any(ch.isdigit() for ch in text) or bool(_UNIT_WORD.search(text))
 
 
 # a unit written right after the house number: "1200/302" (the flat after a slash), "950

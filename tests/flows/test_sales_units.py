@@ -21,7 +21,13 @@ PLANS = "nossos planos"
 
 @pytest.mark.parametrize(
     ("said", "unit"),
-    [("cobertura", "Cobertura"), ("ap 302 bl b", "Apto 302 Bloco B"), ("apto 12", "Apto 12")],
+    [
+        ("cobertura", "Cobertura"),
+        ("ap 302 bl b", "Apto 302 Bloco B"),
+        ("apto 12", "Apto 12"),
+        ("é o 302", "302"),
+        ("Loja 2", "Loja 2"),
+    ],
 )
 async def test_the_unit_answer_leads_on_to_the_plans(
     chat: Chat, sandbox: RunningSandbox, said: str, unit: str
@@ -198,3 +204,16 @@ async def test_a_prospect_keeps_the_flat_given_with_the_address(
     [prospect] = [p for p in sandbox.network.docs("prospects") if p["_id"] not in before]
     assert prospect["address"].startswith("Avenida Madre Benvenuta, 1500")
     assert prospect["address"].endswith("(Apto 12)")
+
+
+@pytest.mark.parametrize("said", ["paulo henrique costa", "nao sei", "pode ser"])
+async def test_what_is_no_unit_gets_the_unit_question_again(
+    chat: Chat, sandbox: RunningSandbox, said: str
+) -> None:
+    await chat.says("quero contratar")
+    await chat.says(BUILDING)
+    await chat.says("sim")
+    await chat.says(said)
+    assert "unidade" in chat.text and "nome completo" not in chat.text
+    await chat.says("apto 71")
+    assert PLANS in chat.text and "nome completo" in chat.last_reply.text

@@ -147,11 +147,36 @@ def test_units_right_after_the_house_number(text: str, expected: list[str]) -> N
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("302", ["302"]), ("fundos", ["fundos"]), ("oi", [])],
+    [
+        ("302", ["302"]),
+        ("fundos", ["fundos"]),
+        ("é o 302", ["302"]),
+        ("eh a 12b", ["12b"]),
+        ("e o 1502", ["1502"]),
+        ("no terreo", ["terreo"]),
+        ("oi", []),
+        ("paulo henrique costa", []),
+    ],
 )
 def test_bare_units_where_a_unit_is_asked(text: str, expected: list[str]) -> None:
     assert values(rules.units(text, expected=True)) == expected
     assert rules.units(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "unit"),
+    [
+        ("Loja 2", True),
+        ("cobertura", True),
+        ("kitnet dos fundos", True),
+        ("Apto 302, Bloco B", True),
+        ("paulo henrique costa", False),
+        ("nao sei", False),
+        ("pode ser", False),
+    ],
+)
+def test_what_may_be_a_unit_as_written(text: str, unit: bool) -> None:
+    assert rules.looks_like_unit(text) is unit
 
 
 @pytest.mark.parametrize(
