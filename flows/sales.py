@@ -4,10 +4,11 @@
 The address comes typed, as a CEP plus the house number, or as a location pin (reverse-geocoded
 to something readable). The customer confirms it, or picks among up to three candidates. What
 OZmap answers is decided in :mod:`bot.ozmap.sales` (``Services.sales``): the boxes to try, nearest
-first, or the condominium the customer is in. In a condominium the bot asks for the unit; then the
-name (and CPF when the provider requires it), a summary, and the reservation: a property with a
-not-yet-implanted client on the first of those boxes that still has a free port. Without coverage
-the customer's interest becomes an OZmap prospect.
+first, or the condominium the customer is in. In a condominium the bot asks for the unit first (a
+unit given already, "n° 1200 apto 302", is not asked). Then the plans, listed once (not when the
+customer named one on the way), the name (and CPF when the provider requires it), a summary, and
+the reservation: a property with a not-yet-implanted client on the first of those boxes that
+still has a free port. Without coverage the customer's interest becomes an OZmap prospect.
 
 The reservation code (the provider's template, an ERP can match it) is made and saved when the
 summary is shown, and the reservation looks it up in OZmap first, so a repeated or retried "yes"
