@@ -18,6 +18,21 @@ Recorded 2026-12-01 (2 shared cores, load average ~10):
                WhatsappChannel.send            224-235 us -> 206-218 us (our twilio HTTP
                                                client: no empty params, no auth flow)
                bare httpx post                 114 us
+
+Recorded 2026-12-01 17:30 UTC, main at de5c6da and after perf-http's changes, the same load
+(average 8.5), one after the other:
+
+                                               de5c6da    now
+    Telegram   parse_update (text)             71.9 us    3.7 us   (the Bot API's JSON read
+               parse_update (callback query)   96.5 us    3.8 us    directly, not PTB's tree)
+               TelegramChannel.send           163.4 us   97.7 us   (one JSON body, no cookie
+               bare httpx post                 99.2 us   62.4 us    jar, URLs parsed once;
+                                                                    de5c6da's bare post: the
+                                                                    form it sent then)
+    Twilio     verify_signature                50.6 us   28.8 us   (a dict with getall)
+               parse_form                      19.7 us    1.6 us   (E.164 numbers kept)
+               WhatsappChannel.send           189.4 us  141.4 us
+               bare httpx post                106.8 us   71.3 us
 """
 
 from __future__ import annotations
