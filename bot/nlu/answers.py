@@ -105,6 +105,10 @@ _NAME_MARKERS = re.compile(
     re.IGNORECASE,
 )
 _MAX_NAME_WORDS = 5
+#: a name said as the last clause of a message, after what else the customer says: "ta bom, é
+#: marina castro", "o atendente falou q era so mandar o nome, eh fernanda lima". Only the last
+#: clause, only names to its end: "é isso", "e o de 300", "é na rua x 100" are no names
+_LAST_CLAUSE_NAME = re.compile(r"(?:^|[,.;!]\s*)(é|eh|e)\s+(?=[^,.;!?]*[.!]*\s*$)", re.IGNORECASE)
 
 
 def _stripped(text: str) -> tuple[int, int]:
@@ -244,7 +248,7 @@ def named(text: str, common: Collection[str]) -> Entity | None:
     no name begins ("meu nome é maria souza e meu cpf é ...")."""
     marker = _NAME_MARKERS.search(text)
     if marker is None:
-        return None
+        return _last_clause_name(text, common)
     taken: list[re.Match[str]] = []
     for m in re.finditer(r"\S+", text[marker.end() :]):
         word = m.group().rstrip(",.;!")
@@ -259,4 +263,20 @@ def named(text: str, common: Collection[str]) -> Entity | None:
         return None
     start = marker.end() + taken[0].start()
     end = marker.end() + taken[-1].start() + len(taken[-1].group().rstrip(",.;!"))
+    return Entity(K.PERSON_NAME, proper_case(text[start:end]), start, end)
+
+
+def _last_clause_name(text: str, common: Collection[str]) -> Entity | None:
+    """ "ta bom, é marina castro": the name the last clause gives, when it is nothing but a name
+    (an unaccented "e" is also "and": two words at least there)."""
+    if "?" in text:
+        return None
+    clauses = list(_LAST_CLAUSE_NAME.finditer(text))
+    if not clauses:
+        return None
+    clause = clauses[-1]
+    start, end = clause.end(), len(text.rstrip(" \t\n.!"))
+    words = text[start:end].split()
+    if not _name_words(words, common) or (clause.group(1).casefold() == "e" and len(words) < 2):
+        return None
     return Entity(K.PERSON_NAME, proper_case(text[start:end]), start, end)

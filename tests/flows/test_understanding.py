@@ -357,3 +357,36 @@ async def test_small_talk_at_the_start_gets_the_introduction_once(chat: Chat) ->
     assert len(replies) == 1
     assert "assistente virtual" in replies[0].text  # the greeting, not "anything else?"
     assert "intent:sales" in [b.payload for b in chat.options]
+
+
+async def test_a_name_said_last_after_a_remark_is_the_name_alone(chat: Chat) -> None:
+    await chat.says("quero net na rua delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("ta bom, é marina castro")
+    assert "• Nome: Marina Castro" in chat.last_reply.text  # not "Ta Bom É Marina Castro"
+
+
+async def test_a_name_after_talk_of_an_agent_is_the_name_not_a_handoff(chat: Chat) -> None:
+    await chat.says("quero internet")
+    await chat.says("delminda silveira 700")
+    await chat.says("sim")
+    await chat.says("o atendente da loja falou q era so mandar o nome, e fernanda lima")
+    assert "• Nome: Fernanda Lima" in chat.last_reply.text
+
+
+async def test_a_remark_ending_in_e_and_no_name_is_not_a_name(chat: Chat) -> None:
+    await chat.says("quero net na rua delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("ok, e o de 300")  # a plan, not a person called "O de"
+    assert "• Nome:" not in chat.text
+    await chat.says("sim, é isso")
+    assert "• Nome:" not in chat.text
+
+
+async def test_an_address_told_with_why_is_no_outage_question(chat: Chat) -> None:
+    await chat.says("quero contratar fibra")
+    await chat.says(
+        "rua bocaiuva 1000, a internet da outra empresa caiu de novo por isso quero trocar"
+    )
+    assert "Encontrei este endereço: Rua Bocaiúva, 1000" in chat.last_reply.text
+    assert "falha" not in chat.text
