@@ -323,6 +323,15 @@ def decide(
             return go(Move.STEP)  # "cliente-erro" where a code or an address is asked: data
         if row.flow == where.flow and not where.at_rest:
             return go(Move.STEP)  # "quero contratar na rua x" while the sale asks the address
+        if (
+            where.expects in _DATA
+            and u.confidence < MEANT
+            and _answers_expectation(u, where.expects)
+        ):
+            # "rua bocaiuva 1000, a net da outra empresa caiu, quero trocar" where the sale asks
+            # the address: the answer asked for, told with why; a doubtful other request in it
+            # is the story around the answer, not a new one
+            return go(Move.STEP)
         if where.busy and row.asks_first and row.name not in where.offered:
             if u.confidence < MEANT:
                 return go(Move.STEP)

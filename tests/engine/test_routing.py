@@ -313,3 +313,21 @@ def test_a_question_with_a_request_at_rest_is_answered_then_the_request_begins()
     # mid-flow the question is a digression only
     routed = decide(where(Expect.ADDRESS), says("quanto custa? quero contratar"), both, INTENTS)
     assert (routed.move, routed.intent) == (Move.ANSWER, None)
+
+
+def test_the_data_asked_for_told_with_a_doubtful_other_request_is_the_answer() -> None:
+    # the sale's first question (nothing to lose yet, so no "do you want to stop?" either)
+    asking = Situation(
+        flow="sales", expects=Expect.ADDRESS, at_rest=False, busy=False, default="menu",
+        handoff="handoff",
+    )  # fmt: skip
+    text = "rua bocaiuva 1000, a internet da outra empresa caiu de novo por isso quero trocar"
+    address = (EntityKind.ADDRESS, "rua bocaiuva 1000", 0)
+    routed = decide(asking, says(text), understood("outage", 0.6, address), INTENTS)
+    assert (routed.move, routed.flow) == (Move.STEP, "sales")
+    # clearly meant, the other request still begins ("minha net caiu, to na rua x 100")
+    routed = decide(asking, says(text), understood("outage", 0.9, address), INTENTS)
+    assert (routed.move, routed.flow) == (Move.BEGIN, "outage")
+    # without the data asked for, a doubtful request is not held back by this
+    routed = decide(asking, says("a net caiu"), understood("outage", 0.6), INTENTS)
+    assert routed.flow == "outage"
