@@ -23,8 +23,9 @@ Recorded 2026-12-01 17:30 UTC, main at de5c6da and after perf-http's changes, th
 (average 8.5), one after the other:
 
                                                de5c6da    now
-    Telegram   parse_update (text)             71.9 us    3.7 us   (the Bot API's JSON read
-               parse_update (callback query)   96.5 us    3.8 us    directly, not PTB's tree)
+    Telegram   parse_update (text)             71.9 us   70.3 us   (PTB's Update.de_json, kept:
+               parse_update (callback query)   96.5 us   96.3 us    reading the JSON directly
+                                                                    took 3.7-3.8 us; reverted)
                TelegramChannel.send           163.4 us   97.7 us   (one JSON body, no cookie
                bare httpx post                 99.2 us   62.4 us    jar, URLs parsed once;
                                                                     de5c6da's bare post: the

@@ -1,10 +1,9 @@
 """Telegram: verify and parse webhook updates, send replies, long-poll for local development.
 
-python-telegram-bot is used for its ``Bot`` methods, on our shared ``httpx.AsyncClient``
-(:class:`SharedClientRequest`), and its types; updates are read from the Bot API's JSON by
-:mod:`bot.channels.telegram_update` (PTB's ``Update.de_json`` built a hundred attributes to read
-ten). It is deliberately *not* used for conversation state: no ``Application``,
-``ConversationHandler`` or persistence; the engine owns the one state machine per conversation.
+python-telegram-bot is used for its types, its parsing (``Update.de_json``) and its ``Bot``
+methods, on our shared ``httpx.AsyncClient`` (:class:`SharedClientRequest`). It is deliberately
+*not* used for conversation state: no ``Application``, ``ConversationHandler`` or persistence; the
+engine owns the one state machine per conversation.
 
 Contacts are chat ids (private chats only). Update ids become ``Inbound.provider_id`` as
 ``"tg:<update_id>"``, so a re-delivered update is processed once.
@@ -18,7 +17,8 @@ import hmac
 import json
 import logging
 import warnings
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -26,17 +26,19 @@ import httpx
 from telegram import (
     Bot,
     KeyboardButton,
+    Message,
     ReplyKeyboardMarkup,
+    Update,
 )
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.request import BaseRequest, RequestData
 from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 
 from bot.channels.base import Channel
-from bot.channels.telegram_update import TelegramEvent, parse_update
 from bot.channels.textsplit import merge_replies, numbered, split_text
 from bot.errors import BadPayload, ChannelError, SignatureError
-from bot.messages import Reply
+from bot.messages import Inbound, Location, Reply
+from bot.validation import normalize_phone, valid_coordinates
 
 __all__ = [
     "ALLOWED_UPDATES",
@@ -75,6 +77,114 @@ def verify_secret(header: str | None, secret: str) -> None:
         )
     if header is None or not hmac.compare_digest(header.encode(), secret.encode()):
         raise SignatureError("the Telegram secret token header is missing or wrong")
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramEvent:
+    """What one update asks of us: a customer message (``inbound``), and for a button tap the
+    callback query to acknowledge (``callback_query_id``)."""
+
+    inbound: Inbound
+    callback_query_id: str | None = None
+
+
+def _location(message: Message) -> Location | None:
+    if message.venue is not None:
+        venue = message.venue
+        return Location(
+            venue.location.latitude, venue.location.longitude, venue.title, venue.address
+        )
+    if message.location is not None:
+        return Location(message.location.latitude, message.location.longitude)
+    return None
+
+
+def _from_message(message: Message, provider_id: str) -> Inbound | None:
+    if message.chat.type != "private":
+        return None  # the bot serves customers one to one; groups are ignored
+    if not isinstance(message.chat.id, int):
+        raise TypeError("chat id")
+    user = message.from_user
+    text = message.text if message.text is not None else message.caption
+    if text is not None and (text == "/start" or text.startswith("/start ")):
+        text = "/start"  # a deep-link payload carries nothing the flows use
+    phone = None
+    if message.contact is not None:
+        shared = message.contact.phone_number
+        phone = normalize_phone(shared) or shared
+    location = _location(message)
+    if text is None and location is None and phone is None:
+        text = ""  # a sticker, photo or voice note: the flow answers that it did not understand
+    return Inbound(
+        channel="telegram",
+        contact=str(message.chat.id),
+        text=text,
+        location=location,
+        phone=phone,
+        name=user.full_name if user is not None else None,
+        provider_id=provider_id,
+        language=user.language_code if user is not None else None,
+    )
+
+
+def parse_update(data: Any) -> TelegramEvent | None:
+    """Read one webhook/getUpdates update. Returns None for updates the bot does not serve
+    (edits, group messages, channel posts, membership changes). Raises :class:`BadPayload` when
+    ``data`` is not an update, including fields of the wrong type (PTB's parsing does not check
+    types, so a forged ``"text": 5`` would otherwise surface as a crash further on)."""
+    if not isinstance(data, Mapping) or not isinstance(data.get("update_id"), int):
+        raise BadPayload("not a Telegram update: expected a JSON object with an update_id")
+    try:
+        event = _read(Update.de_json(dict(data), bot=None))
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise BadPayload(f"malformed Telegram update: {type(exc).__name__}") from exc
+    if event is not None:
+        _check(event.inbound)
+    return event
+
+
+def _read(update: Update) -> TelegramEvent | None:
+    provider_id = f"tg:{update.update_id}"
+    if update.message is not None:
+        inbound = _from_message(update.message, provider_id)
+        return TelegramEvent(inbound) if inbound is not None else None
+    query = update.callback_query
+    if query is not None:
+        message = query.message
+        if message is not None and message.chat.type != "private":
+            return None
+        chat_id = message.chat.id if message is not None else query.from_user.id
+        if not isinstance(chat_id, int) or not isinstance(query.id, str):
+            raise TypeError("chat id or query id")
+        inbound = Inbound(
+            channel="telegram",
+            contact=str(chat_id),
+            button=query.data or "",
+            name=query.from_user.full_name,
+            provider_id=provider_id,
+            language=query.from_user.language_code,
+        )
+        return TelegramEvent(inbound, callback_query_id=query.id)
+    return None
+
+
+def _check(inbound: Inbound) -> None:
+    """Raise BadPayload unless every field has the type the engine expects."""
+    optional_text = (inbound.text, inbound.button, inbound.phone, inbound.name, inbound.language)
+    if not all(value is None or isinstance(value, str) for value in optional_text):
+        raise BadPayload("malformed Telegram update: a text field is not a string")
+    if not inbound.contact.lstrip("-").isdigit():
+        raise BadPayload("malformed Telegram update: the chat id is not a number")
+    point = inbound.location
+    if point is not None and not (
+        all(isinstance(v, int | float) and not isinstance(v, bool) for v in (point.lat, point.lng))
+        and valid_coordinates(point.lat, point.lng)
+    ):
+        raise BadPayload("malformed Telegram update: the location is not a valid point")
+    if point is not None and not all(
+        value is None or isinstance(value, str) for value in (point.name, point.address)
+    ):
+        raise BadPayload("malformed Telegram update: a venue's title or address is not a string")
 
 
 class SharedClientRequest(BaseRequest):
