@@ -18,11 +18,11 @@ __all__ = ["MAX_DEPTH", "load_json"]
 #: deeper than any payload we accept (a Telegram update nests about 5 levels)
 MAX_DEPTH = 32
 _SURROGATE = re.compile("[\ud800-\udfff]")
-#: what a body must hold for its decoded text to carry a NUL or a lone surrogate: a ``\u0000``
-#: or ``\ud800``-``\udfff`` escape, or a surrogate's UTF-8 bytes (``json.loads`` decodes bytes
-#: with ``surrogatepass``); bodies without either skip the walk over every string, 25 us of a
+#: what a document's text must hold for its decoded strings to carry a NUL or a lone surrogate:
+#: a ``\u0000`` or ``\ud800``-``\udfff`` escape, or a surrogate itself (the body is decoded with
+#: ``surrogatepass``); texts without either skip the walk over every string, 25 us of a
 #: Telegram update (an escaped backslash before a ``u`` only costs the walk)
-_MAYBE_UNWRITABLE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])|\xed[\xa0-\xbf]")
+_MAYBE_UNWRITABLE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])|[\ud800-\udfff]")
 
 
 def _depth_exceeded(body: bytes) -> bool:
@@ -69,10 +69,13 @@ def load_json(body: bytes, *, surrogates: Literal["replace", "refuse"] = "replac
     for a body that is not JSON, not UTF-8, or nested deeper than :data:`MAX_DEPTH`."""
     if _depth_exceeded(body):
         raise ValueError(f"JSON nested deeper than {MAX_DEPTH} levels")
+    # decoded here, not by json.loads, which also takes UTF-16 and UTF-32: the check below reads
+    # the text (a UnicodeDecodeError is a ValueError); a UTF-8 BOM is allowed, as json.loads did
+    text = body.decode("utf-8-sig", "surrogatepass")
     try:
-        data = json.loads(body)
+        data = json.loads(text)
     except RecursionError:  # unreachable after the depth check; kept as the last word
         raise ValueError("JSON nested too deeply") from None
-    if _MAYBE_UNWRITABLE.search(body) is None:
+    if _MAYBE_UNWRITABLE.search(text) is None:
         return data
     return _clean(data, surrogates == "refuse")

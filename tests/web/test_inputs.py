@@ -45,3 +45,20 @@ def test_a_lone_surrogate_is_refused_when_asked() -> None:
     with pytest.raises(ValueError, match="surrogate"):
         load_json(b'{"text": "\\udc00"}', surrogates="refuse")
     assert load_json(b'{"text": "ok"}', surrogates="refuse") == {"text": "ok"}
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le"])
+def test_utf16_and_utf32_bodies_never_bring_a_nul_or_a_lone_surrogate_in(encoding: str) -> None:
+    # json.loads takes them (it sniffs the encoding); only UTF-8 is read, the rest is refused
+    body = '{"text": "oi\\u0000 tudo \\ud800"}'.encode(encoding)
+    try:
+        data = load_json(body)
+    except ValueError:
+        return
+    assert data == {"text": "oi tudo \ufffd"}
+
+
+def test_a_utf8_bom_is_read_and_a_body_that_is_not_utf8_is_refused() -> None:
+    assert load_json(b'\xef\xbb\xbf{"text": "oi"}') == {"text": "oi"}
+    with pytest.raises(ValueError):
+        load_json(b'{"text": "ol\xe1"}')  # Latin-1
