@@ -97,6 +97,19 @@ _CHECKING = re.compile(
 )
 
 
+# "Certo, não apaguei nada", "I erased nothing", "no borré nada": the erasure declined
+_NOT_ERASED = re.compile(
+    r"\b(nao|no|not|nunca|never) (\w+ )?(apag|exclu|borr|eras|delet)\w*"
+    r"|\b(apag|exclu|borr|eras|delet)\w* (nada|nothing)\b"
+    r"|\bnothing (was )?(erased|deleted)"
+)
+_ERASED = _any(r"apag(uei|ados|amos)", r"exclu(i|idos|imos)", r"erased|deleted", r"borr(e|ados)")
+
+
+def _erased(text: str) -> bool:
+    return _ERASED(_NOT_ERASED.sub(" ", text))
+
+
 def _outage(text: str) -> bool:
     told = _CHECKING.sub(" ", text)
     return _OUTAGE_WORD(told) and not _NO_OUTAGE(told)
@@ -287,7 +300,7 @@ _CHECKS = [
     Check(
         "erased",
         "says the data were erased",
-        _any(r"apag(uei|ados|amos)", r"exclu(i|idos|imos)", r"erased|deleted", r"borr(e|ados)"),
+        _erased,
     ),
     Check(
         "goodbye",

@@ -72,3 +72,9 @@ def test_giving_up_is_seen_in_three_languages() -> None:
     assert not_understood("Sorry, I didn't get that.")
     assert not_understood("No entendí.")
     assert not not_understood("Preciso só do número do imóvel, por exemplo: 900.")
+
+
+@pytest.mark.parametrize("lang", ["pt_BR", "en", "es"])
+def test_an_erasure_declined_is_no_erasure(catalogs: Catalogs, lang: str) -> None:
+    # "Certo, não apaguei nada." passed `erased` when the customer said no
+    assert not CHECKS["erased"](catalogs.text(lang, "privacy.kept", PARAMS))
