@@ -60,6 +60,10 @@ _HESITATION = re.compile(
     r"mira|pensandolo\s+bien|pensándolo\s+bien)\b[\s,.]*",
     re.IGNORECASE,
 )
+#: "nao sei", "n sei ainda", "no sé", "no idea": not knowing is no answer, not a no
+_DONT_KNOW = re.compile(
+    r"\s*(?:nao|não|n|no)\s+(?:sei|se|sé|idea|fa[cç]o\s+ideia)\b", re.IGNORECASE
+)
 
 _ORDINALS = {
     1: ("primeiro", "primeira", "1o", "1a", "first", "primero", "primera"),
@@ -135,6 +139,9 @@ def yes_no(text: str, *, asked: bool) -> Entity | None:
     start, end = _stripped(text)
     body = text[start:end]
     if not body:
+        return None
+    hesitation = _HESITATION.match(body)
+    if _DONT_KNOW.match(body, hesitation.end() if hesitation else 0):
         return None
     symbols = {ch for ch in body if not ch.isspace()}
     if symbols and symbols <= _YES_EMOJI | {"\ufe0f"}:

@@ -390,3 +390,14 @@ async def test_an_address_told_with_why_is_no_outage_question(chat: Chat) -> Non
     )
     assert "Encontrei este endereço: Rua Bocaiúva, 1000" in chat.last_reply.text
     assert "falha" not in chat.text
+
+
+async def test_not_knowing_yet_at_the_summary_is_no_no(chat: Chat, sandbox: RunningSandbox) -> None:
+    await chat.says("quero fibra na delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("lia matos")
+    assert "Posso reservar" in chat.last_reply.text
+    await chat.says("hmm n sei ainda")  # "não sei ainda": unsure, not a no
+    assert "não reservei" not in chat.text
+    await chat.says("ta, pode reservar")
+    assert sandbox.network.client_by_code(reserved_code(chat)) is not None
