@@ -194,6 +194,11 @@ def _also_asked(where: Situation, u: Understanding, intents: Sequence[Intent]) -
 _RUNNER_UP = 1
 
 
+def _closing_score(u: Understanding) -> float:
+    """How much the understander read a farewell or a stop into the message, beside its intent."""
+    return sum(score for name, score in u.ranking if name in CLOSING)
+
+
 def _yes_no(message: Inbound, u: Understanding | None) -> str | None:
     if message.button in ("yes", "no"):
         return message.button
@@ -309,6 +314,13 @@ def decide(
         if where.expects in (Expect.YES_NO, Expect.OPTION) and _leading_no(message.text):
             return go(Move.STEP)  # "nao, deixa" to "cancel it?": the no it starts with
         return go(Move.CLOSE)  # but a "não" where a yes or no is asked is that answer
+    if (
+        intent == "deny"
+        and where.expects in _DATA
+        and not _answers_expectation(u, where.expects)
+        and _closing_score(u) >= ALSO
+    ):
+        return go(Move.CLOSE)  # "mejor no, chau" where the address is asked: no, and goodbye
     if (
         row is not None
         and where.expects in (Expect.YES_NO, Expect.OPTION)

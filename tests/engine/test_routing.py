@@ -331,3 +331,14 @@ def test_the_data_asked_for_told_with_a_doubtful_other_request_is_the_answer() -
     # without the data asked for, a doubtful request is not held back by this
     routed = decide(asking, says("a net caiu"), understood("outage", 0.6), INTENTS)
     assert routed.flow == "outage"
+
+
+def test_a_no_with_a_farewell_where_data_is_asked_ends_politely() -> None:
+    both = understood("deny", 0.56, ranking=(("deny", 0.56), ("goodbye", 0.40)))
+    routed = decide(where(Expect.ADDRESS), says("mejor no, chau"), both, INTENTS)
+    assert routed.move is Move.CLOSE
+    # a bare no where a name is asked is for the step to read (it asks again)
+    alone = understood("deny", 0.9, ranking=(("deny", 0.9), ("goodbye", 0.02)))
+    assert decide(where(Expect.NAME), says("nao"), alone, INTENTS).move is Move.STEP
+    # and where a yes or no is asked, the no is the answer
+    assert decide(where(Expect.YES_NO), says("nao, tchau"), both, INTENTS).move is not Move.CLOSE
