@@ -255,7 +255,7 @@ def named(text: str, common: Collection[str]) -> Entity | None:
     no name begins ("meu nome é maria souza e meu cpf é ...")."""
     marker = _NAME_MARKERS.search(text)
     if marker is None:
-        return _last_clause_name(text, common)
+        return _last_clause_name(text, common) or _courteous_name(text, common)
     taken: list[re.Match[str]] = []
     for m in re.finditer(r"\S+", text[marker.end() :]):
         word = m.group().rstrip(",.;!")
@@ -270,6 +270,42 @@ def named(text: str, common: Collection[str]) -> Entity | None:
         return None
     start = marker.end() + taken[0].start()
     end = marker.end() + taken[-1].start() + len(taken[-1].group().rstrip(",.;!"))
+    return Entity(K.PERSON_NAME, proper_case(text[start:end]), start, end)
+
+
+#: what is said around a name and is no part of it: "renata farias, obrigada", "boa tarde, joao
+#: silva", "obg! ana souza" (folded)
+_AROUND_A_NAME = frozenset(
+    {
+        "obrigado", "obrigada", "obg", "brigado", "brigada", "valeu", "vlw", "tmj", "pfv", "pf",
+        "por favor", "oi", "oii", "ola", "bom dia", "boa tarde", "boa noite", "ok", "blz",
+        "beleza", "ta bom", "certo", "thanks", "thank you", "thx", "please", "hi", "hello",
+        "gracias", "hola", "buenas", "buenos dias", "buenas tardes", "buenas noches",
+    }
+)  # fmt: skip
+_CLAUSES = re.compile(r"[^,.;!]+")
+
+
+def _courteous_name(text: str, common: Collection[str]) -> Entity | None:
+    """A name with a courtesy before or after it, apart by punctuation: "renata farias,
+    obrigada". Two words at least: "obrigada, renata" is too little to tell."""
+    if "?" in text:
+        return None
+    clauses = [m for m in _CLAUSES.finditer(text) if m.group().strip()]
+    if len(clauses) != 2:
+        return None
+    courtesy = [
+        " ".join(re.sub(r"[^\w\s]", " ", fold(m.group())).split()) in _AROUND_A_NAME
+        for m in clauses
+    ]
+    if courtesy.count(True) != 1:
+        return None
+    clause = clauses[courtesy.index(False)]
+    words = clause.group().split()
+    if len(words) < 2 or not _name_words(words, common):
+        return None
+    start = clause.start() + len(clause.group()) - len(clause.group().lstrip())
+    end = clause.start() + len(clause.group().rstrip())
     return Entity(K.PERSON_NAME, proper_case(text[start:end]), start, end)
 
 

@@ -401,3 +401,10 @@ async def test_not_knowing_yet_at_the_summary_is_no_no(chat: Chat, sandbox: Runn
     assert "não reservei" not in chat.text
     await chat.says("ta, pode reservar")
     assert sandbox.network.client_by_code(reserved_code(chat)) is not None
+
+
+async def test_a_name_with_thanks_is_the_name(chat: Chat) -> None:
+    await chat.says("quero fibra na delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("renata farias, obrigada")  # not "Por nada!" and the name again
+    assert "• Nome: Renata Farias" in chat.last_reply.text
