@@ -22,7 +22,7 @@ from bot.errors import ReservationUnconfirmed
 from bot.messages import Button
 from bot.nlu.answers import proper_case
 from bot.nlu.base import EntityKind
-from bot.nlu.entities import looks_like_unit
+from bot.nlu.entities import looks_like_unit, unit_kinds
 from bot.ozmap.sales import Booking, remember_reservation
 from bot.validation import normalize_cpf
 from flows.address import correct_number, read_address, sales
@@ -65,6 +65,16 @@ def services(turn: Turn) -> Services:
 def unit_text(value: str) -> str:
     """A unit as the summary shows it: "apto 302 bloco b" → "Apto 302 Bloco B"."""
     return " ".join(w[:1].upper() + w[1:] for w in value.split())
+
+
+def unit_said(before: str | None, said: str) -> str:
+    """The unit once the customer said ``said`` of it: a part of another kind is added ("ah e é
+    bloco c" to "Apto 45" → "Apto 45 Bloco C"), a part of the same kind replaces it ("errei, é
+    apto 303" → "Apto 303")."""
+    said = unit_text(said)
+    if not before or unit_kinds(before) & unit_kinds(said):
+        return said
+    return f"{before} {said}"
 
 
 def known_plan(turn: Turn) -> PlanOffer | None:
@@ -149,7 +159,7 @@ def _noted(turn: Turn, answering: EntityKind | None) -> Outcome | None:
     data = sales(turn)
     unit = turn.take(K.UNIT) if answering is not K.UNIT else None
     if unit is not None:
-        data["unit"] = unit_text(unit)
+        data["unit"] = unit_said(data.get("unit"), unit)
         turn.say(turn.t("sales.noted", what=data["unit"]))
         return O.CHANGED
     correcting = turn.intent == "correct" or turn.state is S.CONFIRM
@@ -315,9 +325,13 @@ async def read_name(turn: Turn) -> Outcome:
     cpf = turn.take(K.CPF)
     if cpf is not None:
         data["cpf"] = cpf  # sent with the name: kept, not asked
-    name = typed_name(turn)
-    if corrected is not None and name is not None and len(name.split()) < 2:
-        name = None  # "errei, é apto 303": what is left of a correction ("Errei") is no name
+    if corrected is not None:
+        # "errei, é apto 303", "ah e é bloco c": what is left of a correction ("Errei", "Ah e
+        # É") is no name; only a full name the understander found beside it is
+        found = turn.take(K.PERSON_NAME)
+        name = found if found is not None and len(found.split()) >= 2 else None
+    else:
+        name = typed_name(turn)
     if name is None:
         if corrected is not None:
             return corrected
@@ -376,12 +390,14 @@ async def reserve(turn: Turn) -> Outcome | Jump:
     if said == "retry":
         turn.say(turn.t("sales.retry"))
         return O.RETRY
-    corrected = await correction(turn)
-    if corrected is not None:
-        return corrected  # the summary again, or the new address to confirm
     plans = offered_plans(turn)
     before = known_plan(turn)
     chosen = read_plan(turn, plans)
+    if chosen is not None and turn.fact(K.HOUSE_NUMBER) == str(chosen.speed):
+        turn.take(K.HOUSE_NUMBER)  # "300" where the plans are offered: the plan, no new number
+    corrected = await correction(turn)
+    if corrected is not None:
+        return corrected  # the summary again, or the new address to confirm
     if (
         chosen is not None
         and chosen != before

@@ -26,6 +26,7 @@ __all__ = [
     "looks_like_unit",
     "overlaps",
     "plans",
+    "unit_kinds",
     "units",
     "units_after",
 ]
@@ -68,7 +69,7 @@ _UNIT_PART = re.compile(
     r"\b(" + "|".join(sorted(_UNIT_WORDS, key=len, reverse=True)) + r")\b\.?\s*"
     # "o bloco é b", "the apartment is 302", "bloque: c"
     r"((?:é|eh|es|is|:)\s*)?"
-    r"(?:n[º°o]?\.?\s*)?(\d{1,5}[a-z]?\b|[a-z]\b)",
+    r"(?:n[º°o]?\.?\s*)?(\d{1,5}(?:-?[a-z])?\b|[a-z]\b)",
     re.IGNORECASE,
 )
 # what may stand between the parts of one unit: "apto 302, bloco b", "casa 7 da quadra b"
@@ -263,7 +264,7 @@ def units(text: str, *, expected: bool = False) -> list[Entity]:
     not coverage) is one too."""
     parts: list[tuple[int, int, str]] = []
     for m in _UNIT_PART.finditer(text):
-        word, value = _UNIT_WORDS[m.group(1).casefold()], m.group(3).casefold()
+        word, value = _UNIT_WORDS[m.group(1).casefold()], m.group(3).casefold().replace("-", "")
         if m.group(2) and word == "casa":
             continue  # "o numero da casa é 77" is a house number
         if value.isalpha() and word not in _LETTER_UNITS:
@@ -286,6 +287,12 @@ def units(text: str, *, expected: bool = False) -> list[Entity]:
         if bare:
             found.append(Entity(K.UNIT, bare.group(1).casefold(), bare.start(1), bare.end(1)))
     return found
+
+
+def unit_kinds(text: str) -> set[str]:
+    """The kinds of unit part ``text`` names: "Apto 302, Bloco B" → {"apto", "bloco"}."""
+    kinds = set(_UNIT_WORDS.values())
+    return {w for unit in units(text) for w in unit.value.split() if w in kinds}
 
 
 def looks_like_unit(text: str) -> bool:

@@ -217,3 +217,22 @@ async def test_what_is_no_unit_gets_the_unit_question_again(
     assert "unidade" in chat.text and "nome completo" not in chat.text
     await chat.says("apto 71")
     assert PLANS in chat.text and "nome completo" in chat.last_reply.text
+
+
+async def test_a_block_added_at_the_name_prompt_joins_the_flat(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    await chat.says("quero contratar")
+    await chat.says(BUILDING)
+    await chat.says("sim")
+    await chat.says("apto 45")
+    await chat.says("ah e é bloco c")
+    assert "Anotado: Apto 45 Bloco C" in chat.text
+    assert "nome completo" in chat.last_reply.text and "Ah" not in chat.text
+    await chat.says("vinicius araujo")
+    summary = chat.last_reply.text
+    assert "• Nome: Vinicius Araujo" in summary and "• Unidade: Apto 45 Bloco C" in summary
+    await chat.says("300")  # a plan's speed where the summary lists them: the plan, no number
+    reserved = property_of(sandbox, reserved_code(chat))
+    assert reserved["address"].startswith("Rua Rui Barbosa, 1200")
+    assert "plano 300" in reserved["observation"]

@@ -114,6 +114,9 @@ def test_codes_leave_taken_spans_alone() -> None:
         ("apto 1201 bl a", ["apto 1201 bloco a"]),
         ("é a casa 7 da quadra b", ["casa 7 quadra b"]),  # one unit, "da" between its parts
         ("apto 302 do bloco b", ["apto 302 bloco b"]),
+        ("ap. 12-b bl. c", ["apto 12b bloco c"]),  # the flat's letter after a dash
+        ("casa 3-a", ["casa 3a"]),
+        ("apto 12 - bloco b", ["apto 12 bloco b"]),
         ("quero internet em casa e tenho 2 filhos", []),  # "casa e" is no unit
         ("casa de frente pro mar", []),
         ("apaga meus dados", []),
@@ -314,3 +317,16 @@ def test_overlaps() -> None:
 def test_the_house_number_of_an_address_with_a_thousands_dot(text: str, number: str) -> None:
     found = facts.find(text)
     assert [e.value for e in found if e.kind is K.HOUSE_NUMBER] == [number]
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("Apto 302, Bloco B", {"apto", "bloco"}),
+        ("bloco c", {"bloco"}),
+        ("Quadra 3 Lote 12", {"quadra", "lote"}),
+        ("cobertura", set()),
+    ],
+)
+def test_unit_kinds(text: str, kinds: set[str]) -> None:
+    assert rules.unit_kinds(text) == kinds
