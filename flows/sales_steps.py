@@ -24,7 +24,7 @@ from bot.nlu.answers import proper_case
 from bot.nlu.base import EntityKind
 from bot.nlu.entities import looks_like_unit, unit_kinds
 from bot.ozmap.sales import Booking, remember_reservation
-from bot.validation import normalize_cpf
+from bot.validation import fold, normalize_cpf
 from flows.address import correct_number, read_address, sales
 from flows.common import answer
 from flows.plan_choice import offered_plans, read_plan
@@ -46,12 +46,19 @@ O = Outcome  # noqa: E741  # as in the flow's table
 K = EntityKind
 OBSERVATION = "Reserva de porta pelo chatbot ozbot ({channel})"
 _LETTER = re.compile(r"[^\W\d_]")
+_WORD = re.compile(r"[^\W\d_]+")
 _MAX_NAME_WORDS = 6
 #: what a message meaning these is not: a name (a greeting's or small talk's low score is
 #: often a name misread, "Carla Dias")
 _NOT_NAMES = frozenset(
     {"buy", "outage", "cancel", "human", "erase_data", "menu", "stop", "goodbye", "affirm",
      "deny", "ask_price"}
+)  # fmt: skip
+#: words that point at something said before ("esse entao", "ese mismo", "that one"): no
+#: person's name holds one
+_POINTING = frozenset(
+    {"esse", "essa", "este", "esta", "isso", "isto", "aquele", "aquela", "ese", "esa", "eso",
+     "aquel", "this", "that", "those", "these"}
 )  # fmt: skip
 #: what a step keeps when the address is corrected after it was confirmed
 _KEPT = (("name", K.PERSON_NAME), ("unit", K.UNIT), ("cpf", K.CPF))
@@ -196,7 +203,7 @@ async def confirm_place(turn: Turn) -> Outcome:
     if said == "no":
         turn.say(turn.t("sales.retry"))
         return O.RETRY
-    if turn.message.location is not None or (said is None and _could_be_address(turn.text)):
+    if turn.message.location is not None or (said is None and _could_be_address(turn)):
         return await read_address(turn)  # a corrected address, sent straight away
     if said is None and turn.text:  # "hã?": the question again, clearly
         t = turn.t
@@ -210,11 +217,18 @@ async def confirm_place(turn: Turn) -> Outcome:
     return O.UNCLEAR
 
 
-def _could_be_address(text: str | None) -> bool:
-    """Whether ``text`` could be an address sent as a correction ("hã?" could not)."""
-    return bool(text) and (
-        any(ch.isdigit() for ch in text or "") or len(re.findall(r"[^\W\d_]", text or "")) >= 3
-    )
+def _could_be_address(turn: Turn) -> bool:
+    """Whether the message could be an address sent as a correction: a digit, or a street the
+    understander found ("hã?", "é ali msm" could not); without an understander, a few letters."""
+    text = turn.text
+    if not text:
+        return False
+    if any(ch.isdigit() for ch in text):
+        return True
+    understood = turn.understanding
+    if understood is not None:
+        return understood.first(K.ADDRESS) is not None
+    return len(_LETTER.findall(text)) >= 3
 
 
 async def choose_place(turn: Turn) -> Outcome:
@@ -299,6 +313,7 @@ def typed_name(turn: Turn) -> str | None:
     if (
         len(_LETTER.findall(name)) < 2
         or len(name.split()) > _MAX_NAME_WORDS
+        or any(fold(w) in _POINTING for w in name.split())
         or "?" in name
         or (understood is not None and (understood.intent or "").startswith("faq_"))
         or any(ch.isdigit() for ch in name)
@@ -335,10 +350,11 @@ async def read_name(turn: Turn) -> Outcome:
     if name is None:
         if corrected is not None:
             return corrected
-        plan = read_plan(turn, offered_plans(turn))
+        plan = read_plan(turn, offered_plans(turn)) or _pointed_plan(turn)
         if plan is not None:
             # "300", "o de 300", "vou de 500 entao" where the name is asked: the plan chosen (or
-            # the one named on the way, said again), noted; the name again
+            # the one named on the way, said again, or "esse entao" after asking about one),
+            # noted; the name again
             turn.take(K.PLAN)
             chose(turn, plan)
             turn.say(turn.t("sales.noted", what=plan.label))
@@ -353,6 +369,18 @@ async def read_name(turn: Turn) -> Outcome:
         return O.NEEDS_CPF
     await _prepare_summary(turn)
     return O.NAMED
+
+
+def _pointed_plan(turn: Turn) -> PlanOffer | None:
+    """The plan asked about on the way ("quanto sale el de 500?"), when the message points at
+    it ("ese entonces", "esse mesmo"); None otherwise."""
+    if not any(fold(w) in _POINTING for w in _WORD.findall(turn.text)):
+        return None
+    speed = turn.fact(K.PLAN)
+    plan = next((p for p in offered_plans(turn) if speed and str(p.speed) == speed), None)
+    if plan is not None:
+        turn.take(K.PLAN)
+    return plan
 
 
 async def read_cpf(turn: Turn) -> Outcome:

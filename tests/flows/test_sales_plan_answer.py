@@ -81,3 +81,20 @@ async def test_the_name_and_the_plan_in_one_message(
     await chat.says(said)
     summary = chat.last_reply.text
     assert f"• Nome: {name}" in summary and f"• Plano: Fibra {plan}" in summary
+
+
+@pytest.mark.parametrize("said", ["esse entao", "esse mesmo", "isso, esse"])
+async def test_pointing_at_the_plan_asked_about_is_no_name(
+    chat: Chat, sandbox: RunningSandbox, said: str
+) -> None:
+    await chat.says("quero contratar")
+    await chat.says(COVERED)
+    await chat.says("sim")
+    await chat.says("quanto custa o de 500?")
+    assert "R$ 99,90" in chat.text
+    await chat.says(said)
+    assert "Esse" not in chat.text and "Isso" not in chat.text  # no name made of it
+    assert "nome completo" in chat.last_reply.text
+    await chat.says("lucia gomes")
+    summary = chat.last_reply.text
+    assert "• Nome: Lucia Gomes" in summary and "• Plano: Fibra 500 Mega" in summary
