@@ -344,7 +344,13 @@ _CHECKS = [
     Check(
         "hours",
         "answers with opening hours",
-        _any(r"\d{1,2} ?(h|:\d\d)", r"horario", r"hours", r"horario de atencion"),
+        _any(
+            r"\d{1,2} ?(h|:\d\d)",
+            r"\d{1,2} ?(am|pm)\b",  # "8am to 6pm"
+            r"horario",
+            r"hours",
+            r"horario de atencion",
+        ),
     ),
 ]
 

@@ -78,3 +78,9 @@ def test_giving_up_is_seen_in_three_languages() -> None:
 def test_an_erasure_declined_is_no_erasure(catalogs: Catalogs, lang: str) -> None:
     # "Certo, não apaguei nada." passed `erased` when the customer said no
     assert not CHECKS["erased"](catalogs.text(lang, "privacy.kept", PARAMS))
+
+
+def test_opening_hours_in_english_are_hours() -> None:
+    # the sample book's English answer: "8am to 6pm" has no "h" nor ":00"
+    assert CHECKS["hours"]("Our team answers Monday to Friday, 8am to 6pm, and on Saturdays.")
+    assert not CHECKS["hours"]("Can I help you with anything else?")
