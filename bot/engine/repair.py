@@ -278,6 +278,15 @@ def decide(
     # more likely the data misread: the step reads it
     meant = u.confidence >= (MEANT if where.expects in _DATA else CLEAR)
     row = _row(intents, intent)
+    if (
+        row is not None
+        and row.flow == where.default
+        and looks_like_question(message.text, worded=True)
+    ):
+        # "e qnd volta?" (when is it back?) reads as "voltar", the menu: a question asked (its
+        # first word says so; "voltar pro menu?" is the menu), which the honest "can't answer
+        # that here" serves better than the greeting
+        return go(Move.ANSWER)
     if where.at_rest and (row is None or row.flow == where.flow or not clear):
         # "vcs atendem na rui barbosa 1200?": a question or a remark that carries an address;
         # a doubtful request too ("sera q chega na av trompowsky 200?" read as buy at 0.44)

@@ -342,3 +342,11 @@ def test_a_no_with_a_farewell_where_data_is_asked_ends_politely() -> None:
     assert decide(where(Expect.NAME), says("nao"), alone, INTENTS).move is Move.STEP
     # and where a yes or no is asked, the no is the answer
     assert decide(where(Expect.YES_NO), says("nao, tchau"), both, INTENTS).move is not Move.CLOSE
+
+
+def test_a_question_read_as_the_menu_is_a_question() -> None:
+    rested = where(Expect.NOTHING, flow="outage", at_rest=True)
+    routed = decide(rested, says("e qnd volta?"), understood("menu", 0.85), INTENTS)
+    assert routed.move is Move.ANSWER  # "when is it back?", not "voltar" (the menu)
+    routed = decide(rested, says("voltar pro menu?"), understood("menu", 0.9), INTENTS)
+    assert (routed.move, routed.flow) == (Move.BEGIN, "menu")

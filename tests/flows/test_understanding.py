@@ -408,3 +408,11 @@ async def test_a_name_with_thanks_is_the_name(chat: Chat) -> None:
     await chat.says("sim")
     await chat.says("renata farias, obrigada")  # not "Por nada!" and the name again
     assert "• Nome: Renata Farias" in chat.last_reply.text
+
+
+async def test_when_is_it_back_after_an_outage_is_a_question_not_the_menu(chat: Chat) -> None:
+    await chat.says("sem sinal na lauro linhares 700")
+    assert "falha em massa" in chat.last_reply.text
+    await chat.says("e qnd volta?")  # "volta" is also "voltar ao menu"
+    assert "Sou o assistente virtual" not in chat.text  # not the greeting again
+    assert "não sei responder por aqui" in chat.text  # honest, and a person a word away
