@@ -175,7 +175,19 @@ async def read_place(turn: Turn) -> PlaceFound:
     if len(_LETTER.findall(text)) < 3:
         turn.say(turn.t("outage.unclear"), ask_location=True)
         return "unclear"
-    return _offer(turn, await turn.services.geocoder.geocode(text, limit=CANDIDATES))
+    places = await turn.services.geocoder.geocode(text, limit=CANDIDATES)
+    if len(places) == 1 and _whole_street(places[0]) and parse_house_number(text) is None:
+        # "lauro linhares": an outage is in a part of a street, and the street's midpoint may
+        # be out of it; the number tells where (asked as for a CEP)
+        street = places[0]
+        outage_data(turn)["cep"] = {"cep": street.cep, "street": street.street, "city": street.city}
+        return "needs_number"
+    return _offer(turn, places)
+
+
+def _whole_street(place: Place) -> bool:
+    """A street found without a house number on it (its midpoint)."""
+    return bool(place.street) and not place.number
 
 
 async def read_number(turn: Turn) -> PlaceFound:

@@ -247,3 +247,12 @@ async def test_not_knowing_the_code_is_fine_the_address_will_do(chat: Chat) -> N
     assert "Não encontrei esse endereço" not in chat.text
     await chat.says("rua lauro linhares 500")
     assert KNOWN_OUTAGE in chat.last_reply.text
+
+
+async def test_a_street_without_a_number_asks_the_number_before_looking(chat: Chat) -> None:
+    await chat.says("net lentaaa 😩😩")
+    await chat.says("lauro linhares")  # the outage is on a part of the street only
+    assert "Verifiquei" not in chat.text  # not the street's midpoint, told "no outage"
+    assert "número" in chat.last_reply.text
+    await chat.says("450")
+    assert "falha em massa" in chat.last_reply.text
