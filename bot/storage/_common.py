@@ -16,7 +16,11 @@ from typing import Any
 from bot.errors import LockTimeout, StorageError
 from bot.logsafe import customer_ref
 
-__all__ = ["DriverErrors", "KeyedLocks", "dump_context", "masked_key", "to_utc"]
+__all__ = ["DriverErrors", "KeyedLocks", "compact_json", "dump_context", "masked_key", "to_utc"]
+
+#: JSON as the stores write it: compact, accents kept. One encoder for every call
+#: (``json.dumps`` with arguments builds a new one each time, a turn writes three).
+compact_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -30,7 +34,7 @@ def to_utc(moment: datetime) -> datetime:
 def dump_context(context: dict[str, Any]) -> str:
     """``context`` as compact JSON, accents kept as they are; StorageError names the fix."""
     try:
-        return json.dumps(context, ensure_ascii=False, separators=(",", ":"))
+        return compact_json(context)
     except (TypeError, ValueError) as exc:
         raise StorageError(
             f"conversation.context must be JSON-serialisable ({exc}): store dates as ISO strings "

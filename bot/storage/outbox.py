@@ -28,6 +28,7 @@ from typing import Any
 
 from bot.errors import StorageError
 from bot.messages import Button, Reply
+from bot.storage._common import compact_json
 
 __all__ = ["OutboxStore", "Outgoing", "replies_from_json", "replies_to_json"]
 
@@ -35,7 +36,7 @@ __all__ = ["OutboxStore", "Outgoing", "replies_from_json", "replies_to_json"]
 def replies_to_json(replies: Sequence[Reply]) -> str:
     """``replies`` as compact JSON, a list of
     ``{"text", "buttons": [[payload, label]], "ask_location"}``."""
-    return json.dumps(
+    return compact_json(
         [
             {
                 "text": r.text,
@@ -43,9 +44,7 @@ def replies_to_json(replies: Sequence[Reply]) -> str:
                 "ask_location": r.ask_location,
             }
             for r in replies
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
+        ]
     )
 
 
