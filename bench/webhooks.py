@@ -39,25 +39,35 @@ third in phases where a loaded machine left the server behind its load); latency
 throughput do not hold at all: repeat a run (``--repeat``) before trusting a latency, and compare
 trees in the same run. Not a test: numbers depend on the machine; record them.
 
-Recorded 2026-12-01, today's tree (main at 7eeae71) twice, as ``today`` and ``new`` (the same
-code: the spread between the two is the noise), 150 customers at 10/s per phase, while other
-helpers' test suites kept the load average at 5-11 on the two cores (so the latencies say
-little):
+Recorded 2026-12-01 17:30 UTC, load average 4.6-8.5 on the two cores (other helpers' suites),
+150 customers at 10/s per phase: ``today`` = 7eeae71 (the issue's baseline), ``before`` = main at
+de5c6da, ``new`` = the lock taken with the inbox entry and the asynchronous clear (main at
+56e41a8 plus 7c14d67; it also carries other helpers' NLU and flow work landed in between):
 
-    server                     store    channel  turns CPU/turn  DB CPU DB RT DB tx client
-    HTTP floor (Starlette 200) -        telegram   750     0.32       -     -     -   0.28
-    PTB ConversationHandler    pickle   telegram   750     2.81       -     -     -   0.21
-    ozbot today                sqlite   telegram   750     6.20       -     -     -   0.29
-    ozbot today                sqlite   twilio     742     6.52       -     -     -   0.71
-    ozbot today                postgres telegram   750     6.85    1.69   8.1   8.1   0.29
-    ozbot today                postgres twilio     747     6.69    1.97   9.2   9.1   0.83
-    ozbot new                  sqlite   telegram   750     8.03       -     -     -   0.28
-    ozbot new                  sqlite   twilio     750     4.91       -     -     -   0.28
-    ozbot new                  postgres telegram   744     7.96    1.81   8.3   8.2   0.90
-    ozbot new                  postgres twilio     750     5.93    1.61   9.0   9.0   0.28
+    .venv/bin/python bench/webhooks.py --tree today=/work/wt/perf-baseline \
+        --tree before=/work/wt/perf-db-main --tree new=/work/wt/perf-db
 
-ozbot costs 2.2-2.9 times the PTB bot's CPU per turn (PTB/ozbot 0.35-0.57x) and 15-25 times
-the HTTP floor; PostgreSQL takes 8-9 round trips per turn, each its own transaction.
+    server                     store    channel  turns CPU/turn  DB CPU DB RT DB tx
+    HTTP floor (Starlette 200) -        telegram   750     0.28       -     -     -
+    PTB ConversationHandler    pickle   telegram   750     2.92       -     -     -
+    ozbot today                sqlite   telegram   750     5.05       -     -     -
+    ozbot today                sqlite   twilio     749     4.04       -     -     -
+    ozbot today                postgres telegram   748     6.34    1.98   8.2   8.1
+    ozbot today                postgres twilio     749     5.87    2.34   9.2   9.2
+    ozbot before               sqlite   telegram   750     3.79       -     -     -
+    ozbot before               sqlite   twilio     750     4.16       -     -     -
+    ozbot before               postgres telegram   750     4.69    1.77   6.2   6.1
+    ozbot before               postgres twilio     750     5.45    1.87   6.4   6.4
+    ozbot new                  sqlite   telegram   750     3.32       -     -     -
+    ozbot new                  sqlite   twilio     750     3.77       -     -     -
+    ozbot new                  postgres telegram   750     3.88    1.59   3.1   3.1
+    ozbot new                  postgres twilio     750     4.23    1.55   3.3   3.3
+
+PTB/ozbot 0.69-0.88x, ozbot/floor 12-15x. A PostgreSQL turn is three round trips (store the
+message, taking its lock and reading the conversation; commit; clear, unlocking); the rest of
+"DB RT" is the geocoder's cache write on the typed-address step (0.2 on Twilio) and the 5 s
+sweeps (about 0.1 at 45 turns/s; a fixed cost per second, not per turn). Reply p50 on
+PostgreSQL 35/26 ms before, 17/14 ms new (one fsync fewer a turn, and three statements fewer).
 """
 
 from __future__ import annotations
