@@ -167,6 +167,14 @@ class LeaseLocks(ABC):
             self._held.discard(held.key)
             self._keyed.release(held.key)
 
+    def abandon(self, held: Held) -> None:
+        """The statement dropping ``held``'s lease was cancelled mid-way: drop it again in a
+        task, and let the key go in this process only after that."""
+        if held in self._taken:
+            self._taken.discard(held)
+            self._held.discard(held.key)
+            self._drop_later(held.key)
+
     async def release(self, held: Held) -> None:
         if held not in self._taken:
             return

@@ -17,18 +17,22 @@ from collections.abc import Sequence
 from bot.storage.leases import LeaseLocks
 from bot.storage.postgres.connection import Connections, translate
 
-__all__ = ["DROP", "PostgresLeases"]
+__all__ = ["DROP", "SERVER_NOW", "PostgresLeases"]
+
+#: the database server's clock in epoch seconds: every replica stamps and judges a lease by
+#: the same clock (each host's own would let a replica whose clock runs ahead take live leases)
+SERVER_NOW = "extract(epoch FROM clock_timestamp())::double precision"
 
 # (the same rules as SQLite's: free, run out, ours, or the dead holder named)
-_TAKE = """
+_TAKE = f"""
 WITH took AS (
-    INSERT INTO locks (key, owner, expires_at) VALUES (%(key)s, %(owner)s, %(until)s)
+    INSERT INTO locks (key, owner, expires_at) VALUES (%(key)s, %(owner)s, {SERVER_NOW} + %(lease)s)
     ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-    WHERE locks.expires_at < %(now)s OR locks.owner = excluded.owner OR locks.owner = %(dead)s
+    WHERE locks.expires_at < {SERVER_NOW} OR locks.owner = excluded.owner OR locks.owner = %(dead)s
     RETURNING 1
 )
 SELECT EXISTS (SELECT FROM took), (SELECT owner FROM locks WHERE key = %(key)s)
-"""
+"""  # noqa: S608 - constants only
 #: CTEs dropping the lease of %(lock_key)s if %(lock_owner)s still holds it: kept (counted)
 #: while the conversation exists, deleted once it does not. Both see one snapshot, so exactly
 #: one of them applies.
@@ -44,7 +48,8 @@ kept AS (
 _DROP = f"WITH {DROP} SELECT 1"
 # (a lease dropped while the renewal was on its way stays dropped: its expires_at is 0)
 _RENEW = (
-    "UPDATE locks SET expires_at = %s WHERE owner = %s AND key = ANY(%s::text[]) AND expires_at > 0"
+    f"UPDATE locks SET expires_at = {SERVER_NOW} + %s"  # noqa: S608 - constants only
+    " WHERE owner = %s AND key = ANY(%s::text[]) AND expires_at > 0"
 )
 
 
@@ -56,7 +61,8 @@ class PostgresLeases(LeaseLocks):
         self._connections = connections
 
     async def take_lease(self, key: str, until: float, now: float, dead: str) -> str | None:
-        params = {"key": key, "owner": self.owner, "until": until, "now": now, "dead": dead}
+        # (until and now are the wall clock's: the server's own is used instead)
+        params = {"key": key, "owner": self.owner, "lease": self.lease, "dead": dead}
         with translate("taking a lock"):
             async with self._connections.connection() as conn:
                 cur = await conn.execute(_TAKE, params)
@@ -73,4 +79,4 @@ class PostgresLeases(LeaseLocks):
     async def renew_leases(self, keys: Sequence[str], until: float) -> None:
         with translate("renewing lock leases"):
             async with self._connections.connection() as conn:
-                await conn.execute(_RENEW, (until, self.owner, list(keys)))
+                await conn.execute(_RENEW, (self.lease, self.owner, list(keys)))

@@ -28,7 +28,7 @@ from bot.storage.migrations import MIGRATIONS, Migration
 from bot.storage.news import Subscriber
 from bot.storage.outbox import Outgoing
 from bot.storage.postgres.connection import Connections, describe_dsn, lock_id, translate
-from bot.storage.postgres.leases import DROP, PostgresLeases
+from bot.storage.postgres.leases import DROP, SERVER_NOW, PostgresLeases
 from bot.storage.postgres.news import PostgresNews
 from bot.storage.queries import (
     CONVERSATION_COLUMNS,
@@ -191,10 +191,14 @@ _INBOX_ACCEPT_LOCKED = (
     SELECT turn FROM locks WHERE key = %(key)s::text
 ), took AS (
     INSERT INTO locks (key, owner, expires_at)
-    SELECT %(key)s::text, %(lock_owner)s::text, %(lock_until)s::double precision
+    SELECT %(key)s::text, %(lock_owner)s::text, """
+    + SERVER_NOW
+    + """ + %(lock_lease)s::double precision
     FROM entry WHERE entry.first IS NULL
     ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
-    WHERE locks.expires_at < %(now)s OR locks.owner = excluded.owner
+    WHERE locks.expires_at < """
+    + SERVER_NOW
+    + """ OR locks.owner = excluded.owner
     RETURNING turn, xmax = 0 AS inserted
 )
 SELECT entry.id, entry.first, took.turn IS NOT NULL,
@@ -408,6 +412,11 @@ class PostgresStore(SqlStore):
         }
         try:
             await self._count("finishing an inbox entry", _INBOX_DONE, params)
+        except asyncio.CancelledError:
+            # the statement may still drop the lease: drop it first, then let the key go here
+            if held is not None and mine:
+                self._locks.abandon(held)
+            raise
         finally:
             if held is not None:
                 self._locks.given_back(held)
@@ -432,12 +441,8 @@ class PostgresStore(SqlStore):
             # (the subquery saw the inbox before this insert: the earliest other entry, or NULL)
             entry, first = int(stored[0][0]), stored[0][1]
             return Accepted(entry, behind=first is not None and int(first) < entry)
-        wall = time.time()  # leases are compared across processes: the wall clock
-        params |= {
-            "lock_owner": self._locks.owner,
-            "lock_until": wall + self._locks.lease,
-            "now": wall,
-        }
+        # (stamped by the server's clock, as every lease is: bot/storage/postgres/leases.py)
+        params |= {"lock_owner": self._locks.owner, "lock_lease": self._locks.lease}
         try:
             stored = await self._fetch("storing an accepted message", _INBOX_ACCEPT_LOCKED, params)
         except BaseException as exc:
