@@ -282,10 +282,12 @@ def decide(
         row is not None
         and row.flow == where.default
         and looks_like_question(message.text, worded=True)
+        and not row.matches(normalize(message.text or ""))
     ):
         # "e qnd volta?" (when is it back?) reads as "voltar", the menu: a question asked (its
         # first word says so; "voltar pro menu?" is the menu), which the honest "can't answer
-        # that here" serves better than the greeting
+        # that here" serves better than the greeting; one that names the menu ("como volto pro
+        # menu?") asks for it
         return go(Move.ANSWER)
     if where.at_rest and (row is None or row.flow == where.flow or not clear):
         # "vcs atendem na rui barbosa 1200?": a question or a remark that carries an address;

@@ -350,3 +350,10 @@ def test_a_question_read_as_the_menu_is_a_question() -> None:
     assert routed.move is Move.ANSWER  # "when is it back?", not "voltar" (the menu)
     routed = decide(rested, says("voltar pro menu?"), understood("menu", 0.9), INTENTS)
     assert (routed.move, routed.flow) == (Move.BEGIN, "menu")
+    # a question that names the menu asks for it, at rest and mid-sale alike
+    routed = decide(rested, says("como volto pro menu?"), understood("menu", 0.99), INTENTS)
+    assert (routed.move, routed.flow) == (Move.BEGIN, "menu")
+    selling = where(Expect.NAME, flow="sales")
+    asked = says("como faço pra voltar pro menu?")
+    routed = decide(selling, asked, understood("menu", 0.99), INTENTS)
+    assert (routed.move, routed.flow) == (Move.BEGIN, "menu")
