@@ -168,6 +168,23 @@ def test_a_full_name_at_the_name_prompt_is_the_name_whatever_its_letters_resembl
     assert (understood.intent, understood.value(K.PERSON_NAME)) == ("inform", name)
 
 
+@pytest.mark.parametrize(
+    ("text", "expects", "intent"),
+    [
+        # an answer with no price word and no "?" is no price question (was ask_price 0.90)
+        ("é o 302", Expect.UNIT, "inform"),
+        # forgetting what was sent, the data named, is the erasure (was stop 0.91)
+        ("esquece tudo q eu te mandei, nao quero meu cpf ai com vcs", Expect.NOTHING, "erase_data"),
+        # "that one, then" after a price answer is the choice (was nothing, then a name)
+        ("ese entonces", Expect.NAME, "affirm"),
+    ],
+)
+def test_what_the_blind_conversations_misread(
+    nlu: EmbeddedUnderstander, text: str, expects: Expect, intent: str
+) -> None:
+    assert nlu.read(text, expects=expects).intent == intent
+
+
 def test_a_question_at_the_yes_no_prompt_is_a_digression_carrying_the_yes(
     nlu: EmbeddedUnderstander,
 ) -> None:
