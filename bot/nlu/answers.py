@@ -105,7 +105,10 @@ _NAME_WORD = re.compile(r"^[^\W\d_]+(?:['’\-][^\W\d_]+)*$", re.UNICODE)
 _NAME_MARKERS = re.compile(
     r"(?:\bmeu\s+nome\s+(?:completo\s+)?(?:e|é|eh)|\bme\s+chamo|\bsou\s+(?:o|a)|"
     r"\baqui\s+(?:quem\s+fala\s+)?(?:e|é)\s+(?:o|a)|\bnome\s*:|\bmy\s+name\s+is|"
-    r"\bmy\s+name's|\bme\s+llamo|\bmi\s+nombre\s+es)\s+",
+    r"\bmy\s+name's|\bme\s+llamo|\bmi\s+nombre\s+es|"
+    # someone else's, for whom the customer buys: "o nome dela é ...", "nome da minha mae eh"
+    r"\bnome\s+(?:completo\s+)?(?:dela|dele|d[ao]\s+(?:minha\s+|meu\s+)?\w+)\s+(?:e|é|eh)|"
+    r"\b(?:her|his)\s+(?:full\s+)?name\s+is|\bsu\s+nombre\s+es)\s+",
     re.IGNORECASE,
 )
 _MAX_NAME_WORDS = 5

@@ -32,6 +32,6 @@ async def test_an_unknown_street_is_not_found(chat: Chat, said: str) -> None:
 async def test_no_street_at_the_confirmation_asks_it_again(chat: Chat) -> None:
     await chat.says("quero contratar")
     await chat.says("rua delminda silveira 900")
-    await chat.says("é ali msm")  # not understood as a yes: the question again, no lookup
+    await chat.says("ahn kkk")  # no street, no yes: the question again, no lookup
     assert NOT_FOUND not in chat.text
     assert "Delminda Silveira, 900" in chat.last_reply.text and "Está certo?" in chat.text

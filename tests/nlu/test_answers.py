@@ -136,6 +136,12 @@ def test_looks_like_name(text: str, expected: bool) -> None:
         ("me chamo roberto lima da costa", "Roberto Lima da Costa"),
         ("my name is Mary Smith", "Mary Smith"),
         ("me llamo Juan Perez", "Juan Perez"),
+        # bought for someone else: the name said as theirs
+        ("o nome dela é vera lucia campos", "Vera Lucia Campos"),
+        ("nome da minha mae eh ana maria souza", "Ana Maria Souza"),
+        ("her name is mary jones", "Mary Jones"),
+        ("su nombre es juana perez", "Juana Perez"),
+        ("qual o nome do plano e o preco?", None),
         ("meu nome é", None),
         ("oi quero internet", None),
     ],
