@@ -307,7 +307,8 @@ class Dialogue:
         return not (expects is Expect.YES_NO and _finishes(flow, turn.state))
 
     async def _step(self, flow: CompiledFlow, turn: Turn) -> None:
-        before = (turn.state, _flow_data(turn.context))
+        # a snapshot: steps change the context's lists and dicts in place
+        before = (turn.state, copy.deepcopy(_flow_data(turn.context)))
         await self._settle(flow, turn, await self._run(flow, turn), before=before)
 
     async def _settle(
@@ -421,7 +422,7 @@ class Dialogue:
 
 def _flow_data(context: dict[str, object]) -> dict[str, object]:
     """What the flows keep in the context (the engine's own keys, ``_...``, left out)."""
-    return copy.deepcopy({k: v for k, v in context.items() if not k.startswith("_")})
+    return {k: v for k, v in context.items() if not k.startswith("_")}
 
 
 def _finishes(flow: CompiledFlow, state: Enum) -> bool:
