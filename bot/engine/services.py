@@ -40,8 +40,8 @@ class Answerer(Protocol):
     question is asked again), and the sales flow offers its plans. Must not raise."""
 
     def answer(self, understanding: Understanding, language: str) -> Reply | None:
-        """The reply to the question ``understanding`` holds (its intent: ``ask_price``,
-        ``ask_plans``, ``faq_*``; its entities: a plan's speed), in ``language``; None when
+        """The reply to the question ``understanding`` holds (its intent: ``ask_price``
+        or ``faq_*``; its entities: a plan's speed), in ``language``; None when
         there is no answer for it (the engine then says it cannot answer that)."""
         ...
 

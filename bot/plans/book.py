@@ -34,8 +34,8 @@ PLAN_PREFIX = "plan:"
 SAMPLE = package_path("bot.plans", "sample.yml")
 #: the language whose text stands in for a language the provider did not write
 FALLBACK = "pt_BR"
-#: the intents that ask for a price or the plans
-_PRICE_INTENTS = frozenset({"ask_price", "ask_plans"})
+#: the intents that ask for a price or the plans (one since ``ask_plans`` merged into it)
+_PRICE_INTENTS = frozenset({"ask_price"})
 _TOPIC_NAME = re.compile(r"[a-z][a-z0-9_]*")
 #: how many ways of asking a topic of the provider's own needs, per language written
 MIN_QUESTIONS = 3
