@@ -20,7 +20,6 @@ port). The seed's notable elements are constants in :mod:`bot.ozmap.sandbox` (``
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 
@@ -28,6 +27,7 @@ import pytest
 from playwright.async_api import Browser, async_playwright
 
 from bot.ozmap.sandbox import Network, RunningSandbox, serve_in_thread
+from tests.support.services import unavailable
 
 SANDBOX_TOKEN = "sandbox-test-token"
 
@@ -49,11 +49,9 @@ async def browser() -> AsyncIterator[Browser]:
     """A real headless Chromium. Missing: a failure in CI (``scripts/services-up`` installs it),
     a skip on a developer's machine."""
     if not shutil.which(CHROMIUM):
-        if os.environ.get("CI") == "true":
-            pytest.fail(
-                f"{CHROMIUM} is missing: scripts/services-up installs it (apt-get install chromium)"
-            )
-        pytest.skip(f"{CHROMIUM} is not installed: run scripts/services-up")
+        unavailable(
+            f"{CHROMIUM} is missing: scripts/services-up installs it (apt-get install chromium)"
+        )
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True

@@ -16,6 +16,7 @@ from bot.i18n import Catalogs
 from bot.storage.base import Store
 from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SqliteStore
+from tests.support.services import unavailable
 
 POSTGRES_URL = os.environ.get("OZBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -30,10 +31,7 @@ def _postgres_or_skip() -> None:
         with psycopg.connect(POSTGRES_URL, connect_timeout=3):
             pass
     except psycopg.OperationalError as exc:
-        reason = f"PostgreSQL unreachable ({exc}): run scripts/services-up"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
+        unavailable(f"PostgreSQL unreachable ({exc}): run scripts/services-up")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -26,13 +26,13 @@ from urllib.parse import urlsplit
 
 import httpx
 import psycopg
-import pytest
 from psycopg import sql
 
 from bot.ozmap.sandbox import RunningSandbox
 from bot.storage.base import Store
 from tests.fakes.payloads import tg_callback, tg_location, tg_text
 from tests.support.net import free_port
+from tests.support.services import unavailable
 
 __all__ = [
     "Customer",
@@ -188,9 +188,7 @@ async def fresh_postgres() -> AsyncIterator[str]:
     try:
         admin = await psycopg.AsyncConnection.connect(POSTGRES_URL, autocommit=True)
     except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL unreachable ({exc}): run scripts/services-up")
-        pytest.skip(f"PostgreSQL unreachable ({exc}): run scripts/services-up")
+        unavailable(f"PostgreSQL unreachable ({exc}): run scripts/services-up")
     name = f"ozbot_faults_{uuid.uuid4().hex[:10]}"
     async with admin:
         await admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))

@@ -12,6 +12,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from tests.support.services import unavailable
+
 POSTGRES_URL = os.environ.get("OZBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -20,9 +22,7 @@ def postgres_database_url() -> Iterator[str]:
     try:
         conn = psycopg.connect(POSTGRES_URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL at {POSTGRES_URL} is unreachable ({exc}): scripts/services-up")
-        pytest.skip(f"PostgreSQL is unreachable: {exc}")
+        unavailable(f"PostgreSQL at {POSTGRES_URL} is unreachable ({exc}): scripts/services-up")
     schema = f"ops_{uuid.uuid4().hex[:12]}"
     with conn:
         conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))

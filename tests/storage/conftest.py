@@ -26,6 +26,7 @@ from bot.storage.base import Store
 from bot.storage.postgres import PostgresStore, describe_dsn
 from bot.storage.sqlite import SqliteStore
 from tests.support.clock import ManualClock
+from tests.support.services import unavailable
 
 POSTGRES_URL = os.environ.get("OZBOT_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -87,13 +88,10 @@ def postgres_url() -> str:
         with psycopg.connect(POSTGRES_URL, connect_timeout=3):
             pass
     except psycopg.OperationalError as exc:
-        reason = (
+        unavailable(
             f"PostgreSQL is not reachable at {describe_dsn(POSTGRES_URL)} ({exc}); run "
             "scripts/services-up or set OZBOT_TEST_POSTGRES"
         )
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
     return POSTGRES_URL
 
 
