@@ -18,7 +18,7 @@ import re
 from collections.abc import Collection, Sequence
 
 from bot.nlu import entities as rules
-from bot.nlu.answers import named, option, yes_no
+from bot.nlu.answers import looks_like_name, named, option, proper_case, yes_no
 from bot.nlu.base import Entity, EntityKind, Expect, Option
 from bot.nlu.streets import StreetIndex
 
@@ -32,6 +32,15 @@ MASKED = frozenset({K.CEP, K.CPF, K.CNPJ, K.CODE, K.UNIT, K.ADDRESS, K.HOUSE_NUM
 # Free numbers are house numbers where nothing else would claim them.
 _NUMBER_STATES = {Expect.NOTHING, Expect.ADDRESS, Expect.NUMBER, Expect.YES_NO}
 _TRAILING_NUMBER = re.compile(r"(\d{1,3}\.\d{3}|\d{1,6})\s*-?\s*([a-z])?$", re.IGNORECASE)
+#: what may stand between a datum and a name beside it: "apto 12, maria souza"
+_AROUND = " \t\n,;:-.!/"
+_FULL_NAME = 2  # words
+#: where a name is asked (the plans just listed), a bare speed before or after the words of a
+#: name is the plan chosen with it: "300 joao silva", "maria souza, 500"
+_SPEED_BESIDE = (
+    re.compile(r"^\s*(\d{2,4})(?=[\s,;:\-]+[^\W\d_])"),
+    re.compile(r"(?<=[^\W\d_])[\s,;:\-]+(\d{2,4})\s*[.!]*\s*$"),
+)
 
 
 def find(
@@ -72,10 +81,52 @@ def find(
     found += free(addresses)
     found += free(rules.units_after(text, found))  # "1200/302", "950 fundos"
     found += _house_numbers(text, expects, found, chosen is not None)
+    if expects is Expect.NAME:
+        found += free(_speeds_beside_a_name(text, common))
     introduced = named(text, common)
+    if introduced is None and expects is Expect.UNIT and any(e.kind is K.UNIT for e in found):
+        introduced = _name_beside(text, found, common)  # "apto 12, maria souza"
     if introduced is not None and not rules.overlaps(introduced.start, introduced.end, spans()):
         found.append(introduced)
     return sorted(found, key=lambda e: (e.start, e.end))
+
+
+def _speeds_beside_a_name(text: str, common: Collection[str]) -> list[Entity]:
+    """The speed at one end of a message whose other words read as a name (what is left of
+    "na verdade é 1500" is no name: there the number is no plan)."""
+    for pattern in _SPEED_BESIDE:
+        m = pattern.search(text)
+        if m is None:
+            continue
+        rest = (text[: m.start()] + " " + text[m.end() :]).strip(" \t\n,;:-.!")
+        if looks_like_name(rest, common):
+            return [Entity(K.PLAN, str(int(m.group(1))), m.start(1), m.end(1))]
+    return []
+
+
+def _name_beside(text: str, found: Sequence[Entity], common: Collection[str]) -> Entity | None:
+    """The one piece of ``text`` beside its data that reads as a full name (a first name and a
+    surname: one word beside a unit is as likely a block's name, "bloco b, torre sul")."""
+    pieces: list[tuple[int, int]] = []
+    at = 0
+    for e in sorted(found, key=lambda e: e.start):
+        pieces.append((at, e.start))
+        at = max(at, e.end)
+    pieces.append((at, len(text)))
+    kept = []
+    for start, end in pieces:
+        piece = text[start:end]
+        body = piece.strip(_AROUND)
+        if body:
+            kept.append((start + piece.index(body), body))
+    if len(kept) != 1:
+        return None
+    start, body = kept[0]
+    if len(body.split()) < _FULL_NAME or rules.looks_like_unit(body):
+        return None
+    if not looks_like_name(body, common):
+        return None  # "bloco b torre sul": the rest of the unit, no name
+    return Entity(K.PERSON_NAME, proper_case(body), start, start + len(body))
 
 
 def _option_by_plan(found: Sequence[Entity], options: Sequence[Option]) -> Entity | None:

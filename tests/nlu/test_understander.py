@@ -308,3 +308,41 @@ def test_a_yes_or_no_with_emoji_is_the_answer(
     nlu: EmbeddedUnderstander, text: str, intent: str
 ) -> None:
     assert nlu.read(text, expects=Expect.YES_NO).intent == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "plan", "name"),
+    [("300 joao silva", "300", "Joao Silva"), ("maria souza, 500", "500", "Maria Souza")],
+)
+def test_a_bare_speed_beside_a_name_at_the_name_prompt_is_the_plan(
+    nlu: EmbeddedUnderstander, text: str, plan: str, name: str
+) -> None:
+    # where the name is asked the plans were just listed: the speed is the one chosen
+    understood = nlu.read(text, expects=Expect.NAME)
+    assert understood.value(K.PLAN) == plan and understood.value(K.PERSON_NAME) == name
+
+
+@pytest.mark.parametrize("text", ["na verdade é 1500", "rua delminda silveira 300"])
+def test_a_number_with_no_name_beside_it_is_no_plan_at_the_name_prompt(
+    nlu: EmbeddedUnderstander, text: str
+) -> None:
+    assert nlu.read(text, expects=Expect.NAME).value(K.PLAN) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "unit", "name"),
+    [
+        ("apto 12, maria souza", "apto 12", "Maria Souza"),
+        ("joao pedro alves - casa 3", "casa 3", "Joao Pedro Alves"),
+    ],
+)
+def test_a_full_name_beside_the_unit_where_the_unit_is_asked(
+    nlu: EmbeddedUnderstander, text: str, unit: str, name: str
+) -> None:
+    understood = nlu.read(text, expects=Expect.UNIT)
+    assert understood.value(K.UNIT) == unit and understood.value(K.PERSON_NAME) == name
+
+
+@pytest.mark.parametrize("text", ["bloco b torre sul", "apto 12 bloco sul", "casa 3 fundos"])
+def test_the_rest_of_a_unit_is_no_name(nlu: EmbeddedUnderstander, text: str) -> None:
+    assert nlu.read(text, expects=Expect.UNIT).first(K.PERSON_NAME) is None
