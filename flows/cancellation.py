@@ -1,8 +1,8 @@
 """Cancellation: a customer cancels a port reservation made in this conversation. Cancelling
 deletes the OZmap property and its client, which frees the port (OZmap tutorial 004).
 
-Only the reservations this contact made (``context["reservations"]``, recorded by the sales
-flow) are offered, and only their codes are ever looked up or deleted: a code typed by the
+Only the reservations this contact made (:func:`bot.ozmap.sales.reservations`, recorded by
+the sales flow) are offered, and only their codes are ever looked up or deleted: a code typed by the
 customer counts only when it is one of them. Any other code, and a contact with no
 reservations, gets no deletion and the offer of a person, so nobody can cancel someone else's
 reservation by guessing or copying a code. A code whose client is already implanted is an
@@ -26,6 +26,7 @@ from bot.messages import Button
 from bot.nlu.answers import yes_no
 from bot.nlu.base import Expect
 from bot.ozmap.models import Property
+from bot.ozmap.sales import forget_reservation, reservations
 from bot.validation import fold
 from flows.common import CODE_PREFIX, WORD, answer, human_and_menu, looks_like_code, menu_button
 
@@ -61,8 +62,7 @@ TRANSITIONS: list[list[Any]] = [
 
 
 def own_reservations(turn: Turn) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = turn.context.get("reservations", [])
-    return found
+    return reservations(turn.context)
 
 
 def _same(a: str, b: str) -> bool:
@@ -126,7 +126,7 @@ def confirm(turn: Turn) -> None:
 
 
 def _forget_reservation(turn: Turn, code: str) -> None:
-    turn.context["reservations"] = [r for r in own_reservations(turn) if r["code"] != code]
+    forget_reservation(turn.context, code)
 
 
 def _kept(turn: Turn, code: str) -> Jump:

@@ -11,6 +11,7 @@ from typing import Any
 from bot.engine import FlowSpec, Row, Turn
 from bot.messages import Button
 from bot.nlu.base import Expect
+from flows.plan_choice import list_plans
 
 
 class State(StrEnum):
@@ -72,4 +73,5 @@ FLOW = FlowSpec(
     outcomes=Outcome,
     transitions=TRANSITIONS,
     rows=ROWS,
+    options=list_plans,  # "quais as opcoes?": the plans, then the menu's own options
 )

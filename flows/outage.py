@@ -33,6 +33,7 @@ from bot.engine import FlowSpec, Jump, Row, Services, Turn, back_to_menu
 from bot.errors import OzmapUnavailable
 from bot.nlu.base import Expect
 from bot.ozmap.outage import OutageReader
+from bot.ozmap.sales import reservations
 from flows.common import code_buttons, human_and_menu, menu_button, offer_places
 from flows.outage_place import (
     PlaceFound,
@@ -103,7 +104,7 @@ SHOWN_CODES = 3
 
 def own_codes(turn: Turn) -> list[str]:
     """The client codes of this contact: its reservations, latest first."""
-    codes = [r["code"] for r in turn.context.get("reservations", [])]
+    codes = [r["code"] for r in reservations(turn.context)]
     return list(dict.fromkeys(reversed(codes)))
 
 
@@ -182,7 +183,7 @@ async def check_code(turn: Turn, typed: str) -> Outcome | Jump:
         status = await reader(turn).status(code)
     else:
         # the property this contact's reservation made, not any other holding the code
-        made = next(r for r in turn.context.get("reservations", []) if r["code"] == own)
+        made = next(r for r in reservations(turn.context) if r["code"] == own)
         status = await reader(turn).status(
             code, property_id=made.get("property_id"), address=made.get("address")
         )

@@ -19,7 +19,14 @@ from bot.messages import Button
 from bot.nlu.base import EntityKind
 from bot.validation import fold
 
-__all__ = ["PLAN_PREFIX", "offered_plans", "plan_buttons", "read_plan"]
+__all__ = [
+    "PLAN_PREFIX",
+    "list_plans",
+    "offered_plans",
+    "plan_buttons",
+    "plans_listed",
+    "read_plan",
+]
 
 #: the payload of a plan's button
 PLAN_PREFIX = "plan:"
@@ -37,6 +44,19 @@ def offered_plans(turn: Turn) -> Sequence[PlanOffer]:
     if svc.answers is None:
         return ()
     return svc.answers.plans(turn.language)
+
+
+def plans_listed(turn: Turn, plans: Sequence[PlanOffer]) -> str:
+    """The plans as the bot lists them: a line each, under "these are our plans"."""
+    return turn.t("plans.list", plans="\n".join(f"• {p.label}" for p in plans))
+
+
+def list_plans(turn: Turn) -> None:
+    """Say the plans offered (nothing when the provider lists none): what a sale answers to
+    "quais as opcoes?"."""
+    plans = offered_plans(turn)
+    if plans:
+        turn.say(plans_listed(turn, plans))
 
 
 def plan_buttons(plans: Sequence[PlanOffer]) -> list[Button]:

@@ -16,6 +16,7 @@ from typing import Any
 from bot.engine import FlowSpec, Jump, Row, Turn, back_to_menu
 from bot.messages import Button
 from bot.nlu.base import Expect
+from bot.ozmap.sales import reservations
 from flows.common import answer
 
 
@@ -44,7 +45,7 @@ TRANSITIONS: list[list[Any]] = [
 def ask(turn: Turn) -> None:
     t = turn.t
     lines = [t("privacy.confirm")]
-    codes = [r["code"] for r in turn.context.get("reservations", [])]
+    codes = [r["code"] for r in reservations(turn.context)]
     if codes:
         lines.append(t("privacy.confirm.reservations", codes=", ".join(codes)))
     turn.say(

@@ -23,10 +23,11 @@ from bot.engine import FlowSpec, Row, Translate, Turn, back_to_menu
 from bot.engine.dialogue import CHOOSING_KEY
 from bot.messages import Button
 from bot.nlu.base import Expect
+from bot.ozmap.sales import reservations
 from bot.validation import mask_cpf
 from flows.address import geocoded, read_address, read_number, sales
 from flows.common import answer, offer_places
-from flows.plan_choice import offered_plans
+from flows.plan_choice import list_plans, offered_plans
 from flows.sales_states import Outcome, State
 from flows.sales_steps import (
     choose_place,
@@ -157,7 +158,7 @@ def summary(turn: Turn) -> None:
 
 
 def reserved(turn: Turn) -> None:
-    latest = turn.context["reservations"][-1]
+    latest = reservations(turn.context)[-1]
     turn.say(turn.t("sales.reserved", code=latest["code"], address=latest["address"]))
 
 
@@ -209,4 +210,5 @@ FLOW = FlowSpec(
     on_begin=begin,
     lookups=geocoded,
     leaving=leaving,
+    options=list_plans,
 )

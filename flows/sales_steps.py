@@ -27,7 +27,7 @@ from bot.ozmap.sales import Booking, remember_reservation
 from bot.validation import fold, normalize_cpf
 from flows.address import correct_number, read_address, sales
 from flows.common import answer
-from flows.plan_choice import offered_plans, read_plan
+from flows.plan_choice import offered_plans, plans_listed, read_plan
 from flows.sales_states import Outcome
 from flows.sales_states import State as S
 
@@ -138,8 +138,7 @@ def offer_plans(turn: Turn, *, covered: bool = False) -> None:
     plans = offered_plans(turn)
     lines = [turn.t("sales.covered")] if covered else []
     if plans and known_plan(turn) is None:
-        listed = "\n".join(f"• {p.label}" for p in plans)
-        lines.append(turn.t("plans.list", plans=listed))
+        lines.append(plans_listed(turn, plans))
         turn.context[CHOOSING_KEY] = "sales"  # "o mais barato" now chooses among them
     if lines:
         turn.say("\n".join(lines))
@@ -465,13 +464,12 @@ async def _book(turn: Turn) -> Outcome:
         + (f" · plano {data['plan']}" if data.get("plan") else ""),
         cpf=data.get("cpf"),  # into OZmap only where the provider opted in
     )
-    reservations: list[dict[str, Any]] = turn.context.setdefault("reservations", [])
     try:
         # an earlier attempt that got through (its answer lost) is found by the code, not redone
         created = await svc.sales.reserve(booking, data["feasibility"]["boxes"])
     except ReservationUnconfirmed:
         # OZmap may hold it: kept as this contact's, so "sim" checks again and "cancelar" finds it
-        remember_reservation(reservations, code=code, address=address, at=svc.clock())
+        remember_reservation(turn.context, code=code, address=address, at=svc.clock())
         turn.say(
             turn.t("sales.reservation_unconfirmed", code=code),
             Button("yes", turn.t("sales.button.check_again")),
@@ -482,7 +480,7 @@ async def _book(turn: Turn) -> Outcome:
         await _record_prospect(turn)
         return O.PORTS_GONE
     remember_reservation(
-        reservations, code=code, address=address, at=svc.clock(), property_id=created.id
+        turn.context, code=code, address=address, at=svc.clock(), property_id=created.id
     )
     return O.RESERVED
 

@@ -32,6 +32,7 @@ from bot.engine.repair import (
     EXPECTED_FACTS,
     SPENT,
     Situation,
+    asks_options,
     carries_answer,
     decide,
     looks_like_question,
@@ -48,6 +49,7 @@ from bot.engine.routing import (
 from bot.engine.services import Services
 from bot.messages import Button, Inbound, Reply
 from bot.nlu.base import EntityKind, Expect, Option, Understanding
+from bot.ozmap.sales import reservations
 
 __all__ = ["CHOOSING_KEY", "SWITCH_KEY", "UNCLEAR_KEY", "Dialogue"]
 
@@ -64,8 +66,6 @@ CHOOSING_KEY = "_choosing"
 _NUMBERS = frozenset({Expect.NUMBER, Expect.UNIT})
 #: how many states a message may answer at once (a bound, in case a step leaves its fact)
 _MAX_ADVANCE = 6
-#: where the sales flow keeps the reservations this contact made (``Conversation.context``)
-RESERVATIONS_KEY = "reservations"
 #: states whose step reads data or a choice: a step that leaves the conversation there with
 #: nothing learnt ("não encontrei esse endereço", again) got an unclear answer
 _ASKS = frozenset(Expect) - {Expect.NOTHING, Expect.TEXT}
@@ -177,7 +177,7 @@ class Dialogue:
             # made (the next message at rest takes the conversation back to the menu)
             reserved=at_rest
             and conversation.flow != flows.default
-            and bool(conversation.context.get(RESERVATIONS_KEY)),
+            and bool(reservations(conversation.context)),
         )
         return conversation, decide(where, message, understood, self._intents)
 
@@ -245,6 +245,8 @@ class Dialogue:
         elif move is Move.STEP:
             await self._step(flow, turn)
         elif move is Move.ANSWER:
+            if await self._options(flow, turn):
+                return turn
             self._answer(turn)
             if routed.intent is not None:
                 await self._begin(flow, turn, first=True)  # the request the question came with
@@ -383,14 +385,36 @@ class Dialogue:
         if self._greets(flow, turn):
             await self._begin(self._flows[self._flows.default], turn)
 
-    def _answer(self, turn: Turn) -> None:
+    async def _options(self, flow: CompiledFlow, turn: Turn) -> bool:
+        """ "quais as opcoes?" where the answers say nothing of them (read as the menu, not as
+        the plans): what is offered here, the flow's options (the plans, in a sale; at rest, the
+        menu's), then the pending question again (its buttons are options too), or at rest the
+        menu. False: not asked so, or the answers have it ("que planos tem?")."""
+        if not asks_options(turn.message.text) or self._reply_to(turn) is not None:
+            return False
+        at_rest = flow.spec.expects_in(turn.state) is Expect.NOTHING
+        offering = self._flows[self._flows.default] if at_rest else flow
+        if offering.spec.options is not None:
+            offering.spec.options(turn)
+        if at_rest:
+            await self._begin(offering, turn)
+        else:
+            await self._again(flow, turn)
+        return True
+
+    def _reply_to(self, turn: Turn) -> Reply | None:
+        """What ``Services.answers`` answers to the message (None: nothing it covers)."""
         answers = self._services.answers
-        reply: Reply | None = None
-        if answers is not None and turn.understanding is not None:
-            try:
-                reply = answers.answer(turn.understanding, turn.language)
-            except Exception:  # an answer is a courtesy: its failure must not lose the turn
-                log.exception("the answerer failed")
+        if answers is None or turn.understanding is None:
+            return None
+        try:
+            return answers.answer(turn.understanding, turn.language)
+        except Exception:  # an answer is a courtesy: its failure must not lose the turn
+            log.exception("the answerer failed")
+            return None
+
+    def _answer(self, turn: Turn) -> None:
+        reply = self._reply_to(turn)
         if reply is None:
             turn.say(turn.t("repair.no_answer"))
         else:

@@ -229,6 +229,9 @@ class FlowSpec:
     #: the question asked before another request throws this flow's work away ("Quer parar a
     #: contratação?"); None: a general one
     leaving: Callable[[Translate], str] | None = None
+    #: what the flow offers, said when the customer asks "quais as opções?" mid-flow (the plans,
+    #: in a sale); None: the pending question again is the answer (its buttons are the options)
+    options: Prompt | None = None
     #: what each state asks the customer for (from ``rows``); a state not in it expects nothing
     expects: Mapping[Enum, Expect] = field(default_factory=dict)
 

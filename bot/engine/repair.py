@@ -38,6 +38,7 @@ __all__ = [
     "EXPECTED_FACTS",
     "SPENT",
     "Situation",
+    "asks_options",
     "carries_answer",
     "decide",
     "is_question",
@@ -116,6 +117,20 @@ def looks_like_question(text: str | None, *, worded: bool = False) -> bool:
     if words[:2] in (["por", "que"], ["por", "q"]) or words[0] in _ASKING:
         return True  # "por que precisa?", "qual o nome?"
     return not worded and "?" in raw
+
+
+#: the words of a question about what is offered where the customer is ("quais as opcoes?",
+#: "what are my options?", "cuales son las opciones?"), normalised
+_OPTIONS = frozenset(
+    {"opcao", "opcoes", "opcaos", "opcoe", "opsoes", "alternativa", "alternativas", "option",
+     "options", "choices", "opcion", "opciones"}
+)  # fmt: skip
+
+
+def asks_options(text: str | None) -> bool:
+    """Whether ``text`` asks what the options are: a question naming them. Where the customer
+    is, they are what the state offers (the plans in a sale, the menu at rest)."""
+    return looks_like_question(text) and any(w in _OPTIONS for w in normalize(text or "").split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +289,11 @@ def decide(
 
     intent = u.intent
     clear = u.confidence >= CLEAR
+    asked = _row(intents, intent)
+    if asks_options(message.text) and (asked is None or asked.flow == where.default):
+        # "quais as opcoes?" (read as the menu, or as nothing clear): what is offered here, the
+        # pending question after it; not the honest "I can't answer that"
+        return go(Move.ANSWER)
     # where data is asked ("Carla Dias", "123.456.789-00"), a doubtful question or greeting is
     # more likely the data misread: the step reads it
     meant = u.confidence >= (MEANT if where.expects in _DATA else CLEAR)

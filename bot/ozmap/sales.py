@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -50,13 +50,16 @@ from bot.validation import parse_house_number
 
 __all__ = [
     "BUILDING_AT_POINT_M",
+    "RESERVATIONS_KEY",
     "Booking",
     "Coverage",
     "SalesDesk",
     "booked_for",
+    "forget_reservation",
     "in_condominium",
     "lives_in",
     "remember_reservation",
+    "reservations",
 ]
 
 #: a building this close to the point is the customer's even if the addresses differ in form
@@ -138,19 +141,36 @@ class Booking:
     cpf: str | None = field(default=None, repr=False)
 
 
+#: where a conversation keeps the reservations its contact made (``Conversation.context``)
+RESERVATIONS_KEY = "reservations"
+
+
+def reservations(context: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The reservations a conversation's contact made, newest last: the only codes its customer
+    may cancel or ask about, and an agent act on. Each has a ``code``, an ``address``, the
+    ``property_id`` OZmap gave it (None while *unconfirmed*) and ``created_at``. A copy, read
+    only (:func:`remember_reservation` and :func:`forget_reservation` change the list); entries
+    without a code (a context written by hand, an older version) are left out."""
+    found = context.get(RESERVATIONS_KEY)
+    if not isinstance(found, list):
+        return []
+    return [r for r in found if isinstance(r, dict) and isinstance(r.get("code"), str)]
+
+
 def remember_reservation(
-    reservations: list[dict[str, Any]],
+    context: MutableMapping[str, Any],
     *,
     code: str,
     address: str,
     at: datetime,
     property_id: str | None = None,
 ) -> None:
-    """Keep a reservation in a conversation's list (``context["reservations"]``: the only codes
-    its customer may cancel, and an agent act on). Without ``property_id`` it is *unconfirmed*
-    (sent, its answer lost, OZmap not asked yet): kept all the same, since OZmap may hold it.
-    The entry of ``code`` is replaced (its first time kept) and put last, as the newest."""
-    earlier = next((r for r in reservations if r.get("code") == code), None)
+    """Keep a reservation among the conversation's (:func:`reservations`). Without
+    ``property_id`` it is *unconfirmed* (sent, its answer lost, OZmap not asked yet): kept all
+    the same, since OZmap may hold it. The entry of ``code`` is replaced (its first time kept)
+    and put last, as the newest."""
+    kept = reservations(context)
+    earlier = next((r for r in kept if r["code"] == code), None)
     entry: dict[str, Any] = {
         "code": code,
         "property_id": property_id,
@@ -159,7 +179,12 @@ def remember_reservation(
     }
     if property_id is None:
         entry["unconfirmed"] = True
-    reservations[:] = [*(r for r in reservations if r.get("code") != code), entry]
+    context[RESERVATIONS_KEY] = [*(r for r in kept if r["code"] != code), entry]
+
+
+def forget_reservation(context: MutableMapping[str, Any], code: str) -> None:
+    """Drop the reservation of ``code`` from the conversation's (it was cancelled, or is gone)."""
+    context[RESERVATIONS_KEY] = [r for r in reservations(context) if r["code"] != code]
 
 
 def booked_for(

@@ -13,7 +13,16 @@ import pytest
 from bot.errors import ConfigError, OzmapRejected, OzmapUnavailable, ReservationUnconfirmed
 from bot.ozmap import OzmapClient
 from bot.ozmap.models import NewReservation, Property
-from bot.ozmap.sales import Booking, SalesDesk, booked_for, lives_in, remember_reservation
+from bot.ozmap.sales import (
+    RESERVATIONS_KEY,
+    Booking,
+    SalesDesk,
+    booked_for,
+    forget_reservation,
+    lives_in,
+    remember_reservation,
+    reservations,
+)
 from bot.ozmap.sandbox import BOX_900, THREE_FREE_PORTS_BOX, RunningSandbox
 
 
@@ -255,14 +264,16 @@ async def test_unconfirmed_when_ozmap_cannot_be_asked_after_a_lost_answer(
 def test_remember_reservation_keeps_one_entry_per_code_newest_last() -> None:
     first = datetime(2025, 3, 10, 14, 0, tzinfo=UTC)
     later = datetime(2025, 3, 10, 15, 0, tzinfo=UTC)
-    kept: list[dict[str, Any]] = []
-    remember_reservation(kept, code="A", address="Rua 1", at=first)
-    remember_reservation(kept, code="B", address="Rua 2", at=first, property_id="p2")
+    context: dict[str, Any] = {}
+    remember_reservation(context, code="A", address="Rua 1", at=first)
+    remember_reservation(context, code="B", address="Rua 2", at=first, property_id="p2")
+    kept = reservations(context)
     assert kept[0] == {
         "code": "A", "property_id": None, "address": "Rua 1",
         "created_at": first.isoformat(), "unconfirmed": True,
     }  # fmt: skip
-    remember_reservation(kept, code="A", address="Rua 1", at=later, property_id="p1")
+    remember_reservation(context, code="A", address="Rua 1", at=later, property_id="p1")
+    kept = reservations(context)
     assert [r["code"] for r in kept] == ["B", "A"]
     assert kept[1] == {
         "code": "A",
@@ -270,6 +281,16 @@ def test_remember_reservation_keeps_one_entry_per_code_newest_last() -> None:
         "address": "Rua 1",
         "created_at": first.isoformat(),
     }
+    forget_reservation(context, "B")
+    assert [r["code"] for r in context[RESERVATIONS_KEY]] == ["A"]
+
+
+def test_reservations_reads_only_entries_with_a_code() -> None:
+    # a context written by hand or by an older version: what has no code is no reservation
+    context = {RESERVATIONS_KEY: [{"code": "OZB-1"}, {"address": "no code"}, "junk", {"code": 7}]}
+    assert reservations(context) == [{"code": "OZB-1"}]
+    assert reservations({RESERVATIONS_KEY: "garbage"}) == []
+    assert reservations({}) == []
 
 
 class LandsAfterLookUp(httpx.AsyncBaseTransport):
