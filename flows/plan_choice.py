@@ -24,6 +24,7 @@ __all__ = [
     "list_plans",
     "offered_plans",
     "plan_buttons",
+    "plan_by_rank",
     "plans_listed",
     "read_plan",
 ]
@@ -73,6 +74,20 @@ def _speeds_in(text: str) -> list[int]:
     return found + [int(m.group(1)) for m in _SPEED.finditer(folded)]
 
 
+def plan_by_rank(turn: Turn, plans: Sequence[PlanOffer]) -> PlanOffer | None:
+    """The plan the message names by its rank: "o mais barato" (the first), "o mais rápido"
+    (the fastest); None when it names none so."""
+    text = fold(turn.text)
+    if not plans or not text:
+        return None
+    if _CHEAPEST.search(text):
+        return plans[0]
+    if _FASTEST.search(text):
+        with_speed = [p for p in plans if p.speed is not None]
+        return max(with_speed, key=lambda p: p.speed or 0) if with_speed else None
+    return None
+
+
 def read_plan(turn: Turn, plans: Sequence[PlanOffer]) -> PlanOffer | None:
     """The plan the message chose among ``plans``, or None when it chose none of them."""
     if not plans:
@@ -88,11 +103,9 @@ def read_plan(turn: Turn, plans: Sequence[PlanOffer]) -> PlanOffer | None:
     text = fold(turn.text)
     if not text:
         return None
-    if _CHEAPEST.search(text):
-        return plans[0]
-    if _FASTEST.search(text):
-        with_speed = [p for p in plans if p.speed is not None]
-        return max(with_speed, key=lambda p: p.speed or 0) if with_speed else None
+    ranked = plan_by_rank(turn, plans)
+    if ranked is not None:
+        return ranked
     for speed in _speeds_in(turn.text):
         if plan := _by_speed(plans, speed):
             return plan

@@ -27,7 +27,7 @@ from bot.ozmap.sales import reservations
 from bot.validation import mask_cpf
 from flows.address import geocoded, read_address, read_number, sales
 from flows.common import answer, offer_places
-from flows.plan_choice import list_plans, offered_plans
+from flows.plan_choice import list_plans, offered_plans, plan_by_rank
 from flows.sales_states import Outcome, State
 from flows.sales_steps import (
     choose_place,
@@ -83,6 +83,9 @@ TRANSITIONS: list[list[Any]] = [
 def begin(turn: Turn) -> None:
     turn.context["sales"] = {}  # a new pass: nothing from an earlier one, code included
     turn.context.pop(CHOOSING_KEY, None)
+    plan = plan_by_rank(turn, offered_plans(turn))
+    if plan is not None:  # "quero o mais barato, rua x 500": chosen (not the street's 500)
+        sales(turn)["plan"] = plan.id
     turn.say(turn.t("sales.begin"))
 
 

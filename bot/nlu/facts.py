@@ -35,6 +35,7 @@ _TRAILING_NUMBER = re.compile(r"(\d{1,3}\.\d{3}|\d{1,6})\s*-?\s*([a-z])?$", re.I
 #: what may stand between a datum and a name beside it: "apto 12, maria souza"
 _AROUND = " \t\n,;:-.!/"
 _FULL_NAME = 2  # words
+_CLAUSE = re.compile(r"[^,;.!?]+")
 #: where a name is asked (the plans just listed), a bare speed before or after the words of a
 #: name is the plan chosen with it: "300 joao silva", "maria souza, 500"
 _SPEED_BESIDE = (
@@ -86,6 +87,8 @@ def find(
     introduced = named(text, common)
     if introduced is None and expects is Expect.UNIT and any(e.kind is K.UNIT for e in found):
         introduced = _name_beside(text, found, common)  # "apto 12, maria souza"
+    if introduced is None and expects is Expect.NAME:
+        introduced = _name_clause(text, common)  # "jorge amado, tem taxa de instalacao?"
     if introduced is not None and not rules.overlaps(introduced.start, introduced.end, spans()):
         found.append(introduced)
     return sorted(found, key=lambda e: (e.start, e.end))
@@ -127,6 +130,22 @@ def _name_beside(text: str, found: Sequence[Entity], common: Collection[str]) ->
     if not looks_like_name(body, common):
         return None  # "bloco b torre sul": the rest of the unit, no name
     return Entity(K.PERSON_NAME, proper_case(body), start, start + len(body))
+
+
+def _name_clause(text: str, common: Collection[str]) -> Entity | None:
+    """Where a name is asked, a full name as the first or the last clause of a message that
+    says more ("jorge amado, tem taxa de instalacao?", "tem fidelidade? lia costa"): the name
+    asked for, whatever the rest asks or says."""
+    clauses = [m for m in _CLAUSE.finditer(text) if m.group().strip()]
+    if len(clauses) < _FULL_NAME:
+        return None
+    for clause in (clauses[0], clauses[-1]):
+        body = clause.group().strip()
+        words = body.split()
+        if len(words) >= _FULL_NAME and looks_like_name(body, common):
+            start = clause.start() + clause.group().index(body)
+            return Entity(K.PERSON_NAME, proper_case(body), start, start + len(body))
+    return None
 
 
 def _option_by_plan(found: Sequence[Entity], options: Sequence[Option]) -> Entity | None:

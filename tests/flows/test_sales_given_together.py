@@ -122,3 +122,27 @@ async def test_the_rest_of_a_unit_is_no_name(chat: Chat) -> None:
     await chat.says("bloco b torre sul")
     assert "Torre Sul" not in chat.text
     assert "nome completo" in chat.last_reply.text
+
+
+async def test_the_cheapest_named_with_the_address_is_the_plan_not_the_street_number(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    await chat.says("quero o mais barato, rua felipe schmidt 500")
+    await chat.says("sim")
+    assert PLANS not in chat.text  # chosen already: not listed again
+    await chat.says("sonia braga")
+    assert "• Plano: Fibra 300 Mega" in chat.last_reply.text
+    await chat.says("confirmo")
+    assert "plano 300" in str(property_of(sandbox, reserved_code(chat))["observation"])
+
+
+@pytest.mark.parametrize(
+    "said", ["jorge amado, tem taxa de instalacao?", "tem taxa de instalacao? jorge amado"]
+)
+async def test_a_name_said_with_a_question_is_answered_and_kept(chat: Chat, said: str) -> None:
+    await chat.says("quero contratar")
+    await chat.says(COVERED)
+    await chat.says("sim")
+    await chat.says(said)
+    assert "grátis" in chat.text  # the question answered
+    assert "• Nome: Jorge Amado" in chat.last_reply.text  # and the name taken: the summary

@@ -346,3 +346,14 @@ def test_a_full_name_beside_the_unit_where_the_unit_is_asked(
 @pytest.mark.parametrize("text", ["bloco b torre sul", "apto 12 bloco sul", "casa 3 fundos"])
 def test_the_rest_of_a_unit_is_no_name(nlu: EmbeddedUnderstander, text: str) -> None:
     assert nlu.read(text, expects=Expect.UNIT).first(K.PERSON_NAME) is None
+
+
+@pytest.mark.parametrize(
+    "text", ["jorge amado, tem taxa de instalacao?", "tem fidelidade? jorge amado"]
+)
+def test_a_full_name_as_a_clause_beside_a_question_at_the_name_prompt(
+    nlu: EmbeddedUnderstander, text: str
+) -> None:
+    understood = nlu.read(text, expects=Expect.NAME)
+    assert understood.value(K.PERSON_NAME) == "Jorge Amado"
+    assert nlu.read(text).first(K.PERSON_NAME) is None  # only where the name is asked
