@@ -35,6 +35,15 @@ PLAN_PREFIX = "plan:"
 _CHEAPEST = re.compile(r"\b(mais barat[oa]|mais em conta|menor pre[cç]o|cheapest|mas barat[oa])\b")
 _FASTEST = re.compile(r"\b(mais rapid[oa]|mais veloz|maior velocidade|fastest|mas rapid[oa])\b")
 _SPEED = re.compile(r"\b(\d{2,4})\s*(mega|megas|mb|mbps|m)?\b")
+#: what, said right before a plan, means it is not the one wanted: "cancela o de 1 giga", "nao
+#: quero o de 300", "instead of the 500", "en vez del de 300"
+_UNWANTED = re.compile(
+    r"\b(?:cancela\w*|tira\w*|nao|não|sem|menos|not|instead\s+of|rather\s+than|no|sin|"
+    r"em\s+vez\s+d[oae]|ao\s+inv[eé]s\s+d[oae]|en\s+vez\s+de|en\s+lugar\s+de)"
+    r"(?:\s+\w+){0,3}\s*$",
+    re.IGNORECASE,
+)
+_BEFORE = 30  # characters looked at before a plan for what unwants it
 _GIGA = re.compile(r"\b(\d)\s*(giga|gigas|gig|gigs|gb|gbps|g)\b")
 
 
@@ -97,9 +106,17 @@ def read_plan(turn: Turn, plans: Sequence[PlanOffer]) -> PlanOffer | None:
         wanted = button.removeprefix(PLAN_PREFIX) if button.startswith(PLAN_PREFIX) else None
         return next((p for p in plans if p.id == wanted), None)
     if turn.understanding is not None:
-        for entity in turn.understanding.all(EntityKind.PLAN):
-            if entity.value.isdigit() and (plan := _by_speed(plans, int(entity.value))):
-                return plan
+        said = turn.message.text or ""  # the entities' spans are in the text as sent
+        named = [
+            plan
+            for entity in turn.understanding.all(EntityKind.PLAN)
+            if entity.value.isdigit()
+            and not _UNWANTED.search(said[max(0, entity.start - _BEFORE) : entity.start])
+            and (plan := _by_speed(plans, int(entity.value)))
+        ]
+        if named:
+            # "cancela o de 1 giga, prefiro o de 500": the one not unwanted, the last said
+            return named[-1]
     text = fold(turn.text)
     if not text:
         return None

@@ -60,6 +60,8 @@ _POINTING = frozenset(
     {"esse", "essa", "este", "esta", "isso", "isto", "aquele", "aquela", "ese", "esa", "eso",
      "aquel", "this", "that", "those", "these"}
 )  # fmt: skip
+#: a yes or a no: what starts an answer, never a name
+_ANSWER_WORDS = frozenset({"nao", "sim", "no", "yes", "si", "nope", "yep", "ok", "okay"})
 #: what a step keeps when the address is corrected after it was confirmed
 _KEPT = (("name", K.PERSON_NAME), ("unit", K.UNIT), ("cpf", K.CPF))
 
@@ -311,6 +313,7 @@ def typed_name(turn: Turn) -> str | None:
     name = " ".join(text.replace(",", " ").split()).strip(" .;:!-")
     if (
         len(_LETTER.findall(name)) < 2
+        or fold(name.split()[0]) in _ANSWER_WORDS  # "nao nao, continua o meu primeiro"
         or len(name.split()) > _MAX_NAME_WORDS
         or any(fold(w) in _POINTING for w in name.split())
         or "?" in name
@@ -372,8 +375,10 @@ async def read_name(turn: Turn) -> Outcome:
 
 def _pointed_plan(turn: Turn) -> PlanOffer | None:
     """The plan asked about on the way ("quanto sale el de 500?"), when the message points at
-    it ("ese entonces", "esse mesmo"); None otherwise."""
-    if not any(fold(w) in _POINTING for w in _WORD.findall(turn.text)):
+    it ("ese entonces", "esse mesmo") or takes it ("ok I'll take it", "pode ser"); None
+    otherwise."""
+    pointing = any(fold(w) in _POINTING for w in _WORD.findall(turn.text))
+    if not pointing and answer(turn) != "yes":
         return None
     speed = turn.fact(K.PLAN)
     plan = next((p for p in offered_plans(turn) if speed and str(p.speed) == speed), None)

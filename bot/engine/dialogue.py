@@ -28,6 +28,7 @@ from bot.engine.flow import FACTS_KEY, UNCLEAR, Jump, Translate, Turn
 from bot.engine.flowset import FlowSet
 from bot.engine.machine import CompiledFlow, trigger_name
 from bot.engine.repair import (
+    ALSO,
     DATA,
     EXPECTED_FACTS,
     SPENT,
@@ -35,6 +36,7 @@ from bot.engine.repair import (
     asks_options,
     carries_answer,
     decide,
+    is_question,
     looks_like_question,
 )
 from bot.engine.routing import (
@@ -73,6 +75,9 @@ _ASKS = frozenset(Expect) - {Expect.NOTHING, Expect.TEXT}
 #: longer where the messenger told the customer's language
 _SWITCH_WORDS = 3
 _SWITCH_WORDS_HINTED = 4
+#: the runner-up in an understanding's ranking, and how many questions make two
+_RUNNER_UP = 1
+_TWICE = 2
 
 
 def choose(inbound: Inbound, offered: Sequence[Button], *, digits: bool) -> Inbound:
@@ -178,6 +183,7 @@ class Dialogue:
             reserved=at_rest
             and conversation.flow != flows.default
             and bool(reservations(conversation.context)),
+            known=_known(conversation.context),
         )
         return conversation, decide(where, message, understood, self._intents)
 
@@ -404,11 +410,16 @@ class Dialogue:
 
     def _reply_to(self, turn: Turn) -> Reply | None:
         """What ``Services.answers`` answers to the message (None: nothing it covers)."""
+        if turn.understanding is None:
+            return None
+        return self._reply_to_intent(turn, turn.understanding)
+
+    def _reply_to_intent(self, turn: Turn, understood: Understanding) -> Reply | None:
         answers = self._services.answers
-        if answers is None or turn.understanding is None:
+        if answers is None:
             return None
         try:
-            return answers.answer(turn.understanding, turn.language)
+            return answers.answer(understood, turn.language)
         except Exception:  # an answer is a courtesy: its failure must not lose the turn
             log.exception("the answerer failed")
             return None
@@ -417,8 +428,15 @@ class Dialogue:
         reply = self._reply_to(turn)
         if reply is None:
             turn.say(turn.t("repair.no_answer"))
-        else:
-            turn.replies.append(reply)
+            return
+        turn.replies.append(reply)
+        understood = turn.understanding
+        second = _second_question(turn.message.text, understood)
+        if understood is not None and second is not None:
+            # "vcs atendem ate q horas? e da pra pagar no pix?": both answered
+            also = self._reply_to_intent(turn, dataclasses.replace(understood, intent=second))
+            if also is not None and also.text != reply.text:
+                turn.replies.append(also)
 
     def _close(self, turn: Turn) -> None:
         intent = turn.intent
@@ -467,6 +485,28 @@ def _first_question(flow: CompiledFlow) -> Enum | None:
             dest: Enum | None = row[2]
             return dest
     return None
+
+
+def _second_question(text: str | None, understood: Understanding | None) -> str | None:
+    """The other question a message of two asks ("ate q horas? e da pra pagar no pix?"): the
+    understander's runner-up, when it is a question too and the text asks twice."""
+    if understood is None or len(understood.ranking) < _RUNNER_UP + 1:
+        return None
+    asked = [part for part in (text or "").split("?") if part.strip()]
+    if (text or "").count("?") < _TWICE or len(asked) < _TWICE:
+        return None
+    second, score = understood.ranking[_RUNNER_UP]
+    if score < ALSO or not is_question(second) or second == understood.intent:
+        return None
+    return second
+
+
+def _known(context: dict[str, object]) -> frozenset[EntityKind]:
+    """The kinds of fact kept for later states (:data:`FACTS_KEY`)."""
+    facts = context.get(FACTS_KEY)
+    if not isinstance(facts, dict):
+        return frozenset()
+    return frozenset(k for k in EntityKind if k.value in facts)
 
 
 def _remember(turn: Turn) -> None:

@@ -154,6 +154,8 @@ class Situation:
     offered: frozenset[str] = frozenset()
     #: at rest right after a flow that left this contact a reservation: "desisti" means it
     reserved: bool = False
+    #: the kinds of fact the customer gave that no step used yet (a plan asked about at rest)
+    known: frozenset[EntityKind] = frozenset()
 
 
 def _row(intents: Sequence[Intent], understood: str | None) -> Intent | None:
@@ -207,6 +209,33 @@ def _also_asked(where: Situation, u: Understanding, intents: Sequence[Intent]) -
 
 
 _RUNNER_UP = 1
+#: how many words a question must have to be taken as a request where data is asked
+_ASKED_WORDS = 6
+
+
+def _swaps_plans(u: Understanding) -> bool:
+    """Whether the message names two plans (one given up for the other)."""
+    return len({e.value for e in u.all(K.PLAN)}) >= _TWO
+
+
+_TWO = 2
+
+
+def _opens_with_question(text: str | None) -> bool:
+    """Whether the message's first sentence is a question ("quanto ta a fibra de vcs? moro na
+    rua frei caneca 300"): what follows it, an address, does not make it less of one."""
+    raw = text or ""
+    return "?" in raw and looks_like_question(raw.split("?", 1)[0] + "?")
+
+
+def _person_beside(where: Situation, u: Understanding, intents: Sequence[Intent]) -> Intent | None:
+    """The handoff row, when the understander ranks a request for a person among the message's
+    meanings (``ALSO`` at least) beside another."""
+    for name, score in u.ranking[_RUNNER_UP:]:
+        row = _row(intents, name)
+        if row is not None and row.flow == where.handoff and score >= ALSO:
+            return row
+    return None
 
 
 def _closing_score(u: Understanding) -> float:
@@ -298,6 +327,16 @@ def decide(
     # more likely the data misread: the step reads it
     meant = u.confidence >= (MEANT if where.expects in _DATA else CLEAR)
     row = _row(intents, intent)
+    # where data is asked, a question that carries none ("pera, na vdd a net da minha mae caiu
+    # agr, vcs conseguem ver isso?") is no data misread: a clear request in it is meant
+    asking = (
+        where.expects in _DATA
+        and clear
+        and len(normalize(message.text or "").split()) >= _ASKED_WORDS
+        and looks_like_question(message.text)
+        and not _answers_expectation(u, where.expects)
+    )
+    meant = meant or asking
     if (
         row is not None
         and row.flow == where.default
@@ -314,9 +353,23 @@ def decide(
         # a doubtful request too ("sera q chega na av trompowsky 200?" read as buy at 0.44)
         for carrier in intents:
             if any(u.first(kind) is not None for kind in carrier.carries):
+                if is_question(intent) and (clear or _opens_with_question(message.text)):
+                    # "quanto ta a fibra? moro na rua frei caneca 300": the price, then the sale
+                    return go(Move.ANSWER, carrier.flow, carrier.name)
                 return go(Move.BEGIN, carrier.flow, carrier.name)
     if row is not None and row.flow == where.handoff:
         return go(Move.BEGIN, row.flow, row.name)  # a person is never kept waiting
+    person = _person_beside(where, u, intents)
+    if person is not None and (intent is None or intent in SMALL_TALK):
+        # "aff vc é robo?? quero falar com uma pessoa de vdd": the remark around it is no
+        # reason to keep them waiting
+        return go(Move.BEGIN, person.flow, person.name)
+    if where.at_rest and K.PLAN in where.known and _yes_no(message, u) == "yes":
+        # "blz, quero esse entao" right after the price of the 300: that plan, sold (the
+        # flow a place starts is the one that sells)
+        seller = next((i for i in intents if K.ADDRESS in i.carries), None)
+        if seller is not None:
+            return go(Move.BEGIN, seller.flow, seller.name)
     # where options are offered, talk of prices and plans ("o mais barato") is a choice among
     # them, and so is a plan named where a yes is asked ("quero o de 300" at the summary): the
     # step reads it (and asks again if it reads none)
@@ -362,6 +415,10 @@ def decide(
         # cancelling, not a request to cancel
         return go(Move.ANSWER)
     if row is not None and clear and intent not in SMALL_TALK:
+        if not where.at_rest and row.flow != where.flow and _swaps_plans(u):
+            # "cancela o de 300, quero o de 1 giga" mid-sale: it is the plan that changes, not
+            # a request to cancel; the step reads the plan wanted
+            return go(Move.STEP)
         if where.expects in _DATA and _one_code(message.text):
             return go(Move.STEP)  # "cliente-erro" where a code or an address is asked: data
         if row.flow == where.flow and not where.at_rest:
@@ -376,7 +433,7 @@ def decide(
             # is the story around the answer, not a new one
             return go(Move.STEP)
         if where.busy and row.asks_first and row.name not in where.offered:
-            if u.confidence < MEANT:
+            if u.confidence < MEANT and not asking:
                 return go(Move.STEP)
             return go(Move.ASK_SWITCH, intent=row.name)
         return go(Move.BEGIN, row.flow, row.name)

@@ -34,6 +34,7 @@ _YES = (
     "quero", "quero sim", "aceito", "uhum", "aham", "positivo", "sim confirmo", "e iso",
     "yes", "y", "yeah", "yep", "yup", "sure", "of course", "corect", "right", "go ahead",
     "si", "dale", "vale", "claro que si", "de acuerdo", "corecto", "exacto", "esta bien",
+    "joya", "joia", "de una",
     "si corecto", "si esta bien", "si claro", "yes corect", "sim corecto", "sim certo",
 )  # fmt: skip
 _NO = (
@@ -111,6 +112,13 @@ _NAME_MARKERS = re.compile(
     r"\b(?:her|his)\s+(?:full\s+)?name\s+is|\bsu\s+nombre\s+es)\s+",
     re.IGNORECASE,
 )
+#: what introduces a name only when a full name follows: "ok it's Daniel Park", "I'm Tom
+#: Baker", "this is Ann Lee", "soy lucia fernandez" ("this is ridiculous", "I'm not sure",
+#: "soy cliente" are none)
+_WEAK_MARKERS = re.compile(
+    r"(?:\bi['’]?m|\bi\s+am|\bit['’]?s|\bthis\s+is|\bsoy(?:\s+(?:el|la))?)\s+", re.IGNORECASE
+)
+_FULL_NAME = 2  # words
 _MAX_NAME_WORDS = 5
 #: a name said as the last clause of a message, after what else the customer says: "ta bom, é
 #: marina castro", "o atendente falou q era so mandar o nome, eh fernanda lima". Only the last
@@ -257,6 +265,9 @@ def named(text: str, common: Collection[str]) -> Entity | None:
     "my name is Mary Smith", "me llamo Juan", in proper case. The name ends where a word that is
     no name begins ("meu nome é maria souza e meu cpf é ...")."""
     marker = _NAME_MARKERS.search(text)
+    weak = marker is None
+    if weak:
+        marker = _WEAK_MARKERS.search(text)
     if marker is None:
         return _last_clause_name(text, common) or _courteous_name(text, common)
     taken: list[re.Match[str]] = []
@@ -271,6 +282,8 @@ def named(text: str, common: Collection[str]) -> Entity | None:
         taken.pop()
     if not taken or fold(taken[0].group()) in NAME_PARTICLES:
         return None
+    if weak and len(taken) < _FULL_NAME:
+        return _last_clause_name(text, common) or _courteous_name(text, common)
     start = marker.end() + taken[0].start()
     end = marker.end() + taken[-1].start() + len(taken[-1].group().rstrip(",.;!"))
     return Entity(K.PERSON_NAME, proper_case(text[start:end]), start, end)

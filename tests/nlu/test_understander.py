@@ -357,3 +357,27 @@ def test_a_full_name_as_a_clause_beside_a_question_at_the_name_prompt(
     understood = nlu.read(text, expects=Expect.NAME)
     assert understood.value(K.PERSON_NAME) == "Jorge Amado"
     assert nlu.read(text).first(K.PERSON_NAME) is None  # only where the name is asked
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "name"),
+    [
+        ("ok it's Daniel Park", "en", "Daniel Park"),
+        ("please let me know when it gets here, I'm Tom Baker", "en", "Tom Baker"),
+        ("buenas! soy lucia fernandez, quiero el plan de 1 giga", "es", "Lucia Fernandez"),
+    ],
+)
+def test_a_full_name_after_a_lead_in(
+    nlu: EmbeddedUnderstander, text: str, language: str, name: str
+) -> None:
+    assert nlu.read(text, language=language).value(K.PERSON_NAME) == name
+
+
+@pytest.mark.parametrize("text", ["this is ridiculous", "I'm not sure", "soy cliente"])
+def test_a_lead_in_before_no_full_name_gives_no_name(nlu: EmbeddedUnderstander, text: str) -> None:
+    assert nlu.read(text).first(K.PERSON_NAME) is None
+
+
+@pytest.mark.parametrize("text", ["joya", "joia", "de una"])
+def test_slang_yes(nlu: EmbeddedUnderstander, text: str) -> None:
+    assert nlu.read(text, expects=Expect.YES_NO).value(K.YES_NO) == "yes"
