@@ -3,10 +3,10 @@
 Everything ozbot sends out (the PTB ``Bot`` through :class:`bot.channels.telegram.
 SharedClientRequest`, the twilio client through :class:`bot.channels.whatsapp.HttpxTwilioClient`,
 the OZmap client, the geocoders) speaks ``httpx.AsyncClient``, and the tests fake the outside
-world at its transport (``mounts``). Only the default transport changes here: httpx's own
-(httpcore, h11, anyio) cost about 1.1 ms of CPU per POST under ozbot's load, most of a turn,
-where ``httpx_aiohttp.AiohttpTransport`` (aiohttp's connection pool and C parser) costs about
-0.4 ms; bench/transport.py measures the three stacks (httpx, httpx on aiohttp, aiohttp alone).
+world at its transport (``mounts``). The default transport is :mod:`bot.httptransport`'s, on
+aiohttp's connection pool and C parser: httpx's own (httpcore, h11, anyio) cost about 1.1 ms of
+CPU per POST under ozbot's load, most of a turn; and :class:`SharedClient` leaves out the work
+httpx does per request that ozbot never needs. bench/transport.py measures the stacks.
 
 aiohttp's connector keeps its connections per host, so no pool is walked per request
 (encode/httpcore#928): one transport serves every upstream. Timeouts keep httpx's meaning
@@ -15,12 +15,16 @@ through the transport: connect, read, and pool (waiting for a free connection).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from http.cookiejar import Cookie, CookieJar
+from json import dumps as json_dumps
 from typing import Any
 
 import httpx
-from httpx_aiohttp import AiohttpTransport
+from httpx._client import ClientState
+
+from bot.httptransport import AiohttpTransport
 
 __all__ = [
     "LIMITS",
@@ -61,21 +65,65 @@ class _Cookieless(httpx.Cookies):
         return None
 
 
-#: distinct URL strings whose parsed form the client keeps (ozbot's upstreams call a handful
-#: of endpoints; the queries travel apart, as ``params``)
+#: distinct URL strings (and header sets) whose parsed form the client keeps (ozbot's upstreams
+#: call a handful of endpoints with a handful of header sets; queries travel apart, as ``params``)
 URL_CACHE_SIZE = 256
+_FORM_UNSAFE = re.compile("[^A-Za-z0-9_.~ -]+")
+_BODY_METHODS = ("POST", "PUT", "PATCH")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return "".join([f"%{byte:02X}" for byte in match[0].encode()])
+
+
+def _quote(text: str) -> str:
+    return _FORM_UNSAFE.sub(_escape, text).replace(" ", "+")
+
+
+def _form_value(value: Any) -> str:
+    # httpx's primitive_value_to_str: JSON's spelling of booleans, nothing for None
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    return "" if value is None else _quote(str(value))
+
+
+def encode_form(data: Mapping[str, Any]) -> bytes:
+    """``data`` as httpx encodes a form (``urllib.parse.urlencode`` of its values as httpx
+    writes them: true/false, "" for None, every item of a list or tuple), byte for byte.
+    urllib quotes a text one character at a time in Python, 25 us for a Twilio message's
+    form; a regular expression replaces only the runs that need quoting."""
+    pairs = []
+    for key, value in data.items():
+        name = _quote(str(key))
+        if isinstance(value, list | tuple):
+            pairs.extend([f"{name}={_form_value(item)}" for item in value])
+        else:
+            pairs.append(f"{name}={_form_value(value)}")
+    return "&".join(pairs).encode()
 
 
 class SharedClient(httpx.AsyncClient):
-    """``httpx.AsyncClient`` as ozbot uses it: no cookies (:class:`_Cookieless`; setting them is
-    ignored), and URL strings parsed once: httpx parses a request's URL in pure Python, about
-    40 us of CPU per request (a sixth of a POST), for the same few endpoints every time."""
+    """``httpx.AsyncClient`` as ozbot uses it, with httpx's work it never needs left out of
+    the common request (tests/channels/test_http_contract.py checks that an upstream receives
+    the same request from this client as from httpx's own):
+
+    * no cookies (:class:`_Cookieless`; setting them is ignored);
+    * URL strings parsed once: httpx parses a URL in pure Python, about 40 us of CPU;
+    * a request with a body of bytes, a form, JSON or none, no params, cookies or files, has its
+      headers merged once per header set, not rebuilt four times (25 us a request);
+    * without auth, event hooks or redirects to follow, ``send`` hands the request straight to
+      the transport, past httpx's auth-flow and redirect generators.
+    """
 
     _cookieless = _Cookieless()
     _urls: dict[str, httpx.URL]
+    _merged: dict[Any, tuple[list[tuple[bytes, bytes]], bool]]
 
     def __init__(self, **kwargs: Any) -> None:
         self._urls = {}
+        self._merged = {}
         super().__init__(**kwargs)
 
     @property
@@ -86,15 +134,150 @@ class SharedClient(httpx.AsyncClient):
     def cookies(self, cookies: Any) -> None:
         return None
 
-    def build_request(self, method: str, url: httpx.URL | str, **kwargs: Any) -> httpx.Request:
+    def _url(self, url: str) -> httpx.URL:
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= URL_CACHE_SIZE:
+                self._urls.clear()
+            parsed = self._urls[url] = httpx.URL(url)
+        return parsed
+
+    def _merge(self, headers: Mapping[str, str] | None) -> tuple[list[tuple[bytes, bytes]], bool]:
+        """The client's headers updated with ``headers`` as httpx merges them (a name given
+        replaces the client's in place), and whether a Content-Type is among them."""
+        client = self._headers
+        key = (tuple(client.raw), tuple(headers.items()) if headers else ())
+        merged = self._merged.get(key)
+        if merged is None:
+            combined = httpx.Headers(client)
+            combined.update(headers)
+            if len(self._merged) >= URL_CACHE_SIZE:
+                self._merged.clear()
+            merged = self._merged[key] = (combined.raw, "content-type" in combined)
+        return merged
+
+    def build_request(
+        self,
+        method: str,
+        url: httpx.URL | str,
+        *,
+        content: Any = None,
+        data: Any = None,
+        files: Any = None,
+        json: Any = None,
+        params: Any = None,
+        headers: Any = None,
+        cookies: Any = None,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
+        extensions: Any = None,
+    ) -> httpx.Request:
         if isinstance(url, str):
-            parsed = self._urls.get(url)
-            if parsed is None:
-                if len(self._urls) >= URL_CACHE_SIZE:
-                    self._urls.clear()
-                parsed = self._urls[url] = httpx.URL(url)
-            url = parsed
-        return super().build_request(method, url, **kwargs)
+            url = self._url(url)
+        body = _body(content, data, json) if files is None else None
+        if (
+            body is None
+            or params is not None
+            or cookies is not None
+            or extensions is not None
+            or not (headers is None or type(headers) is dict)
+            or self._params
+            or not url.is_absolute_url
+            or (headers and not _PLAIN_NAMES.isdisjoint(name.lower() for name in headers))
+        ):
+            return super().build_request(
+                method, url, content=content, data=data, files=files, json=json,
+                params=params, headers=headers, cookies=cookies, timeout=timeout,
+                extensions=extensions,
+            )  # fmt: skip
+        method = method.upper()
+        merged, has_type = self._merge(headers)
+        payload, content_type = body
+        # in httpx's order: Host, an empty body's length, the merged headers, then the body's
+        raw = [(b"Host", url.netloc)]
+        encoded = bool(payload) or content_type is not None
+        if not encoded and method in _BODY_METHODS:
+            raw.append((b"Content-Length", b"0"))
+        raw.extend(merged)
+        if encoded:
+            raw.append((b"Content-Length", str(len(payload)).encode()))
+        if content_type is not None and not has_type:
+            raw.append((b"Content-Type", content_type))
+        chosen = self.timeout if timeout is httpx.USE_CLIENT_DEFAULT else httpx.Timeout(timeout)
+        request = httpx.Request(
+            method,
+            url,
+            headers=raw,
+            stream=httpx.ByteStream(payload),
+            extensions={"timeout": chosen.as_dict()},
+        )
+        request.read()
+        return request
+
+    async def send(
+        self,
+        request: httpx.Request,
+        *,
+        stream: bool = False,
+        auth: Any = httpx.USE_CLIENT_DEFAULT,
+        follow_redirects: Any = httpx.USE_CLIENT_DEFAULT,
+    ) -> httpx.Response:
+        follow = (
+            self.follow_redirects
+            if follow_redirects is httpx.USE_CLIENT_DEFAULT
+            else follow_redirects
+        )
+        if (
+            follow
+            or not (auth is httpx.USE_CLIENT_DEFAULT or auth is None)
+            or self._auth is not None
+            or request.url.userinfo
+            or self._event_hooks["request"]
+            or self._event_hooks["response"]
+            or self.is_closed
+        ):
+            return await super().send(
+                request, stream=stream, auth=auth, follow_redirects=follow_redirects
+            )
+        # what httpx's send does for such a request, past the auth flow and the redirect
+        # loop, whose generators and copies are a tenth of a request's CPU
+        self._state = ClientState.OPENED
+        self._set_timeout(request)
+        response = await self._send_single_request(request)
+        try:
+            response.history = []
+            if response.has_redirect_location:
+                response.next_request = self._build_redirect_request(request, response)
+            if not stream:
+                await response.aread()
+        except BaseException:
+            await response.aclose()
+            raise
+        return response
+
+
+#: headers that make httpx's own request building decide something: left to it
+_PLAIN_NAMES = frozenset({"host", "content-length", "transfer-encoding"})
+
+
+def _body(content: Any, data: Any, json: Any) -> tuple[bytes, bytes | None] | None:
+    """A request's body and the Content-Type httpx gives it, for the bodies httpx encodes in
+    one piece (None for the others: streams, files, several kinds at once)."""
+    given = (content is not None) + (data is not None) + (json is not None)
+    if given > 1:
+        return None
+    if content is not None:
+        if isinstance(content, bytes):
+            return content, None
+        return (content.encode(), None) if isinstance(content, str) else None
+    if data is not None:
+        if not isinstance(data, Mapping):
+            return None
+        if data:  # httpx sends an empty form as no body at all
+            return encode_form(data), b"application/x-www-form-urlencoded"
+    if json is not None:
+        text = json_dumps(json, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        return text.encode(), b"application/json"
+    return b"", None
 
 
 def shared_transport() -> AiohttpTransport:

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from httpx_aiohttp import AiohttpTransport
 
 from bot.httpclient import mount_for, shared_client, shared_transport
+from bot.httptransport import AiohttpTransport
 
 
 class Upstream:
