@@ -170,6 +170,10 @@ def parse_form(params: Mapping[str, str]) -> Inbound | None:
     )
 
 
+#: the statuses that say a sent message did not reach the customer
+FAILED_STATUSES = frozenset({"failed", "undelivered"})
+
+
 @dataclass(frozen=True, slots=True)
 class MessageStatus:
     """One status callback: a sent message's ``sid``, its ``status`` (queued, sent, delivered,
@@ -178,6 +182,11 @@ class MessageStatus:
     sid: str
     status: str
     error_code: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether the message did not reach the customer (failed, undelivered)."""
+        return self.status in FAILED_STATUSES
 
 
 def parse_status(params: Mapping[str, str]) -> MessageStatus:
@@ -269,8 +278,8 @@ class WhatsappChannel(Channel):
     characters go in several messages.
 
     Keeps, in the store's cache (given here or through :meth:`use_store`), the last inbound
-    time per contact (:meth:`note_inbound`, :meth:`window_open`) and the last status of each
-    sent message (:meth:`record_status`). ``send`` raises :class:`ChannelError` when Twilio
+    time per contact (:meth:`note_inbound`, :meth:`window_open`) and the failure of each sent
+    message that failed (:meth:`record_status`). ``send`` raises :class:`ChannelError` when Twilio
     refuses (with its error code; 63016 means the 24-hour window is closed and only a template
     may be sent) or is unreachable.
     """
@@ -399,12 +408,18 @@ class WhatsappChannel(Channel):
         return (now or datetime.now(UTC)) - last < WINDOW
 
     async def record_status(self, status: MessageStatus) -> None:
-        """Keep the latest delivery status of a sent message for a week (``last_status``)."""
+        """Keep a sent message's failure (with Twilio's error code) for a week
+        (``last_status``). Other statuses are not written: Twilio calls back about three times
+        a message (sent, delivered, read), nothing reads those back, and the metrics count
+        them already; a store write each was most of what a status callback cost."""
+        if not status.failed:
+            return
         value = status.status
         if status.error_code is not None:
             value = f"{value}:{status.error_code}"
         await self._store.cache_put(_STATUS_NS, status.sid, value, _STATUS_TTL)
 
     async def last_status(self, message_sid: str) -> str | None:
-        """The latest status recorded for ``message_sid`` (``"failed:63016"`` with a code)."""
+        """The failure recorded for ``message_sid`` (``"failed:63016"``, ``"undelivered"``),
+        None when it has none (delivered, or nothing heard yet)."""
         return await self._store.cache_get(_STATUS_NS, message_sid)

@@ -387,13 +387,26 @@ async def test_the_window_is_not_keyed_by_the_phone_number(
     await store.open()
 
 
-async def test_statuses_are_recorded(http: httpx.AsyncClient, store: SqliteStore) -> None:
+async def test_failures_are_recorded(http: httpx.AsyncClient, store: SqliteStore) -> None:
     wa = channel(http, store)
-    await wa.record_status(MessageStatus("SM1", "delivered"))
     await wa.record_status(MessageStatus("SM2", "failed", "63016"))
-    assert await wa.last_status("SM1") == "delivered"
+    await wa.record_status(MessageStatus("SM4", "undelivered", "63024"))
+    await wa.record_status(MessageStatus("SM5", "sent"))
+    await wa.record_status(MessageStatus("SM5", "undelivered"))
     assert await wa.last_status("SM2") == "failed:63016"
+    assert await wa.last_status("SM4") == "undelivered:63024"
+    assert await wa.last_status("SM5") == "undelivered"
     assert await wa.last_status("SM3") is None
+
+
+async def test_a_delivered_message_costs_no_store_write(
+    http: httpx.AsyncClient, store: SqliteStore
+) -> None:
+    wa = channel(http, store)
+    for status in ("queued", "sent", "delivered", "read"):
+        await wa.record_status(MessageStatus("SM1", status))
+    assert await wa.last_status("SM1") is None
+    assert await store.cache_get("whatsapp.status", "SM1") is None
 
 
 async def test_without_a_store_the_window_names_the_fix(http: httpx.AsyncClient) -> None:
