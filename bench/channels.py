@@ -42,6 +42,7 @@ import argparse
 import asyncio
 import json
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -51,10 +52,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx
 
 from bot.channels.telegram import TelegramChannel, make_bot, parse_update
-from bot.channels.whatsapp import WhatsappChannel, make_twilio_client, parse_form, verify_signature
+from bot.channels.whatsapp import (
+    WhatsappChannel,
+    make_twilio_client,
+    parse_form,
+    parse_status,
+    verify_signature,
+)
 from bot.httpclient import shared_client
 from bot.messages import Button, Reply
-from tests.fakes.payloads import ACCOUNT_SID, BOT_NUMBER, tg_callback, tg_text, twilio_text
+from bot.storage.sqlite import SqliteStore
+from tests.fakes.payloads import (
+    ACCOUNT_SID,
+    BOT_NUMBER,
+    tg_callback,
+    tg_text,
+    twilio_status,
+    twilio_text,
+)
 from tests.fakes.twilio_api import sign
 
 TEXT = "Olá! Sou o assistente virtual da sua provedora de fibra. Como posso ajudar?"
@@ -168,6 +183,24 @@ async def main(repeat: int) -> None:
         form = {"To": "whatsapp:+5548991234567", "From": BOT_NUMBER, "Body": TEXT}
         post = lambda: http.post(url, data=form, auth=(ACCOUNT_SID, "token"))  # noqa: E731
         await timed_async("bare httpx post", post, repeat)
+
+        # a status callback (about three a message sent): what the channel does with one
+        with tempfile.TemporaryDirectory() as tmp:
+            store = SqliteStore(Path(tmp) / "bench.db")
+            await store.open()
+            whatsapp.use_store(store)
+            hook = "https://bot.example.com/webhooks/twilio/status"
+            delivered = twilio_status("SM" + "b" * 32, "delivered", "5548991234567")
+            failed = twilio_status("SM" + "c" * 32, "failed", "5548991234567", error_code="63016")
+            signature = sign(hook, delivered, "token")
+            check = lambda: verify_signature(hook, delivered, signature, "token")  # noqa: E731
+            timed("status: verify_signature", check, repeat)
+            timed("status: parse_status", lambda: parse_status(delivered), repeat)
+            record = lambda: whatsapp.record_status(parse_status(delivered))  # noqa: E731
+            await timed_async("status: record (delivered)", record, repeat)
+            record = lambda: whatsapp.record_status(parse_status(failed))  # noqa: E731
+            await timed_async("status: record (failed)", record, repeat)
+            await store.close()
 
 
 if __name__ == "__main__":

@@ -10,7 +10,11 @@ body, ``--concurrency`` at a time, through:
   ``ozbot serve`` used until the aiohttp transport;
 * ``httpx+aiohttp``: ``httpx.AsyncClient(transport=httpx_aiohttp.AiohttpTransport())``: the httpx
   interface (what the PTB request, the twilio client, the OZmap client and the tests speak) on
-  aiohttp's connection pool and parser;
+  aiohttp's connection pool and parser, as ``ozbot serve`` used until bot/httptransport.py;
+* ``ozbot``: :func:`bot.httpclient.shared_client`, the client ``ozbot serve`` sends through (its
+  own transport on aiohttp, a lean request path), posting the bytes the PTB request posts;
+* ``ozbot form``: the same client posting the form the twilio client posts (a Messages.json
+  create with basic auth);
 * ``aiohttp``: ``aiohttp.ClientSession`` called directly (the floor for the transport).
 
 Prints this process's CPU time per request (getrusage, so the server's work is not in it) and
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import resource
 import socket
 import subprocess
@@ -34,6 +39,10 @@ import httpx
 import uvloop
 from httpx_aiohttp import AiohttpTransport
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.httpclient import shared_client
+
 SERVER = """
 import sys, uvicorn
 from starlette.applications import Starlette
@@ -46,6 +55,12 @@ app = Starlette(routes=[Route("/bot/sendMessage", ok, methods=["POST"])])
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning", access_log=False)
 """
 BODY = {"chat_id": 123456789, "text": "Olá! Sou o assistente virtual. " * 4}
+FORM = {
+    "To": "whatsapp:+5548991234567",
+    "From": "whatsapp:+5548999990000",
+    "Body": "Olá! Sou o assistente virtual. " * 4,
+    "StatusCallback": "https://bot.example.com/webhooks/twilio/status",
+}
 
 
 def cpu() -> float:
@@ -88,6 +103,21 @@ async def run(url: str, requests: int, concurrency: int) -> None:
             (await client.post(url, json=BODY)).raise_for_status()
 
         results["httpx+aiohttp"] = await timed(bridged, requests, concurrency)
+
+    body = json.dumps(BODY).encode()
+    json_headers = {"User-Agent": "PTB", "Content-Type": "application/json"}
+    async with shared_client() as client:
+
+        async def ours() -> None:
+            (await client.post(url, content=body, headers=json_headers)).raise_for_status()
+
+        results["ozbot"] = await timed(ours, requests, concurrency)
+        login = {"Authorization": "Basic QUMxOnRva2Vu", "Accept": "application/json"}
+
+        async def ours_form() -> None:
+            (await client.post(url, data=FORM, headers=login)).raise_for_status()
+
+        results["ozbot form"] = await timed(ours_form, requests, concurrency)
 
     async with aiohttp.ClientSession() as session:
 
