@@ -138,6 +138,8 @@ async def chunks() -> AsyncIterator[bytes]:
 CALLS: list[tuple[str, str, Callable[[], dict[str, Any]]]] = [
     ("GET", "/echo", lambda: {}),
     ("GET", "/echo?a=1", lambda: {"params": {"b": "c d", "e": ["1", "2"]}}),
+    ("GET", "/echo?a=1", lambda: {"params": {}}),
+    ("GET", "/echo", lambda: {"params": {"q": "Rua São José, 10"}, "headers": {"Accept": "x"}}),
     ("GET", "/echo", lambda: {"headers": {"Accept": "text/plain", "X-Name": "José".encode()}}),
     ("POST", "/echo", lambda: {}),
     ("PUT", "/echo", lambda: {"content": b""}),
