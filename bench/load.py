@@ -32,6 +32,68 @@ CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 _ids = itertools.count(1_000_000)  # chat ids, update ids and numbers: unique across phases
 
+# Customers' names, one each (600 of them): a name the same for every customer would be read
+# once and then found in the understander's kept scores (bot.nlu.model), which real customers'
+# names are not.
+_FIRST = (
+    "Ana",
+    "Maria",
+    "João",
+    "José",
+    "Carlos",
+    "Paulo",
+    "Lucas",
+    "Pedro",
+    "Marcos",
+    "Luiz",
+    "Fernanda",
+    "Juliana",
+    "Patrícia",
+    "Aline",
+    "Camila",
+    "Bruno",
+    "Rafael",
+    "Daniel",
+    "Marcelo",
+    "Rodrigo",
+    "Gabriel",
+    "Mariana",
+    "Letícia",
+    "Beatriz",
+    "Larissa",
+    "Vanessa",
+    "Amanda",
+    "Felipe",
+    "Gustavo",
+    "Thiago",
+)
+_LAST = (
+    "Silva",
+    "Santos",
+    "Oliveira",
+    "Souza",
+    "Rodrigues",
+    "Ferreira",
+    "Alves",
+    "Pereira",
+    "Lima",
+    "Gomes",
+    "Costa",
+    "Ribeiro",
+    "Martins",
+    "Carvalho",
+    "Almeida",
+    "Lopes",
+    "Soares",
+    "Fernandes",
+    "Vieira",
+    "Barbosa",
+)
+
+
+def customer_name(n: int) -> str:
+    return f"{_FIRST[n % len(_FIRST)]} {_LAST[n // len(_FIRST) % len(_LAST)]}"
+
 
 @dataclass(frozen=True)
 class Customer:
@@ -47,7 +109,7 @@ def telegram_customer(host: str, pin: tuple[float, float]) -> Customer:
         tg_callback(next(_ids), chat_id, "intent:sales"),
         tg_location(next(_ids), chat_id, *pin),
         tg_callback(next(_ids), chat_id, "yes"),
-        tg_text(next(_ids), chat_id, "Cliente Teste"),
+        tg_text(next(_ids), chat_id, customer_name(chat_id)),
     ]
     headers = [("Content-Type", "application/json"), ("X-Telegram-Bot-Api-Secret-Token", TG_SECRET)]
     return Customer(
@@ -61,10 +123,11 @@ def telegram_customer(host: str, pin: tuple[float, float]) -> Customer:
 
 
 def twilio_customer(host: str, public_url: str) -> Customer:
-    number = f"55489{next(_ids):08d}"
+    n = next(_ids)
+    number = f"55489{n:08d}"
     url = public_url.rstrip("/") + "/webhooks/twilio"
     requests = []
-    for text in ("oi", "1", COVERED, "1", "Cliente Teste"):
+    for text in ("oi", "1", COVERED, "1", customer_name(n)):
         form = twilio_text(number, text)
         headers = [
             ("Content-Type", "application/x-www-form-urlencoded"),

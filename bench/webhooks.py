@@ -3,7 +3,7 @@ a first python-telegram-bot bot and the HTTP floor, in one run.
 
     .venv/bin/python bench/webhooks.py [--tree today=/work/wt/perf-baseline --tree new=.]
         [--stores sqlite,postgres] [--channels telegram,twilio] [--baselines ptb,floor]
-        [--customers 150] [--rate 10] [--think 1.0] [--processes 1] [--py-spy DIR]
+        [--customers 150] [--rate 10] [--think 1.0] [--processes 1] [--profile DIR]
 
 Processes besides this one: the server under test, the OZmap sandbox standing in for a remote
 OZmap (``--ozmap-latency`` adds network time), the Telegram and Twilio fakes
@@ -114,6 +114,8 @@ from tests.support.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / "bench"
+SAMPLER = BENCH / "sampler"
+PROFILE_HZ = 1000
 TG_TOKEN = "7000000001:AAF-bench-token"  # noqa: S105  # the local fakes' credentials
 OZMAP_TOKEN = "bench-ozmap-token"  # noqa: S105
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -222,6 +224,11 @@ def server_commands(
     target: Target, world: World, ports: list[int], data: Path, db_url: str
 ) -> list[tuple[list[str], dict[str, str], Path]]:
     env = base_env() | {"PYTHONPATH": str(target.tree)}
+    if world.args.profile:
+        # bench/sampler/sitecustomize.py: samples the measured window when signalled
+        env["PYTHONPATH"] = f"{SAMPLER}{os.pathsep}{target.tree}"
+        env["OZBOT_BENCH_PROFILE"] = str(Path(world.args.profile).resolve() / "sampled")
+        env["OZBOT_BENCH_PROFILE_HZ"] = str(PROFILE_HZ)
     python = str(target.tree / ".venv" / "bin" / "python")
     public = f"http://127.0.0.1:{ports[0]}"  # what Twilio signs, whichever process answers
     if target.kind == "floor":
@@ -296,6 +303,32 @@ def new_customer(world: World, channel: str, host: str, public: str) -> Customer
     return twilio_customer(host, public)
 
 
+def signal_all(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        os.kill(pid, signum)
+
+
+async def keep_profiles(
+    folder: Path, target: Target, channel: str, pids: list[int], outcome: Outcome
+) -> None:
+    """Name the sampler's files (bench/sampler) after the phase, with a first line saying what
+    they cover, for ``bench/profile.py --per-turn``."""
+    for i, pid in enumerate(pids):
+        raw = folder / f"sampled-{pid}.txt"
+        for _ in range(100):
+            if raw.exists():
+                break
+            await asyncio.sleep(0.05)
+        else:
+            print(f"  no profile from process {pid} (is bench/sampler on its PYTHONPATH?)")
+            continue
+        name = f"{target.label}-{target.store}-{shown(channel)}-{i}.txt".replace(" ", "_")
+        header = f"# turns {outcome.turns} cpu {outcome.server_cpu:.3f} hz {PROFILE_HZ}\n"
+        (folder / name).write_text(header + raw.read_text())
+        raw.unlink()
+        print(f"  profile: {folder / name}")
+
+
 async def phase(
     world: World,
     target: Target,
@@ -324,9 +357,13 @@ async def phase(
         before_counts = await proxy_counts(world) if counting else {}
         before_client = client_cpu()
         started = time.time()
+        if timed and args.profile:
+            signal_all(pids, signal.SIGUSR1)
         sent = await drive(servers, customers, rate=args.rate, think=args.think, seed=seed)
         await wait_replies(fake, since + total * count, 120)
         await asyncio.sleep(0.3)  # what a turn does after its last reply (the inbox entry)
+        if timed and args.profile:
+            signal_all(pids, signal.SIGUSR2)
         replies = await fake.sent(since) if fake is not None else []
         outcome = tally(sent, replies, per_step, count, started)
         if not timed:
@@ -334,6 +371,8 @@ async def phase(
         outcome.server_cpu = sum(cpu_seconds(pid) for pid in pids) - before_cpu
         outcome.client_cpu = client_cpu() - before_client
         row = Row(target, channel, outcome)
+        if args.profile:
+            await keep_profiles(Path(args.profile), target, channel, pids, outcome)
         if db:
             after = {pid: cpu_seconds(pid) for pid in backend_pids(db)}
             row.db_cpu = sum(value - before_db.get(pid, 0.0) for pid, value in after.items())
@@ -547,8 +586,20 @@ def parse_args() -> argparse.Namespace:
         "--pg-statements", action="store_true", help="print the statements a turn runs"
     )
     parser.add_argument("--repeat", type=int, default=1, help="run every phase this many times")
-    parser.add_argument("--py-spy", metavar="DIR", help="record a flame graph of each server")
+    parser.add_argument(
+        "--py-spy",
+        metavar="DIR",
+        help="py-spy each server (it counts runnable-but-waiting time too: see --profile)",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="sample each server's measured window on its CPU clock (bench/sampler) into DIR, "
+        "one file a phase; bench/profile.py --per-turn sums them up",
+    )
     args = parser.parse_args()
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
     args.channels = args.channels.replace("twilio", "whatsapp")
     return args
 
