@@ -22,10 +22,10 @@ scikit-learn cuts them, so a cached model reads messages with numpy alone.
 from __future__ import annotations
 
 import functools
+import math
 import re
 import time
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +46,9 @@ __all__ = ["ANALYZERS", "Model", "dedupe", "train", "trained"]
 #: softmax temperature over SVM margins: margins of about +1 for the chosen class and -1 for the
 #: others give it ~0.9 among a few close rivals, and a near tie stays a near tie
 SHARPNESS = 4.0
+
+#: how many texts' scores a model keeps (:meth:`Model.scores`): a few hundred kB
+SCORED = 2048
 
 # intents whose examples are data (names among them): their words are not "common"
 _DATA_INTENTS = frozenset({"inform", "correct"})
@@ -112,21 +115,40 @@ class _Features:
             offset,
         )
 
+    @functools.cached_property
+    def _columns(self) -> tuple[dict[str, int], list[float]]:
+        """Each n-gram's column in the whole row (``offset`` added), and the IDF weights as a
+        list: a gram costs one dictionary probe and no numpy call per block (on a message of a
+        few words those calls cost more than the arithmetic)."""
+        offset = self.offset
+        return {g: i + offset for g, i in self.vocabulary.items()}, self.idf.tolist()
+
+    def row(self, text: str, index: list[int], values: list[float]) -> None:
+        """Append the L2-normalised sublinear TF-IDF entries of ``text`` (as TfidfVectorizer
+        makes them, columns counted from ``offset``) to ``index`` and ``values``."""
+        columns, idf = self._columns
+        counts: dict[int, int] = {}
+        for gram in analyze(self.kind, self.low, self.high, text):
+            column = columns.get(gram)
+            if column is not None:
+                counts[column] = counts.get(column, 0) + 1
+        if not counts:
+            return
+        offset = self.offset
+        weights = [
+            (1.0 + math.log(n)) * idf[c - offset] if n > 1 else idf[c - offset]
+            for c, n in counts.items()
+        ]
+        norm = math.sqrt(math.fsum(w * w for w in weights))
+        index += counts
+        values += [w / norm for w in weights]
+
     def vector(self, text: str) -> Vector:
         """The L2-normalised sublinear TF-IDF row of ``text``, as TfidfVectorizer makes it."""
-        vocabulary = self.vocabulary
-        found = [
-            (i, n)
-            for g, n in Counter(analyze(self.kind, self.low, self.high, text)).items()
-            if (i := vocabulary.get(g)) is not None
-        ]
-        if not found:
-            return np.empty(0, dtype=np.intp), np.empty(0)
-        index = np.array([i for i, _ in found], dtype=np.intp)
-        tf = 1.0 + np.log(np.array([n for _, n in found], dtype=np.float64))
-        values = tf * self.idf[index]
-        values /= np.sqrt(values @ values)
-        return index + self.offset, values
+        index: list[int] = []
+        values: list[float] = []
+        self.row(text, index, values)
+        return np.array(index, dtype=np.intp), np.array(values, dtype=np.float64)
 
 
 def _vectorizers() -> list[TfidfVectorizer]:
@@ -180,8 +202,12 @@ class Model:
         return self.intent.labels
 
     def vector(self, folded: str) -> Vector:
-        parts = [f.vector(folded) for f in self.features]
-        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+        """The message's row of features: every block's entries, columns from its offset."""
+        index: list[int] = []
+        values: list[float] = []
+        for block in self.features:
+            block.row(folded, index, values)
+        return np.array(index, dtype=np.intp), np.array(values, dtype=np.float64)
 
     @functools.cached_property
     def _both(self) -> _Linear:
@@ -193,7 +219,19 @@ class Model:
         )
 
     def scores(self, folded: str) -> tuple[dict[str, float], dict[str, float]]:
-        """``(intent scores, language scores)`` of a folded text, each adding up to one."""
+        """``(intent scores, language scores)`` of a folded text, each adding up to one (the
+        caller's own dictionaries: changing them changes nothing kept)."""
+        intents, languages = self._scored(folded)
+        return dict(intents), dict(languages)
+
+    @functools.cached_property
+    def _scored(self) -> Callable[[str], tuple[dict[str, float], dict[str, float]]]:
+        """:meth:`_score`, its last :data:`SCORED` texts kept: a few short texts are most of
+        what customers send ("oi", "sim", "1", "ok"), and a masked address or code reads the
+        same whichever it was (a name does not repeat: it costs a place, nothing more)."""
+        return functools.lru_cache(maxsize=SCORED)(self._score)
+
+    def _score(self, folded: str) -> tuple[dict[str, float], dict[str, float]]:
         index, values = self.vector(folded)
         both = self._both
         margins = values @ both.weights[index] + both.bias

@@ -10,6 +10,7 @@ a word of its own (questions are digressions), emoji kept, other punctuation dro
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -40,6 +41,13 @@ def fold(text: str, *, digits: bool = False) -> str:
     """The form the classifiers read (see the module docstring). ``"Oiii, tá CAINDO a net?? 😡"``
     → ``"oii ta caindo a net ? 😡"``. With ``digits`` the digits are kept as they are (to
     compare with option labels: "300 Mega" is not "500 Mega")."""
+    return _fold(text, digits)
+
+
+@functools.lru_cache(maxsize=4096)
+def _fold(text: str, digits: bool) -> str:
+    # kept: reading one message folds the same pieces several times (the message, its words,
+    # the entities' text), and the short words and answers come back message after message
     decomposed = unicodedata.normalize("NFKD", _EMOJI_DRESS.sub("", text.casefold()))
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     bare = _REPEATS.sub(r"\1\1", bare if digits else _DIGITS.sub("0", bare))
