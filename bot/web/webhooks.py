@@ -157,7 +157,10 @@ async def _twilio_form(request: Request, state: AppState) -> dict[str, str] | Re
         return _answer(state, "whatsapp", "too_large", 413)
     except UnicodeDecodeError:
         return _answer(state, "whatsapp", "bad_request", 400)
-    url = signed_url(state.settings.public_base_url, request.url.path, request.url.query)
+    # the path and query as they came (what request.url would give, without building a URL
+    # object: the route matched the path exactly)
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    url = signed_url(state.settings.public_base_url, request.scope["path"], query)
     try:
         verify_signature(
             # the pairs: the signature covers every value of a repeated field

@@ -34,6 +34,26 @@ def test_the_digest_is_keyed_stable_and_not_the_plain_sha256() -> None:
     assert customer_ref(KEY) != first
 
 
+def test_a_kept_digest_is_the_keyed_one_and_the_key_changes_it() -> None:
+    """Digests are kept (a turn names its conversation several times): a kept one must be what
+    the HMAC gives, also once more keys were seen than are kept, and never outlive its key."""
+    import base64
+    import hmac
+
+    use_log_key("kept-digests")
+    key = hashlib.sha256(b"ozbot.log-digest\0kept-digests").digest()
+
+    def expected(name: str) -> str:
+        mac = hmac.new(key, name.encode(), hashlib.sha256).digest()
+        return base64.b32encode(mac).decode()[:12].lower()
+
+    names = [f"telegram:{n}" for n in range(9000)]  # more than the 8192 kept
+    assert [customer_ref(n) for n in names] == [expected(n) for n in names]
+    assert [customer_ref(n) for n in names[:50]] == [expected(n) for n in names[:50]]
+    use_log_key("kept-digests, another")
+    assert customer_ref(names[-1]) != expected(names[-1])
+
+
 async def test_without_a_log_key_the_processes_share_one_from_the_store(tmp_path: Path) -> None:
     settings = offline_settings(tmp_path, log_key="")
     digests = []

@@ -259,6 +259,18 @@ async def test_twilio_unsigned_or_missigned_is_refused_and_not_processed(
     assert served.fakes.twilio.messages == []
 
 
+async def test_a_webhook_url_with_a_query_is_verified_with_it(served: Served) -> None:
+    """Twilio signs the whole URL it was given, query included (a console may add one)."""
+    form = twilio_text(CUSTOMER, "oi")
+    path = "/webhooks/twilio?tenant=7&x=%C3%A9"
+    without = signed_post(PUBLIC + "/webhooks/twilio", form, TW_TOKEN)
+    assert (await served.client.post(path, **without)).status_code == 403
+    response = await served.client.post(path, **signed_post(PUBLIC + path, form, TW_TOKEN))
+    assert response.status_code == 200
+    (message,) = await served.fakes.twilio.wait_sent(1, CUSTOMER)
+    assert message.fields["Body"] == "echo: oi"
+
+
 async def test_the_same_message_sid_twice_gets_one_reply(served: Served) -> None:
     form = twilio_text(CUSTOMER, "oi", message_sid="SM" + "d" * 32)
     for _ in range(2):
