@@ -147,12 +147,18 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def cpu_seconds(pid: int) -> float:
     """utime + stime of a process, all its threads (0 once it is gone)."""
+    return sum(cpu_split(pid))
+
+
+def cpu_split(pid: int) -> tuple[float, float]:
+    """utime and stime of a process, all its threads (zeros once it is gone): the second is
+    the kernel's part (system calls, the loopback TCP a request's bytes cross)."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICK  # fields 14 and 15 of stat(5)
+        return 0.0, 0.0
+    return int(fields[11]) / CLOCK_TICK, int(fields[12]) / CLOCK_TICK  # 14 and 15 of stat(5)
 
 
 def client_cpu() -> float:
@@ -208,6 +214,8 @@ class Outcome:
     seconds: float  # first request to last reply
     server_cpu: float
     client_cpu: float
+    server_sys: float = 0.0  # the kernel's part of server_cpu
+    load: tuple[float, float] = (0.0, 0.0)  # the 1-minute load average at the start and end
     responses: list[float] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     non_200: int = 0

@@ -25,14 +25,20 @@ then ``--warmup`` customers unmeasured (caches, prepared statements, pools).
 * ``floor``: a Starlette endpoint that only answers 200 (:mod:`floor`), the same requests.
 
 Printed per phase: the server's CPU time per turn (utime+stime from /proc over the window, first
-request to last reply, divided by the turns whose replies all arrived); on PostgreSQL the CPU of
+request to last reply, divided by the turns whose replies all arrived) and the kernel's share of
+it (stime); on PostgreSQL the CPU of
 its backends per turn (/proc of the bench database's backends) and round trips and transactions
 per turn (counted on the wire by the proxy, in a second, shorter run of the phase: the proxy's
 extra hop costs the server about 1 ms of CPU a turn, so the CPU figures come from a server
 connected to PostgreSQL directly); the load client's own CPU per turn; turns/s; webhook
 response p50/p99 (the POST, signature checking included) and reply latency p50/p99 (POST sent ->
-the step's last reply received by the fake). Then each ozbot row's ratio to the PTB bot and to
-the floor.
+the step's last reply received by the fake); the load average around the phase. Then each
+ozbot row's ratio to the PTB bot and to the floor.
+
+``--profile DIR`` samples each server's measured window on its CPU clock (bench/sampler, loaded
+into the server through ``PYTHONPATH``, whatever its tree) and writes one file a phase;
+``bench/profile.py`` sums a file up in microseconds of CPU per turn. (``--py-spy DIR`` records
+with py-spy instead; on this virtual machine it counts runnable-but-waiting time as busy.)
 
 CPU per turn moves little when other processes share the two cores (it still grew by up to a
 third in phases where a loaded machine left the server behind its load); latency and
@@ -98,6 +104,7 @@ from load import (
     Outcome,
     client_cpu,
     cpu_seconds,
+    cpu_split,
     drive,
     percentile,
     tally,
@@ -351,6 +358,8 @@ async def phase(
         customers = [new_customer(world, channel, host, public) for _ in range(count)]
         since = await fake.count() if fake is not None else 0
         before_cpu = sum(cpu_seconds(pid) for pid in pids)
+        before_sys = sum(cpu_split(pid)[1] for pid in pids)
+        load_before = os.getloadavg()[0]
         db_pids = backend_pids(db) if db else []
         before_db = {pid: cpu_seconds(pid) for pid in db_pids}
         counting = db is not None and not direct
@@ -369,6 +378,8 @@ async def phase(
         if not timed:
             continue
         outcome.server_cpu = sum(cpu_seconds(pid) for pid in pids) - before_cpu
+        outcome.server_sys = sum(cpu_split(pid)[1] for pid in pids) - before_sys
+        outcome.load = (load_before, os.getloadavg()[0])
         outcome.client_cpu = client_cpu() - before_client
         row = Row(target, channel, outcome)
         if args.profile:
@@ -467,8 +478,8 @@ def ms(value: float) -> str:
 
 HEADER = (
     f"{'server':<26} {'store':<8} {'channel':<8} {'turns':>5} {'turns/s':>7} "
-    f"{'CPU/turn':>8} {'DB CPU':>7} {'DB RT':>5} {'DB tx':>5} {'client':>6} "
-    f"{'webhook p50/p99':>16} {'reply p50/p99':>16} {'bad':>4}"
+    f"{'CPU/turn':>8} {'sys':>4} {'DB CPU':>7} {'DB RT':>5} {'DB tx':>5} {'client':>6} "
+    f"{'webhook p50/p99':>16} {'reply p50/p99':>16} {'bad':>4} {'load':>9}"
 )
 
 
@@ -491,9 +502,10 @@ def line(row: Row) -> str:
     )
     return (
         f"{row.target.label:<26} {row.target.store:<8} {shown(row.channel):<8} {o.turns:>5} "
-        f"{o.turns / max(o.seconds, 1e-9):7.1f} {o.server_cpu / turns * 1000:8.2f} {db_cpu} "
+        f"{o.turns / max(o.seconds, 1e-9):7.1f} {o.server_cpu / turns * 1000:8.2f} "
+        f"{o.server_sys / max(o.server_cpu, 1e-9):4.0%} {db_cpu} "
         f"{rt} {tx} {o.client_cpu / turns * 1000:6.2f} {hook:>16} {reply:>16} "
-        f"{o.bad + o.non_200:>4}"
+        f"{o.bad + o.non_200:>4} {o.load[0]:4.1f}-{o.load[1]:<4.1f}"
     )
 
 
@@ -501,8 +513,10 @@ def report(rows: list[Row]) -> None:
     print()
     print(
         "CPU/turn, DB CPU (PostgreSQL backends) and client (this load client) in ms of CPU per "
-        "turn; DB RT and DB tx: PostgreSQL round trips and transactions per turn; latencies in "
-        "ms; bad: customers with unexpected replies + non-200 answers"
+        "turn; sys: the kernel's share of the server's CPU; DB RT and DB tx: PostgreSQL round "
+        "trips and transactions per turn; latencies in ms; bad: customers with unexpected "
+        "replies + non-200 answers; load: the 1-minute load average when the phase began-ended "
+        "(above 2, the two cores are shared: CPU per turn grows with it)"
     )
     print(HEADER)
     groups: dict[tuple[str, str, str], list[Row]] = {}
