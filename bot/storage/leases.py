@@ -14,6 +14,13 @@ a process one holder at a time ever has a lease row of this process's owner, and
 own found when taking is one an interrupted take or a failed drop left behind (the taker is its
 rightful holder).
 
+A lease row carries a counter (``turn``) that every take, every commit under the lease and
+every drop moves on: a holder is its owner *and* the count its take (or its last commit) left,
+and a turn's commit writes only while the row still shows both (:meth:`LeaseLocks.fence`; the
+adapters check it in the committing statement). A holder stopped for longer than its lease
+finds, when it goes on, the row another process took over (another owner, a later count): its
+commit is refused (:class:`bot.storage.locks.LeaseLost`) instead of overwriting the newer turn.
+
 :class:`LeaseLocks` is the database-neutral part; each adapter says how its database takes,
 drops and renews a lease (:mod:`bot.storage.sqlite.store`, :mod:`bot.storage.postgres.store`).
 """
@@ -33,7 +40,11 @@ from bot.owners import new_owner, orphans, retire
 from bot.storage._common import KeyedLocks, masked_key
 from bot.storage.locks import Held
 
-__all__ = ["LeaseLocks"]
+__all__ = ["LeaseLocks", "Took"]
+
+#: what taking a lease says: the lease's count when it was taken (None: not taken), and the
+#: holder found when it was not ("" when there is none)
+Took = tuple[int | None, str]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +57,7 @@ class LeaseLocks(ABC):
         self.lease = lease
         self.owner = new_owner()  # host:pid:token, so another process can tell it died
         self._keyed = KeyedLocks()
-        self._held: set[str] = set()  # keys whose lease is ours: renewed
+        self._held: dict[str, int] = {}  # keys whose lease is ours (renewed): their count
         self._taken: set[Held] = set()  # locks taken with inbox entries, not yet given back
         self._renewer: asyncio.Task[None] | None = None
         self._dropping: set[asyncio.Task[None]] = set()
@@ -54,9 +65,10 @@ class LeaseLocks(ABC):
     # -- what each database says its own way ------------------------------------------------
 
     @abstractmethod
-    async def take_lease(self, key: str, until: float, now: float, dead: str) -> str | None:
+    async def take_lease(self, key: str, until: float, now: float, dead: str) -> Took:
         """Take the lease of ``key`` until ``until`` when it is free, ran out before ``now``,
-        is ours, or is held by ``dead``: None. Else its holder ("" when there is none)."""
+        is ours, or is held by ``dead``, moving its count on: ``(count, "")``. Else
+        ``(None, holder)`` ("" when there is none)."""
 
     @abstractmethod
     async def drop_lease(self, key: str) -> None:
@@ -83,6 +95,18 @@ class LeaseLocks(ABC):
         if self._dropping:
             await asyncio.gather(*self._dropping, return_exceptions=True)
 
+    # -- fencing ----------------------------------------------------------------------------
+
+    def fence(self, key: str) -> int | None:
+        """The count of our lease of ``key`` when this store holds it (a turn's commit then
+        writes only if the row still shows our owner and this count), else None."""
+        return self._held.get(key)
+
+    def fenced(self, key: str, turn: int) -> None:
+        """A commit under our lease of ``key`` moved its count on to ``turn``."""
+        if key in self._held:
+            self._held[key] = turn
+
     # -- holding ----------------------------------------------------------------------------
 
     @asynccontextmanager
@@ -91,7 +115,7 @@ class LeaseLocks(ABC):
         deadline = time.monotonic() + timeout
         await self._keyed.acquire(key, timeout)
         try:
-            await self._take(key, deadline, timeout)
+            turn = await self._take(key, deadline, timeout)
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):
                 # The statement may have taken the lease all the same: drop it, and only then
@@ -100,11 +124,11 @@ class LeaseLocks(ABC):
             else:
                 self._keyed.release(key)
             raise
-        self._held.add(key)
+        self._held[key] = turn
         try:
             yield
         finally:
-            self._held.discard(key)
+            self._held.pop(key, None)
             try:
                 await self._drop_logged(key)
             except asyncio.CancelledError:
@@ -112,14 +136,14 @@ class LeaseLocks(ABC):
                 raise
             self._keyed.release(key)
 
-    async def _take(self, key: str, deadline: float, waited: float) -> None:
+    async def _take(self, key: str, deadline: float, waited: float) -> int:
         backoff = 0.002
         dead = ""  # a holder found dead on the last try, whose lease may be taken at once
         while True:
             now = time.time()
-            taken = await self.take_lease(key, now + self.lease, now, dead)
-            if taken is None:
-                return
+            turn, taken = await self.take_lease(key, now + self.lease, now, dead)
+            if turn is not None:
+                return turn
             if taken and taken != dead and orphans([taken]):
                 dead = taken  # try again at once, taking it over
                 continue
@@ -140,9 +164,10 @@ class LeaseLocks(ABC):
         :meth:`not_taken`)."""
         return await self._keyed.try_acquire(key)
 
-    def taken(self, held: Held) -> Held:
-        """The lease of ``held.key`` was taken: hold it until :meth:`given_back`."""
-        self._held.add(held.key)
+    def taken(self, held: Held, turn: int) -> Held:
+        """The lease of ``held.key`` was taken, its count now ``turn``: hold it until
+        :meth:`given_back`."""
+        self._held[held.key] = turn
         self._taken.add(held)
         return held
 
@@ -164,7 +189,7 @@ class LeaseLocks(ABC):
         any more and runs out): the key is free in this process."""
         if held in self._taken:
             self._taken.discard(held)
-            self._held.discard(held.key)
+            self._held.pop(held.key, None)
             self._keyed.release(held.key)
 
     def abandon(self, held: Held) -> None:
@@ -172,13 +197,13 @@ class LeaseLocks(ABC):
         task, and let the key go in this process only after that."""
         if held in self._taken:
             self._taken.discard(held)
-            self._held.discard(held.key)
+            self._held.pop(held.key, None)
             self._drop_later(held.key)
 
     async def release(self, held: Held) -> None:
         if held not in self._taken:
             return
-        self._held.discard(held.key)
+        self._held.pop(held.key, None)
         try:
             await self._drop_logged(held.key)
         except asyncio.CancelledError:

@@ -12,6 +12,14 @@ lock=True)``), by the statement that stores it: the entry's turn then runs under
 (``InboxStore.inbox_done(..., held=...)``), by the statement that clears it. On PostgreSQL that
 is two round trips fewer per turn (taking, releasing) and often a third (loading).
 ``tests/storage/test_locks.py`` is the contract suite, on every adapter.
+
+A held lock *fences* the turn's commit: ``commit_turn`` of a conversation whose lock this store
+holds writes only while the lease is still this holder's, judged in the committing statement
+itself (by the lease's owner and its counter, which every take, commit and drop moves on). A
+process stopped for longer than its lease (a GC pause, ``SIGSTOP``, a slow disk) whose
+conversation another process took over meanwhile gets :class:`LeaseLost` instead, nothing
+written; its turn must send nothing, and run its message again under a new lock (it then finds
+it answered, when the new holder ran it). ``tests/storage/test_fencing.py`` is its suite.
 """
 
 from __future__ import annotations
@@ -21,8 +29,15 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from bot.conversation import Conversation
+from bot.errors import StorageError
 
-__all__ = ["ConversationLocks", "Held"]
+__all__ = ["ConversationLocks", "Held", "LeaseLost"]
+
+
+class LeaseLost(StorageError):
+    """A turn's commit was refused, nothing written: the conversation's lease is no longer
+    this holder's (it ran out while the process was stopped, and another process took the
+    conversation over). Send nothing from the turn; run its message again under a new lock."""
 
 
 @dataclass(eq=False)

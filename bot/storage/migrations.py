@@ -339,6 +339,10 @@ CREATE TABLE locks (
 INSERT INTO locks (key, owner, expires_at) SELECT key, '', 0 FROM conversations
 """
 
+# SQLite's lease rows get PostgreSQL's counter (bot/storage/sqlite/leases.py): with the owner, it
+# fences a turn's commit by the lease it was taken under. PostgreSQL's rows have it already.
+_SQLITE_LEASE_TURNS = "ALTER TABLE locks ADD COLUMN turn INTEGER NOT NULL DEFAULT 0"
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("initial", sqlite=_SQLITE_INITIAL, postgres=_POSTGRES_INITIAL),
     Migration(
@@ -353,6 +357,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("security", sqlite=_SQLITE_SECURITY, postgres=_POSTGRES_SECURITY),
     Migration("outbox_attempts", sqlite=_OUTBOX_ATTEMPTS, postgres=_OUTBOX_ATTEMPTS),
     Migration("lease_locks", sqlite="", postgres=_POSTGRES_LOCKS),
+    Migration("lease_turns", sqlite=_SQLITE_LEASE_TURNS, postgres=""),
 )
 
 

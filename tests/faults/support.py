@@ -133,9 +133,10 @@ def base_env(fake: Messenger, sandbox: RunningSandbox, database_url: str) -> dic
         "OZMAP_TOKEN": sandbox.token,
         "GEOCODER": "gazetteer",
         "CEP_PROVIDER": "offline",
-        "NUDGE_MINUTES": "0",
-        "EXPIRE_MINUTES": "0",
-        "HANDOFF_TIMEOUT_MINUTES": "0",
+        # (the settings' names: without the prefix the timers ran at their defaults)
+        "OZBOT_NUDGE_MINUTES": "0",
+        "OZBOT_EXPIRE_MINUTES": "0",
+        "OZBOT_HANDOFF_TIMEOUT_MINUTES": "0",
     }
 
 
@@ -174,6 +175,16 @@ class Server:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, sig)
             self.process.wait(60)
+
+    def signal(self, sig: signal.Signals) -> None:
+        """Send ``sig`` to its process group without waiting for it to end (SIGSTOP, SIGCONT)."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
 
     def logs(self) -> str:
         return "\n".join(

@@ -5,6 +5,10 @@ python -m tests.storage.lock_child KIND TARGET SCHEMA hold KEY [LEASE]
     lease: LEASE seconds, 1 by default)
 python -m tests.storage.lock_child KIND TARGET SCHEMA count KEY N
     N times, under the lock: read the counter in the cache, yield, write it back plus one
+python -m tests.storage.lock_child KIND TARGET SCHEMA commit KEY STATE LEASE
+    take the lock of the Telegram conversation KEY (a lease of LEASE seconds), print "held",
+    wait for a line on stdin, commit a turn leaving the conversation in STATE, print
+    "committed" or "refused: <the error>", release, print "released"
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from bot.conversation import Conversation, TranscriptEntry
+from bot.errors import StorageError
 from bot.storage.base import Store
 from bot.storage.postgres import PostgresStore
 from bot.storage.sqlite import SqliteStore
@@ -35,13 +41,27 @@ async def increment(store: Store, key: str, times: int) -> None:
 
 
 async def main(kind: str, target: str, schema: str, mode: str, key: str, *rest: str) -> None:
-    store = build(kind, target, schema, float(rest[0]) if mode == "hold" and rest else 1.0)
+    leased = (mode == "hold" and rest) or mode == "commit"
+    store = build(kind, target, schema, float(rest[-1]) if leased else 1.0)
     await store.open()
     try:
         if mode == "hold":
             async with store.lock(key, timeout=60):
                 print("held", flush=True)
                 await asyncio.to_thread(sys.stdin.readline)
+            print("released", flush=True)
+        elif mode == "commit":
+            async with store.lock(key, timeout=60):
+                print("held", flush=True)
+                await asyncio.to_thread(sys.stdin.readline)
+                turn = Conversation.new("telegram", key.removeprefix("telegram:"))
+                turn.flow, turn.state = "sales", rest[0]
+                try:
+                    await store.commit_turn(turn, [TranscriptEntry("bot", rest[0])], "child:1")
+                except StorageError as exc:
+                    print(f"refused: {type(exc).__name__}", flush=True)
+                else:
+                    print("committed", flush=True)
             print("released", flush=True)
         elif mode == "count":
             print("ready", flush=True)

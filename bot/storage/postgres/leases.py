@@ -3,21 +3,28 @@ logic both databases share), and the fragments of the inbox's statements that ta
 lease with an entry (:mod:`bot.storage.postgres.store`).
 
 A lease row stays after its lease is dropped (``expires_at`` 0), with ``turn`` counting the
-drops: a statement that takes a lease and reads the conversation in one go compares the count
-its snapshot saw with the count of the row it took, and trusts what it read only when they are
-equal (a holder that dropped the lease while the statement ran may have committed after its
+takes, the commits under the lease (:data:`FENCE`) and the drops: a statement that takes a lease
+and reads the conversation in one go compares the count its snapshot saw with the count of the
+row it took, and trusts what it read only when its own take is the one step between them (a
+holder that committed or dropped the lease while the statement ran may have committed after its
 snapshot was taken). A conversation that no longer exists (erased) loses its row with the
 lease, so no key of an erased customer stays behind.
+
+A commit under a lease is fenced by it in the committing statement: :data:`FENCE` moves the
+count on (and the lease's end, as a renewal does) only while the row is still the holder's at
+the count it knows, and the statement writes nothing when it did not. Its row lock orders it
+with a take: a take that waits for it finds the count moved on (so it reads the conversation
+again), and a commit that waits for a take finds another owner (so it writes nothing).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.storage.leases import LeaseLocks
+from bot.storage.leases import LeaseLocks, Took
 from bot.storage.postgres.connection import Connections, translate
 
-__all__ = ["DROP", "SERVER_NOW", "PostgresLeases"]
+__all__ = ["DROP", "FENCE", "SERVER_NOW", "PostgresLeases"]
 
 #: the database server's clock in epoch seconds: every replica stamps and judges a lease by
 #: the same clock (each host's own would let a replica whose clock runs ahead take live leases)
@@ -27,12 +34,23 @@ SERVER_NOW = "extract(epoch FROM clock_timestamp())::double precision"
 _TAKE = f"""
 WITH took AS (
     INSERT INTO locks (key, owner, expires_at) VALUES (%(key)s, %(owner)s, {SERVER_NOW} + %(lease)s)
-    ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+    ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
+        turn = locks.turn + 1
     WHERE locks.expires_at < {SERVER_NOW} OR locks.owner = excluded.owner OR locks.owner = %(dead)s
-    RETURNING 1
+    RETURNING turn
 )
-SELECT EXISTS (SELECT FROM took), (SELECT owner FROM locks WHERE key = %(key)s)
+SELECT (SELECT turn FROM took), (SELECT owner FROM locks WHERE key = %(key)s)
 """  # noqa: S608 - constants only
+#: a CTE (``fence``, one row: the lease's new count) moving the count of the lease of
+#: %(lock_key)s on, and its end to %(lock_lease)s seconds from now, only if %(lock_owner)s
+#: still holds it at %(lock_turn)s; what a turn's commit guards its writes with
+FENCE = f"""
+fence AS (
+    UPDATE locks SET turn = turn + 1, expires_at = {SERVER_NOW} + %(lock_lease)s::double precision
+    WHERE key = %(lock_key)s::text AND owner = %(lock_owner)s::text
+    AND turn = %(lock_turn)s::bigint
+    RETURNING turn
+)"""  # noqa: S608 - constants only
 #: CTEs dropping the lease of %(lock_key)s if %(lock_owner)s still holds it: kept (counted)
 #: while the conversation exists, deleted once it does not. Both see one snapshot, so exactly
 #: one of them applies.
@@ -60,16 +78,16 @@ class PostgresLeases(LeaseLocks):
         super().__init__(lease=lease)
         self._connections = connections
 
-    async def take_lease(self, key: str, until: float, now: float, dead: str) -> str | None:
+    async def take_lease(self, key: str, until: float, now: float, dead: str) -> Took:
         # (until and now are the wall clock's: the server's own is used instead)
         params = {"key": key, "owner": self.owner, "lease": self.lease, "dead": dead}
         with translate("taking a lock"):
             async with self._connections.connection() as conn:
                 cur = await conn.execute(_TAKE, params)
                 row = await cur.fetchone()
-        if row is not None and row[0]:
-            return None
-        return "" if row is None or row[1] is None else str(row[1])
+        if row is not None and row[0] is not None:
+            return int(row[0]), ""
+        return None, "" if row is None or row[1] is None else str(row[1])
 
     async def drop_lease(self, key: str) -> None:
         with translate("releasing a lock"):

@@ -2,8 +2,9 @@
 
 The shared statements run through :class:`bot.storage.shared.SqlStore`; the pool and opening
 are :mod:`bot.storage.postgres.connection`'s, the locks :mod:`bot.storage.postgres.leases`'.
-What is here is what PostgreSQL says differently from SQLite: a turn's commit and a timer plan
-each as one statement of data-modifying CTEs (one round trip), ``SKIP LOCKED`` claims, arrays
+What is here is what PostgreSQL says differently from SQLite: a turn's commit (fenced by the
+conversation's lease when this store holds its lock: see :mod:`bot.storage.locks`) and a timer
+plan each as one statement of data-modifying CTEs (one round trip), ``SKIP LOCKED`` claims, arrays
 (``unnest``, ``ANY``) where SQLite loops or reads JSON, and ``jsonb``.
 """
 
@@ -23,12 +24,12 @@ from bot.errors import StorageError
 from bot.messages import Inbound
 from bot.storage._common import to_utc
 from bot.storage.inbox import Accepted, InboxEntry, inbound_from_json, inbound_to_json
-from bot.storage.locks import Held
+from bot.storage.locks import Held, LeaseLost
 from bot.storage.migrations import MIGRATIONS, Migration
 from bot.storage.news import Subscriber
 from bot.storage.outbox import Outgoing
 from bot.storage.postgres.connection import Connections, describe_dsn, lock_id, translate
-from bot.storage.postgres.leases import DROP, SERVER_NOW, PostgresLeases
+from bot.storage.postgres.leases import DROP, FENCE, SERVER_NOW, PostgresLeases
 from bot.storage.postgres.news import PostgresNews
 from bot.storage.queries import (
     CONVERSATION_COLUMNS,
@@ -95,32 +96,45 @@ conversation AS (
 )
 """
 _OUTGOING_PARAMS = [f"o_{name}" for name in OUTBOX_COLUMNS.split(", ")]
-# (built from the constants above, once: nothing from outside reaches the SQL text)
-_COMMIT_TURN = (
-    "WITH message AS ("  # noqa: S608
-    " INSERT INTO processed_messages (provider_id, key, at)"
-    " VALUES (%(provider_id)s::text, %(key)s::text, %(now)s::timestamptz)"
-    " ON CONFLICT (provider_id) DO NOTHING RETURNING 1),"
-    + _SAVE_TURN.format(
-        guard="WHERE EXISTS (SELECT FROM message)",
-        and_guard="AND EXISTS (SELECT FROM message)",
+
+
+def _commit_turn(*, message: bool, fenced: bool) -> str:
+    """commit_turn's statement: with the message id recorded first (``message``: the rest only
+    if it was new), and guarded by the lease (``fenced``: nothing written, the message id
+    included, unless :data:`FENCE` moved the lease on). Its one row: how many message ids it
+    recorded (1 without one), and the lease's new count (NULL when not fenced, or refused)."""
+    # (built from the constants above, once: nothing from outside reaches the SQL text)
+    ctes, guards = [], []
+    if fenced:
+        ctes.append(FENCE)
+        guards.append("EXISTS (SELECT FROM fence)")
+    if message:
+        ctes.append(
+            "message AS (INSERT INTO processed_messages (provider_id, key, at)"
+            " SELECT %(provider_id)s::text, %(key)s::text, %(now)s::timestamptz"
+            + "".join(f" WHERE {guard}" for guard in guards)
+            + " ON CONFLICT (provider_id) DO NOTHING RETURNING 1)"
+        )
+        guards = ["EXISTS (SELECT FROM message)"]
+    guard = " AND ".join(guards)
+    saved = _SAVE_TURN.format(
+        guard=f"WHERE {guard}" if guard else "",
+        and_guard=f"AND {guard}" if guard else "",
         columns=CONVERSATION_COLUMNS,
         upsert=CONVERSATION_UPSERT,
         outbox=OUTBOX_COLUMNS,
     )
-    + "SELECT count(*) FROM message"
-)
-_COMMIT_TURN_WITHOUT_ID = (
-    "WITH"
-    + _SAVE_TURN.format(
-        guard="",
-        and_guard="",
-        columns=CONVERSATION_COLUMNS,
-        upsert=CONVERSATION_UPSERT,
-        outbox=OUTBOX_COLUMNS,
-    )
-    + "SELECT 1"
-)
+    recorded = "(SELECT count(*) FROM message)" if message else "1"
+    moved = "(SELECT turn FROM fence)" if fenced else "NULL::bigint"
+    return "WITH " + ",".join([*ctes, saved]) + f"SELECT {recorded}, {moved}"
+
+
+#: by (message id given, fenced by the lease)
+_COMMIT_TURN = {
+    (message, fenced): _commit_turn(message=message, fenced=fenced)
+    for message in (True, False)
+    for fenced in (True, False)
+}
 
 # One statement: the plan unnested; the kinds it cancels deleted, the others upserted. A plan
 # names each kind once, so the rows it deletes and the rows it writes are never the same.
@@ -178,12 +192,14 @@ RETURNING id, (SELECT min(e.id) FROM inbox AS e WHERE e.key = %(key)s::text) AS 
 """
 # The entry, and when no earlier entry of its conversation waits, its lock (free, run out, or
 # ours: see bot/storage/leases.py) and the conversation, in one statement. What the snapshot
-# shows is the conversation as the last holder left it only if no holder dropped the lease
-# since the snapshot was taken (the row taken may be newer than the snapshot: ON CONFLICT
-# waits for a holder dropping it, then takes the row as it is now): ``fresh`` compares the
-# drops counted in the snapshot with those of the row taken. An inserted row (xmax 0) is fresh
-# when the snapshot had none (no holder since: a holder leaves its row while the conversation
-# exists). The statement's writes commit together: the lock is never taken without the entry.
+# shows is the conversation as the last holder left it only if no holder committed under the
+# lease or dropped it since the snapshot was taken (the row taken may be newer than the
+# snapshot: ON CONFLICT waits for a holder committing or dropping, then takes the row as it is
+# now): ``fresh`` compares the count in the snapshot with that of the row taken, which our own
+# take moved on by one (a commit or a drop in between moved it further). An inserted row
+# (xmax 0) is fresh when the snapshot had none (no holder since: a holder leaves its row while
+# the conversation exists). The statement's writes commit together: the lock is never taken
+# without the entry.
 _INBOX_ACCEPT_LOCKED = (
     "WITH entry AS ("  # noqa: S608 - constants only
     + _INBOX_ENTRY
@@ -195,15 +211,16 @@ _INBOX_ACCEPT_LOCKED = (
     + SERVER_NOW
     + """ + %(lock_lease)s::double precision
     FROM entry WHERE entry.first IS NULL
-    ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+    ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
+        turn = locks.turn + 1
     WHERE locks.expires_at < """
     + SERVER_NOW
     + """ OR locks.owner = excluded.owner
     RETURNING turn, xmax = 0 AS inserted
 )
-SELECT entry.id, entry.first, took.turn IS NOT NULL,
+SELECT entry.id, entry.first, took.turn,
     CASE WHEN took.inserted THEN NOT EXISTS (SELECT FROM before)
-        ELSE coalesce(took.turn = (SELECT turn FROM before), false) END, """
+        ELSE coalesce(took.turn = (SELECT turn FROM before) + 1, false) END, """
     + ", ".join(f"c.{name}" for name in _CONVERSATION_PARAMS)
     + """
 FROM entry LEFT JOIN took ON true
@@ -368,13 +385,27 @@ class PostgresStore(SqlStore):
             "t_kinds": list(timers or ()),
             "t_dues": [None if due is None else to_utc(due) for due in (timers or {}).values()],
         }
-        query = _COMMIT_TURN_WITHOUT_ID
         if provider_id is not None:
-            query = _COMMIT_TURN
             params["provider_id"] = provider_id
             params["now"] = datetime.fromtimestamp(self._clock(), UTC)
-        found = await self._fetch("committing a turn", query, params)
-        return bool(found) and found[0][0] == 1
+        leases, key = self._locks, conversation.key
+        turn = leases.fence(key)
+        if turn is not None:
+            params |= {
+                "lock_key": key,
+                "lock_owner": leases.owner,
+                "lock_turn": turn,
+                "lock_lease": leases.lease,
+            }
+        query = _COMMIT_TURN[provider_id is not None, turn is not None]
+        [(recorded, moved)] = await self._fetch("committing a turn", query, params)
+        if turn is not None:
+            if moved is None:
+                raise LeaseLost(
+                    "the conversation's lock was taken over while this turn ran: nothing committed"
+                )
+            leases.fenced(key, int(moved))
+        return bool(recorded == 1)
 
     async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
         wanted = [s for s in dict.fromkeys(suffixes) if s]
@@ -448,7 +479,7 @@ class PostgresStore(SqlStore):
         except BaseException as exc:
             self._locks.not_taken(key, cancelled=isinstance(exc, asyncio.CancelledError))
             raise
-        if not stored or not stored[0][2]:
+        if not stored or stored[0][2] is None:
             self._locks.not_taken(key)
             if not stored:
                 return None
@@ -457,7 +488,7 @@ class PostgresStore(SqlStore):
         row = stored[0]
         fresh = bool(row[3])
         loaded = conversation(row[4:]) if fresh and row[4] is not None else None
-        held = self._locks.taken(Held(key, loaded, stale=not fresh))
+        held = self._locks.taken(Held(key, loaded, stale=not fresh), int(row[2]))
         return Accepted(int(row[0]), behind=False, held=held)
 
     async def inbox_claim(

@@ -3,7 +3,8 @@
 The shared statements run through :class:`bot.storage.shared.SqlStore`; the connection and the
 two places an operation runs are :mod:`bot.storage.sqlite.connection`'s, the locks
 :mod:`bot.storage.sqlite.leases`'. What is here is what SQLite says differently from PostgreSQL:
-a turn's commit as one transaction with ``executemany``, the timer plan statement by statement,
+a turn's commit as one transaction with ``executemany`` (fenced by the conversation's lease when
+this store holds its lock: see :mod:`bot.storage.locks`), the timer plan statement by statement,
 claims without ``SKIP LOCKED`` (SQLite has one writer at a time), the cache's suffix match, and
 the inbox's orphans as a JSON array.
 """
@@ -25,7 +26,7 @@ from bot.conversation import Conversation, TranscriptEntry
 from bot.messages import Inbound
 from bot.storage.fanout import Fanout, encode_news
 from bot.storage.inbox import Accepted, InboxEntry, inbound_from_json, inbound_to_json
-from bot.storage.locks import Held
+from bot.storage.locks import Held, LeaseLost
 from bot.storage.migrations import MIGRATIONS, Migration
 from bot.storage.news import Subscriber
 from bot.storage.outbox import Outgoing
@@ -44,7 +45,7 @@ from bot.storage.queries import (
 )
 from bot.storage.shared import Params, SqlStore, Transaction
 from bot.storage.sqlite.connection import Connection, Db
-from bot.storage.sqlite.leases import DROP_LEASE, TAKE_LEASE, SqliteLeases
+from bot.storage.sqlite.leases import DROP_LEASE, FENCE, TAKE_LEASE, SqliteLeases
 from bot.storage.timers import Timer
 
 __all__ = ["SqliteStore"]
@@ -109,6 +110,10 @@ GROUP BY key ORDER BY min(id) LIMIT :limit
 
 class _Duplicate(Exception):
     """commit_turn's message id was already recorded: roll back, write nothing."""
+
+
+class _Lost(Exception):
+    """commit_turn's lease is no longer ours: roll back, write nothing."""
 
 
 class SqliteStore(SqlStore):
@@ -210,8 +215,19 @@ class SqliteStore(SqlStore):
         message = None if provider_id is None else (provider_id, c.key, iso(self._now()))
         kept = None if outgoing is None else outgoing_values(outgoing, self._clock(), iso)
         plan = _plan_steps(timers or {})
+        leases = self._locks
+        turn = leases.fence(c.key)
+        wall = time.time()  # leases are compared across processes: the wall clock
+        fence = None if turn is None else (wall + leases.lease, c.key, leases.owner, turn)
 
-        def commit(db: Db) -> None:
+        def commit(db: Db) -> int | None:
+            # first: inside this write transaction nobody takes the lease before it commits
+            moved = None
+            if fence is not None:
+                found = db.execute(FENCE, fence).fetchall()
+                if not found:
+                    raise _Lost
+                moved = int(found[0][0])
             if message is not None and db.execute(_RECORD_MESSAGE, message).rowcount == 0:
                 raise _Duplicate
             db.execute(_SAVE_CONVERSATION, values)
@@ -220,11 +236,18 @@ class SqliteStore(SqlStore):
             if kept is not None:
                 db.execute(_KEEP_OUTGOING, kept)
             _schedule(db, c.key, plan)
+            return moved
 
         try:
-            await self._connection.write("committing a turn", commit)
+            moved = await self._connection.write("committing a turn", commit)
         except _Duplicate:
             return False
+        except _Lost:
+            raise LeaseLost(
+                "the conversation's lock was taken over while this turn ran: nothing committed"
+            ) from None
+        if moved is not None:
+            leases.fenced(c.key, moved)
         return True
 
     async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
@@ -280,29 +303,30 @@ class SqliteStore(SqlStore):
         wall = time.time()  # leases are compared across processes: the wall clock
         take = (key, self._locks.owner, wall + self._locks.lease, wall, "")
 
-        def accept(db: Db) -> tuple[int, bool, bool, Row | None] | None:
+        def accept(db: Db) -> tuple[int, bool, int | None, Row | None] | None:
             stored = db.execute(_INBOX_PUT, params).fetchone()
             if stored is None:
                 return None
             entry, first = int(stored[0]), stored[1]
             if first is not None and int(first) < entry:
-                return entry, True, False, None
-            if db.execute(TAKE_LEASE, take).rowcount != 1:
-                return entry, False, False, None
+                return entry, True, None, None
+            took = db.execute(TAKE_LEASE, take).fetchall()
+            if not took:
+                return entry, False, None, None
             # inside the write transaction that took the lease: nobody changes it meanwhile
-            return entry, False, True, db.execute(SQLITE.load, (key,)).fetchone()
+            return entry, False, int(took[0][0]), db.execute(SQLITE.load, (key,)).fetchone()
 
         try:
             done = await self._connection.write("storing an accepted message", accept)
         except BaseException as exc:
             self._locks.not_taken(key, cancelled=isinstance(exc, asyncio.CancelledError))
             raise
-        if done is None or not done[2]:
+        if done is None or done[2] is None:
             self._locks.not_taken(key)
             return None if done is None else Accepted(done[0], behind=done[1])
         found = done[3]
         held = Held(key, conversation(found) if found is not None else None, stale=False)
-        return Accepted(done[0], behind=False, held=self._locks.taken(held))
+        return Accepted(done[0], behind=False, held=self._locks.taken(held, done[2]))
 
     async def inbox_done(
         self, entry_id: int, owner: str, sent: str | None = None, *, held: Held | None = None
