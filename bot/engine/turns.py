@@ -10,6 +10,11 @@ inbox gave it back) sends what its turn left unsent instead of running again. Af
 committed turn the agents' queue and the timers are brought in line with where it now is, or,
 when the step asked for it, the conversation is erased (that turn's replies are sent without
 the outbox: the erasure deletes it, and may change them).
+
+A turn whose commit is refused because its lock was lost (the process was stopped for longer
+than the lease, and another one took the conversation over: :class:`LeaseLost`) sends nothing:
+its message runs again under a new lock, from the conversation as saved now (found answered
+when the new holder ran it).
 """
 
 from __future__ import annotations
@@ -33,12 +38,16 @@ from bot.engine.timer_turns import TimerTurns
 from bot.errors import ChannelError, GeocoderUnavailable, OzmapUnavailable, StorageError
 from bot.i18n import negotiate
 from bot.messages import Inbound, Reply
-from bot.storage.locks import Held
+from bot.storage.locks import Held, LeaseLost
 from bot.storage.outbox import Outgoing
 
 __all__ = ["CustomerTurns", "failed", "succeeded"]
 
 log = logging.getLogger(__name__)
+
+#: how many times a message whose turn lost its lock runs again before it is given up (as a
+#: storage failure: the customer is told)
+_REPLAYS = 2
 
 
 def succeeded(conversation: Conversation, turn: Turn) -> Conversation:
@@ -134,11 +143,23 @@ class CustomerTurns:
                 "the engine (bot.compose)"
             )
         name = ref(inbound.key)
+        replays = 0
         try:
-            if held is not None:
-                return await self._turn(inbound, channel, name, leave_sent, held)
-            async with shared.locked(inbound.key):
-                return await self._turn(inbound, channel, name, leave_sent)
+            while True:
+                try:
+                    if held is not None:
+                        return await self._turn(inbound, channel, name, leave_sent, held)
+                    async with shared.locked(inbound.key):
+                        return await self._turn(inbound, channel, name, leave_sent)
+                except LeaseLost:
+                    replays += 1
+                    if replays > _REPLAYS:
+                        raise
+                    log.warning("conversation %s was taken over mid-turn: running it again", name)
+                    if held is not None:
+                        # not ours any more: this only lets the key go in this process
+                        await shared.store.release(held)
+                        held = None
         except StorageError:
             # the lock, the de-duplication check or the load failed: nothing was processed
             log.exception("storage failed before turn of conversation %s", name)
@@ -191,6 +212,8 @@ class CustomerTurns:
             committed = await store.commit_turn(
                 updated, [customer, *bot_lines(replies)], inbound.provider_id, outgoing, timers
             )
+        except LeaseLost:
+            raise  # nothing committed, nothing to send: the message runs again (handle)
         except Exception as exc:  # every failure must reach the customer as an honest reply
             log.exception(
                 "turn failed in %s/%s for conversation %s",
@@ -206,6 +229,8 @@ class CustomerTurns:
                 committed = await store.commit_turn(
                     updated, [customer, *bot_lines(replies)], inbound.provider_id, outgoing, timers
                 )
+            except LeaseLost:
+                raise
             except StorageError:
                 log.exception("could not record the failed turn of conversation %s", name)
                 committed, outgoing = True, None  # the customer still deserves the explanation
