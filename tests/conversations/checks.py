@@ -315,10 +315,14 @@ _CHECKS = [
             r"bye",
             r"thank",
             r"anytime|whenever",
+            r"you'?re welcome",  # "You're welcome! ... just message us" to a thank-you
+            r"just (send|message|write|text)",
             r"hasta",
             r"gracias",
             r"adios",
             r"cuando quieras",
+            r"\b(de|por) nada\b",  # "¡De nada! ... solo escríbenos", "Por nada!"
+            r"solo (escribenos|envia)",
         ),
     ),
     Check(

@@ -26,6 +26,9 @@ MEANT = {
     "cancel.done": "cancelled",
     "privacy.erased": "erased",
     "common.offer_human": "offers_human",
+    "repair.goodbye": "goodbye",
+    "repair.stopped": "goodbye",
+    "repair.welcome": "goodbye",  # "You're welcome! ... just message us", "¡De nada! ..."
 }
 PARAMS = {"address": "Rua Delminda Silveira, 900", "code": "OZB-7KQ2MX", "name": "Ana"}
 PARAMS |= {"street": "Rua Delminda Silveira", "number": "900", "codes": "OZB-7KQ2MX"}
@@ -55,6 +58,7 @@ def test_each_check_recognises_the_catalogs_text(
         ("Rua Delminda Silveira: qual é o número?", "asks_name"),
         ("• Nome: Ana Souza\nPosso reservar?", "asks_name"),
         ("Confira os dados da reserva: Rua X, 88025-500", "reserved"),
+        ("Welcome! What is your address?", "goodbye"),
     ],
 )
 def test_checks_tell_apart_what_looks_alike(text: str, check: str) -> None:
