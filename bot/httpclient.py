@@ -111,8 +111,9 @@ class SharedClient(httpx.AsyncClient):
 
     * no cookies (:class:`_Cookieless`; setting them is ignored);
     * URL strings parsed once: httpx parses a URL in pure Python, about 40 us of CPU;
-    * a request with a body of bytes, a form, JSON or none, no params, cookies or files, has its
-      headers merged once per header set, not rebuilt four times (25 us a request);
+    * a request with a body of bytes, a form, JSON or none, and no cookies or files (the
+      OZmap client's GETs with params too), has its headers merged once per header set, not
+      rebuilt four times (25 us a request);
     * without auth, event hooks or redirects to follow, ``send`` hands the request straight to
       the transport, past httpx's auth-flow and redirect generators.
     """
@@ -176,7 +177,6 @@ class SharedClient(httpx.AsyncClient):
         body = _body(content, data, json) if files is None else None
         if (
             body is None
-            or params is not None
             or cookies is not None
             or extensions is not None
             or not (headers is None or type(headers) is dict)
@@ -206,6 +206,7 @@ class SharedClient(httpx.AsyncClient):
         request = httpx.Request(
             method,
             url,
+            params=params,  # as httpx's own: the query given replaces the URL's
             headers=raw,
             stream=httpx.ByteStream(payload),
             extensions={"timeout": chosen.as_dict()},
