@@ -28,7 +28,7 @@ from bot.engine.flow import FACTS_KEY, UNCLEAR, Jump, Translate, Turn
 from bot.engine.flowset import FlowSet
 from bot.engine.machine import CompiledFlow, trigger_name
 from bot.engine.repair import (
-    ALSO,
+    CLEAR,
     DATA,
     EXPECTED_FACTS,
     SPENT,
@@ -75,8 +75,7 @@ _ASKS = frozenset(Expect) - {Expect.NOTHING, Expect.TEXT}
 #: longer where the messenger told the customer's language
 _SWITCH_WORDS = 3
 _SWITCH_WORDS_HINTED = 4
-#: the runner-up in an understanding's ranking, and how many questions make two
-_RUNNER_UP = 1
+#: how many sentences make a message that asks more than once
 _TWICE = 2
 
 
@@ -253,7 +252,7 @@ class Dialogue:
         elif move is Move.ANSWER:
             if await self._options(flow, turn):
                 return turn
-            self._answer(turn)
+            await self._answer(turn)
             if routed.intent is not None:
                 await self._begin(flow, turn, first=True)  # the request the question came with
             elif self._goes_on(flow, turn):
@@ -424,19 +423,32 @@ class Dialogue:
             log.exception("the answerer failed")
             return None
 
-    def _answer(self, turn: Turn) -> None:
-        reply = self._reply_to(turn)
-        if reply is None:
-            turn.say(turn.t("repair.no_answer"))
-            return
-        turn.replies.append(reply)
-        understood = turn.understanding
-        second = _second_question(turn.message.text, understood)
-        if understood is not None and second is not None:
-            # "vcs atendem ate q horas? e da pra pagar no pix?": both answered
-            also = self._reply_to_intent(turn, dataclasses.replace(understood, intent=second))
-            if also is not None and also.text != reply.text:
-                turn.replies.append(also)
+    async def _answer(self, turn: Turn) -> None:
+        said: list[Reply] = []
+        for part in _questions(turn.message.text):
+            # "vcs atendem ate q horas? e da pra pagar no pix?": each question answered in turn,
+            # read apart (read together, the second scores little beside the first)
+            reply = await self._answer_alone(turn, part)
+            if reply is not None and all(reply.text != r.text for r in said):
+                said.append(reply)
+        if not said:
+            whole = self._reply_to(turn)
+            if whole is None:
+                turn.say(turn.t("repair.no_answer"))
+                return
+            said.append(whole)
+        turn.replies.extend(said)
+
+    async def _answer_alone(self, turn: Turn, part: str) -> Reply | None:
+        """The answer to one question of several in a message, when it is one the answers
+        cover and was clearly meant."""
+        understander = self._services.understander
+        if understander is None:
+            return None
+        understood = await understander.understand(part, language=turn.language)
+        if not is_question(understood.intent) or understood.confidence < CLEAR:
+            return None
+        return self._reply_to_intent(turn, understood)
 
     def _close(self, turn: Turn) -> None:
         intent = turn.intent
@@ -487,18 +499,14 @@ def _first_question(flow: CompiledFlow) -> Enum | None:
     return None
 
 
-def _second_question(text: str | None, understood: Understanding | None) -> str | None:
-    """The other question a message of two asks ("ate q horas? e da pra pagar no pix?"): the
-    understander's runner-up, when it is a question too and the text asks twice."""
-    if understood is None or len(understood.ranking) < _RUNNER_UP + 1:
-        return None
-    asked = [part for part in (text or "").split("?") if part.strip()]
-    if (text or "").count("?") < _TWICE or len(asked) < _TWICE:
-        return None
-    second, score = understood.ranking[_RUNNER_UP]
-    if score < ALSO or not is_question(second) or second == understood.intent:
-        return None
-    return second
+def _questions(text: str | None) -> list[str]:
+    """The sentences of a message that asks more than once ("tem fidelidade? e a instalação é
+    gratis?"); none for a message of one sentence (the whole is the question)."""
+    raw = text or ""
+    if "?" not in raw:
+        return []
+    parts = [part.strip() for part in raw.split("?") if part.strip()]
+    return parts if len(parts) >= _TWICE else []
 
 
 def _known(context: dict[str, object]) -> frozenset[EntityKind]:

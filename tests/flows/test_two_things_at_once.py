@@ -34,6 +34,15 @@ async def test_two_questions_in_one_message_get_both_answers(chat: Chat) -> None
     assert "fidelidade" in chat.text and "grátis" in chat.text
 
 
+async def test_a_second_question_that_scores_little_beside_the_first_is_answered(
+    make_chat: MakeChat,
+) -> None:
+    # read together, the payment question ranks far behind the hours (0.04): read apart
+    chat = await make_chat(language="es")
+    await chat.says("hasta que hora abren? y puedo pagar con tarjeta?")
+    assert "lunes a viernes" in chat.text and "tarjeta de crédito" in chat.text
+
+
 async def test_a_request_asked_as_a_question_at_the_name_prompt_asks_to_stop_first(
     chat: Chat,
 ) -> None:
