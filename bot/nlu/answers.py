@@ -43,6 +43,8 @@ _NO = (
     "no", "nope", "nah", "not now", "wrong", "no way",
     "ahora no", "todavia no", "incorecto", "esta mal",
 )  # fmt: skip
+#: the words that lead a no (squeezed): "nao ta certo", "not right", "nah"
+_NO_LEADS = frozenset({"nao", "n", "no", "nope", "not", "nah"})
 _YES_SQUEEZED = tuple(squeeze(w) for w in _YES)
 _NO_SQUEEZED = tuple(squeeze(w) for w in _NO)
 # One-letter answers are answers only where a yes or no was asked.
@@ -162,8 +164,12 @@ def yes_no(text: str, *, asked: bool) -> Entity | None:
     folded = fold(body)
     said = " ".join(w for w in squeeze(folded).split() if w not in _COURTESY)
     if said and said.count(" ") < _MAX_ANSWER_WORDS and (asked or folded not in _ONLY_WHEN_ASKED):
-        # the nearer list wins: "si, correcto" is nearer "correcto" than "incorrecto"
+        # the nearer list wins: "si, correcto" is nearer "correcto" than "incorrecto"; but a
+        # message led by a no is never a yes ("no esta bien" is near "esta bien", "nao ta
+        # certo" near "ta certo")
         yes, no = _closeness(said, _YES_SQUEEZED), _closeness(said, _NO_SQUEEZED)
+        if said.split()[0] in _NO_LEADS:
+            yes = 0.0
         if max(yes, no) >= ANSWER_CUTOFF and yes != no:
             return Entity(K.YES_NO, "yes" if yes > no else "no", start, end)
     if not asked:
@@ -183,7 +189,7 @@ def yes_no(text: str, *, asked: bool) -> Entity | None:
     # "pode apagar", "pode mandar o técnico": a go-ahead; "pode cancelar depois?" is a question
     if first == "pode" and "?" not in body and len(folded.split()) <= _MAX_ANSWER_WORDS:
         return Entity(K.YES_NO, "yes", at, to)
-    if first in {"nao", "n", "no", "nope"} or lead.group(1) in _NO_EMOJI:
+    if first in _NO_LEADS or lead.group(1) in _NO_EMOJI:
         return Entity(K.YES_NO, "no", at, to)
     return None
 

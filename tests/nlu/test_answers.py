@@ -151,3 +151,24 @@ def test_named(text: str, expected: str | None) -> None:
     assert (found.value if found else None) == expected
     if found is not None:
         assert text[found.start : found.end].casefold() == expected.casefold()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("no esta bien", "no"),
+        ("nao ta certo", "no"),
+        ("nao ta bom nao", "no"),
+        ("not right", "no"),
+        ("not ok", "no"),
+        ("ta bom", "yes"),
+        ("esta bien", "yes"),
+    ],
+)
+def test_a_message_led_by_a_no_is_never_a_yes(text: str, expected: str) -> None:
+    # "no esta bien" is nearest "esta bien" of the yes list: the no leading it decides
+    found = yes_no(text, asked=True)
+    assert found is not None and found.value == expected
+    if expected == "no":
+        unasked = yes_no(text, asked=False)
+        assert unasked is None or unasked.value == "no"
