@@ -50,6 +50,9 @@ CLEAR = 0.5
 #: above which another request is taken as meant mid-flow (and the switch asked about): a
 #: doubtful one goes to the step, which asks its question again
 MEANT = 0.75
+#: above which the leading request of a question that carries no data, where data is asked,
+#: is taken as meant (the question itself says it is no data misread)
+ASKED = 0.4
 #: the intents that answer what a state expects
 ANSWERS = frozenset({"inform", "affirm", "deny", "correct"})
 CLOSING = frozenset({"stop", "goodbye"})
@@ -331,7 +334,7 @@ def decide(
     # agr, vcs conseguem ver isso?") is no data misread: a clear request in it is meant
     asking = (
         where.expects in _DATA
-        and clear
+        and u.confidence >= ASKED
         and len(normalize(message.text or "").split()) >= _ASKED_WORDS
         and looks_like_question(message.text)
         and not _answers_expectation(u, where.expects)
@@ -414,7 +417,7 @@ def decide(
         # "sim, mas isso cancela minha reserva?" to "Confirma?": the yes, and a question about
         # cancelling, not a request to cancel
         return go(Move.ANSWER)
-    if row is not None and clear and intent not in SMALL_TALK:
+    if row is not None and (clear or asking) and intent not in SMALL_TALK:
         if not where.at_rest and row.flow != where.flow and _swaps_plans(u):
             # "cancela o de 300, quero o de 1 giga" mid-sale: it is the plan that changes, not
             # a request to cancel; the step reads the plan wanted

@@ -108,6 +108,10 @@ _STREET_STOP = frozenset(
         "es", "is", "é", "eh", "correcta", "correcto", "correta", "correto", "certa", "certo",
         "correct", "right", "nueva", "nova", "new", "vieja", "velha", "old", "errada", "errado",
         "wrong", "equivocada", "mal",
+        # what is said of the street's service: "toda la calle esta sin internet", "a rua toda
+        # ta sem net", "the street has no internet"
+        "esta", "está", "estao", "estão", "ta", "tá", "sin", "sem", "nao", "não", "tiene",
+        "anda", "caiu", "cayo", "cayó", "ficou", "has", "have", "without", "not",
     ]
 )  # fmt: skip
 _STREET_HEAD = re.compile(
@@ -116,7 +120,9 @@ _STREET_HEAD = re.compile(
 )
 _TOKEN = re.compile(r"[^\W_]+|[^\w\s]", re.UNICODE)
 # "r" for "rua" without its dot: only with a house number ("r u open now" is English texting)
-_BARE_R = re.compile(r"r\s+", re.IGNORECASE)
+#: street types that are also common words, an address only with a number: "r u open now?" is
+#: texting, "ir al menu principal", "al inicio porfa" Spanish ("al santos 120" is Alameda)
+_BARE_R = re.compile(r"(?:r|al)\s+", re.IGNORECASE)
 _MAX_STREET_WORDS = 7
 _NUMBER_LETTER = re.compile(r"\d{1,6}[a-z]")
 # the rest of a number written with a thousands dot ("1.200"), not of a decimal ("1.5")
@@ -368,7 +374,7 @@ def addresses(text: str) -> list[Entity]:
         if named == 0 or (named == 1 and not number):
             continue  # "rua 5", "rua frei caneca"; not "da rua rompeu" (see streets.py)
         if _BARE_R.fullmatch(head.group()) and not number:
-            continue  # "r u open now?", "r u a bot": texting, not "r delminda silveira 900"
+            continue  # "r u open now?", "al inicio porfa": not "r delminda silveira 900"
         span = text[head.start() : end].rstrip(" ,")
         found.append(Entity(K.ADDRESS, span, head.start(), head.start() + len(span)))
     return found

@@ -330,3 +330,30 @@ def test_the_house_number_of_an_address_with_a_thousands_dot(text: str, number: 
 )
 def test_unit_kinds(text: str, kinds: set[str]) -> None:
     assert rules.unit_kinds(text) == kinds
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "al inicio porfa",
+        "ir al menu principal",
+        "toda la calle esta sin internet",
+        "a rua toda ta sem net",
+        "the street has no internet",
+    ],
+)
+def test_no_address_in_words_about_the_street_or_spanish_al(text: str) -> None:
+    # "al" is Alameda only with a number; a street's name stops where its service is told of
+    assert rules.addresses(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("al santos 120", "al santos 120"),
+        ("moro na rua rui barbosa e ta sem internet", "rua rui barbosa"),
+        ("calle delminda silveira 900 esta sin internet", "calle delminda silveira 900"),
+    ],
+)
+def test_the_street_before_what_is_said_of_it(text: str, span: str) -> None:
+    assert [e.value for e in rules.addresses(text)] == [span]

@@ -381,3 +381,9 @@ def test_a_lead_in_before_no_full_name_gives_no_name(nlu: EmbeddedUnderstander, 
 @pytest.mark.parametrize("text", ["joya", "joia", "de una"])
 def test_slang_yes(nlu: EmbeddedUnderstander, text: str) -> None:
     assert nlu.read(text, expects=Expect.YES_NO).value(K.YES_NO) == "yes"
+
+
+def test_a_street_without_internet_is_an_outage(nlu: EmbeddedUnderstander) -> None:
+    # the street's span once ran over "esta sin internet", which, masked, read as data
+    understood = nlu.read("toda la calle esta sin internet", language="es")
+    assert understood.intent == "outage" and understood.first(K.ADDRESS) is None
