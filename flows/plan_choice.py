@@ -38,12 +38,16 @@ _SPEED = re.compile(r"\b(\d{2,4})\s*(mega|megas|mb|mbps|m)?\b")
 #: what, said right before a plan, means it is not the one wanted: "cancela o de 1 giga", "nao
 #: quero o de 300", "instead of the 500", "en vez del de 300"
 _UNWANTED = re.compile(
-    r"\b(?:cancela\w*|tira\w*|nao|não|sem|menos|not|instead\s+of|rather\s+than|no|sin|"
+    # (not a bare "no": in Portuguese "no" is "in the", "quero ficar no de 300")
+    r"\b(?:cancela\w*|tira\w*|nao|não|sem|menos|not|instead\s+of|rather\s+than|sin|"
+    r"no\s+(?:quiero|want|me\s+gusta)|"
     r"em\s+vez\s+d[oae]|ao\s+inv[eé]s\s+d[oae]|en\s+vez\s+de|en\s+lugar\s+de)"
     r"(?:\s+\w+){0,3}\s*$",
     re.IGNORECASE,
 )
 _BEFORE = 30  # characters looked at before a plan for what unwants it
+#: a no right after a plan gives it up: "o de 300 nao, o de 500", "o mais barato não"
+_NOT_AFTER = re.compile(r"[\s,]*(?:nao|não|not)\b", re.IGNORECASE)
 _GIGA = re.compile(r"\b(\d)\s*(giga|gigas|gig|gigs|gb|gbps|g)\b")
 
 
@@ -77,24 +81,51 @@ def _by_speed(plans: Sequence[PlanOffer], speed: int) -> PlanOffer | None:
     return next((p for p in plans if p.speed == speed), None)
 
 
+def _unwanted(text: str, start: int, end: int) -> bool:
+    """Whether what ``text[start:end]`` names is given up: "nao quero o de 300", "cancela o de
+    1 giga", "o mais barato nao"."""
+    return bool(
+        _UNWANTED.search(text[max(0, start - _BEFORE) : start]) or _NOT_AFTER.match(text, end)
+    )
+
+
 def _speeds_in(text: str) -> list[int]:
+    """The speeds the text names and does not give up ("nao quero o de 300": none)."""
     folded = fold(text)
-    found = [int(m.group(1)) * 1000 for m in _GIGA.finditer(folded)]
-    return found + [int(m.group(1)) for m in _SPEED.finditer(folded)]
+    found = [
+        (m.start(), int(m.group(1)) * 1000)
+        for m in _GIGA.finditer(folded)
+        if not _unwanted(folded, m.start(), m.end())
+    ]
+    found += [
+        (m.start(), int(m.group(1)))
+        for m in _SPEED.finditer(folded)
+        if not _unwanted(folded, m.start(), m.end())
+    ]
+    return [speed for _, speed in sorted(found)]
 
 
 def plan_by_rank(turn: Turn, plans: Sequence[PlanOffer]) -> PlanOffer | None:
     """The plan the message names by its rank: "o mais barato" (the first), "o mais rápido"
-    (the fastest); None when it names none so."""
+    (the fastest), the last one named that is not given up ("o mais barato nao, quero o mais
+    rapido"); None when it names none so."""
     text = fold(turn.text)
     if not plans or not text:
         return None
-    if _CHEAPEST.search(text):
-        return plans[0]
-    if _FASTEST.search(text):
-        with_speed = [p for p in plans if p.speed is not None]
-        return max(with_speed, key=lambda p: p.speed or 0) if with_speed else None
-    return None
+    with_speed = [p for p in plans if p.speed is not None]
+    named = [
+        (m.start(), plans[0])
+        for m in _CHEAPEST.finditer(text)
+        if not _unwanted(text, m.start(), m.end())
+    ]
+    if with_speed:
+        fastest = max(with_speed, key=lambda p: p.speed or 0)
+        named += [
+            (m.start(), fastest)
+            for m in _FASTEST.finditer(text)
+            if not _unwanted(text, m.start(), m.end())
+        ]
+    return max(named, key=lambda found: found[0])[1] if named else None
 
 
 def read_plan(turn: Turn, plans: Sequence[PlanOffer]) -> PlanOffer | None:
@@ -111,7 +142,7 @@ def read_plan(turn: Turn, plans: Sequence[PlanOffer]) -> PlanOffer | None:
             plan
             for entity in turn.understanding.all(EntityKind.PLAN)
             if entity.value.isdigit()
-            and not _UNWANTED.search(said[max(0, entity.start - _BEFORE) : entity.start])
+            and not _unwanted(said, entity.start, entity.end)
             and (plan := _by_speed(plans, int(entity.value)))
         ]
         if named:

@@ -216,6 +216,29 @@ _RUNNER_UP = 1
 _ASKED_WORDS = 6
 
 
+#: the words that take what was just offered ("blz, quero esse entao", "fechado"), not only
+#: acknowledge it ("ok", "blz", "ta bom"), normalised
+_TAKING = frozenset(
+    {"quero", "queria", "vou", "fechado", "fechou", "fecha", "contratar", "contrato", "esse",
+     "essa", "este", "ese", "esa", "take", "want", "that", "this", "quiero", "tomo",
+     "contratarlo", "contratalo"}
+)  # fmt: skip
+#: the words of a request for a person of the team ("quero falar com uma pessoa de vdd"); "vou
+#: falar com meu marido" or "falei com uma moça ontem" name none
+_PERSON = frozenset(
+    {"pessoa", "atendente", "humano", "humana", "alguem", "gente", "operador", "person",
+     "human", "agent", "someone", "somebody", "persona", "agente", "alguien"}
+)  # fmt: skip
+
+
+def _takes(text: str | None) -> bool:
+    return any(w in _TAKING for w in normalize(text or "").split())
+
+
+def _names_a_person(text: str | None) -> bool:
+    return any(w in _PERSON for w in normalize(text or "").split())
+
+
 def _swaps_plans(u: Understanding) -> bool:
     """Whether the message names two plans (one given up for the other)."""
     return len({e.value for e in u.all(K.PLAN)}) >= _TWO
@@ -363,11 +386,20 @@ def decide(
     if row is not None and row.flow == where.handoff:
         return go(Move.BEGIN, row.flow, row.name)  # a person is never kept waiting
     person = _person_beside(where, u, intents)
-    if person is not None and (intent is None or intent in SMALL_TALK):
+    if (
+        person is not None
+        and (intent is None or intent in SMALL_TALK)
+        and _names_a_person(message.text)
+    ):
         # "aff vc é robo?? quero falar com uma pessoa de vdd": the remark around it is no
         # reason to keep them waiting
         return go(Move.BEGIN, person.flow, person.name)
-    if where.at_rest and K.PLAN in where.known and _yes_no(message, u) == "yes":
+    if (
+        where.at_rest
+        and K.PLAN in where.known
+        and _yes_no(message, u) == "yes"
+        and _takes(message.text)
+    ):
         # "blz, quero esse entao" right after the price of the 300: that plan, sold (the
         # flow a place starts is the one that sells)
         seller = next((i for i in intents if K.ADDRESS in i.carries), None)

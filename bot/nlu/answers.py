@@ -145,6 +145,11 @@ def _closeness(said: str, choices: Sequence[str]) -> float:
     return float(best[1]) if best is not None else 0.0
 
 
+def _has_no(said: str) -> bool:
+    """Whether a no word is among the words of ``said`` (folded, squeezed), punctuation aside."""
+    return any(w in _NO_LEADS - {"n"} for w in re.findall(r"[a-z]+", said))
+
+
 def yes_no(text: str, *, asked: bool) -> Entity | None:
     """A yes or a no: the whole message ("blz", "simmm", "pode reservar pfv", "👍", "nao nao"),
     or, where one was ``asked``, the word it starts with ("sim, mas posso cancelar depois?",
@@ -168,8 +173,8 @@ def yes_no(text: str, *, asked: bool) -> Entity | None:
         # message led by a no is never a yes ("no esta bien" is near "esta bien", "nao ta
         # certo" near "ta certo")
         yes, no = _closeness(said, _YES_SQUEEZED), _closeness(said, _NO_SQUEEZED)
-        if said.split()[0] in _NO_LEADS:
-            yes = 0.0
+        if _has_no(said):
+            yes = 0.0  # "no, esta bien", "pode ser nao, melhor nao"
         if max(yes, no) >= ANSWER_CUTOFF and yes != no:
             return Entity(K.YES_NO, "yes" if yes > no else "no", start, end)
     if not asked:
@@ -186,8 +191,14 @@ def yes_no(text: str, *, asked: bool) -> Entity | None:
         1
     ) in _YES_EMOJI:
         return Entity(K.YES_NO, "yes", at, to)
-    # "pode apagar", "pode mandar o técnico": a go-ahead; "pode cancelar depois?" is a question
-    if first == "pode" and "?" not in body and len(folded.split()) <= _MAX_ANSWER_WORDS:
+    # "pode apagar", "pode mandar o técnico": a go-ahead; "pode cancelar depois?" is a question,
+    # "pode ser nao, melhor nao" a no
+    if (
+        first == "pode"
+        and "?" not in body
+        and len(folded.split()) <= _MAX_ANSWER_WORDS
+        and not _has_no(squeeze(folded))
+    ):
         return Entity(K.YES_NO, "yes", at, to)
     if first in _NO_LEADS or lead.group(1) in _NO_EMOJI:
         return Entity(K.YES_NO, "no", at, to)

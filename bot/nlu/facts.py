@@ -89,6 +89,11 @@ def find(
         introduced = _name_beside(text, found, common)  # "apto 12, maria souza"
     if introduced is None and expects is Expect.NAME:
         introduced = _name_clause(text, common)  # "jorge amado, tem taxa de instalacao?"
+        plans = [e for e in found if e.kind is K.PLAN]
+        if introduced is None and plans:
+            # "500 mega otavio mesquita": the name beside the plan, however the classifier
+            # reads the whole (a price question, for the plan in it)
+            introduced = _name_beside(text, plans, common)
     if introduced is not None and not rules.overlaps(introduced.start, introduced.end, spans()):
         found.append(introduced)
     return sorted(found, key=lambda e: (e.start, e.end))
@@ -142,6 +147,8 @@ def _name_clause(text: str, common: Collection[str]) -> Entity | None:
     for clause in (clauses[0], clauses[-1]):
         body = clause.group().strip()
         words = body.split()
+        if text[clause.end() : clause.end() + 1] == "?" or "'" in body or "’" in body:
+            continue  # "It's John Smith? or do you need ...": asked, and no name's word
         if len(words) >= _FULL_NAME and looks_like_name(body, common):
             start = clause.start() + clause.group().index(body)
             return Entity(K.PERSON_NAME, proper_case(body), start, start + len(body))

@@ -10,7 +10,15 @@ from bot.ozmap.sandbox import RunningSandbox
 from tests.flows.conftest import MakeChat
 
 
-@pytest.mark.parametrize(("language", "said"), [("es", "no esta bien"), ("pt-BR", "nao ta certo")])
+@pytest.mark.parametrize(
+    ("language", "said"),
+    [
+        ("es", "no esta bien"),
+        ("es", "no, esta bien"),
+        ("pt-BR", "nao ta certo"),
+        ("pt-BR", "pode ser nao, melhor nao"),
+    ],
+)
 async def test_a_no_at_the_summary_reserves_nothing(
     make_chat: MakeChat, sandbox: RunningSandbox, language: str, said: str
 ) -> None:

@@ -64,6 +64,7 @@ async def test_a_question_read_as_the_menu_that_names_no_options_is_still_not_an
         ("300 joao silva", "Joao Silva", "300"),
         ("maria souza, 500", "Maria Souza", "500"),
         ("ana lima 1000", "Ana Lima", "1000"),
+        ("500 mega otavio mesquita", "Otavio Mesquita", "500"),
     ],
 )
 async def test_a_bare_speed_beside_the_name_is_the_plan_and_the_name(

@@ -127,3 +127,46 @@ async def test_joia_at_the_summary_reserves(chat: Chat, sandbox: RunningSandbox)
     await chat.says("tiago barros")
     await chat.says("joia")
     assert sandbox.network.client_by_code(reserved_code(chat)) is not None
+
+
+# -- what the reviewer found the rules above over-read (each failed on the commit before) ------
+
+
+async def test_a_name_asked_about_is_no_name(make_chat: MakeChat) -> None:
+    chat = await make_chat(language="en")
+    await chat.says("I want fibre at rua delminda silveira 900")
+    await chat.says("yes")
+    await chat.says("It's John Smith? or do you need my full legal name?")
+    assert "• Name:" not in chat.text and "full name" in chat.last_reply.text
+
+
+async def test_a_plan_given_up_alone_is_not_chosen(chat: Chat) -> None:
+    await chat.says("quero contratar")
+    await chat.says(COVERED)
+    await chat.says("sim")
+    await chat.says("nao quero o de 300")
+    assert "Anotado: Fibra 300" not in chat.text
+
+
+async def test_a_rank_given_up_is_not_chosen(chat: Chat) -> None:
+    await chat.says("quero contratar internet mas nao o mais barato, rua delminda silveira 900")
+    await chat.says("sim")
+    assert "nossos planos" in chat.text  # nothing chosen: the plans listed
+    await chat.says("o mais barato nao, quero o mais rapido")
+    assert "Anotado: Fibra 1 Giga" in chat.text
+
+
+async def test_an_ok_to_a_price_at_the_menu_starts_no_sale(chat: Chat) -> None:
+    await chat.says("quanto custa o de 300?")
+    await chat.says("ok")
+    assert (await chat.saved()).flow != "sales"
+
+
+async def test_a_remark_about_talking_to_ones_own_is_no_request_for_a_person(
+    chat: Chat,
+) -> None:
+    await chat.says("quero contratar na rua delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("Carla Dias")
+    await chat.says("obrigado! vou falar com meu marido e volto")
+    assert (await chat.saved()).flow == "sales"

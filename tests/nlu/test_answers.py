@@ -161,6 +161,7 @@ def test_named(text: str, expected: str | None) -> None:
         ("nao ta bom nao", "no"),
         ("not right", "no"),
         ("not ok", "no"),
+        ("no, esta bien", "no"),
         ("ta bom", "yes"),
         ("esta bien", "yes"),
     ],
