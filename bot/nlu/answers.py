@@ -57,6 +57,8 @@ _COURTESY = frozenset(["pfv", "pf", "por", "favor", "please", "pls", "porfa", "e
 ANSWER_CUTOFF = 84
 # an answer is short: a longer message is a yes or no only by its first word
 _MAX_ANSWER_WORDS = 5
+#: what follows "pode" when the customer lets the offer go ("pode esquecer", "pode parar")
+_LET_GO = frozenset({"esquecer", "esquece", "esqueca", "parar", "para", "largar", "desistir"})
 _LEADING = re.compile(r"\s*([^\W\d_]+|[^\w\s])", re.UNICODE)
 _HESITATION = re.compile(
     r"\s*(?:pensando\s+bem|olha|bom|bem|hmm+|humm*|ah+|entao|então|well|hmm|actually|bueno|"
@@ -187,6 +189,15 @@ def yes_no(text: str, *, asked: bool) -> Entity | None:
         return None
     first = squeeze(fold(lead.group(1)))
     at, to = lead.start(1), lead.end(1)
+    words = squeeze(folded).split()
+    if len(words) <= _MAX_ANSWER_WORDS and "?" not in body:
+        # a short answer that takes its yes back ("beleza nao", "ok no", "sim nao") or that
+        # lets it go ("pode esquecer") is no yes: a no where it says so, else unclear (asked
+        # again), never a reservation
+        if first == "pode" and len(words) > 1 and words[1] in _LET_GO:
+            return Entity(K.YES_NO, "no", at, to)
+        if first not in _NO_LEADS and _has_no(" ".join(words[1:])):
+            return None
     if (first in _YES_SQUEEZED and first not in {"pode", "quero", "certo", "vale"}) or lead.group(
         1
     ) in _YES_EMOJI:
