@@ -410,7 +410,13 @@ def decide(
     # step reads it (and asks again if it reads none)
     choosing = intent in QUESTIONS and (
         where.expects is Expect.OPTION
-        or (where.expects is Expect.YES_NO and u.first(K.PLAN) is not None)
+        or (
+            # asked ("quanto custa o de 1 giga?" where the address is confirmed), a plan is a
+            # question to answer, not an answer: its "1" once became the house number
+            where.expects is Expect.YES_NO
+            and u.first(K.PLAN) is not None
+            and "?" not in (message.text or "")
+        )
         or (where.choosing and "?" not in (message.text or ""))
     )
     if is_question(intent) and meant and not choosing:
