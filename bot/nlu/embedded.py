@@ -281,14 +281,8 @@ def _only_symbols(text: str) -> bool:
 def _rest(text: str, found: Sequence[Entity]) -> tuple[int, int] | None:
     """The span of the one piece of ``text`` left once the entities and the filler words and
     punctuation around them are taken out, or None when none or several are left."""
-    pieces: list[tuple[int, int]] = []
-    at = 0
-    for e in sorted(found, key=lambda e: e.start):
-        pieces.append((at, e.start))
-        at = max(at, e.end)
-    pieces.append((at, len(text)))
     kept = []
-    for start, end in pieces:
+    for start, end in facts.between(text, found):
         tokens = [(m.start() + start, m.end() + start) for m in _WORD.finditer(text[start:end])]
         while tokens and fold(text[slice(*tokens[0])]) in _FILLER:
             tokens.pop(0)

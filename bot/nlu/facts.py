@@ -22,7 +22,7 @@ from bot.nlu.answers import looks_like_name, named, option, proper_case, yes_no
 from bot.nlu.base import Entity, EntityKind, Expect, Option
 from bot.nlu.streets import StreetIndex
 
-__all__ = ["MASKED", "find", "mask"]
+__all__ = ["MASKED", "between", "find", "mask"]
 
 K = EntityKind
 
@@ -112,17 +112,23 @@ def _speeds_beside_a_name(text: str, common: Collection[str]) -> list[Entity]:
     return []
 
 
-def _name_beside(text: str, found: Sequence[Entity], common: Collection[str]) -> Entity | None:
-    """The one piece of ``text`` beside its data that reads as a full name (a first name and a
-    surname: one word beside a unit is as likely a block's name, "bloco b, torre sul")."""
+def between(text: str, found: Sequence[Entity]) -> list[tuple[int, int]]:
+    """The spans of ``text`` before, between and after the entities ``found`` (empty ones
+    included): what is left of a message once its data is taken out."""
     pieces: list[tuple[int, int]] = []
     at = 0
     for e in sorted(found, key=lambda e: e.start):
         pieces.append((at, e.start))
         at = max(at, e.end)
     pieces.append((at, len(text)))
+    return pieces
+
+
+def _name_beside(text: str, found: Sequence[Entity], common: Collection[str]) -> Entity | None:
+    """The one piece of ``text`` beside its data that reads as a full name (a first name and a
+    surname: one word beside a unit is as likely a block's name, "bloco b, torre sul")."""
     kept = []
-    for start, end in pieces:
+    for start, end in between(text, found):
         piece = text[start:end]
         body = piece.strip(_AROUND)
         if body:
