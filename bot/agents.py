@@ -4,8 +4,12 @@ the ``ozbot agents add|list|remove`` commands.
 Passwords are hashed with argon2id (``argon2-cffi``'s defaults, RFC 9106's low-memory profile);
 a hash made with older parameters is upgraded at the next successful login. A login against an
 unknown name still spends one hash verification, so response time does not say which names
-exist. Hashing and verifying run in a worker thread (argon2 releases the GIL): on the event
-loop, a burst of failed logins held every webhook's acknowledgement up for seconds.
+exist. Hashing and verifying run in worker threads (argon2 releases the GIL): on the event
+loop, a burst of failed logins held every webhook's acknowledgement up for seconds. The threads
+are a pool of their own, one fewer than the cores (at least one): in asyncio's default pool, a
+storm of logins ran six hashes at once on two cores and the event loop got a seventh of the CPU,
+so acknowledgements still waited up to a second and a half; bounded, a core stays the loop's and
+the storm itself is what waits.
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import getpass
+import os
 import re
 import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TextIO
 
 from argon2 import PasswordHasher
@@ -39,6 +46,13 @@ __all__ = [
 MIN_PASSWORD = 10
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,31}$")
 _hasher = PasswordHasher()
+#: where argon2 runs: one thread fewer than the cores, so a login storm cannot starve the loop
+HASHING_THREADS = max(1, (os.cpu_count() or 1) - 1)
+_hashing = ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="argon2")
+
+
+async def _in_hashing_pool(work: Callable[..., Any], *args: Any) -> Any:
+    return await asyncio.get_running_loop().run_in_executor(_hashing, work, *args)
 
 
 @functools.cache
@@ -74,7 +88,7 @@ async def create_agent(store: AgentStore, name: str, password: str) -> str:
     """Add an account; returns its (normalised) name. ConfigError when the name or password
     breaks the rules or the name is taken; StorageError from the store."""
     name = check_name(name)
-    hashed = await asyncio.to_thread(hash_password, check_password(password))
+    hashed = await _in_hashing_pool(hash_password, check_password(password))
     if not await store.add_agent(name, hashed, utcnow()):
         raise ConfigError(f"an agent named {name!r} exists: pick another name or remove it first")
     return name
@@ -87,12 +101,12 @@ async def verify_login(store: AgentStore, name: str, password: str) -> str | Non
     except ConfigError:
         name = ""
     stored = await store.agent_password(name) if name else None
-    if not await asyncio.to_thread(_verify, stored or _dummy_hash(), password):
+    if not await _in_hashing_pool(_verify, stored or _dummy_hash(), password):
         return None
     if stored is None:
         return None
     if _hasher.check_needs_rehash(stored):
-        await store.set_agent_password(name, await asyncio.to_thread(_hasher.hash, password))
+        await store.set_agent_password(name, await _in_hashing_pool(_hasher.hash, password))
     return name
 
 

@@ -126,3 +126,46 @@ def test_on_a_terminal_the_password_is_asked_twice(monkeypatch: pytest.MonkeyPat
         read_password(_Terminal())
     with pytest.raises(ConfigError, match="no password on stdin"):
         read_password(io.StringIO(""))
+
+
+def test_a_burst_of_logins_hashes_on_fewer_threads_than_cores(
+    database: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 logins at once run argon2 (the real one) at most one-fewer-than-the-cores at a time, so
+    a storm of guesses leaves a core to the event loop (asyncio's default pool ran six at once on
+    this two-core machine, and webhook acknowledgements waited behind them)."""
+    import os
+    import threading
+
+    import bot.agents
+
+    running = 0
+    most = 0
+    lock = threading.Lock()
+    verify = bot.agents._verify
+
+    def counted(stored: str, password: str) -> bool:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            return verify(stored, password)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(bot.agents, "_verify", counted)
+
+    async def burst() -> list[str | None]:
+        store = SqliteStore(database)
+        await store.open()
+        try:
+            return await asyncio.gather(
+                *(verify_login(store, f"guess{n}", "a long enough secret") for n in range(20))
+            )
+        finally:
+            await store.close()
+
+    assert asyncio.run(burst()) == [None] * 20
+    assert most == max(1, (os.cpu_count() or 1) - 1)
