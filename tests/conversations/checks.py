@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 __all__ = ["CHECKS", "Check", "language_of", "normal", "not_understood"]
@@ -34,13 +34,27 @@ def _any(*patterns: str) -> Callable[[str], bool]:
 _STATED = re.compile(r"^\s*•\s*[^:\n]{1,30}:[ \t].*$", re.MULTILINE)
 
 
+#: the checks about what is offered to choose from, which the options' labels can satisfy; every
+#: other check reads the replies' texts alone: the menu's "[Contratar internet]" and "[Cancelar
+#: reserva]" under "Posso ajudar em mais alguma coisa?" satisfied ``summary`` ("posso ...
+#: contrat"), ``cancel_policy`` and ``asks_stop``, so a conversation that fell back to the menu
+#: passed where the summary or an answer was expected
+_READS_OPTIONS = frozenset(
+    {"offers_human", "menu", "asks_plan", "plans_listed", "asks_confirmation", "confirms_address"}
+)
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
     meaning: str
     test: Callable[[str], bool]
 
-    def __call__(self, reply: str) -> bool:
+    def __call__(self, reply: str, options: Sequence[str] = ()) -> bool:
+        """Whether the reply's text (with the ``options`` offered, for the checks about them)
+        passes."""
+        if options and self.name in _READS_OPTIONS:
+            reply = "\n".join([reply, *options])
         if self.name.startswith("asks_"):
             reply = _STATED.sub("", reply)
         return self.test(normal(reply))
@@ -54,6 +68,17 @@ _NOT_UNDERSTOOD = _any(
     r"no (te )?entendi",
     r"no comprendi",
 )
+
+
+#: "whether our fibre reaches your address", as the greeting offers to check: no answer yet
+_WHETHER_IT_REACHES = re.compile(
+    r"\b(se|whether|if|si) (a )?(nossa |our |nuestra )?(fibra|fibre|fiber) (chega|reaches|llega)"
+)
+
+
+def _unless_asked(asked: re.Pattern[str], says: Callable[[str], bool]) -> Callable[[str], bool]:
+    """``says`` over the text without what only asks or offers to find it out."""
+    return lambda text: says(asked.sub(" ", text))
 
 
 def not_understood(reply: str) -> bool:
@@ -148,16 +173,19 @@ _CHECKS = [
     Check(
         "covered",
         "says the fibre reaches the address",
-        _any(
-            r"(fibra|internet|rede|sinal) (ja )?chega",
-            r"(temos|tem|ha) (cobertura|viabilidade|fibra disponivel)",
-            r"atendemos",
-            r"(fibre|fiber) (reaches|is available)",
-            r"we (cover|serve)",
-            r"good news",
-            r"(fibra|cobertura) (llega|disponible)",
-            r"buenas noticias",
-            r"boa noticia",
+        _unless_asked(
+            _WHETHER_IT_REACHES,
+            _any(
+                r"(fibra|internet|rede|sinal) (ja )?chega",
+                r"(temos|tem|ha) (cobertura|viabilidade|fibra disponivel)",
+                r"atendemos",
+                r"(fibre|fiber) (reaches|is available)",
+                r"we (cover|serve)",
+                r"good news",
+                r"(fibra|cobertura) (llega|disponible)",
+                r"buenas noticias",
+                r"boa noticia",
+            ),
         ),
     ),
     Check(

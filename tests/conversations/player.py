@@ -204,12 +204,14 @@ class Player:
     ) -> None:
         # what the customer sees: the texts and the options offered with them
         said = "\n".join(_seen(r) for r in replies)
+        texts = "\n".join(r.text for r in replies)
+        options = [b.label for r in replies for b in r.buttons]
         where = f"turn {number} ({step.shown!r})"
         for name in step.expect:
-            if not CHECKS[name](said):
+            if not CHECKS[name](texts, options):
                 result.problems.append(f"{where}: missing: {CHECKS[name].meaning}")
         for name in step.reject:
-            if CHECKS[name](said):
+            if CHECKS[name](texts, options):
                 result.problems.append(f"{where}: unwanted: {CHECKS[name].meaning}")
         for pattern in step.has:
             if not re.search(pattern, normal(said)):
@@ -246,8 +248,8 @@ class Player:
         new_clients = [c for i, c in self._clients().items() if i not in clients_before]
         new_prospects = [p for i, p in self._prospects().items() if i not in prospects_before]
         queued = [e for e in self.events[events_before:] if e.key == key and e.kind == "queued"]
-        every = [_seen(r) for turn in replies_by_turn for r in turn]
-        last = "\n".join(_seen(r) for r in replies_by_turn[-1]) if replies_by_turn else ""
+        every = [(r.text, [b.label for b in r.buttons]) for turn in replies_by_turn for r in turn]
+        last = "\n".join(r.text for r in replies_by_turn[-1]) if replies_by_turn else ""
 
         if outcome == "reserved":
             if len(new_clients) != 1:
@@ -269,7 +271,7 @@ class Player:
         if outcome not in ("handoff", "offered_human") and queued:
             problems.append("the conversation went to the agents' queue, unasked")
         if outcome == "offered_human" and not (
-            queued or any(CHECKS["offers_human"](t) for t in every[-3:])
+            queued or any(CHECKS["offers_human"](*t) for t in every[-3:])
         ):
             problems.append("a person should have been offered")
         if outcome == "cancelled":
@@ -277,9 +279,9 @@ class Player:
                 problems.append(f"the reservation {given_code} should be cancelled in OZmap")
         elif given_code is not None and self.sandbox.network.client_by_code(given_code) is None:
             problems.append(f"the reservation {given_code} was cancelled, unasked")
-        if outcome == "outage" and not any(CHECKS["outage"](t) for t in every):
+        if outcome == "outage" and not any(CHECKS["outage"](*t) for t in every):
             problems.append("the customer should be told of the outage where they are")
-        if outcome == "no_outage" and not any(CHECKS["no_outage"](t) for t in every):
+        if outcome == "no_outage" and not any(CHECKS["no_outage"](*t) for t in every):
             problems.append("the customer should be told there is no known outage there")
         if outcome == "ended" and not CHECKS["goodbye"](last):
             problems.append("the last reply should end the conversation politely")
@@ -324,9 +326,13 @@ class Player:
             problems.append(f"the plan {want['plan']!r} is not recorded with the prospect")
 
     async def _judge_erased(
-        self, script: Script, key: str, every: list[str], problems: list[str]
+        self,
+        script: Script,
+        key: str,
+        every: list[tuple[str, list[str]]],
+        problems: list[str],
     ) -> None:
-        if not any(CHECKS["erased"](t) for t in every):
+        if not any(CHECKS["erased"](*t) for t in every):
             problems.append("the customer should be told their data were erased")
         kept = await self.runtime.store.transcript(key)
         first = next((s.say for s in script.turns if s.say), None)

@@ -30,6 +30,7 @@ MEANT = {
     "repair.stopped": "goodbye",
     "repair.welcome": "goodbye",  # "You're welcome! ... just message us", "¡De nada! ..."
 }
+MENU_OPTIONS = ("sales", "outage", "cancel", "human")
 PARAMS = {"address": "Rua Delminda Silveira, 900", "code": "OZB-7KQ2MX", "name": "Ana"}
 PARAMS |= {"street": "Rua Delminda Silveira", "number": "900", "codes": "OZB-7KQ2MX"}
 
@@ -88,3 +89,25 @@ def test_opening_hours_in_english_are_hours() -> None:
     # the sample book's English answer: "8am to 6pm" has no "h" nor ":00"
     assert CHECKS["hours"]("Our team answers Monday to Friday, 8am to 6pm, and on Saturdays.")
     assert not CHECKS["hours"]("Can I help you with anything else?")
+
+
+@pytest.mark.parametrize("lang", ["pt_BR", "en", "es"])
+@pytest.mark.parametrize("check", ["summary", "cancel_policy", "asks_stop", "covered"])
+def test_the_menu_offered_after_a_flow_satisfies_no_check_about_text(
+    catalogs: Catalogs, check: str, lang: str
+) -> None:
+    """The menu's options under "Posso ajudar em mais alguma coisa?" ("Contratar internet",
+    "Cancelar reserva") made a conversation that fell back to it pass where a summary, an
+    answer about cancelling or "Quer parar?" was expected."""
+    options = [catalogs.text(lang, f"menu.option.{key}", PARAMS) for key in MENU_OPTIONS]
+    assert not CHECKS[check](catalogs.text(lang, "menu.more", PARAMS), options)
+    assert CHECKS["menu"](catalogs.text(lang, "menu.more", PARAMS), options)
+
+
+@pytest.mark.parametrize("lang", ["pt_BR", "en", "es"])
+def test_the_greeting_offering_to_check_coverage_does_not_say_it_is_covered(
+    catalogs: Catalogs, lang: str
+) -> None:
+    """ "Posso verificar se a nossa fibra chega no seu endereço" offers to find out."""
+    assert not CHECKS["covered"](catalogs.text(lang, "menu.greeting", PARAMS))
+    assert not CHECKS["covered"](catalogs.text(lang, "menu.greeting.named", PARAMS))
