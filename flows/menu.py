@@ -48,6 +48,10 @@ def greet(turn: Turn) -> None:
         # again, only the offer of more
         turn.say(t("menu.more"), *options(turn))
         return
+    if turn.intent == "affirm":
+        # "sim" to "Posso ajudar em mais alguma coisa?": the options, no introduction again
+        turn.say(t("menu.go_on"), *options(turn))
+        return
     name = (turn.message.name or "").strip()
     text = t("menu.greeting.named", name=name) if name else t("menu.greeting")
     turn.say(text, *options(turn))

@@ -33,11 +33,9 @@ from bot.engine.repair import (
     EXPECTED_FACTS,
     SPENT,
     Situation,
-    asks_options,
     carries_answer,
     decide,
     is_question,
-    looks_like_question,
 )
 from bot.engine.routing import (
     INTENT_PREFIX,
@@ -49,6 +47,7 @@ from bot.engine.routing import (
     route,
 )
 from bot.engine.services import Services
+from bot.engine.wording import asks_options, looks_like_question, thanks
 from bot.messages import Button, Inbound, Reply
 from bot.nlu.base import EntityKind, Expect, Option, Understanding
 from bot.ozmap.sales import reservations
@@ -454,8 +453,10 @@ class Dialogue:
         intent = turn.intent
         if intent in ("goodbye", "deny"):
             turn.say(turn.t("repair.goodbye"))
-        elif intent == "thank":
-            turn.say(turn.t("repair.welcome"))
+        elif intent == "thank" or (intent == "affirm" and thanks(turn.text)):
+            turn.say(turn.t("repair.welcome"))  # "vlw", "ok obg"
+        elif intent == "affirm":
+            turn.say(turn.t("repair.ack"))  # "ok", "blz" with nothing pending
         else:
             turn.say(turn.t("repair.stopped"))
         default = self._flows[self._flows.default]

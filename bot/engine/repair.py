@@ -25,11 +25,15 @@ in a row it offers a person).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.engine import wording
 from bot.engine.routing import INTENT_PREFIX, Intent, Move, Route, normalize
+from bot.engine.wording import asks_options, looks_like_question
 from bot.messages import Inbound
+from bot.nlu.answers import refused_person
 from bot.nlu.base import EntityKind, Expect, Understanding
 
 __all__ = [
@@ -89,51 +93,6 @@ DATA = frozenset(
 def is_question(intent: str | None) -> bool:
     """Whether the understander's ``intent`` is a question the provider's answers cover."""
     return intent is not None and (intent in QUESTIONS or intent.startswith("faq_"))
-
-
-#: the words a question starts with, as customers type them (normalised: no accents): "qd vai
-#: chegar", "pq precisa", "oq e isso", "e quanto custa", "when", "cuando"
-_ASKING = frozenset(
-    {
-        "quando", "qd", "qdo", "qnd", "quanto", "quanta", "quantos", "quantas", "qto", "qt",
-        "qnt", "como", "pq", "porque", "oq", "que", "qual", "quais", "onde", "cade",
-        "sera", "when", "how", "what", "why", "where", "which", "who", "cuando", "cuanto",
-        "cuanta", "donde", "cual", "cuales", "quien",
-    }
-)  # fmt: skip
-#: a question is more than one word: "hã?", "q?", "oi?" ask to hear the question again
-_QUESTION_WORDS = 2
-
-
-def looks_like_question(text: str | None, *, worded: bool = False) -> bool:
-    """Whether ``text`` is written as a question: a question word first ("e qd vai chegar
-    ai", "pq precisa do nome"), or (unless ``worded``) a question mark; at least two words
-    and no digits (digits are data asked about: "sera q chega na beira mar norte 3000?").
-    ``worded``: where data is often typed as a question ("moro na trindade, perto da
-    ufsc?")."""
-    raw = text or ""
-    words = normalize(raw).split()
-    if len(words) < _QUESTION_WORDS or any(ch.isdigit() for ch in raw):
-        return False
-    if words[0] in ("e", "mas", "and", "y", "pero"):
-        words = words[1:]  # "e quanto custa?", "mas qd chega?"
-    if words[:2] in (["por", "que"], ["por", "q"]) or words[0] in _ASKING:
-        return True  # "por que precisa?", "qual o nome?"
-    return not worded and "?" in raw
-
-
-#: the words of a question about what is offered where the customer is ("quais as opcoes?",
-#: "what are my options?", "cuales son las opciones?"), normalised
-_OPTIONS = frozenset(
-    {"opcao", "opcoes", "opcaos", "opcoe", "opsoes", "alternativa", "alternativas", "option",
-     "options", "choices", "opcion", "opciones"}
-)  # fmt: skip
-
-
-def asks_options(text: str | None) -> bool:
-    """Whether ``text`` asks what the options are: a question naming them. Where the customer
-    is, they are what the state offers (the plans in a sale, the menu at rest)."""
-    return looks_like_question(text) and any(w in _OPTIONS for w in normalize(text or "").split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,27 +175,31 @@ _RUNNER_UP = 1
 _ASKED_WORDS = 6
 
 
-#: the words that take what was just offered ("blz, quero esse entao", "fechado"), not only
-#: acknowledge it ("ok", "blz", "ta bom"), normalised
-_TAKING = frozenset(
-    {"quero", "queria", "vou", "fechado", "fechou", "fecha", "contratar", "contrato", "esse",
-     "essa", "este", "ese", "esa", "take", "want", "that", "this", "quiero", "tomo",
-     "contratarlo", "contratalo"}
-)  # fmt: skip
-#: the words of a request for a person of the team ("quero falar com uma pessoa de vdd"); "vou
-#: falar com meu marido" or "falei com uma moça ontem" name none
-_PERSON = frozenset(
-    {"pessoa", "atendente", "humano", "humana", "alguem", "gente", "operador", "person",
-     "human", "agent", "someone", "somebody", "persona", "agente", "alguien"}
-)  # fmt: skip
+#: the understander's floor: below it no intent was recognised
+_FLOOR = 0.3
 
 
-def _takes(text: str | None) -> bool:
-    return any(w in _TAKING for w in normalize(text or "").split())
-
-
-def _names_a_person(text: str | None) -> bool:
-    return any(w in _PERSON for w in normalize(text or "").split())
+def _without_person(
+    u: Understanding, text: str, where: Situation, intents: Sequence[Intent]
+) -> Understanding:
+    """``u`` without the request for a person the message says it does not need ("nao precisa
+    falar com atendente, pode reservar"): what the rest means, if it was recognised; nothing
+    when there is no rest (the no in "nao precisa de atendente" is said of the person)."""
+    span = refused_person(text)
+    if span is None:
+        return u
+    if not text[span[1] :].strip(" \t\n.,!;:"):
+        return dataclasses.replace(u, intent=None, confidence=0.0, ranking=())
+    ranking = tuple(
+        (name, score)
+        for name, score in u.ranking
+        if (row := _row(intents, name)) is None or row.flow != where.handoff
+    )
+    best, score = ranking[0] if ranking else (None, 0.0)
+    if u.intent == best:
+        return dataclasses.replace(u, ranking=ranking)
+    intent = best if score >= _FLOOR else None
+    return dataclasses.replace(u, intent=intent, confidence=score, ranking=ranking)
 
 
 def _swaps_plans(u: Understanding) -> bool:
@@ -245,13 +208,6 @@ def _swaps_plans(u: Understanding) -> bool:
 
 
 _TWO = 2
-
-
-def _opens_with_question(text: str | None) -> bool:
-    """Whether the message's first sentence is a question ("quanto ta a fibra de vcs? moro na
-    rua frei caneca 300"): what follows it, an address, does not make it less of one."""
-    raw = text or ""
-    return "?" in raw and looks_like_question(raw.split("?", 1)[0] + "?")
 
 
 def _person_beside(where: Situation, u: Understanding, intents: Sequence[Intent]) -> Intent | None:
@@ -280,32 +236,6 @@ def _yes_no(message: Inbound, u: Understanding | None) -> str | None:
     return {"affirm": "yes", "deny": "no"}.get(u.intent or "")
 
 
-_NO_WORDS = frozenset({"nao", "não", "no", "n"})
-#: the words that leave the conversation itself ("sair", "parar"), not what was done in it:
-#: "desisti" after a reservation means the reservation, "sair" never does
-_LEAVING = frozenset(
-    {
-        "sair", "saindo", "parar", "pare", "chega", "encerrar", "encerra", "encerre",
-        "finalizar", "finaliza", "fim", "exit", "quit", "stop", "salir", "terminar", "basta",
-    }
-)  # fmt: skip
-
-
-def _leaving(text: str | None) -> bool:
-    return any(word in _LEAVING for word in normalize(text or "").split())
-
-
-def _leading_no(text: str | None) -> bool:
-    words = (text or "").casefold().replace(",", " ").split()
-    return bool(words) and words[0] in _NO_WORDS
-
-
-def _one_code(text: str | None) -> bool:
-    """One word spelled as a code is ("cliente-erro", "reserva_123", "OZB-7KQ2MX")."""
-    words = (text or "").split()
-    return len(words) == 1 and any(ch.isdigit() or ch in "-_" for ch in words[0])
-
-
 def decide(
     where: Situation, message: Inbound, u: Understanding | None, intents: Sequence[Intent]
 ) -> Route:
@@ -330,7 +260,13 @@ def decide(
             return go(Move.BEGIN, row.flow, row.name)
     if where.pending is not None:
         target = next((i for i in intents if i.name == where.pending), None)
-        said = _yes_no(message, u)
+        # the answer to the yes-or-no question asked, read as one (its buttons' words first),
+        # before what else the message may mean: "continua" is no request to stop talking
+        said = (None if button is not None else wording.switch_answer(message.text)) or _yes_no(
+            message, u
+        )
+        if said is None and target is not None and u is not None and u.intent in target.understood:
+            said = "yes"  # the other request again: that, then
         if target is not None and said == "yes":
             return go(Move.BEGIN, target.flow, target.name)
         if said == "no":
@@ -342,6 +278,7 @@ def decide(
                 return go(Move.BEGIN, carrier.flow, carrier.name)
         return go(Move.STEP)
 
+    u = _without_person(u, message.text or "", where, intents)  # "sem atendente, pode reservar"
     intent = u.intent
     clear = u.confidence >= CLEAR
     asked = _row(intents, intent)
@@ -379,7 +316,7 @@ def decide(
         # a doubtful request too ("sera q chega na av trompowsky 200?" read as buy at 0.44)
         for carrier in intents:
             if any(u.first(kind) is not None for kind in carrier.carries):
-                if is_question(intent) and (clear or _opens_with_question(message.text)):
+                if is_question(intent) and (clear or wording.opens_with_question(message.text)):
                     # "quanto ta a fibra? moro na rua frei caneca 300": the price, then the sale
                     return go(Move.ANSWER, carrier.flow, carrier.name)
                 return go(Move.BEGIN, carrier.flow, carrier.name)
@@ -389,7 +326,7 @@ def decide(
     if (
         person is not None
         and (intent is None or intent in SMALL_TALK)
-        and _names_a_person(message.text)
+        and wording.names_a_person(message.text)
     ):
         # "aff vc é robo?? quero falar com uma pessoa de vdd": the remark around it is no
         # reason to keep them waiting
@@ -398,7 +335,7 @@ def decide(
         where.at_rest
         and K.PLAN in where.known
         and _yes_no(message, u) == "yes"
-        and _takes(message.text)
+        and wording.takes(message.text)
     ):
         # "blz, quero esse entao" right after the price of the 300: that plan, sold (the
         # flow a place starts is the one that sells)
@@ -429,14 +366,14 @@ def decide(
         and clear
         and where.at_rest
         and where.reserved
-        and not _leaving(message.text)
+        and not wording.leaving(message.text)
     ):
         # "desisti" just after the reservation: that reservation (confirmed before cancelling)
         undo = next((i for i in intents if "cancel" in i.understood), None)
         if undo is not None:
             return go(Move.BEGIN, undo.flow, undo.name)
     if intent in CLOSING and clear and not _answers_expectation(u, where.expects):
-        if where.expects in (Expect.YES_NO, Expect.OPTION) and _leading_no(message.text):
+        if where.expects in (Expect.YES_NO, Expect.OPTION) and wording.leading_no(message.text):
             return go(Move.STEP)  # "nao, deixa" to "cancel it?": the no it starts with
         return go(Move.CLOSE)  # but a "não" where a yes or no is asked is that answer
     if (
@@ -460,7 +397,7 @@ def decide(
             # "cancela o de 300, quero o de 1 giga" mid-sale: it is the plan that changes, not
             # a request to cancel; the step reads the plan wanted
             return go(Move.STEP)
-        if where.expects in _DATA and _one_code(message.text):
+        if where.expects in _DATA and wording.one_code(message.text):
             return go(Move.STEP)  # "cliente-erro" where a code or an address is asked: data
         if row.flow == where.flow and not where.at_rest:
             return go(Move.STEP)  # "quero contratar na rua x" while the sale asks the address
@@ -482,6 +419,13 @@ def decide(
         return go(Move.CLOSE)
     if intent == "deny" and clear and where.at_rest and not u.entities:
         return go(Move.CLOSE)  # "nao, era so isso" to "Posso ajudar em mais alguma coisa?"
+    acknowledged = intent == "affirm" and clear and where.at_rest
+    if acknowledged and not any(e.kind in DATA for e in u.entities):
+        # "ok", "blz", "ok obg" to "Posso ajudar em mais alguma coisa?" or after the reservation:
+        # an acknowledgement, closed politely; a plain "sim" there wants more: the menu
+        if normalize(message.text or "") in wording.MORE:
+            return go(Move.BEGIN, where.default)
+        return go(Move.CLOSE)
     if intent in SMALL_TALK and meant and not _answers_expectation(u, where.expects):
         if intent == "greet" and not where.busy:
             return go(Move.BEGIN, where.default)  # "oi" where nothing is lost: the start

@@ -15,10 +15,12 @@ from bot.nlu.text import fold, squeeze
 __all__ = [
     "FREQUENT_NAMES",
     "NAME_PARTICLES",
+    "PERSON_WORDS",
     "looks_like_name",
     "named",
     "option",
     "proper_case",
+    "refused_person",
     "yes_no",
 ]
 
@@ -69,6 +71,41 @@ _HESITATION = re.compile(
 _DONT_KNOW = re.compile(
     r"\s*(?:nao|não|n|no)\s+(?:sei|se|sé|idea|fa[cç]o\s+ideia)\b", re.IGNORECASE
 )
+
+#: the words of a person of the team ("quero falar com uma pessoa de vdd"), folded; "vou falar
+#: com meu marido" or "falei com uma moça ontem" name none
+PERSON_WORDS = frozenset(
+    {"pessoa", "atendente", "humano", "humana", "alguem", "gente", "operador", "person",
+     "human", "agent", "someone", "somebody", "persona", "agente", "alguien"}
+)  # fmt: skip
+_NOBODY = frozenset({"ninguem", "nadie", "nobody", "anyone", "anybody"})
+#: a clause that says no person is needed ("nao precisa falar com atendente", "sem atendente",
+#: "no need for an agent", "no hace falta un agente"): the no in it is said of the person, not
+#: in answer to the question asked, and no request for one (folded text, a clause at a time)
+_REFUSED_PERSON = re.compile(
+    r"\b(?:nao|n|nem|sem|no|not|dont|don t|without|sin)\s+"
+    r"(?:(?:precisa|preciso|precisamos|quero|need|needed|want|necesito|necesita|hace\s+falta|"
+    r"e\s+necessario|es\s+necesario|for)\s+)?"
+    r"(?:(?:de|do|da|falar|chamar|passar|com|pra|para|hablar|con|to|talk|speak|with|an?|um|"
+    r"uma|o|a|un|una|el|la|the|any|for|nenhum|nenhuma|ningun|ninguna)\s+){0,4}"
+    r"(?:" + "|".join(sorted(PERSON_WORDS | _NOBODY)) + r")\b"
+)
+_CLAUSE_END = re.compile(r"[,.;!?]+|\s+(?:e|mas|and|but|y|pero)\s+")
+
+
+def refused_person(text: str) -> tuple[int, int] | None:
+    """The span of the clause of ``text`` that says no person is needed ("nao precisa falar com
+    atendente, pode reservar" → the part before the comma), or None when none does."""
+    at = 0
+    for end in [m for m in _CLAUSE_END.finditer(text)] + [None]:
+        stop = end.start() if end is not None else len(text)
+        if _REFUSED_PERSON.search(fold(text[at:stop]).replace("'", " ")):
+            return at, end.end() if end is not None else len(text)
+        if end is None:
+            break
+        at = end.end()
+    return None
+
 
 _ORDINALS = {
     1: ("primeiro", "primeira", "1o", "1a", "first", "primero", "primera"),
@@ -160,6 +197,16 @@ def yes_no(text: str, *, asked: bool) -> Entity | None:
     body = text[start:end]
     if not body:
         return None
+    refused = refused_person(body)
+    if refused is not None:
+        # "nao precisa falar com atendente, pode reservar": the no is said of the person; the
+        # answer is what the rest says (none when nothing else is said)
+        rest = body[refused[1] :]
+        found = yes_no(rest, asked=asked) if rest.strip(" \t\n.,!;:") else None
+        if found is None:
+            return None
+        shift = start + refused[1]
+        return Entity(K.YES_NO, found.value, found.start + shift, found.end + shift)
     hesitation = _HESITATION.match(body)
     if _DONT_KNOW.match(body, hesitation.end() if hesitation else 0):
         return None
