@@ -35,10 +35,9 @@ from flows.sales_steps import (
     known_plan,
     read_cpf,
     read_name,
-    read_prospect_name,
     read_unit,
-    reserve,
 )
+from flows.sales_summary import read_prospect_name, reserve
 
 __all__ = ["FLOW", "Outcome", "State", "answer"]
 
@@ -69,10 +68,12 @@ TRANSITIONS: list[list[Any]] = [
     [O.PORTS_GONE,     S.CONFIRM,                   S.PORTS_GONE],
     [O.RECORDED,       S.ASK_PROSPECT_NAME,         S.PROSPECT],
     # a unit, a name or a CPF corrected: noted, the same question (or summary) again
+    [O.CHANGED,        S.CONFIRM_ADDRESS,           S.CONFIRM_ADDRESS],
     [O.CHANGED,        S.ASK_UNIT,                  S.ASK_UNIT],
     [O.CHANGED,        S.ASK_NAME,                  S.ASK_NAME],
     [O.CHANGED,        S.ASK_CPF,                   S.ASK_CPF],
     [O.CHANGED,        S.CONFIRM,                   S.CONFIRM],
+    [O.FIX_NAME,       S.CONFIRM,                   S.ASK_NAME],
     [O.UNCLEAR,        [*ADDRESSING, S.ASK_NUMBER, S.ASK_UNIT, S.ASK_NAME, S.ASK_CPF, S.CONFIRM,
                         S.ASK_PROSPECT_NAME],       None],
 ]  # fmt: skip

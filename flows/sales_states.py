@@ -43,5 +43,7 @@ class Outcome(StrEnum):
     RECORDED = "recorded"
     #: a unit, a name or a CPF corrected: the same question (or the summary) again
     CHANGED = "changed"
+    #: "nao, o nome ta errado" at the summary: the name asked again
+    FIX_NAME = "fix_name"
     #: the step said what it needs; the customer answers again in the same state
     UNCLEAR = "unclear"

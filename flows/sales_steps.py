@@ -15,15 +15,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from bot.engine import Jump, Services, Turn
+from bot.engine import Services, Turn
 from bot.engine.dialogue import CHOOSING_KEY
 from bot.engine.services import PlanOffer
-from bot.errors import ReservationUnconfirmed
 from bot.messages import Button
 from bot.nlu.answers import proper_case
 from bot.nlu.base import EntityKind
 from bot.nlu.entities import looks_like_unit, unit_kinds
-from bot.ozmap.sales import Booking, remember_reservation
 from bot.validation import fold, normalize_cpf
 from flows.address import correct_number, read_address, sales
 from flows.common import answer
@@ -33,18 +31,19 @@ from flows.sales_states import State as S
 
 __all__ = [
     "choose_place",
+    "chose",
     "confirm_place",
+    "correction",
+    "keep_known",
     "known_plan",
     "read_cpf",
     "read_name",
-    "read_prospect_name",
     "read_unit",
-    "reserve",
+    "typed_name",
 ]
 
 O = Outcome  # noqa: E741  # as in the flow's table
 K = EntityKind
-OBSERVATION = "Reserva de porta pelo chatbot ozbot ({channel})"
 _LETTER = re.compile(r"[^\W\d_]")
 _WORD = re.compile(r"[^\W\d_]+")
 _MAX_NAME_WORDS = 6
@@ -92,7 +91,7 @@ def known_plan(turn: Turn) -> PlanOffer | None:
     return next((p for p in offered_plans(turn) if p.id == chosen), None)
 
 
-def _take_plan(turn: Turn) -> None:
+def take_plan(turn: Turn) -> None:
     """A plan named on the way ("quanto custa o de 300?", "quero o de 500") fills the slot."""
     speed = turn.fact(K.PLAN)
     plans = offered_plans(turn)
@@ -136,7 +135,7 @@ def offer_plans(turn: Turn, *, covered: bool = False) -> None:
     """The plans, said once before the name is asked (the summary's buttons choose one, no
     message more), after "the fibre reaches you" when ``covered``; not when the customer named
     one on the way ("quanto custa o de 300?", "quero o de 500")."""
-    _take_plan(turn)
+    take_plan(turn)
     plans = offered_plans(turn)
     lines = [turn.t("sales.covered")] if covered else []
     if plans and known_plan(turn) is None:
@@ -146,16 +145,22 @@ def offer_plans(turn: Turn, *, covered: bool = False) -> None:
         turn.say("\n".join(lines))
 
 
+def keep_known(turn: Turn) -> None:
+    """Keep the name, the unit and the CPF as facts while the address is found anew: the
+    states that ask them do not ask again once the new address is confirmed."""
+    data = sales(turn)
+    for key, kind in _KEPT:
+        if data.get(key) and turn.fact(kind) is None:
+            turn.keep(kind, data[key])
+
+
 async def _new_address(turn: Turn, place: Mapping[str, Any] | None) -> Outcome | None:
     """A corrected address in this message: a new one, or another number on the same street."""
     has_address = turn.fact(K.ADDRESS) or turn.fact(K.CEP) or turn.message.location
     number = turn.fact(K.HOUSE_NUMBER)
     if not has_address and number is None:
         return None
-    data = sales(turn)
-    for key, kind in _KEPT:
-        if data.get(key) and turn.fact(kind) is None:
-            turn.keep(kind, data[key])  # not asked again once the new address is confirmed
+    keep_known(turn)
     if has_address or place is None or number is None:
         return await read_address(turn)
     turn.take(K.HOUSE_NUMBER)
@@ -204,6 +209,12 @@ async def confirm_place(turn: Turn) -> Outcome:
     if said == "no":
         turn.say(turn.t("sales.retry"))
         return O.RETRY
+    plan = read_plan(turn, offered_plans(turn)) if said is None else None
+    if plan is not None and turn.fact(K.PLAN) is not None and turn.fact(K.ADDRESS) is None:
+        # "troca pro de 500" before the address is confirmed: the plan kept for later (not
+        # listed then), the confirmation again
+        turn.say(turn.t("sales.noted", what=plan.label))
+        return O.CHANGED
     if turn.message.location is not None or (said is None and _could_be_address(turn)):
         return await read_address(turn)  # a corrected address, sent straight away
     if said is None and turn.text:  # "hã?": the question again, clearly
@@ -328,7 +339,7 @@ def typed_name(turn: Turn) -> str | None:
 
 async def _prepare_summary(turn: Turn) -> None:
     # saved with this turn, before the reserve turn: a retried "yes" finds the same code
-    _take_plan(turn)
+    take_plan(turn)
     data = sales(turn)
     if "code" not in data:
         data["code"] = await services(turn).sales.new_code(cpf=data.get("cpf"))
@@ -398,108 +409,3 @@ async def read_cpf(turn: Turn) -> Outcome:
     sales(turn)["cpf"] = digits
     await _prepare_summary(turn)
     return O.CPF_OK
-
-
-async def _record_prospect(turn: Turn) -> None:
-    _take_plan(turn)  # "quero o de 500" where there is no fibre yet: the provider knows it
-    data = sales(turn)
-    place = data["place"]
-    unit = data.get("unit") or (unit_text(u) if (u := turn.take(K.UNIT)) else None)
-    await services(turn).sales.record_prospect(
-        name=data["name"],
-        phone=turn.message.phone or "",
-        # "av madre benvenuta 1500 apto 12": the provider knows the flat when the fibre comes
-        address=place["address"] + (f" ({unit})" if unit else ""),
-        lat=place["lat"],
-        lng=place["lng"],
-        code=data.get("code"),
-        observation=f"plano {data['plan']}" if data.get("plan") else "",
-    )
-
-
-async def reserve(turn: Turn) -> Outcome | Jump:
-    said = answer(turn)
-    if said == "retry":
-        turn.say(turn.t("sales.retry"))
-        return O.RETRY
-    plans = offered_plans(turn)
-    before = known_plan(turn)
-    chosen = read_plan(turn, plans)
-    if chosen is not None and turn.fact(K.HOUSE_NUMBER) == str(chosen.speed):
-        turn.take(K.HOUSE_NUMBER)  # "300" where the plans are offered: the plan, no new number
-    corrected = await correction(turn)
-    if corrected is not None:
-        return corrected  # the summary again, or the new address to confirm
-    if (
-        chosen is not None
-        and chosen != before
-        and (said == "no" or (said is None and before is not None))
-    ):
-        # "nao pera, quero o de 1 giga", "quero o de 500" where another plan was chosen: the
-        # plan changed, the summary again (its price is news); "sim, o de 500" reserves it
-        chose(turn, chosen)
-        turn.say(turn.t("sales.noted", what=chosen.label))
-        return O.CHANGED
-    if chosen is not None and said != "no":
-        # its button, "o de 500", "o mais barato" among the plans listed: chosen and confirmed
-        chose(turn, chosen)
-        said = "yes"
-    if said == "no":
-        turn.say(turn.t("sales.not_reserved"))
-        return Jump("menu")
-    if said != "yes":
-        turn.say(turn.t("sales.yes_or_no"))
-        return O.UNCLEAR
-    return await _book(turn)
-
-
-async def _book(turn: Turn) -> Outcome:
-    svc = services(turn)
-    data = sales(turn)
-    code: str = data["code"]
-    place = data["place"]
-    address = place["address"] + (f" ({data['unit']})" if data.get("unit") else "")
-    booking = Booking(
-        code=code,
-        name=data["name"],
-        lat=place["lat"],
-        lng=place["lng"],
-        address=address,
-        observation=OBSERVATION.format(channel=turn.message.channel)
-        + (f" · plano {data['plan']}" if data.get("plan") else ""),
-        cpf=data.get("cpf"),  # into OZmap only where the provider opted in
-    )
-    try:
-        # an earlier attempt that got through (its answer lost) is found by the code, not redone
-        created = await svc.sales.reserve(booking, data["feasibility"]["boxes"])
-    except ReservationUnconfirmed:
-        # OZmap may hold it: kept as this contact's, so "sim" checks again and "cancelar" finds it
-        remember_reservation(turn.context, code=code, address=address, at=svc.clock())
-        turn.say(
-            turn.t("sales.reservation_unconfirmed", code=code),
-            Button("yes", turn.t("sales.button.check_again")),
-            Button("intent:cancel", turn.t("menu.option.cancel")),
-        )
-        return O.UNCLEAR
-    if created is None:
-        await _record_prospect(turn)
-        return O.PORTS_GONE
-    remember_reservation(
-        turn.context, code=code, address=address, at=svc.clock(), property_id=created.id
-    )
-    return O.RESERVED
-
-
-async def read_prospect_name(turn: Turn) -> Outcome | Jump:
-    said = answer(turn)
-    if said == "no":
-        turn.say(turn.t("sales.prospect_declined"))
-        return Jump("menu")
-    name = typed_name(turn)
-    if name is None:
-        # "pode sim, me avisa": the yes to recording it; the name is what is missing
-        turn.say(turn.t("sales.ask_name" if said == "yes" else "sales.name_unclear"))
-        return O.UNCLEAR
-    sales(turn)["name"] = name
-    await _record_prospect(turn)
-    return O.RECORDED

@@ -35,6 +35,7 @@ from bot.engine.wording import asks_options, looks_like_question
 from bot.messages import Inbound
 from bot.nlu.answers import refused_person
 from bot.nlu.base import EntityKind, Expect, Understanding
+from bot.nlu.entities import changes_plan
 
 __all__ = [
     "CLEAR",
@@ -79,6 +80,8 @@ EXPECTED_FACTS: dict[Expect, tuple[EntityKind, ...]] = {
 _DATA = frozenset(EXPECTED_FACTS)
 #: where the data itself comes as a question often ("tem na rua x 100?", "é o 302?")
 _PLACES = frozenset({Expect.ADDRESS, Expect.NUMBER, Expect.UNIT})
+#: where a step reads a plan named with its answer (the summary, the name, the unit)
+_PLAN_READERS = frozenset({Expect.YES_NO, Expect.OPTION, Expect.NAME, Expect.UNIT})
 #: the facts a state's step spends, used or not (an address's number goes with it)
 SPENT: dict[Expect, tuple[EntityKind, ...]] = {
     **EXPECTED_FACTS,
@@ -286,6 +289,14 @@ def decide(
         # "quais as opcoes?" (read as the menu, or as nothing clear): what is offered here, the
         # pending question after it; not the honest "I can't answer that"
         return go(Move.ANSWER)
+    if (
+        where.expects in _PLAN_READERS
+        and u.first(K.PLAN) is not None
+        and changes_plan(message.text or "")
+    ):
+        # "posso trocar pro de 500?", "volta pro de 300", "go back to the 300" mid-flow: a change
+        # of plan, not a question about the contract nor the menu; the step reads the plan
+        return go(Move.STEP)
     # where data is asked ("Carla Dias", "123.456.789-00"), a doubtful question or greeting is
     # more likely the data misread: the step reads it
     meant = u.confidence >= (MEANT if where.expects in _DATA else CLEAR)

@@ -18,6 +18,7 @@ __all__ = [
     "STREET_TYPES",
     "addresses",
     "ceps",
+    "changes_plan",
     "cnpjs",
     "codes",
     "cpfs",
@@ -175,6 +176,24 @@ _PLAN_THE = re.compile(
     re.IGNORECASE,
 )
 _GIGA = re.compile(r"^(?:g|gigas?|giga\s?bits?|gigs?|gbps|gbit/?s?|gb)$", re.IGNORECASE)
+#: the words of a change of plan ("troca pro de 500", "volta pro 300", "posso mudar pro de 1
+#: giga?", "switch to the 500", "go back to the 300", "vuelve al de 300", "mejor cambiar al de 500")
+_CHANGE = (
+    r"\b(?:troca|trocar|troco|troque|trocaria|muda|mudar|mude|mudaria|volta|voltar|volte|"
+    r"voltaria|passa|passar|change|switch|back|cambia|cambiar|cambie|cambio|vuelve|vuelva|"
+    r"volver|volvamos|pasa|pasar|pase|pasame)\b"
+)
+_CHANGES = re.compile(_CHANGE, re.IGNORECASE)
+_STREET_BEFORE = re.compile(
+    r"\b(?:" + "|".join(sorted(STREET_TYPES, key=len, reverse=True)) + r")\.?\s+$", re.IGNORECASE
+)
+#: a speed right after a change word, the little words between ("troca pro de 500", "volta pro
+#: 300", "vuelve al de 300"): a plan, not a house number nor an alameda "al de 300"
+_PLAN_CHANGED = re.compile(
+    _CHANGE + r"\s+(?:(?:pro|pra|para|pelo|pela|por|ao|al|a|o|el|la|the|to|for|de|do|da|del|"
+    r"plano|plan|pacote)\s+){0,4}(\d{2,4})\b(?![\w.,/\-]*\d)",
+    re.IGNORECASE,
+)
 
 
 def _spans(entities: Iterable[Entity]) -> list[tuple[int, int]]:
@@ -419,6 +438,13 @@ def _mbits(amount: str, unit: str) -> str | None:
     return str(round(value)) if 1 <= value <= 100_000 else None
 
 
+def changes_plan(text: str) -> bool:
+    """Whether ``text`` asks to change something ("troca", "volta", "muda", "switch", "cambia"):
+    with a plan named, a change of plan ("posso trocar pro de 500?" is no question about the
+    contract)."""
+    return bool(_CHANGES.search(text))
+
+
 def plans(text: str) -> list[Entity]:
     """Speeds ("300 mega", "300mb", "500 megas", "1 giga", "1gb", "plano de 500", "o de 500",
     "the 300 one") in Mbit/s, as digits ("300", "1000")."""
@@ -430,9 +456,11 @@ def plans(text: str) -> list[Entity]:
         value = _mbits(m.group(1), unit)
         if value is not None:
             found.append(Entity(K.PLAN, value, m.start(), m.end()))
-    for pattern in (_PLAN_OF, _PLAN_THE):
+    for pattern in (_PLAN_OF, _PLAN_THE, _PLAN_CHANGED):
         taken = _spans(found)
         for m in pattern.finditer(text):
+            if pattern is _PLAN_CHANGED and _STREET_BEFORE.search(text[: m.start()]):
+                continue  # "rua volta redonda 300" is a street's name
             group = next(g for g in range(1, (pattern.groups or 1) + 1) if m.group(g))
             if not overlaps(m.start(group), m.end(group), taken):
                 found.append(Entity(K.PLAN, str(int(m.group(group))), m.start(group), m.end(group)))

@@ -118,3 +118,95 @@ async def test_stopping_in_the_buttons_words_goes_to_the_other_request(
         await interrupted(chat)
         await chat.says(said)
         assert (await chat.saved()).flow == "outage", said
+
+
+# -- a change of plan at the summary ------------------------------------------------------------
+
+
+async def test_a_change_back_to_a_plan_changes_it_and_shows_the_summary(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    await at_the_summary(chat)
+    for said in ("quero voltar pro 300", "posso trocar pro de 1 giga?", "volta pro de 300"):
+        await chat.says(said)
+        saved = await chat.saved()
+        assert (saved.flow, saved.state) == ("sales", "confirm"), said
+        assert "Posso reservar" in chat.last_reply.text
+        assert "reservations" not in saved.context
+    assert "• Plano: Fibra 300 Mega" in chat.last_reply.text
+    await chat.says("sim")
+    client = sandbox.network.client_by_code(reserved_code(chat))
+    assert client is not None
+    [house] = sandbox.network.properties_of_client(client["_id"])
+    assert "plano 300" in house["observation"]
+
+
+async def test_a_change_of_plan_in_spanish_is_no_house_number(chat: Chat) -> None:
+    await chat.says("hola, quiero contratar fibra en rua delminda silveira 900")
+    await chat.says("si")
+    await chat.says("el de 500")
+    await chat.says("Lucia Fernandez")
+    await chat.says("vuelve al de 300")
+    saved = await chat.saved()
+    assert (saved.flow, saved.state) == ("sales", "confirm")  # no address asked again
+    assert "Plan: Fibra 300 Megas" in chat.last_reply.text
+
+
+async def test_a_plan_changed_before_the_address_is_confirmed_is_kept(chat: Chat) -> None:
+    await chat.says("quero contratar")
+    await chat.says("rua delminda silveira 900")
+    await chat.says("troca pro de 500")
+    assert "Está certo?" in chat.last_reply.text  # the confirmation again, not a new address
+    await chat.says("sim")
+    await chat.says("ana lima")
+    assert "• Plano: Fibra 500 Mega" in chat.last_reply.text
+
+
+# -- what the customer says is wrong at the summary ----------------------------------------------
+
+
+async def test_the_name_said_wrong_is_asked_again(chat: Chat, sandbox: RunningSandbox) -> None:
+    await at_the_summary(chat)
+    await chat.says("nao, o nome ta errado")
+    saved = await chat.saved()
+    assert (saved.flow, saved.state) == ("sales", "ask_name")
+    assert "nome completo" in chat.last_reply.text
+    await chat.says("ana souza")
+    assert "• Nome: Ana Souza" in chat.last_reply.text
+    await chat.says("sim")
+    client = sandbox.network.client_by_code(reserved_code(chat))
+    assert client is not None and client["name"] == "Ana Souza"
+
+
+async def test_the_address_said_wrong_is_asked_again_the_name_kept(chat: Chat) -> None:
+    await at_the_summary(chat)
+    await chat.says("o endereço está errado")
+    assert (await chat.saved()).state == "ask_address"
+    await chat.says("rua delminda silveira 1500")
+    await chat.says("sim")
+    assert "• Nome: Ana Lima" in chat.last_reply.text  # not asked again
+    assert "• Endereço: Rua Delminda Silveira, 1500" in chat.last_reply.text
+
+
+async def test_the_plan_said_wrong_lists_the_plans_again(chat: Chat) -> None:
+    await at_the_summary(chat)
+    await chat.says("o plano ta errado")
+    saved = await chat.saved()
+    assert (saved.flow, saved.state) == ("sales", "confirm")
+    assert "• Planos: Fibra 300 Mega" in chat.last_reply.text
+    assert "plan" not in saved.context["sales"]
+
+
+async def test_the_name_said_wrong_in_english_and_spanish(make_chat: MakeChat) -> None:
+    for number, (start, wrong) in enumerate(
+        (
+            ("hi, I want fibre at rua delminda silveira 900", "no, the name is wrong"),
+            ("hola, quiero fibra en rua delminda silveira 900", "no, el nombre está mal"),
+        )
+    ):
+        chat = await make_chat(f"554899999300{number}")
+        await chat.says(start)
+        await chat.says("yes" if number == 0 else "si")
+        await chat.says("Tom Baker" if number == 0 else "Lucia Fernandez")
+        await chat.says(wrong)
+        assert (await chat.saved()).state == "ask_name", wrong
