@@ -150,6 +150,7 @@ class Row:
     counts: dict[str, int] = field(default_factory=dict)
     statements: dict[str, int] = field(default_factory=dict)  # SQL -> times run in the window
     counted_turns: int = 0  # the turns the counts are over (a run of their own)
+    lock_timeouts: int = 0  # LockTimeout messages the servers logged in the phase (both runs)
 
 
 @dataclass
@@ -409,6 +410,7 @@ async def measure(world: World, target: Target) -> list[Row]:
         for row, count in zip(rows, counted, strict=True):
             row.counts, row.statements = count.counts, count.statements
             row.counted_turns = count.outcome.turns
+            row.lock_timeouts += count.lock_timeouts
             if world.args.pg_statements:
                 turns = max(count.outcome.turns, 1)
                 print(f"  statements per turn, {target.label} {shown(row.channel)}:")
@@ -451,13 +453,13 @@ async def serve(world: World, target: Target, *, direct: bool, customers: int) -
         pids = [process.pid for process in processes]
         rows = []
         for channel in target.channels:
+            logged = lock_timeouts(logs)
             row = await phase(world, target, channel, ports, pids, db, customers, direct)
+            row.lock_timeouts = lock_timeouts(logs) - logged
             rows.append(row)
         for spying in spies:
             spying.send_signal(signal.SIGINT)
             spying.wait(60)
-        if target.kind == "ozbot":
-            print(f"  {target.label} {target.store}: lock timeouts {lock_timeouts(logs)}")
     return rows
 
 
@@ -479,7 +481,7 @@ def ms(value: float) -> str:
 HEADER = (
     f"{'server':<26} {'store':<8} {'channel':<8} {'turns':>5} {'turns/s':>7} "
     f"{'CPU/turn':>8} {'sys':>4} {'DB CPU':>7} {'DB RT':>5} {'DB tx':>5} {'client':>6} "
-    f"{'webhook p50/p99':>16} {'reply p50/p99':>16} {'bad':>4} {'load':>9}"
+    f"{'webhook p50/p99':>16} {'reply p50/p99':>16} {'bad':>4} {'lockTO':>6} {'load':>9}"
 )
 
 
@@ -505,7 +507,7 @@ def line(row: Row) -> str:
         f"{o.turns / max(o.seconds, 1e-9):7.1f} {o.server_cpu / turns * 1000:8.2f} "
         f"{o.server_sys / max(o.server_cpu, 1e-9):4.0%} {db_cpu} "
         f"{rt} {tx} {o.client_cpu / turns * 1000:6.2f} {hook:>16} {reply:>16} "
-        f"{o.bad + o.non_200:>4} {o.load[0]:4.1f}-{o.load[1]:<4.1f}"
+        f"{o.bad + o.non_200:>4} {row.lock_timeouts:>6} {o.load[0]:4.1f}-{o.load[1]:<4.1f}"
     )
 
 
@@ -515,7 +517,9 @@ def report(rows: list[Row]) -> None:
         "CPU/turn, DB CPU (PostgreSQL backends) and client (this load client) in ms of CPU per "
         "turn; sys: the kernel's share of the server's CPU; DB RT and DB tx: PostgreSQL round "
         "trips and transactions per turn; latencies in ms; bad: customers with unexpected "
-        "replies + non-200 answers; load: the 1-minute load average when the phase began-ended "
+        "replies + non-200 answers; lockTO: conversation locks the servers waited for in vain "
+        "(LockTimeout, counted in their logs, the run through the proxy included); load: the "
+        "1-minute load average when the phase began-ended "
         "(above 2, the two cores are shared: CPU per turn grows with it)"
     )
     print(HEADER)
