@@ -16,7 +16,11 @@ replies kept), and after the commit :meth:`Outbox.deliver` sends and clears it. 
 Always under the conversation's lock, which a turn holds until its replies are sent: so a row
 found there is never being sent by anyone else, and a conversation's replies go out in order.
 A reply the messenger took just before the process died is sent again: the customer may see it
-twice (README, "What a customer may see twice"). A messenger that refuses or does not answer
+twice (README, "What a customer may see twice"). A process stopped after the commit for longer
+than the lock's lease (``SIGSTOP``, a long GC pause) sends nothing when it goes on, once another
+process took the conversation over: that one sends the row
+(:meth:`bot.storage.locks.ConversationLocks.still_holds`, asked before each send;
+docs/reliability.md). A messenger that refuses or does not answer
 (:class:`bot.errors.ChannelError`) gets the row again from a sweep, after 10 s, 30 s, 90 s and
 270 s; after ``attempts`` tries it is given up (logged) and cleared. A conversation's rows go in
 order: one that failed holds the later ones back until it is sent or given up.
@@ -104,6 +108,8 @@ class Outbox:
         with ``clear`` False, return its token for the caller to clear instead. None: nothing
         for the caller to clear (no row; or the messenger refused the replies, and the row
         waits for a later sweep)."""
+        if outgoing is not None and not await self._still_ours(outgoing.key, name):
+            return None
         sent = await self._shared.send(channel, contact, replies, name)
         if outgoing is None:
             return None
@@ -120,6 +126,8 @@ class Outbox:
         left = await shared.store.outbox_pending(key)
         tried = 0
         for row in left:
+            if not await self._still_ours(key, name):
+                break
             tried += 1
             channel = shared.channels.get(row.channel)
             if channel is None:
@@ -181,6 +189,22 @@ class Outbox:
         except StorageError as exc:
             log.warning("could not look for unsent replies (will retry): %s", exc)
             return 0
+
+    async def _still_ours(self, key: str, name: str) -> bool:
+        """Whether the conversation's lock is still this process's, so its replies are ours to
+        send (False: it was stopped past its lease, and whoever took the conversation over sends
+        them). When the store cannot tell, they are sent: the customer is waiting."""
+        try:
+            if await self._shared.store.still_holds(key):
+                return True
+        except StorageError as exc:
+            log.warning("could not confirm the lock of conversation %s: %s", name, exc)
+            return True
+        log.warning(
+            "conversation %s was taken over before its replies went out: the new holder sends them",
+            name,
+        )
+        return False
 
     async def _settle(self, row: Outgoing, sent: bool, name: str) -> None:
         if sent:

@@ -21,6 +21,13 @@ adapters check it in the committing statement). A holder stopped for longer than
 finds, when it goes on, the row another process took over (another owner, a later count): its
 commit is refused (:class:`bot.storage.locks.LeaseLost`) instead of overwriting the newer turn.
 
+What comes after a commit (sending its replies) is judged by time first: a take or a commit
+under the lease sets its end ``lease`` seconds past the moment the statement was sent (the
+database's clock, which cannot be behind ours by the time it runs), so until half a lease
+after that moment (by this process's monotonic clock) the lease is surely still ours, and
+:meth:`LeaseLocks.still_holds` answers without asking. Later (the process was stopped, or the
+turn ran that long) it asks the database, in a statement that fences like a commit.
+
 :class:`LeaseLocks` is the database-neutral part; each adapter says how its database takes,
 drops and renews a lease (:mod:`bot.storage.sqlite.store`, :mod:`bot.storage.postgres.store`).
 """
@@ -34,6 +41,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from bot.errors import LockTimeout, StorageError
 from bot.owners import new_owner, orphans, retire
@@ -58,6 +66,9 @@ class LeaseLocks(ABC):
         self.owner = new_owner()  # host:pid:token, so another process can tell it died
         self._keyed = KeyedLocks()
         self._held: dict[str, int] = {}  # keys whose lease is ours (renewed): their count
+        # when the statement that last confirmed our lease of a key (took it, or moved its count
+        # on) was sent, by time.monotonic: the lease lasts ``lease`` seconds past that at least
+        self._confirmed: dict[str, float] = {}
         self._taken: set[Held] = set()  # locks taken with inbox entries, not yet given back
         self._renewer: asyncio.Task[None] | None = None
         self._dropping: set[asyncio.Task[None]] = set()
@@ -77,6 +88,18 @@ class LeaseLocks(ABC):
     @abstractmethod
     async def renew_leases(self, keys: Sequence[str], until: float) -> None:
         """Extend our leases of ``keys`` to ``until``."""
+
+    @abstractmethod
+    def fence_statement(self, key: str, turn: int) -> tuple[str, Any]:
+        """The statement (and its parameters) that moves the count of our lease of ``key`` on,
+        and its end ``lease`` seconds on, only if the row still shows our owner and ``turn``;
+        one row (the new count) when it did, none when the lease is no longer ours."""
+
+    @abstractmethod
+    async def confirm_lease(self, key: str, turn: int) -> int | None:
+        """Move the count of our lease of ``key`` on (and its end ``lease`` seconds on, as a
+        commit under it does) only if the row still shows our owner and ``turn``: the new
+        count, or None when the lease is no longer ours."""
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -102,10 +125,32 @@ class LeaseLocks(ABC):
         writes only if the row still shows our owner and this count), else None."""
         return self._held.get(key)
 
-    def fenced(self, key: str, turn: int) -> None:
-        """A commit under our lease of ``key`` moved its count on to ``turn``."""
+    def fenced(self, key: str, turn: int, since: float) -> None:
+        """A commit under our lease of ``key``, sent at ``since`` (time.monotonic), moved its
+        count on to ``turn``."""
         if key in self._held:
             self._held[key] = turn
+            self._confirmed[key] = since
+
+    async def still_holds(self, key: str) -> bool:
+        """Whether our lease of ``key`` is still ours (True for a key this store does not hold:
+        nothing to judge by); see the module docstring. Raises StorageError."""
+        turn = self._held.get(key)
+        if turn is None:
+            return True
+        since = self._confirmed.get(key)
+        if since is not None and time.monotonic() - since < self.lease / 2:
+            return True
+        asked = time.monotonic()
+        moved = await self.confirm_lease(key, turn)
+        if moved is None:
+            return False
+        self.fenced(key, moved, asked)
+        return True
+
+    def _forget(self, key: str) -> None:
+        self._held.pop(key, None)
+        self._confirmed.pop(key, None)
 
     # -- holding ----------------------------------------------------------------------------
 
@@ -115,7 +160,7 @@ class LeaseLocks(ABC):
         deadline = time.monotonic() + timeout
         await self._keyed.acquire(key, timeout)
         try:
-            turn = await self._take(key, deadline, timeout)
+            turn, since = await self._take(key, deadline, timeout)
         except BaseException as exc:
             if isinstance(exc, asyncio.CancelledError):
                 # The statement may have taken the lease all the same: drop it, and only then
@@ -125,10 +170,11 @@ class LeaseLocks(ABC):
                 self._keyed.release(key)
             raise
         self._held[key] = turn
+        self._confirmed[key] = since
         try:
             yield
         finally:
-            self._held.pop(key, None)
+            self._forget(key)
             try:
                 await self._drop_logged(key)
             except asyncio.CancelledError:
@@ -136,14 +182,15 @@ class LeaseLocks(ABC):
                 raise
             self._keyed.release(key)
 
-    async def _take(self, key: str, deadline: float, waited: float) -> int:
+    async def _take(self, key: str, deadline: float, waited: float) -> tuple[int, float]:
+        """The lease's count, and when the statement that took it was sent (time.monotonic)."""
         backoff = 0.002
         dead = ""  # a holder found dead on the last try, whose lease may be taken at once
         while True:
-            now = time.time()
+            now, since = time.time(), time.monotonic()
             turn, taken = await self.take_lease(key, now + self.lease, now, dead)
             if turn is not None:
-                return turn
+                return turn, since
             if taken and taken != dead and orphans([taken]):
                 dead = taken  # try again at once, taking it over
                 continue
@@ -164,10 +211,11 @@ class LeaseLocks(ABC):
         :meth:`not_taken`)."""
         return await self._keyed.try_acquire(key)
 
-    def taken(self, held: Held, turn: int) -> Held:
-        """The lease of ``held.key`` was taken, its count now ``turn``: hold it until
-        :meth:`given_back`."""
+    def taken(self, held: Held, turn: int, since: float) -> Held:
+        """The lease of ``held.key`` was taken by a statement sent at ``since``
+        (time.monotonic), its count now ``turn``: hold it until :meth:`given_back`."""
         self._held[held.key] = turn
+        self._confirmed[held.key] = since
         self._taken.add(held)
         return held
 
@@ -189,7 +237,7 @@ class LeaseLocks(ABC):
         any more and runs out): the key is free in this process."""
         if held in self._taken:
             self._taken.discard(held)
-            self._held.pop(held.key, None)
+            self._forget(held.key)
             self._keyed.release(held.key)
 
     def abandon(self, held: Held) -> None:
@@ -197,13 +245,13 @@ class LeaseLocks(ABC):
         task, and let the key go in this process only after that."""
         if held in self._taken:
             self._taken.discard(held)
-            self._held.pop(held.key, None)
+            self._forget(held.key)
             self._drop_later(held.key)
 
     async def release(self, held: Held) -> None:
         if held not in self._taken:
             return
-        self._held.pop(held.key, None)
+        self._forget(held.key)
         try:
             await self._drop_logged(held.key)
         except asyncio.CancelledError:

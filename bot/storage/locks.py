@@ -64,6 +64,15 @@ class ConversationLocks(ABC):
         :class:`bot.errors.StorageError` when the database fails."""
 
     @abstractmethod
+    async def still_holds(self, key: str) -> bool:
+        """Whether the lock of ``key`` this store holds is still its own: False once its lease
+        ran out and another process took the conversation over (this process was stopped for
+        longer than the lease). Asks the database only when the lease was last confirmed (taken,
+        or a commit under it) more than half a lease ago, so a turn asks it before sending its
+        committed replies at no cost: had it lost the lock, the replies are the new holder's to
+        send. True for a key this store does not hold. Raises StorageError."""
+
+    @abstractmethod
     async def release(self, held: Held) -> None:
         """Give back a lock taken with an inbox entry (when its entry is not being finished:
         a turn cancelled, a shutdown). Idempotent; never raises: a lease that could not be

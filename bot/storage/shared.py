@@ -11,6 +11,11 @@ PostgreSQL (:mod:`bot.storage.queries`), on top of what each adapter provides:
   both databases: SQLite runs it in one synchronous call (on the loop or in its database
   thread), PostgreSQL statement by statement on one connection inside ``conn.transaction()``.
 
+A write a holder of a conversation's lock makes besides its turn's commit (a handoff closed or
+queued, an agent's line, a timer plan) is fenced by the lease like the commit
+(:meth:`SqlStore._transact_fenced`): its transaction first moves the lease's count on, and
+writes nothing (:class:`bot.storage.locks.LeaseLost`) once the lease is another process's.
+
 The adapters keep the rest: their connections, their locks, and the operations one database runs
 its own way (``commit_turn``, the timer plan, the claims, the cache erasure, the inbox's put,
 the outbox's overdue rows).
@@ -18,6 +23,7 @@ the outbox's overdue rows).
 
 from __future__ import annotations
 
+import time
 from abc import abstractmethod
 from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import datetime
@@ -28,7 +34,8 @@ from bot.storage import queries as rows
 from bot.storage.agents import AgentAccount, AgentSession
 from bot.storage.base import Store
 from bot.storage.handoffs import HANDOFF_RELEASE, HandoffTicket
-from bot.storage.locks import Held
+from bot.storage.leases import LeaseLocks
+from bot.storage.locks import Held, LeaseLost
 from bot.storage.outbox import Outgoing
 from bot.storage.queries import Queries, Row
 from bot.storage.security import Attempts
@@ -58,6 +65,7 @@ class SqlStore(Store):
 
     queries: ClassVar[Queries]
     _clock: Callable[[], float]
+    _locks: LeaseLocks
 
     # -- what each adapter provides ---------------------------------------------------------
 
@@ -80,6 +88,28 @@ class SqlStore(Store):
         """Run the transaction ``body()`` builds, committed when it returns, rolled back if it
         raises. ``body`` is called for each attempt (SQLite tries again in its thread when the
         file was busy before anything was written)."""
+
+    async def _transact_fenced(self, what: str, key: str, body: Callable[[], Transaction[T]]) -> T:
+        """:meth:`_transact`, fenced by our lease of ``key`` when this store holds its lock:
+        the transaction first moves the lease's count on, and raises :class:`LeaseLost`
+        (nothing written) when the lease is no longer ours. Unfenced otherwise."""
+        leases = self._locks
+        turn = leases.fence(key)
+        if turn is None:
+            return await self._transact(what, body)
+        moved: list[int] = []
+
+        def fenced() -> Transaction[T]:
+            found = yield leases.fence_statement(key, turn)
+            if not found:
+                raise LeaseLost(f"the conversation's lock was taken over: {what} did not happen")
+            moved[:] = [int(found[0][0])]
+            return (yield from body())
+
+        since = time.monotonic()
+        result = await self._transact(what, fenced)
+        leases.fenced(key, moved[0], since)
+        return result
 
     # -- conversations and turns -----------------------------------------------------------
 
@@ -119,7 +149,15 @@ class SqlStore(Store):
 
     async def record_agent_message(self, key: str, text: str, at: datetime) -> None:
         q = self.queries
-        await self._count("recording an agent's message", q.agent_line, (key, text, q.time(at)))
+        line = (key, text, q.time(at))
+        if self._locks.fence(key) is None:  # one statement, no transaction around it
+            await self._count("recording an agent's message", q.agent_line, line)
+            return
+
+        def record() -> Transaction[None]:
+            yield q.agent_line, line
+
+        await self._transact_fenced("recording an agent's message", key, record)
 
     # -- cache ------------------------------------------------------------------------------
 
@@ -173,7 +211,7 @@ class SqlStore(Store):
             [row] = yield q.open_handoff, (key,)  # just inserted, or the one that prevented it
             return rows.ticket(row)
 
-        return await self._transact("queueing a handoff", enqueue)
+        return await self._transact_fenced("queueing a handoff", key, enqueue)
 
     async def open_handoff(self, key: str) -> HandoffTicket | None:
         found = await self._fetch("reading a handoff", self.queries.open_handoff, (key,))
@@ -207,7 +245,7 @@ class SqlStore(Store):
             yield q.cancel_timer, (key, HANDOFF_RELEASE)
             return rows.ticket(closed[0]) if closed else None
 
-        return await self._transact("closing a handoff", close)
+        return await self._transact_fenced("closing a handoff", key, close)
 
     async def handoff(self, ticket_id: int) -> HandoffTicket | None:
         found = await self._fetch("reading a handoff", self.queries.handoff, (ticket_id,))

@@ -135,3 +135,94 @@ async def test_a_turn_stopped_past_its_lease_does_not_land(
     assert final == after_b, logs[-3000:]
     assert got == answered, logs[-3000:]
     assert "LeaseLost" in logs  # refused by the fence (not, say, a nudge that never came)
+
+
+_WAITING_ON_COMMIT = """
+SELECT count(*) FROM pg_stat_activity
+WHERE datname = current_database() AND wait_event_type = 'Lock'
+AND strpos(query, 'fence AS') > 0
+"""  # (the statement's text is cut short there: the commit's opens with its fence)
+_KEPT = "SELECT count(*) FROM outbox WHERE key = %s"
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(300)
+async def test_a_turn_stopped_between_its_commit_and_its_send_is_answered_once(
+    tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    """Process A commits the customer's turn (its reply kept in the outbox), and is stopped
+    before sending it until its lease has run out; process B takes the conversation over and
+    sends the kept reply (A's message, found committed). A is continued: it must not send the
+    reply again.
+
+    Where A is stopped is made exact as above: the test holds PostgreSQL's strongest lock on
+    ``transcript`` while A's turn comes to its commit, so A waits in the committing statement;
+    A is stopped there and the table let go: the commit completes on the server, and A reads
+    its answer when continued, its lease long gone."""
+    async with database("postgres", tmp_path) as db:
+        with messenger(tmp_path) as fake:
+            env = base_env(fake, sandbox, db.url)
+            a = Server(tmp_path, env, "a", free_port())
+            b = Server(tmp_path, env, "b", free_port())
+            await a.start()
+            customer = Customer(next_chat(), pins(sandbox, 1)[0])
+            hello, sales, location = customer.updates[:3]
+            chat = customer.chat_id
+            blocker = await psycopg.AsyncConnection.connect(db.url)
+            reader = await psycopg.AsyncConnection.connect(db.url, autocommit=True)
+
+            async def scalar(query: str, *params: object) -> object:
+                found = await (await reader.execute(query.encode(), params or None)).fetchone()
+                assert found is not None
+                return found[0]
+
+            try:
+                async with (
+                    httpx.AsyncClient(timeout=10) as client,
+                    Replies(fake, client) as replies,
+                ):
+                    for update in (hello, sales):
+                        before = len(replies.to(chat))
+                        await customer.deliver(client, a.url, update)
+                        assert await replies.more(chat, before, 30), a.logs()[-3000:]
+                    await blocker.execute("LOCK TABLE transcript IN ACCESS EXCLUSIVE MODE")
+                    stopped_at = len(replies.to(chat))
+                    await customer.deliver(client, a.url, location)  # in A's inbox: 200
+
+                    async def a_waits_on_its_commit() -> bool:
+                        return bool(await scalar(_WAITING_ON_COMMIT))
+
+                    await until(a_waits_on_its_commit, "A's turn to reach its commit", 30)
+                    a.signal(signal.SIGSTOP)
+                    await blocker.rollback()  # A's commit completes; A reads it when continued
+
+                    async def kept() -> bool:
+                        return bool(await scalar(_KEPT, customer.key))
+
+                    await until(kept, "A's commit to complete", 30)
+                    await b.start()
+                    # B claims A's entry once its lease ran out, finds the turn committed and
+                    # sends the reply it kept (or its outbox sweep does)
+                    assert await replies.more(chat, stopped_at, LEASE + 40), b.logs()[-3000:]
+                    await until(db.settled, "B to finish", 30)
+                    answered = list(replies.to(chat))
+
+                    a.signal(signal.SIGCONT)
+                    await asyncio.sleep(5)  # what A would send it sends at once
+                    await until(db.settled, "A's turn to finish", 30)
+                    got = list(replies.to(chat))
+            finally:
+                a.signal(signal.SIGCONT)
+                await blocker.close()
+                await reader.close()
+                for server in (a, b):
+                    server.kill(signal.SIGTERM)
+            logs = a.logs()
+
+    print(
+        f"\nfaults[stopped before sending]: {len(answered) - stopped_at} replies to the location "
+        f"by B, {len(got) - len(answered)} more after A was continued"
+    )
+    assert len(answered) == stopped_at + 1  # the location's reply, once, by B
+    assert got == answered, logs[-3000:]  # and A sent nothing more
+    assert "taken over before its replies went out" in logs

@@ -9,12 +9,21 @@ python -m tests.storage.lock_child KIND TARGET SCHEMA commit KEY STATE LEASE
     take the lock of the Telegram conversation KEY (a lease of LEASE seconds), print "held",
     wait for a line on stdin, commit a turn leaving the conversation in STATE, print
     "committed" or "refused: <the error>", release, print "released"
+python -m tests.storage.lock_child KIND TARGET SCHEMA close KEY LEASE
+    take the lock of KEY (a lease of LEASE seconds), print "held", wait for a line on stdin,
+    close the conversation's handoff ticket (as a timer giving it back to the bot does before
+    its commit), print "closed", "none" or "refused: <the error>", release, print "released"
+python -m tests.storage.lock_child KIND TARGET SCHEMA send KEY LEASE
+    take the lock of KEY (a lease of LEASE seconds), commit a turn, print "committed", wait for
+    a line on stdin, print "ours" or "lost" (whether the lock is still this process's, as a
+    turn asks before sending its replies), release, print "released"
 """
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from datetime import UTC, datetime
 
 from bot.conversation import Conversation, TranscriptEntry
 from bot.errors import StorageError
@@ -41,7 +50,7 @@ async def increment(store: Store, key: str, times: int) -> None:
 
 
 async def main(kind: str, target: str, schema: str, mode: str, key: str, *rest: str) -> None:
-    leased = (mode == "hold" and rest) or mode == "commit"
+    leased = (mode == "hold" and rest) or mode in ("commit", "send", "close")
     store = build(kind, target, schema, float(rest[-1]) if leased else 1.0)
     await store.open()
     try:
@@ -62,6 +71,26 @@ async def main(kind: str, target: str, schema: str, mode: str, key: str, *rest: 
                     print(f"refused: {type(exc).__name__}", flush=True)
                 else:
                     print("committed", flush=True)
+            print("released", flush=True)
+        elif mode == "close":
+            async with store.lock(key, timeout=60):
+                print("held", flush=True)
+                await asyncio.to_thread(sys.stdin.readline)
+                try:
+                    closed = await store.close_handoff(key, "expired", datetime.now(UTC))
+                except StorageError as exc:
+                    print(f"refused: {type(exc).__name__}", flush=True)
+                else:
+                    print("closed" if closed is not None else "none", flush=True)
+            print("released", flush=True)
+        elif mode == "send":
+            async with store.lock(key, timeout=60):
+                turn = Conversation.new("telegram", key.removeprefix("telegram:"))
+                turn.flow, turn.state = "sales", "committed"
+                await store.commit_turn(turn, [TranscriptEntry("bot", "reply")], "child:1")
+                print("committed", flush=True)
+                await asyncio.to_thread(sys.stdin.readline)
+                print("ours" if await store.still_holds(key) else "lost", flush=True)
             print("released", flush=True)
         elif mode == "count":
             print("ready", flush=True)

@@ -52,6 +52,108 @@ async def test_a_holder_stopped_past_its_lease_commits_nothing_once_taken_over(
     assert not await store.seen("child:1")  # its message would run again, not be skipped
 
 
+async def test_a_holder_stopped_between_its_commit_and_its_send_knows_it_lost_the_lock(
+    store: Store, backend: Backend
+) -> None:
+    """The same fault one step later, with a real second process: it commits a turn under its
+    lock (a 1 s lease), is stopped before sending the replies, and this process takes the
+    conversation over once the lease ran out. Continued, the first one must learn that the lock
+    is no longer its own (the replies are the new holder's to send: it found them committed),
+    though its commit had moved the lease on."""
+    child = await spawn(backend, "send", "telegram:1", "1")
+    assert await read_line(child) == "committed"
+    child.send_signal(signal.SIGSTOP)
+    try:
+        async with store.lock("telegram:1", timeout=30):  # once the child's lease ran out
+            assert await store.seen("child:1")  # the new holder finds its turn committed
+    finally:
+        child.send_signal(signal.SIGCONT)
+    assert child.stdin is not None
+    child.stdin.write(b"go\n")
+    await child.stdin.drain()
+    assert await read_line(child) == "lost"
+    assert await read_line(child) == "released"
+    assert await child.wait() == 0
+
+
+async def test_a_holder_that_kept_its_lock_past_half_its_lease_still_holds_it(
+    store: Store, backend: Backend
+) -> None:
+    """Nobody took it over: asked after half its lease (so the store asks the database),
+    the holder still holds the lock, and goes on committing under it."""
+    child = await spawn(backend, "send", "telegram:1", "1")
+    assert await read_line(child) == "committed"
+    await asyncio.sleep(0.7)  # past half of the child's 1 s lease (it renews it meanwhile)
+    assert child.stdin is not None
+    child.stdin.write(b"go\n")
+    await child.stdin.drain()
+    assert await read_line(child) == "ours"
+    assert await read_line(child) == "released"
+    assert await child.wait() == 0
+    assert await store.still_holds("telegram:1")  # a key this store does not hold: nothing known
+    async with store.lock("telegram:1", timeout=1):
+        assert await store.still_holds("telegram:1")
+
+
+async def test_a_holder_stopped_past_its_lease_closes_no_handoff_once_taken_over(
+    store: Store, backend: Backend
+) -> None:
+    """A write a holder makes before its commit is fenced like the commit: a real second
+    process holds the lock (a 1 s lease) of a conversation waiting for an agent, as a timer
+    giving it back to the bot does, and is stopped; this process takes the conversation over.
+    Continued, the first one's closing of the ticket must be refused, the ticket left open
+    (closed, the conversation would wait in the handoff flow with no ticket for any agent)."""
+    now = line("").at
+    await store.enqueue_handoff("telegram:1", "asked", now)
+    child = await spawn(backend, "close", "telegram:1", "1")
+    assert await read_line(child) == "held"
+    child.send_signal(signal.SIGSTOP)
+    try:
+        async with store.lock("telegram:1", timeout=30):  # once the child's lease ran out
+            assert await store.open_handoff("telegram:1") is not None
+    finally:
+        child.send_signal(signal.SIGCONT)
+    assert child.stdin is not None
+    child.stdin.write(b"go\n")
+    await child.stdin.drain()
+    assert await read_line(child) == "refused: LeaseLost"
+    assert await read_line(child) == "released"
+    assert await child.wait() == 0
+    assert await store.open_handoff("telegram:1") is not None
+
+
+async def test_writes_of_a_holder_besides_its_commit_land_while_it_holds_the_lock(
+    store: Store, backend: Backend
+) -> None:
+    """Fenced, a holder's other writes land as before, as often as it likes, its commit
+    after them too; a lease taken over refuses each of them, nothing written."""
+    now = line("").at
+    async with store.lock("telegram:1"):
+        await store.enqueue_handoff("telegram:1", "asked", now)
+        await store.set_timers("telegram:1", {"nudge": now})
+        await store.record_agent_message("telegram:1", "olá", now)
+        assert await store.close_handoff("telegram:1", "resolved", now) is not None
+        assert await store.commit_turn(telegram("1", "menu", "start"), [line("1")], "tg:1")
+    assert [t.kind for t in await store.pending_timers("telegram:1")] == ["nudge"]
+    assert [e.text for e in await store.transcript("telegram:1")] == ["olá", "1"]
+
+    async with store.lock("telegram:1"):
+        backend.execute(
+            f"UPDATE locks SET owner = '{ELSEWHERE}', expires_at = 9e9 WHERE key = 'telegram:1'"  # noqa: S608
+        )
+        with pytest.raises(LeaseLost):
+            await store.enqueue_handoff("telegram:1", "asked", now)
+        with pytest.raises(LeaseLost):
+            await store.set_timers("telegram:1", {"nudge": None})
+        with pytest.raises(LeaseLost):
+            await store.record_agent_message("telegram:1", "tarde", now)
+        with pytest.raises(LeaseLost):
+            await store.close_handoff("telegram:1", "resolved", now)
+    assert await store.open_handoff("telegram:1") is None
+    assert [t.kind for t in await store.pending_timers("telegram:1")] == ["nudge"]
+    assert [e.text for e in await store.transcript("telegram:1")] == ["olá", "1"]
+
+
 async def test_a_lock_taken_with_an_entry_fences_its_turn(store: Store, backend: Backend) -> None:
     accepted = await store.inbox_accept(message("oi", "tg:1"), OWNER, LEASE, lock=True)
     assert accepted is not None and accepted.held is not None

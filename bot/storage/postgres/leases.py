@@ -64,6 +64,7 @@ kept AS (
     AND NOT EXISTS (SELECT FROM conversations WHERE key = %(lock_key)s)
 )"""
 _DROP = f"WITH {DROP} SELECT 1"
+_CONFIRM = f"WITH {FENCE} SELECT turn FROM fence"  # noqa: S608 - constants only
 # (a lease dropped while the renewal was on its way stays dropped: its expires_at is 0)
 _RENEW = (
     f"UPDATE locks SET expires_at = {SERVER_NOW} + %s"  # noqa: S608 - constants only
@@ -93,6 +94,18 @@ class PostgresLeases(LeaseLocks):
         with translate("releasing a lock"):
             async with self._connections.connection() as conn:
                 await conn.execute(_DROP, {"lock_key": key, "lock_owner": self.owner})
+
+    def fence_statement(self, key: str, turn: int) -> tuple[str, dict[str, object]]:
+        params = {"lock_key": key, "lock_owner": self.owner, "lock_turn": turn}
+        return _CONFIRM, params | {"lock_lease": self.lease}
+
+    async def confirm_lease(self, key: str, turn: int) -> int | None:
+        _, params = self.fence_statement(key, turn)
+        with translate("confirming a lock"):
+            async with self._connections.connection() as conn:
+                cur = await conn.execute(_CONFIRM, params)
+                row = await cur.fetchone()
+        return None if row is None else int(row[0])
 
     async def renew_leases(self, keys: Sequence[str], until: float) -> None:
         with translate("renewing lock leases"):

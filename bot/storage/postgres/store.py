@@ -325,6 +325,9 @@ class PostgresStore(SqlStore):
     async def release(self, held: Held) -> None:
         await self._locks.release(held)
 
+    async def still_holds(self, key: str) -> bool:
+        return await self._locks.still_holds(key)
+
     # -- the shared statements' ways to run (see bot.storage.shared) ------------------------
 
     async def _fetch(
@@ -398,13 +401,14 @@ class PostgresStore(SqlStore):
                 "lock_lease": leases.lease,
             }
         query = _COMMIT_TURN[provider_id is not None, turn is not None]
+        since = time.monotonic()
         [(recorded, moved)] = await self._fetch("committing a turn", query, params)
         if turn is not None:
             if moved is None:
                 raise LeaseLost(
                     "the conversation's lock was taken over while this turn ran: nothing committed"
                 )
-            leases.fenced(key, int(moved))
+            leases.fenced(key, int(moved), since)
         return bool(recorded == 1)
 
     async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
@@ -417,9 +421,15 @@ class PostgresStore(SqlStore):
         if not plan:
             return
         dues = [None if due is None else to_utc(due) for due in plan.values()]
-        await self._count(
-            "scheduling timers", _SET_TIMERS, {"key": key, "kinds": list(plan), "dues": dues}
-        )
+        params = {"key": key, "kinds": list(plan), "dues": dues}
+        if self._locks.fence(key) is None:  # one statement, no transaction around it
+            await self._count("scheduling timers", _SET_TIMERS, params)
+            return
+
+        def schedule() -> Transaction[None]:
+            yield _SET_TIMERS, params
+
+        await self._transact_fenced("scheduling timers", key, schedule)
 
     async def claim_timers(self, now: datetime, *, limit: int, lease: float) -> list[Timer]:
         at = to_utc(now)
@@ -474,6 +484,7 @@ class PostgresStore(SqlStore):
             return Accepted(entry, behind=first is not None and int(first) < entry)
         # (stamped by the server's clock, as every lease is: bot/storage/postgres/leases.py)
         params |= {"lock_owner": self._locks.owner, "lock_lease": self._locks.lease}
+        since = time.monotonic()
         try:
             stored = await self._fetch("storing an accepted message", _INBOX_ACCEPT_LOCKED, params)
         except BaseException as exc:
@@ -488,7 +499,7 @@ class PostgresStore(SqlStore):
         row = stored[0]
         fresh = bool(row[3])
         loaded = conversation(row[4:]) if fresh and row[4] is not None else None
-        held = self._locks.taken(Held(key, loaded, stale=not fresh), int(row[2]))
+        held = self._locks.taken(Held(key, loaded, stale=not fresh), int(row[2]), since)
         return Accepted(int(row[0]), behind=False, held=held)
 
     async def inbox_claim(

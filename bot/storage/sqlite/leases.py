@@ -9,6 +9,7 @@ drop deletes it): with the owner, it tells a holder from whoever took the lease 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from bot.storage.leases import LeaseLocks, Took
@@ -60,6 +61,16 @@ class SqliteLeases(LeaseLocks):
     async def drop_lease(self, key: str) -> None:
         params = (key, self.owner)
         await self._connection.call("releasing a lock", lambda db: db.execute(DROP_LEASE, params))
+
+    def fence_statement(self, key: str, turn: int) -> tuple[str, tuple[object, ...]]:
+        return FENCE, (time.time() + self.lease, key, self.owner, turn)
+
+    async def confirm_lease(self, key: str, turn: int) -> int | None:
+        _, params = self.fence_statement(key, turn)
+        found = await self._connection.call(
+            "confirming a lock", lambda db: db.execute(FENCE, params).fetchall()
+        )
+        return int(found[0][0]) if found else None
 
     async def renew_leases(self, keys: Sequence[str], until: float) -> None:
         rows = [(until, key, self.owner) for key in keys]

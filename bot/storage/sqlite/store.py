@@ -172,6 +172,9 @@ class SqliteStore(SqlStore):
     async def release(self, held: Held) -> None:
         await self._locks.release(held)
 
+    async def still_holds(self, key: str) -> bool:
+        return await self._locks.still_holds(key)
+
     # -- the shared statements' ways to run (see bot.storage.shared) ------------------------
 
     async def _fetch(
@@ -217,7 +220,7 @@ class SqliteStore(SqlStore):
         plan = _plan_steps(timers or {})
         leases = self._locks
         turn = leases.fence(c.key)
-        wall = time.time()  # leases are compared across processes: the wall clock
+        wall, since = time.time(), time.monotonic()  # leases are compared across processes
         fence = None if turn is None else (wall + leases.lease, c.key, leases.owner, turn)
 
         def commit(db: Db) -> int | None:
@@ -247,7 +250,7 @@ class SqliteStore(SqlStore):
                 "the conversation's lock was taken over while this turn ran: nothing committed"
             ) from None
         if moved is not None:
-            leases.fenced(c.key, moved)
+            leases.fenced(c.key, moved, since)
         return True
 
     async def cache_forget(self, namespace: str, suffixes: Sequence[str]) -> int:
@@ -265,7 +268,15 @@ class SqliteStore(SqlStore):
         if not plan:
             return
         steps = _plan_steps(plan)
-        await self._connection.write("scheduling timers", lambda db: _schedule(db, key, steps))
+
+        def schedule() -> Transaction[None]:
+            for kind, due in steps:
+                if due is None:
+                    yield SQLITE.cancel_timer, (key, kind)
+                else:
+                    yield SQLITE.schedule_timer, (key, kind, due)
+
+        await self._transact_fenced("scheduling timers", key, schedule)
 
     async def claim_timers(self, now: datetime, *, limit: int, lease: float) -> list[Timer]:
         claim = uuid.uuid4().hex
@@ -300,7 +311,7 @@ class SqliteStore(SqlStore):
                 return None
             entry, first = int(stored[0][0]), stored[0][1]
             return Accepted(entry, behind=first is not None and int(first) < entry)
-        wall = time.time()  # leases are compared across processes: the wall clock
+        wall, since = time.time(), time.monotonic()  # leases are compared across processes
         take = (key, self._locks.owner, wall + self._locks.lease, wall, "")
 
         def accept(db: Db) -> tuple[int, bool, int | None, Row | None] | None:
@@ -326,7 +337,7 @@ class SqliteStore(SqlStore):
             return None if done is None else Accepted(done[0], behind=done[1])
         found = done[3]
         held = Held(key, conversation(found) if found is not None else None, stale=False)
-        return Accepted(done[0], behind=False, held=self._locks.taken(held, done[2]))
+        return Accepted(done[0], behind=False, held=self._locks.taken(held, done[2], since))
 
     async def inbox_done(
         self, entry_id: int, owner: str, sent: str | None = None, *, held: Held | None = None
