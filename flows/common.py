@@ -60,6 +60,8 @@ def answer(turn: Turn) -> str | None:
         said = understood.value(EntityKind.YES_NO)
         if said is not None:
             return said
+        if "?" in turn.text:
+            return None  # "se eu falar sim ja reserva?": a yes asked about is none said
         if understood.intent == "affirm":
             return "yes"
         if understood.intent == "deny":

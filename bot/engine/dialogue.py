@@ -47,7 +47,7 @@ from bot.engine.routing import (
     route,
 )
 from bot.engine.services import Services
-from bot.engine.wording import asks_options, looks_like_question, thanks
+from bot.engine.wording import asks_options, looks_like_question, meant_part, thanks
 from bot.messages import Button, Inbound, Reply
 from bot.nlu.base import EntityKind, Expect, Option, Understanding
 from bot.ozmap.sales import reservations
@@ -152,6 +152,7 @@ class Dialogue:
                 if expects is Expect.OPTION
                 else (),
             )
+            understood = await self._meant(message.text, understood, expects, conversation)
             message = self._option(message, understood)
             words = _SWITCH_WORDS if inbound.language is None else _SWITCH_WORDS_HINTED
             conversation = self._language(conversation, message.text, understood, guess, words)
@@ -184,6 +185,25 @@ class Dialogue:
             known=_known(conversation.context),
         )
         return conversation, decide(where, message, understood, self._intents)
+
+    async def _meant(
+        self, text: str, understood: Understanding, expects: Expect, conversation: Conversation
+    ) -> Understanding:
+        """What a message means when it declines one request to make another ("nao quero
+        cancelar, so queria saber se tem multa"): the reading of the part meant, its facts'
+        places in the whole text; the whole's reading otherwise."""
+        part = meant_part(text)
+        understander = self._services.understander
+        if part is None or understander is None:
+            return understood
+        at, rest = part
+        again = await understander.understand(rest, expects=expects, language=conversation.language)
+        if again.intent is None or again.confidence < CLEAR:
+            return understood
+        moved = tuple(
+            dataclasses.replace(e, start=e.start + at, end=e.end + at) for e in again.entities
+        )
+        return dataclasses.replace(again, entities=moved, language=understood.language)
 
     @staticmethod
     def _option(message: Inbound, understood: Understanding) -> Inbound:
@@ -453,8 +473,8 @@ class Dialogue:
         intent = turn.intent
         if intent in ("goodbye", "deny"):
             turn.say(turn.t("repair.goodbye"))
-        elif intent == "thank" or (intent == "affirm" and thanks(turn.text)):
-            turn.say(turn.t("repair.welcome"))  # "vlw", "ok obg"
+        elif intent == "thank" or thanks(turn.text):
+            turn.say(turn.t("repair.welcome"))  # "vlw", "ok obg", "deixa assim, obrigado"
         elif intent == "affirm":
             turn.say(turn.t("repair.ack"))  # "ok", "blz" with nothing pending
         else:

@@ -205,12 +205,24 @@ def _without_person(
     return dataclasses.replace(u, intent=intent, confidence=score, ranking=ranking)
 
 
+def _gives_a_place(u: Understanding, expects: Expect, text: str | None) -> bool:
+    """Whether the message starts with the place asked for, a street or a CEP (a code is no
+    place): what follows it is why ("rua x 900, a internet q eu tenho hj ta horrivel"); a
+    request before it is the message's point ("na vdd minha net caiu, to na lauro linhares")."""
+    if expects is not Expect.ADDRESS:
+        return False
+    place = u.first(K.ADDRESS) or u.first(K.CEP)
+    return place is not None and len((text or "")[: place.start].split()) <= _BEFORE_PLACE
+
+
 def _swaps_plans(u: Understanding) -> bool:
     """Whether the message names two plans (one given up for the other)."""
     return len({e.value for e in u.all(K.PLAN)}) >= _TWO
 
 
 _TWO = 2
+#: how many words may come before the place for it to lead the message ("moro na rua x 900")
+_BEFORE_PLACE = 2
 
 
 def _person_beside(where: Situation, u: Understanding, intents: Sequence[Intent]) -> Intent | None:
@@ -378,6 +390,8 @@ def decide(
         and where.at_rest
         and where.reserved
         and not wording.leaving(message.text)
+        and not wording.keeps(message.text)
+        and not wording.thanks(message.text or "")
     ):
         # "desisti" just after the reservation: that reservation (confirmed before cancelling)
         undo = next((i for i in intents if "cancel" in i.understood), None)
@@ -414,12 +428,14 @@ def decide(
             return go(Move.STEP)  # "quero contratar na rua x" while the sale asks the address
         if (
             where.expects in _DATA
-            and u.confidence < MEANT
+            and (u.confidence < MEANT or _gives_a_place(u, where.expects, message.text))
             and _answers_expectation(u, where.expects)
         ):
             # "rua bocaiuva 1000, a net da outra empresa caiu, quero trocar" where the sale asks
             # the address: the answer asked for, told with why; a doubtful other request in it
-            # is the story around the answer, not a new one
+            # is the story around the answer, not a new one; and so is a clear one beside a
+            # street or a CEP ("rua x 900, a internet q eu tenho hj ta horrivel"): the place is
+            # confirmed first, and another request there is asked about
             return go(Move.STEP)
         if where.busy and row.asks_first and row.name not in where.offered:
             if u.confidence < MEANT and not asking:

@@ -14,9 +14,11 @@ from bot.nlu.answers import PERSON_WORDS
 __all__ = [
     "MORE",
     "asks_options",
+    "keeps",
     "leading_no",
     "leaving",
     "looks_like_question",
+    "meant_part",
     "names_a_person",
     "one_code",
     "opens_with_question",
@@ -133,6 +135,9 @@ _NOT_BEFORE = re.compile(
     r"(?:(?:quero|quer|vou|precisa|want to|need to|quiero|hace falta|vamos)\s+)?$"
 )
 
+#: ... and so does one right after them, as Brazilians say it: "continua nao", "para nao"
+_NOT_AFTER = re.compile(r"^\s+(?:nao|n)\b")
+
 
 def switch_answer(text: str | None) -> str | None:
     """The answer to "do you want to stop this for that?" in its buttons' words: "yes" (stop),
@@ -143,7 +148,8 @@ def switch_answer(text: str | None) -> str | None:
             found = pattern.search(said)
             if found is None:
                 continue
-            if _NOT_BEFORE.search(said[: found.start()]):
+            before, after = said[: found.start()], said[found.end() :]
+            if _NOT_BEFORE.search(before) or _NOT_AFTER.match(after):
                 return "yes" if meaning == "no" else "no"
             return meaning
     return None
@@ -174,3 +180,46 @@ _THANKS = frozenset(
 def thanks(text: str) -> bool:
     """Whether the message thanks ("ok obg", "blz valeu")."""
     return any(word in _THANKS for word in normalize(text).split())
+
+
+#: what keeps things as they are ("deixa assim", "deixa como ta", "pode deixar", "fica assim",
+#: "deja asi", "leave it", "keep it"), normalised: no giving up
+_KEEPING = re.compile(
+    r"\b(?:deixa|deixe|deixo|fica|deja|dejalo|dejala|queda)\s+(?:assim|asi|como\s+(?:ta|esta|"
+    r"estava|estaba)|quieto|estar)\b|\bpode\s+deixar\b|\b(?:leave|keep)\s+it\b|"
+    r"\bdejalo\s+asi\b"
+)
+
+
+def keeps(text: str | None) -> bool:
+    """Whether the message keeps things as they are ("ah ok entao deixa assim, obrigado")."""
+    return bool(_KEEPING.search(normalize(text or "")))
+
+
+#: "nao quero cancelar, so queria saber se tem multa", "minha internet nao ta caindo nao, so
+#: quero saber o preco", "no quiero cancelar, solo saber si...", "not cancelling, I just want to
+#: know...": a request named to decline it, then the one meant (normalised)
+_DECLINED = re.compile(r"\b(?:nao|n|no|not|dont|don t|nem)\b")
+_ONLY = re.compile(
+    r"\b(?:so|solo|apenas|just|only)\s+(?:(?:quero|queria|quiero|queria|quisiera|want|wanted|"
+    r"to|me|eu|i)\s+)*(?:saber|perguntar|fala|falar|diz|diga|dizer|dime|decir|preguntar|know|"
+    r"ask|tell)\b"
+)
+
+
+def meant_part(text: str | None) -> tuple[int, str] | None:
+    """Where the part of a message that says what is meant after declining something else
+    starts, and that part as typed ("so queria saber se tem multa ..."); None when the message
+    declines nothing so."""
+    raw = text or ""
+    said = normalize(raw)
+    found = _ONLY.search(said)
+    if found is None or not _DECLINED.search(said[: found.start()]):
+        return None
+    # as many words into the text as typed (normalising keeps the words in their order)
+    skip = len(said[: found.start()].split())
+    typed = list(re.finditer(r"\S+", raw))
+    if skip >= len(typed):
+        return None
+    at = typed[skip].start()
+    return at, raw[at:]

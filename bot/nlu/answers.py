@@ -16,10 +16,13 @@ __all__ = [
     "FREQUENT_NAMES",
     "NAME_PARTICLES",
     "PERSON_WORDS",
+    "confused",
+    "looks_like_full_name",
     "looks_like_name",
     "named",
     "option",
     "proper_case",
+    "reassurances",
     "refused_person",
     "yes_no",
 ]
@@ -107,6 +110,38 @@ def refused_person(text: str) -> tuple[int, int] | None:
     return None
 
 
+#: a no said of a worry, not to the question: "nao tenho duvida", "nao tem problema", "sem
+#: problema", "no worries", "no rush", "not a problem", "no hay drama", "nao ligo pro plano"; a
+#: reassurance, read as a yes where it is all the answer ("sim, nao tenho duvida" is a yes)
+_REASSURED = re.compile(
+    r"\b(?:n[aã]o|no|not|sem|sin|n)\s+"
+    r"(?:(?:tem|tenho|h[aá]|hay|tiene|tengo|vejo|veo|me|is)\s+)?"
+    r"(?:(?:nenhum|nenhuma|ningun|ninguna|ningún|any|a|um|uma|un|una)\s+)?"
+    r"(?:problemas?|problems?|prob|probs|worries|worry|rush|hurry|d[uú]vidas?|doubts?|drama|"
+    r"pressa|prisa|stress|estresse|bronca|ligo|importa|preocupa|preocupes|biggie|big\s+deal)\b"
+    r"(?:\s+(?:pro|pra|com|o|a|el|la|the|de|do|da|con|with|about)\s+\w+)?",
+    re.IGNORECASE,
+)
+#: a message that says the question was not understood ("sim o que? nao entendi", "como
+#: assim?", "what?"): no answer to it, whatever yes or no it holds (folded)
+_CONFUSED = re.compile(
+    r"\b(?:nao|n|no)\s+(?:entendi|entendo|compreendi|entiendo|sei o que e)\b|\bcomo assim\b|"
+    r"\b(?:didn t|didnt|don t|dont|do not|did not)\s+(?:get|understand)\b|"
+    r"\b(?:o que|oq|que|what|como)\s+\?"
+)
+
+
+def confused(text: str) -> bool:
+    """Whether ``text`` says the question was not understood ("nao entendi", "como assim?")."""
+    return bool(_CONFUSED.search(fold(text).replace("'", " ")))
+
+
+def reassurances(text: str) -> list[tuple[int, int]]:
+    """The spans of ``text`` that reassure ("nao tem problema", "no worries"): their no is said
+    of a worry, not in answer to the question."""
+    return [m.span() for m in _REASSURED.finditer(text)]
+
+
 _ORDINALS = {
     1: ("primeiro", "primeira", "1o", "1a", "first", "primero", "primera"),
     2: ("segundo", "segunda", "2o", "2a", "second"),
@@ -160,6 +195,7 @@ _WEAK_MARKERS = re.compile(
     r"(?:\bi['’]?m|\bi\s+am|\bit['’]?s|\bthis\s+is|\bsoy(?:\s+(?:el|la))?)\s+", re.IGNORECASE
 )
 _FULL_NAME = 2  # words
+_SURNAME = 3  # letters, at least, of a surname that is also a word
 _MAX_NAME_WORDS = 5
 #: a name said as the last clause of a message, after what else the customer says: "ta bom, é
 #: marina castro", "o atendente falou q era so mandar o nome, eh fernanda lima". Only the last
@@ -197,6 +233,19 @@ def yes_no(text: str, *, asked: bool) -> Entity | None:
     body = text[start:end]
     if not body:
         return None
+    if confused(body):
+        return None  # "sim o que? nao entendi o que é a reserva": no consent, no refusal
+    calm = reassurances(text)
+    if calm:
+        # "sim, nao tenho duvida", "ok no worries": the answer is what is left ("sem problema"
+        # alone is a yes); the no in the reassurance is said of the worry
+        blanked = list(text)
+        for at, to in calm:
+            blanked[at:to] = " " * (to - at)
+        kept = "".join(blanked)
+        if not kept.strip(" \t\n.,!;:"):
+            return Entity(K.YES_NO, "yes", start, end)
+        return yes_no(kept, asked=asked)
     refused = refused_person(body)
     if refused is not None:
         # "nao precisa falar com atendente, pode reservar": the no is said of the person; the
@@ -333,6 +382,34 @@ def looks_like_name(text: str, common: Collection[str]) -> bool:
     if not body or "?" in body:
         return False
     return _name_words(body.split(), common)
+
+
+#: words that end a request, never a surname, however a name's shape they have
+_NOT_SURNAMES = frozenset(
+    {"atendente", "humano", "humana", "robo", "menu", "sair", "parar", "tchau", "cancelar",
+     "contratar", "desisto", "desisti", "obrigado", "obrigada", "valeu", "vlw", "obg", "sim",
+     "nao", "ok", "blz", "beleza", "quero", "pfv", "aqui", "ai", "agora", "depois", "entao"}
+)  # fmt: skip
+
+
+def looks_like_full_name(text: str, common: Collection[str]) -> bool:
+    """Whether ``text`` reads as a full name where a name is asked: :func:`looks_like_name`
+    with two words at least, or a first name no other word (and none of ``common``) followed by
+    name words of which only the last is also a word customers use ("benedito cancela",
+    "fernando pessoa", "marcia regina duarte": Cancela, Pessoa, Duarte are surnames too)."""
+    body = text.strip().rstrip(".!")
+    words = body.split()
+    if len(words) < _FULL_NAME or "?" in body:
+        return False
+    if looks_like_name(body, common):
+        return True
+    last = fold(words[-1])
+    return (
+        _name_words(words[:-1], common)
+        and bool(_NAME_WORD.match(words[-1]))
+        and len(last) >= _SURNAME
+        and last not in _NOT_SURNAMES
+    )
 
 
 def named(text: str, common: Collection[str]) -> Entity | None:

@@ -23,7 +23,7 @@ import unicodedata
 from collections.abc import Collection, Mapping, Sequence
 
 from bot.nlu import facts
-from bot.nlu.answers import looks_like_name, proper_case
+from bot.nlu.answers import looks_like_full_name, looks_like_name, proper_case, reassurances
 from bot.nlu.base import Entity, EntityKind, Expect, Option, Understander, Understanding
 from bot.nlu.data import ExtraExamples
 from bot.nlu.model import ExtraKey, Model, trained
@@ -205,7 +205,11 @@ class EmbeddedUnderstander(Understander):
         if _clearly_other(intents, ("inform", "correct")) and not self._full_name(text):
             return []
         span = _rest(text, found)
-        if span is None or not looks_like_name(text[span[0] : span[1]], self.model.common_words):
+        if span is None:
+            return []
+        piece = text[span[0] : span[1]]
+        common = self.model.common_words
+        if not looks_like_name(piece, common) and not looks_like_full_name(piece, common):
             return []
         start, end = span
         return [Entity(K.PERSON_NAME, proper_case(text[start:end]), start, end)]
@@ -215,7 +219,7 @@ class EmbeddedUnderstander(Understander):
         ("simone batista", "otavio mesquita"): what the classifier makes of them is only how
         their letters resemble other words' ("sim", "quit"), so where a name is asked they are
         the name, however it scored them."""
-        return len(text.split()) >= 2 and looks_like_name(text, self.model.common_words)
+        return looks_like_full_name(text, self.model.common_words)
 
     def _answers(
         self, text: str, expects: Expect, intents: dict[str, float], found: list[Entity]
@@ -233,8 +237,12 @@ class EmbeddedUnderstander(Understander):
 
         answer = entity_of.get(K.YES_NO)
         if answer is not None:
-            # the answer is the whole message, but for emoji around it ("simm 👍")
-            rest = (text[: answer.start] + " " + text[answer.end :]).strip(" \t\n.,!;:")
+            # the answer is the whole message, but for emoji around it ("simm 👍") and a
+            # reassurance ("sim, nao tenho duvida", "yes, no problem": no outage, no refusal)
+            spans = [(answer.start, answer.end), *reassurances(text)]
+            rest = "".join(
+                " " if any(a <= i < b for a, b in spans) else ch for i, ch in enumerate(text)
+            ).strip(" \t\n.,!;:")
             if not rest or _only_symbols(rest):
                 return settle("affirm" if answer.value == "yes" else "deny")
         chosen = entity_of.get(K.OPTION)

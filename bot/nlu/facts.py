@@ -18,7 +18,14 @@ import re
 from collections.abc import Collection, Sequence
 
 from bot.nlu import entities as rules
-from bot.nlu.answers import looks_like_name, named, option, proper_case, yes_no
+from bot.nlu.answers import (
+    looks_like_full_name,
+    looks_like_name,
+    named,
+    option,
+    proper_case,
+    yes_no,
+)
 from bot.nlu.base import Entity, EntityKind, Expect, Option
 from bot.nlu.streets import StreetIndex
 
@@ -33,14 +40,19 @@ MASKED = frozenset({K.CEP, K.CPF, K.CNPJ, K.CODE, K.UNIT, K.ADDRESS, K.HOUSE_NUM
 _NUMBER_STATES = {Expect.NOTHING, Expect.ADDRESS, Expect.NUMBER, Expect.YES_NO}
 _TRAILING_NUMBER = re.compile(r"(\d{1,3}\.\d{3}|\d{1,6})\s*-?\s*([a-z])?$", re.IGNORECASE)
 #: what may stand between a datum and a name beside it: "apto 12, maria souza"
-_AROUND = " \t\n,;:-.!/"
+_AROUND = " \t\n,;:-.!/|–—"
+#: the little words around a plan named by its speed ("o de 1000", "plano 500", "el de 300"):
+#: no part of a name beside it
+_PLAN_WORDS = frozenset(
+    {"o", "a", "de", "do", "da", "el", "la", "del", "the", "plano", "plan", "pacote", "one"}
+)
 _FULL_NAME = 2  # words
 _CLAUSE = re.compile(r"[^,;.!?]+")
 #: where a name is asked (the plans just listed), a bare speed before or after the words of a
 #: name is the plan chosen with it: "300 joao silva", "maria souza, 500"
 _SPEED_BESIDE = (
-    re.compile(r"^\s*(\d{2,4})(?=[\s,;:\-]+[^\W\d_])"),
-    re.compile(r"(?<=[^\W\d_])[\s,;:\-]+(\d{2,4})\s*[.!]*\s*$"),
+    re.compile(r"^\s*(\d{2,4})(?=[\s,;:\-/|–—]+[^\W\d_])"),
+    re.compile(r"(?<=[^\W\d_])[\s,;:\-/|–—]+(\d{2,4})\s*[.!]*\s*$"),
 )
 
 
@@ -63,6 +75,9 @@ def find(
 
     found += rules.cpfs(text) + rules.cnpjs(text)
     found += free(rules.ceps(text))
+    if expects is Expect.NAME:
+        # before the codes: "1000-Ana Lima" is the plan and the name, no code "1000-Ana"
+        found += free(_speeds_beside_a_name(text, common))
     found += rules.codes(text, expected=expects is Expect.CODE, taken=spans(), common=common)
     found += free(rules.plans(text))
     chosen = None
@@ -82,8 +97,6 @@ def find(
     found += free(addresses)
     found += free(rules.units_after(text, found))  # "1200/302", "950 fundos"
     found += _house_numbers(text, expects, found, chosen is not None)
-    if expects is Expect.NAME:
-        found += free(_speeds_beside_a_name(text, common))
     introduced = named(text, common)
     if introduced is None and expects is Expect.UNIT and any(e.kind is K.UNIT for e in found):
         introduced = _name_beside(text, found, common)  # "apto 12, maria souza"
@@ -106,7 +119,7 @@ def _speeds_beside_a_name(text: str, common: Collection[str]) -> list[Entity]:
         m = pattern.search(text)
         if m is None:
             continue
-        rest = (text[: m.start()] + " " + text[m.end() :]).strip(" \t\n,;:-.!")
+        rest = (text[: m.start()] + " " + text[m.end() :]).strip(_AROUND)
         if looks_like_name(rest, common):
             return [Entity(K.PLAN, str(int(m.group(1))), m.start(1), m.end(1))]
     return []
@@ -131,7 +144,7 @@ def _name_beside(text: str, found: Sequence[Entity], common: Collection[str]) ->
     for start, end in between(text, found):
         piece = text[start:end]
         body = piece.strip(_AROUND)
-        if body:
+        if body and not all(w.casefold() in _PLAN_WORDS for w in body.split()):
             kept.append((start + piece.index(body), body))
     if len(kept) != 1:
         return None
@@ -155,7 +168,7 @@ def _name_clause(text: str, common: Collection[str]) -> Entity | None:
         words = body.split()
         if text[clause.end() : clause.end() + 1] == "?" or "'" in body or "’" in body:
             continue  # "It's John Smith? or do you need ...": asked, and no name's word
-        if len(words) >= _FULL_NAME and looks_like_name(body, common):
+        if len(words) >= _FULL_NAME and looks_like_full_name(body, common):
             start = clause.start() + clause.group().index(body)
             return Entity(K.PERSON_NAME, proper_case(body), start, start + len(body))
     return None

@@ -325,8 +325,14 @@ def test_the_data_asked_for_told_with_a_doubtful_other_request_is_the_answer() -
     address = (EntityKind.ADDRESS, "rua bocaiuva 1000", 0)
     routed = decide(asking, says(text), understood("outage", 0.6, address), INTENTS)
     assert (routed.move, routed.flow) == (Move.STEP, "sales")
-    # clearly meant, the other request still begins ("minha net caiu, to na rua x 100")
+    # clearly meant, and said with the address first, the address is still the answer, the
+    # rest why ("rua x 900, a internet q eu tenho hj ta horrivel": blind5)
     routed = decide(asking, says(text), understood("outage", 0.9, address), INTENTS)
+    assert (routed.move, routed.flow) == (Move.STEP, "sales")
+    # clearly meant, and said first, the other request still begins
+    first = "minha net caiu de novo, to na rua bocaiuva 1000"
+    late = (EntityKind.ADDRESS, "rua bocaiuva 1000", first.index("rua"))
+    routed = decide(asking, says(first), understood("outage", 0.9, late), INTENTS)
     assert (routed.move, routed.flow) == (Move.BEGIN, "outage")
     # without the data asked for, a doubtful request is not held back by this
     routed = decide(asking, says("a net caiu"), understood("outage", 0.6), INTENTS)

@@ -1,0 +1,125 @@
+"""More misreads of real customers (issue 9; the blind set blind5 and its review): a yes with a
+reassurance, a question about the yes, surnames that are also words, the address given with why
+the customer switches, a request named to decline it, a plan beside the name. On the engine as
+the channels use it, with the embedded understander, against the sandbox over loopback.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.engine.events import HandoffEvent
+from bot.ozmap.sandbox import RunningSandbox
+from tests.engine.support import Chat
+from tests.flows.conftest import MakeChat
+
+CODE = re.compile(r"Código da reserva: (OZB-[A-Z2-9]{6})")
+
+
+async def at_the_summary(chat: Chat) -> None:
+    await chat.says("quero contratar")
+    await chat.says("rua delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("ana lima")
+    assert "Posso reservar" in chat.last_reply.text
+
+
+async def test_a_yes_with_a_reassurance_reserves(make_chat: MakeChat) -> None:
+    for number, said in enumerate(
+        ("sim, nao tenho duvida", "claro, nao tem problema", "pode ser, nao ligo pro plano")
+    ):
+        chat = await make_chat(f"554899999400{number}")
+        await at_the_summary(chat)
+        await chat.says(said)
+        assert CODE.search(chat.last_reply.text), said  # reserved, not "Quer parar?"
+
+
+async def test_a_question_about_the_yes_reserves_nothing(
+    make_chat: MakeChat, sandbox: RunningSandbox
+) -> None:
+    for number, said in enumerate(
+        ("se eu falar sim ja reserva?", "sim o que? nao entendi o que é a reserva")
+    ):
+        chat = await make_chat(f"554899999500{number}")
+        await at_the_summary(chat)
+        await chat.says(said)
+        saved = await chat.saved()
+        assert "reservations" not in saved.context, said
+        assert (saved.flow, saved.state) == ("sales", "confirm")
+        assert "Ainda não reservei nada" in chat.text
+        assert "Posso reservar" in chat.last_reply.text  # the summary again
+        await chat.says("sim")
+        assert CODE.search(chat.last_reply.text)
+
+
+async def test_a_surname_that_is_also_a_word_is_the_name(
+    make_chat: MakeChat, handoff_events: list[HandoffEvent]
+) -> None:
+    for number, name in enumerate(("benedito cancela", "fernando pessoa")):
+        chat = await make_chat(f"554899999600{number}")
+        await chat.says("quero contratar")
+        await chat.says("rua delminda silveira 900")
+        await chat.says("sim")
+        await chat.says(name)
+        assert f"• Nome: {name.title()}" in chat.last_reply.text, name
+    assert not [e for e in handoff_events if e.kind == "queued"]
+
+
+async def test_the_name_before_a_question_is_taken(chat: Chat) -> None:
+    await chat.says("quero contratar")
+    await chat.says("rua delminda silveira 900")
+    await chat.says("sim")
+    await chat.says("marcia regina duarte. e qnd vcs vem instalar?")
+    assert "instalação" in chat.text.casefold()
+    assert "• Nome: Marcia Regina Duarte" in chat.last_reply.text
+
+
+async def test_a_plan_beside_the_name_whatever_the_dash(make_chat: MakeChat) -> None:
+    for number, said in enumerate(("1000 – Ana Lima", "1000 / Ana Lima", "1000-Ana Lima")):
+        chat = await make_chat(f"554899999700{number}")
+        await chat.says("quero contratar")
+        await chat.says("rua delminda silveira 900")
+        await chat.says("sim")
+        await chat.says(said)
+        assert "• Nome: Ana Lima" in chat.last_reply.text, said
+        assert "• Plano: Fibra 1 Giga" in chat.last_reply.text, said
+
+
+async def test_the_address_given_with_why_the_customer_switches_is_confirmed(chat: Chat) -> None:
+    await chat.says("quero trocar de internet")
+    await chat.says("rua delminda silveira 900, a internet q eu tenho hj ta horrivel cai toda hora")
+    saved = await chat.saved()
+    assert (saved.flow, saved.state) == ("sales", "confirm_address")
+    assert "Encontrei este endereço: Rua Delminda Silveira, 900" in chat.last_reply.text
+
+
+async def test_the_switch_answered_with_a_verb_negated_after_it(make_chat: MakeChat) -> None:
+    for number, (said, flow) in enumerate(
+        (("para nao, depois vejo isso", "sales"), ("continua nao, ve a internet dela", "outage"))
+    ):
+        chat = await make_chat(f"554899999800{number}")
+        await chat.says("quero contratar")
+        await chat.says("rua delminda silveira 900")
+        await chat.says("sim")
+        await chat.says("a internet da minha mae caiu")
+        await chat.says(said)
+        assert (await chat.saved()).flow == flow, said
+
+
+async def test_keeping_things_after_a_reservation_cancels_nothing(chat: Chat) -> None:
+    await at_the_summary(chat)
+    await chat.says("sim")
+    await chat.says("se eu cancelar a reserva depois tem alguma multa?")
+    await chat.says("ah ok entao deixa assim, obrigado")
+    assert (await chat.saved()).flow != "outage"
+    assert chat.last_reply.text.startswith("Por nada!")
+    assert "Qual reserva" not in chat.text
+
+
+async def test_a_request_declined_then_a_question_answers_the_question(chat: Chat) -> None:
+    await chat.says("nao precisa me passar pra atendente nao, so me fala o horario de vcs")
+    assert (await chat.saved()).flow != "handoff"
+    assert re.search(r"\d{1,2} ?h", chat.text)  # the opening hours
+    await chat.says("minha internet nao ta caindo nao, so quero saber o preco da fibra de vcs")
+    assert "R$" in chat.text
+    assert (await chat.saved()).flow != "outage"
