@@ -200,6 +200,7 @@ async def correction(turn: Turn, answering: EntityKind | None = None) -> Outcome
 async def confirm_place(turn: Turn) -> Outcome:
     said = answer(turn)
     candidate = sales(turn)["candidates"][0]
+    _number_not_plan(turn, said)
     if said not in ("yes", "no") or turn.understanding is not None:
         moved = await _new_address(turn, candidate)
         if moved is not None:
@@ -227,6 +228,25 @@ async def confirm_place(turn: Turn) -> Outcome:
         return O.UNCLEAR
     turn.say(turn.t("sales.yes_or_no"))
     return O.UNCLEAR
+
+
+_NUMBER_WORD = re.compile(r"\b(?:numero|number|n[uú]mero|n[º°]|casa)\b", re.IGNORECASE)
+
+
+def _number_not_plan(turn: Turn, said: str | None) -> None:
+    """Where the address is confirmed, a number after a change word is the house number, not a
+    plan, when it comes with a no ("nao, muda pro 1400"), names the number ("troca pro 500,
+    errei o numero") or is no plan offered; "troca pro de 500" alone stays the plan."""
+    understood = turn.understanding
+    speed = turn.fact(K.PLAN)
+    if understood is None or speed is None or turn.fact(K.HOUSE_NUMBER) is not None:
+        return
+    if understood.value(K.PLAN) != speed:
+        return  # a plan asked about before: not this message's
+    offered = any(str(p.speed) == speed for p in offered_plans(turn))
+    if said == "no" or not offered or _NUMBER_WORD.search(turn.text):
+        turn.take(K.PLAN)
+        turn.keep(K.HOUSE_NUMBER, speed)
 
 
 def _could_be_address(turn: Turn) -> bool:

@@ -13,7 +13,7 @@ import re
 from bot.engine import Jump, Turn
 from bot.errors import ReservationUnconfirmed
 from bot.messages import Button
-from bot.nlu.answers import confused
+from bot.nlu.answers import confused, reassurances
 from bot.nlu.base import EntityKind
 from bot.nlu.entities import changes_plan
 from bot.ozmap.sales import Booking, remember_reservation
@@ -120,7 +120,10 @@ _WRONG = re.compile(
 def wrong_part(text: str) -> str | None:
     """The one part of the summary the message says is wrong ("nao, o nome ta errado": the
     name; "o endereço está errado": the address; "the plan is wrong": the plan), or None."""
-    folded = fold(text)
+    calm = list(text)
+    for at, to in reassurances(text):  # "endereco nao ta errado, pode seguir": nothing wrong
+        calm[at:to] = " " * (to - at)
+    folded = fold("".join(calm))
     if not _WRONG.search(folded) and not folded.startswith(("nao", "no ", "no,", "nope")):
         return None
     named = [part for part, pattern in _PARTS.items() if pattern.search(folded)]

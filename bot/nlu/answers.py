@@ -62,6 +62,8 @@ _COURTESY = frozenset(["pfv", "pf", "por", "favor", "please", "pls", "porfa", "e
 ANSWER_CUTOFF = 84
 # an answer is short: a longer message is a yes or no only by its first word
 _MAX_ANSWER_WORDS = 5
+#: the bot's own request said back as the answer to it (squeezed): "reserva", "reserve it"
+_GO_AHEAD = frozenset({"reserva", "reservar", "reserve", "reservo", "confirma", "confirmar"})
 #: what follows "pode" when the customer lets the offer go ("pode esquecer", "pode parar")
 _LET_GO = frozenset({"esquecer", "esquece", "esqueca", "parar", "para", "largar", "desistir"})
 _LEADING = re.compile(r"\s*([^\W\d_]+|[^\w\s])", re.UNICODE)
@@ -119,7 +121,12 @@ _REASSURED = re.compile(
     r"(?:(?:nenhum|nenhuma|ningun|ninguna|ningún|any|a|um|uma|un|una)\s+)?"
     r"(?:problemas?|problems?|prob|probs|worries|worry|rush|hurry|d[uú]vidas?|doubts?|drama|"
     r"pressa|prisa|stress|estresse|bronca|ligo|importa|preocupa|preocupes|biggie|big\s+deal)\b"
-    r"(?:\s+(?:pro|pra|com|o|a|el|la|the|de|do|da|con|with|about)\s+\w+)?",
+    r"(?:\s+(?:pro|pra|com|o|a|el|la|the|de|do|da|con|with|about)\s+\w+)?"
+    # "endereco nao ta errado", "nao tem nada errado nao", "the name's not wrong": nothing wrong
+    r"|(?:\b(?:o|a|the|el|la)\s+)?(?:\b(?:endere[cç]o|nome|plano|address|name|plan|nombre|"
+    r"direcci[oó]n)(?:'s|’s)?\s+)?"
+    r"\b(?:n[aã]o|not|no|nada|nothing)\s+(?:(?:t[aá]|est[aá]|tem|is|es|est[aá]\s+nada|"
+    r"tem\s+nada|nada)\s+)*(?:errad[oa]s?|wrong|mal|incorret[oa])\b(?:\s+n[aã]o\b)?",
     re.IGNORECASE,
 )
 #: a message that says the question was not understood ("sim o que? nao entendi", "como
@@ -298,6 +305,8 @@ def yes_no(text: str, *, asked: bool) -> Entity | None:
         1
     ) in _YES_EMOJI:
         return Entity(K.YES_NO, "yes", at, to)
+    if first in _GO_AHEAD and "?" not in body and not _has_no(squeeze(folded)):
+        return Entity(K.YES_NO, "yes", at, to)  # "reserva", "confirma ai" where it is asked
     # "pode apagar", "pode mandar o técnico": a go-ahead; "pode cancelar depois?" is a question,
     # "pode ser nao, melhor nao" a no
     if (

@@ -123,3 +123,27 @@ async def test_a_request_declined_then_a_question_answers_the_question(chat: Cha
     await chat.says("minha internet nao ta caindo nao, so quero saber o preco da fibra de vcs")
     assert "R$" in chat.text
     assert (await chat.saved()).flow != "outage"
+
+
+async def test_a_number_changed_at_the_address_confirmation_is_no_plan(
+    make_chat: MakeChat,
+) -> None:
+    for number, (said, wanted) in enumerate(
+        (("nao, muda pro 1400", "1400"), ("nao, troca pro 500, errei o numero", "500"))
+    ):
+        chat = await make_chat(f"554899999900{number}")
+        await chat.says("quero contratar")
+        await chat.says("rua delminda silveira 900")
+        await chat.says(said)
+        assert f"Rua Delminda Silveira, {wanted}" in chat.last_reply.text, said
+        assert (await chat.saved()).state == "confirm_address"
+
+
+async def test_nothing_wrong_at_the_summary_reserves(make_chat: MakeChat) -> None:
+    for number, said in enumerate(
+        ("endereco nao ta errado, pode seguir", "nao tem nada errado nao, reserva")
+    ):
+        chat = await make_chat(f"554899999910{number}")
+        await at_the_summary(chat)
+        await chat.says(said)
+        assert CODE.search(chat.last_reply.text), said
