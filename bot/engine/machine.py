@@ -3,19 +3,25 @@
 The machine is created with ``model=None``: no conversation is ever added to it. Each turn builds
 a :class:`~bot.engine.flow.Turn` and fires the trigger on it directly
 (``machine.events[trigger].trigger(turn)``), which reads and writes ``turn.state`` only. This costs
-about a third of ``add_model``/``remove_model`` per turn (measured: ~30 µs against ~100 µs), and
-lets concurrent turns of different customers share one machine safely: the machine keeps no
-per-model data between awaits except ``transitions``' own task bookkeeping, keyed by the turn's id.
+about a third of ``add_model``/``remove_model`` per turn (measured: ~30 µs against ~100 µs).
+
+It is ``transitions``' plain (synchronous) ``Machine``, not its ``AsyncMachine``: a flow's
+prompts are pure functions (no I/O; a step's I/O runs before the machine moves), so nothing in a
+transition awaits, and ``AsyncMachine``'s per-trigger tasks, context variables and callback
+gathering cost 50 µs a trigger against 10 µs (bench: /work/coord/notes/perf-turn.md). A
+transition then runs from its first callback to its last without yielding to the event loop,
+so concurrent turns of different customers share one machine safely, with no per-model data
+kept at all. A coroutine function as a prompt is refused when the flow is compiled.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
-from transitions import MachineError
-from transitions.extensions.asyncio import AsyncMachine
+from transitions import Machine, MachineError
 
 from bot.engine.flow import FlowSpec, Prompt, Turn
 
@@ -48,7 +54,7 @@ class CompiledFlow:
     def __init__(self, spec: FlowSpec) -> None:
         self.spec = spec
         self._check(spec)
-        self.machine = AsyncMachine(
+        self.machine = Machine(
             model=None,
             states=list(spec.states),
             transitions=[[trigger_name(row[0]), *row[1:]] for row in spec.transitions],
@@ -79,6 +85,12 @@ class CompiledFlow:
                     raise FlowDefinitionError(
                         f"flow {spec.name!r}: {state!r} is not one of its states"
                     )
+        for state, prompt in spec.prompts.items():
+            if inspect.iscoroutinefunction(prompt):
+                raise FlowDefinitionError(
+                    f"flow {spec.name!r}: the prompt of {state!r} is a coroutine function; a "
+                    "prompt is pure (I/O belongs in the step, before the machine moves)"
+                )
         if START not in triggers:
             raise FlowDefinitionError(f"flow {spec.name!r} has no {START!r} transition")
         for state in [*spec.steps, *spec.prompts, *spec.resting]:
@@ -95,7 +107,7 @@ class CompiledFlow:
         event = self.machine.events.get(trigger)
         if event is None:
             raise MachineError(f"flow {self.spec.name!r} has no trigger {trigger!r}")
-        await event.trigger(turn)
+        event.trigger(turn)
 
     async def begin(self, turn: Turn) -> None:
         """Start the flow from its initial state."""
