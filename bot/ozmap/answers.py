@@ -25,6 +25,7 @@ say), the candidate boxes and the refused ones.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -110,17 +111,24 @@ def _tokens(key: str) -> list[str]:
     return [t for t in re.split(r"[^a-z0-9]+", bare) if t]
 
 
+# A list's name is read for every answer, and an OZmap answers with the same few names: what a
+# name says is kept (bounded: a server inventing names costs a recomputation, not memory).
+@functools.lru_cache(maxsize=512)
 def _is_negative(key: str) -> bool:
     tokens = _tokens(key)
     return any(t in _NEGATIVE or t.startswith(_NEGATIVE_STARTS) for t in tokens)
 
 
+@functools.lru_cache(maxsize=512)
 def _is_positive(key: str) -> bool:
     joined = "".join(_tokens(key))
     return not _is_negative(key) and any(w in joined for w in _POSITIVE_WORDS)
 
 
 def _number(value: Any) -> float | None:
+    kind = type(value)
+    if kind is float or kind is int:  # JSON's numbers, before the general checks below
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
@@ -153,6 +161,13 @@ def _point(entry: Mapping[str, Any]) -> tuple[float, float] | None:
     """``(lat, lng)`` from any of the usual forms, or None."""
     for key in ("coords", "coordinates", "location", "position", "geometry", "point"):
         value = entry.get(key)
+        if value is None:
+            continue  # the usual case but for one key: skip the checks of the abstract types
+        if type(value) is list and len(value) == 2:  # JSON's [lng, lat]
+            lng, lat = _number(value[0]), _number(value[1])
+            if lat is not None and lng is not None:
+                return lat, lng
+            continue
         if isinstance(value, Mapping):
             if "coordinates" in value:
                 value = value["coordinates"]
@@ -286,6 +301,7 @@ def read_viability(payload: Any, lat: float, lng: float) -> Viability:
     for key, items in _lists(payload):
         name = key.rsplit(".", 1)[-1]
         negative = _is_negative(name)
+        positive = _is_positive(name)
         for item in items:
             read = _entry(item)
             if read is None:
@@ -297,7 +313,7 @@ def read_viability(payload: Any, lat: float, lng: float) -> Viability:
                 candidate.distance = round(distance_m(lat, lng, candidate.lat, candidate.lng), 1)
             if negative or verdict is False:
                 refused.setdefault(candidate.id, candidate)
-            elif _is_positive(name):
+            elif positive:
                 specific.append(candidate)
             else:
                 generic.append(candidate)
