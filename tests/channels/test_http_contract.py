@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.httpclient import TIMEOUT, encode_form, shared_client
+from bot.httpclient import TIMEOUT, encode_form, shared_client, with_query
 from bot.httptransport import AiohttpTransport
 
 
@@ -141,6 +141,30 @@ CALLS: list[tuple[str, str, Callable[[], dict[str, Any]]]] = [
     ("GET", "/echo?a=1", lambda: {"params": {}}),
     ("GET", "/echo", lambda: {"params": {"q": "Rua São José, 10"}, "headers": {"Accept": "x"}}),
     ("GET", "/echo", lambda: {"headers": {"Accept": "text/plain", "X-Name": "José".encode()}}),
+    (
+        "GET",
+        "/api/v2/buildings",
+        lambda: {
+            # an OZmap list request: its filter as query JSON, the point's floats, the paging
+            "params": {
+                "limit": 100,
+                "filter": json.dumps(
+                    [
+                        {
+                            "property": "coords",
+                            "operator": "near",
+                            "value": {"lat": -27.5, "lng": -48.52, "radius": 80.0},
+                        }
+                    ],
+                    separators=(",", ":"),
+                ),
+                "page": 2,
+                "flag": True,
+                "none": None,
+            },
+            "headers": {"Accept": "application/json", "Authorization": "key"},
+        },
+    ),
     ("POST", "/echo", lambda: {}),
     ("PUT", "/echo", lambda: {"content": b""}),
     ("DELETE", "/echo", lambda: {"content": b"gone"}),
@@ -232,6 +256,28 @@ async def test_a_timeout_given_per_request_reaches_the_transport_as_httpx_gives_
             for c in clients
         ]
         assert built[1].extensions == built[0].extensions
+
+
+def test_a_query_is_put_on_a_url_as_httpx_puts_it() -> None:
+    texts = [
+        string.printable,
+        "".join(chr(c) for c in range(32, 0x250)),
+        "Olá, até já! 👋🏽 São José – nº 5",
+        "",
+        "a+b=c&d%20e",
+        '[{"property":"coords","operator":"near","value":{"lat":-27.5,"lng":-48.5}}]',
+    ]
+    bases = ["http://x.example/api/v2/boxes", "https://x.example:8443/a?old=1", "http://x/p#frag"]
+    for base in bases:
+        for text in texts:
+            params: dict[str, Any] = {text or "k": text, "T": True, "N": -48.527, "L": [text, None]}
+            for given in (params, {}):
+                ours = with_query(httpx.URL(base), given)
+                theirs = httpx.Request("GET", base, params=given).url
+                assert ours == theirs
+                assert ours.raw_path == theirs.raw_path  # what goes on the request line
+                assert ours.query == theirs.query
+                assert ours.params == theirs.params
 
 
 def test_forms_are_encoded_as_httpx_encodes_them() -> None:
