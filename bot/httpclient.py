@@ -19,16 +19,17 @@ import re
 from collections.abc import Mapping
 from http.cookiejar import Cookie, CookieJar
 from json import dumps as json_dumps
-from typing import Any
+from typing import Any, cast
 
 import httpx
 from httpx._client import ClientState
 
-from bot.httptransport import AiohttpTransport
+from bot.httptransport import AiohttpTransport, Answer
 
 __all__ = [
     "LIMITS",
     "TIMEOUT",
+    "Answer",
     "NoCookies",
     "SharedClient",
     "mount_for",
@@ -171,6 +172,49 @@ class SharedClient(httpx.AsyncClient):
             merged = self._merged[key] = (combined.raw, "content-type" in combined)
         return merged
 
+    def _parts(
+        self,
+        method: str,
+        url: httpx.URL,
+        content: Any,
+        data: Any,
+        json: Any,
+        params: Any,
+        headers: Any,
+        timeout: Any,
+    ) -> tuple[str, httpx.URL, list[tuple[bytes, bytes]], bytes, dict[str, float | None]] | None:
+        """The method, URL, raw headers, body and timeouts of the request httpx would build,
+        for a request the lean path builds itself; None when httpx's own building is needed."""
+        body = _body(content, data, json)
+        if (
+            body is None
+            or not (headers is None or type(headers) is dict)
+            or self._params
+            or not url.is_absolute_url
+            or (headers and not _PLAIN_NAMES.isdisjoint(name.lower() for name in headers))
+        ):
+            return None
+        method = method.upper()
+        merged, has_type = self._merge(headers)
+        payload, content_type = body
+        # in httpx's order: Host, an empty body's length, the merged headers, then the body's
+        raw = [(b"Host", url.netloc)]
+        encoded = bool(payload) or content_type is not None
+        if not encoded and method in _BODY_METHODS:
+            raw.append((b"Content-Length", b"0"))
+        raw.extend(merged)
+        if encoded:
+            raw.append((b"Content-Length", str(len(payload)).encode()))
+        if content_type is not None and not has_type:
+            raw.append((b"Content-Type", content_type))
+        chosen = self.timeout if timeout is httpx.USE_CLIENT_DEFAULT else httpx.Timeout(timeout)
+        if params is not None:
+            if type(params) is not dict:
+                url = httpx.URL(url, params=params)  # httpx's own reading of other kinds
+            else:
+                url = with_query(url, params)
+        return method, url, raw, payload, chosen.as_dict()
+
     def build_request(
         self,
         method: str,
@@ -188,48 +232,62 @@ class SharedClient(httpx.AsyncClient):
     ) -> httpx.Request:
         if isinstance(url, str):
             url = self._url(url)
-        body = _body(content, data, json) if files is None else None
-        if (
-            body is None
-            or cookies is not None
-            or extensions is not None
-            or not (headers is None or type(headers) is dict)
-            or self._params
-            or not url.is_absolute_url
-            or (headers and not _PLAIN_NAMES.isdisjoint(name.lower() for name in headers))
-        ):
+        parts = (
+            self._parts(method, url, content, data, json, params, headers, timeout)
+            if files is None and cookies is None and extensions is None
+            else None
+        )
+        if parts is None:
             return super().build_request(
                 method, url, content=content, data=data, files=files, json=json,
                 params=params, headers=headers, cookies=cookies, timeout=timeout,
                 extensions=extensions,
             )  # fmt: skip
-        method = method.upper()
-        merged, has_type = self._merge(headers)
-        payload, content_type = body
-        # in httpx's order: Host, an empty body's length, the merged headers, then the body's
-        raw = [(b"Host", url.netloc)]
-        encoded = bool(payload) or content_type is not None
-        if not encoded and method in _BODY_METHODS:
-            raw.append((b"Content-Length", b"0"))
-        raw.extend(merged)
-        if encoded:
-            raw.append((b"Content-Length", str(len(payload)).encode()))
-        if content_type is not None and not has_type:
-            raw.append((b"Content-Type", content_type))
-        chosen = self.timeout if timeout is httpx.USE_CLIENT_DEFAULT else httpx.Timeout(timeout)
-        if params is not None and type(params) is dict:
-            url = with_query(url, params)
-            params = None
-        request = httpx.Request(
-            method,
-            url,
-            params=params,  # as httpx's own: the query given replaces the URL's
-            headers=raw,
-            stream=httpx.ByteStream(payload),
-            extensions={"timeout": chosen.as_dict()},
+        return _request(*parts)
+
+    async def fetch(
+        self,
+        method: str,
+        url: httpx.URL | str,
+        *,
+        content: Any = None,
+        data: Any = None,
+        json: Any = None,
+        params: Any = None,
+        headers: Any = None,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,  # noqa: ASYNC109  # httpx's request's
+    ) -> Answer:
+        """``request(...)`` read whole, as an :class:`~bot.httptransport.Answer`; a redirect is
+        never followed (it is the answer). On a transport with a ``fetch`` (the shared
+        aiohttp transport, and :class:`bot.metrics.MeteredTransport` over it) the request
+        goes to it as parts: no httpx ``Request``, ``Response`` or body stream is built, about
+        50 us of CPU a request (bench/transport.py). Anywhere else (the tests' fakes) and for
+        what httpx must handle itself (auth, event hooks, following redirects, files), it is
+        ``request``, read. The upstream receives the same request either way
+        (tests/channels/test_http_contract.py)."""
+        parsed = self._url(url) if isinstance(url, str) else url
+        parts = (
+            None
+            if (
+                self.follow_redirects
+                or self._auth is not None
+                or parsed.userinfo
+                or self._event_hooks["request"]
+                or self._event_hooks["response"]
+                or self.is_closed
+            )
+            else self._parts(method, parsed, content, data, json, params, headers, timeout)
         )
-        request.read()
-        return request
+        if parts is not None:
+            lean = getattr(self._transport_for_url(parts[1]), "fetch", None)
+            if lean is not None:
+                self._state = ClientState.OPENED
+                return cast(Answer, await lean(*parts))
+        response = await self.request(
+            method, parsed, content=content, data=data, json=json, params=params,
+            headers=headers, timeout=timeout, follow_redirects=False,
+        )  # fmt: skip
+        return Answer.of(response)
 
     async def send(
         self,
@@ -275,6 +333,21 @@ class SharedClient(httpx.AsyncClient):
 
 #: headers that make httpx's own request building decide something: left to it
 _PLAIN_NAMES = frozenset({"host", "content-length", "transfer-encoding"})
+
+
+def _request(
+    method: str,
+    url: httpx.URL,
+    raw: list[tuple[bytes, bytes]],
+    payload: bytes,
+    timeouts: dict[str, float | None],
+) -> httpx.Request:
+    """httpx's request from the lean path's parts, its body already read."""
+    request = httpx.Request(
+        method, url, headers=raw, stream=httpx.ByteStream(payload), extensions={"timeout": timeouts}
+    )
+    request.read()
+    return request
 
 
 def _body(content: Any, data: Any, json: Any) -> tuple[bytes, bytes | None] | None:

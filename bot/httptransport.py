@@ -17,6 +17,7 @@ httpx's, so callers catch ``httpx.TimeoutException`` and ``httpx.TransportError`
 
 from __future__ import annotations
 
+import json
 import ssl
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,7 +26,7 @@ import aiohttp
 import httpx
 from yarl import URL
 
-__all__ = ["AiohttpTransport", "map_error"]
+__all__ = ["AiohttpTransport", "Answer", "map_error"]
 
 #: an answer up to this long (by its Content-Length) is read as one chunk
 WHOLE_BODY = 1 << 20
@@ -36,7 +37,7 @@ _AUTO_HEADERS = ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
 _URL_CACHE = 256
 
 
-def map_error(exc: Exception, request: httpx.Request) -> Exception:
+def map_error(exc: Exception, request: httpx.Request | None) -> Exception:
     """The httpx exception its own transport raises for the failure aiohttp raised ``exc``
     for (``exc`` itself when it is neither aiohttp's nor a timeout)."""
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
@@ -119,6 +120,64 @@ class _Response(httpx.Response):
         return content
 
 
+class Answer:
+    """An HTTP answer read whole, as :meth:`bot.httpclient.SharedClient.fetch` returns it: the
+    status, the headers as they came, the body decoded by its Content-Encoding (httpx's
+    ``content``), and httpx's readings of it (``json``, ``text``, ``headers``)."""
+
+    __slots__ = ("_headers", "_raw", "content", "reason_phrase", "status_code")
+
+    def __init__(
+        self,
+        status_code: int,
+        raw_headers: Any,
+        content: bytes,
+        reason_phrase: str = "",
+    ) -> None:
+        self.status_code = status_code
+        self._raw = raw_headers  # (name, value) byte pairs
+        self._headers: httpx.Headers | None = None
+        self.content = content
+        self.reason_phrase = reason_phrase
+
+    @classmethod
+    def of(cls, response: httpx.Response) -> Answer:
+        """A response httpx has read (``request``'s, not streamed)."""
+        return cls(
+            response.status_code, response.headers.raw, response.content, response.reason_phrase
+        )
+
+    @property
+    def headers(self) -> httpx.Headers:
+        if self._headers is None:
+            self._headers = httpx.Headers(list(self._raw))
+        return self._headers
+
+    def json(self, **kwargs: Any) -> Any:
+        """httpx's ``Response.json``: the body as JSON (ValueError when it is not)."""
+        return json.loads(self.content, **kwargs)
+
+    @property
+    def text(self) -> str:
+        """httpx's ``Response.text``: the body in the Content-Type's charset, else UTF-8."""
+        kind = self.headers.get("content-type")
+        return httpx.Response(
+            self.status_code, headers={"content-type": kind} if kind else None, content=self.content
+        ).text
+
+
+def _decoded(status: int, raw_headers: Any, body: bytes) -> bytes:
+    """``body`` as httpx's ``content`` gives it: decoded by its Content-Encoding, if any."""
+    if not any(name.lower() == b"content-encoding" for name, _ in raw_headers):
+        return body
+    return httpx.Response(status, headers=list(raw_headers), content=body).content
+
+
+def _text_headers(raw: Any) -> list[tuple[str, str]]:
+    # aiohttp takes text; httpx's values are bytes (UTF-8 kept through surrogates, both ways)
+    return [(k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in raw]
+
+
 async def _upload(stream: httpx.AsyncByteStream) -> AsyncIterator[bytes]:
     async for chunk in stream:
         yield chunk
@@ -158,8 +217,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         return self._session
 
-    def _timeout(self, request: httpx.Request) -> aiohttp.ClientTimeout:
-        given = request.extensions.get("timeout") or {}
+    def _timeout(self, given: dict[str, float | None]) -> aiohttp.ClientTimeout:
         key = (given.get("connect"), given.get("read"), given.get("pool"))
         timeout = self._timeouts.get(key)
         if timeout is None:
@@ -193,7 +251,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         except httpx.RequestNotRead:  # a streamed body: aiohttp frames it (chunked) itself
             data = _upload(request.stream)  # type: ignore[arg-type]
             raw = [(k, v) for k, v in raw if k.lower() != b"transfer-encoding"]
-        headers = [(k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in raw]
+        headers = _text_headers(raw)
         try:
             response = await session.request(
                 request.method,
@@ -201,7 +259,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 headers=headers,
                 data=data,
                 allow_redirects=False,
-                timeout=self._timeout(request),
+                timeout=self._timeout(request.extensions.get("timeout") or {}),
                 server_hostname=request.extensions.get("sni_hostname"),
             )
         except _MAPPED as exc:
@@ -215,6 +273,41 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
         answer._body = body
         return answer
+
+    async def fetch(
+        self,
+        method: str,
+        url: httpx.URL,
+        raw: list[tuple[bytes, bytes]],
+        body: bytes,
+        timeouts: dict[str, float | None],
+    ) -> Answer:
+        """One request from its parts (``raw``: the headers httpx would send, Host and the
+        body's length among them), its answer read whole: what ``handle_async_request`` and
+        httpx's reading of the response do, without building either httpx object. Raises
+        the httpx exceptions ``handle_async_request`` raises (without their ``request``)."""
+        if url.scheme not in ("http", "https"):
+            raise httpx.UnsupportedProtocol(
+                f"the URL's scheme is not http or https: {url.scheme!r}"
+            )
+        session = self._session or self._open()
+        try:
+            response = await session.request(
+                method,
+                self._url(url),
+                headers=_text_headers(raw),
+                data=body or None,
+                allow_redirects=False,
+                timeout=self._timeout(timeouts),
+            )
+            try:
+                content = await response.read()
+            finally:
+                response.release()
+        except _MAPPED as exc:
+            raise map_error(exc, None) from exc
+        status, answered = response.status, response.raw_headers
+        return Answer(status, answered, _decoded(status, answered, content), response.reason or "")
 
     async def aclose(self) -> None:
         if self._session is not None:

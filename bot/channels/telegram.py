@@ -37,6 +37,7 @@ from telegram.warnings import PTBDeprecationWarning, PTBUserWarning
 from bot.channels.base import Channel
 from bot.channels.textsplit import merge_replies, numbered, split_text
 from bot.errors import BadPayload, ChannelError, SignatureError
+from bot.httpclient import Answer, SharedClient
 from bot.messages import Inbound, Location, Reply
 from bot.validation import normalize_phone, valid_coordinates
 
@@ -247,6 +248,7 @@ class SharedClientRequest(BaseRequest):
             timeout = self._default_timeout
         else:
             timeout = self._timeout(*timeouts)
+        response: httpx.Response | Answer
         try:
             if request_data is not None and request_data.contains_files:
                 response = await self._client.request(
@@ -259,7 +261,13 @@ class SharedClientRequest(BaseRequest):
                 )
             else:
                 body = json.dumps(request_data.parameters if request_data else {})
-                response = await self._client.request(
+                # the shared client's fetch: the same request, no httpx objects built for it
+                send = (
+                    self._client.fetch
+                    if isinstance(self._client, SharedClient)
+                    else self._client.request
+                )
+                response = await send(
                     method,
                     url,
                     headers=self._json_headers,

@@ -35,6 +35,7 @@ from twilio.rest import Client
 from bot.channels.base import Channel
 from bot.channels.textsplit import merge_replies, numbered, split_text
 from bot.errors import BadPayload, ChannelError, SignatureError
+from bot.httpclient import Answer, SharedClient
 from bot.messages import Inbound, Location, Reply
 from bot.storage.base import Store
 from bot.validation import normalize_phone, valid_coordinates
@@ -235,16 +236,28 @@ class HttpxTwilioClient(AsyncHttpClient):  # type: ignore[misc]  # twilio ships 
             # the header httpx's BasicAuth would write, without its auth flow on every request
             headers["Authorization"] = self._basic(auth)
         try:
-            response = await self._client.request(
-                method.upper(),
-                uri,
-                # an empty mapping still makes httpx merge and re-parse the URL
-                params=params or None,  # type: ignore[arg-type]
-                data=data,
-                headers=headers,
-                timeout=timeout or self.timeout,
-                follow_redirects=allow_redirects,
-            )
+            response: httpx.Response | Answer
+            if isinstance(self._client, SharedClient) and not allow_redirects:
+                # the same request, no httpx objects built for it (SharedClient.fetch)
+                response = await self._client.fetch(
+                    method.upper(),
+                    uri,
+                    params=params or None,
+                    data=data,
+                    headers=headers,
+                    timeout=timeout or self.timeout,
+                )
+            else:
+                response = await self._client.request(
+                    method.upper(),
+                    uri,
+                    # an empty mapping still makes httpx merge and re-parse the URL
+                    params=params or None,  # type: ignore[arg-type]
+                    data=data,
+                    headers=headers,
+                    timeout=timeout or self.timeout,
+                    follow_redirects=allow_redirects,
+                )
         except httpx.HTTPError as exc:
             raise ChannelError(f"Twilio is unreachable ({type(exc).__name__})") from exc
         # Twilio's API answers JSON, which is UTF-8: httpx's ``text`` would first look for a

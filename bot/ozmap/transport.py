@@ -40,9 +40,13 @@ from bot.errors import (
     OzmapRejected,
     OzmapUnavailable,
 )
+from bot.httpclient import Answer, SharedClient
 from bot.ozmap.models import list_rows
 
 __all__ = ["FILTER_PLACES", "PAGE_SIZE", "Transport"]
+
+#: an answer as the transport reads it: httpx's, or the shared client's (``fetch``)
+Answered = httpx.Response | Answer
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +146,7 @@ class Transport:
 
     async def _authorised(
         self, method: str, path: str, params: Mapping[str, Any] | None, body: Any
-    ) -> httpx.Response:
+    ) -> Answered:
         """Send with the credentials; with a login, log in first and again once on a 401."""
         if self._uses_login and not self._token:
             await self._log_in(self._generation)
@@ -162,7 +166,7 @@ class Transport:
         *,
         params: Mapping[str, Any] | None = None,
         body: Any = None,
-    ) -> httpx.Response:
+    ) -> Answered:
         """One request, retried only if it is a GET; any answer below 500 is returned."""
         attempts = 1 + (self._retries if method == "GET" else 0)
         resource = path.split("/", 1)[0]
@@ -172,7 +176,11 @@ class Transport:
         for attempt in range(attempts):
             cause: Exception | None = None
             try:
-                response = await self._http.request(
+                # the shared client's fetch: the same request, no httpx objects built for it
+                send = (
+                    self._http.fetch if isinstance(self._http, SharedClient) else self._http.request
+                )
+                response = await send(
                     method,
                     self._api + path,
                     params=params,
@@ -285,7 +293,7 @@ class Transport:
 # --- pure helpers ----------------------------------------------------------------------------
 
 
-def _token_of(response: httpx.Response) -> str | None:
+def _token_of(response: Answered) -> str | None:
     try:
         body = response.json()
     except ValueError:
@@ -304,7 +312,7 @@ def _suffix(message: str | None) -> str:
     return f": {message}" if message else ""
 
 
-def _error_fields(response: httpx.Response) -> tuple[str | None, str | None]:
+def _error_fields(response: Answered) -> tuple[str | None, str | None]:
     """The message and the error code (``NO_FREE_PORT``...) of an error answer. OZmap documents
     no error body (docs/ozmap-api.md section 1), so each plausible one is read: ``message``
     beside an ``error`` code, ``error`` as the message itself, ``errors: [{message, code}]``,
@@ -362,9 +370,7 @@ def _code_in(body: object, depth: int = 0) -> str | None:
     return None
 
 
-def _raise_for_status(
-    response: httpx.Response, *, what: str, reservation: bool, login: bool
-) -> None:
+def _raise_for_status(response: Answered, *, what: str, reservation: bool, login: bool) -> None:
     status = response.status_code
     if status < 400:
         return
