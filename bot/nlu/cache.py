@@ -36,7 +36,7 @@ __all__ = ["FORMAT", "KEPT", "directory", "key", "load", "save"]
 log = logging.getLogger(__name__)
 
 #: bumped when the file's layout changes
-FORMAT = "ozbot-nlu-1"
+FORMAT = "ozbot-nlu-2"
 #: how many models a cache directory keeps (about 10 MB each)
 KEPT = 8
 
@@ -115,6 +115,7 @@ def load(name: str) -> Model | None:
         int(meta["size"]),
         frozenset(meta["common_words"]),
         cached=True,
+        sharpness=float(meta["sharpness"]),
     )
 
 
@@ -126,6 +127,7 @@ def save(name: str, model: Model) -> Path | None:
     meta = {
         "format": FORMAT,
         "size": model.size,
+        "sharpness": model.sharpness,
         "common_words": sorted(model.common_words),
         "intent": list(model.intent.labels),
         "language": list(model.language.labels),

@@ -4,7 +4,10 @@
 :mod:`bot.nlu.evaluate`), as ``rasa test nlu`` does; ``--folds K [--repeats R]`` runs a
 stratified k-fold instead and prints each language's mean and minimum macro-F1 over the folds;
 ``--min-f1`` makes it fail (exit 1) when a language's macro-F1 (with ``--folds``, its lowest
-fold's) is below the figure. ``parse`` shows how one message is read.
+fold's) is below the figure; ``--set NAME=VALUE`` trains with another model setting
+(:class:`bot.nlu.model.Settings`: ``c``, ``sharpness``, ``class_weight``, ``analyzers``), to
+measure a variant with the same command and split as the shipped model. ``parse`` shows how
+one message is read.
 
 The model is imported when a command runs, not when ``ozbot`` builds its parser: scikit-learn
 takes seconds to import and other commands do not need it.
@@ -21,8 +24,8 @@ __all__ = ["register"]
 
 
 def register(subparsers: Any) -> None:
-    """``ozbot nlu test [--seed N] [--test-fraction F | --folds K [--repeats R]] [--min-f1 X]``,
-    ``ozbot nlu parse``."""
+    """``ozbot nlu test [--seed N] [--test-fraction F | --folds K [--repeats R]] [--min-f1 X]
+    [--set NAME=VALUE ...]``, ``ozbot nlu parse``."""
     parser = subparsers.add_parser("nlu", help="evaluate and try the understanding of messages")
     sub = parser.add_subparsers(dest="nlu_command", metavar="SUBCOMMAND", required=True)
 
@@ -50,6 +53,14 @@ def register(subparsers: Any) -> None:
         default=None,
         metavar="F1",
         help="exit 1 when a language's held-out macro-F1 (with --folds, its lowest) is below",
+    )
+    test.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="train with another model setting (c, sharpness, class_weight, analyzers): "
+        "to measure a variant against the shipped one",
     )
     test.set_defaults(handler=_test)
 
@@ -89,20 +100,27 @@ def _at_least(low: int) -> Any:
 
 def _test(args: argparse.Namespace) -> int:
     from bot.nlu.evaluate import SEED, TEST_FRACTION, cross_validate, evaluate
+    from bot.nlu.model import Settings
 
     if args.repeats != 1 and args.folds is None:
         print("--repeats needs --folds")
         return 2
+    try:
+        settings = Settings.parse(args.set)
+    except ValueError as exc:
+        print(f"--set: {exc}")
+        return 2
     seed = SEED if args.seed is None else args.seed
     figures: dict[str, float]
     if args.folds is not None:
-        cross = cross_validate(folds=args.folds, repeats=args.repeats, seed=seed)
+        cross = cross_validate(folds=args.folds, repeats=args.repeats, seed=seed, settings=settings)
         print(cross.render())
         figures = {language: cross.minimum(language) for language in cross.languages}
     else:
         report = evaluate(
             seed=seed,
             test_fraction=TEST_FRACTION if args.test_fraction is None else args.test_fraction,
+            settings=settings,
         )
         print(report.render())
         figures = {language: r.macro_f1 for language, r in report.languages.items()}

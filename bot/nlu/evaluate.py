@@ -32,7 +32,7 @@ from sklearn.model_selection import StratifiedGroupKFold
 
 from bot.nlu.data import LANGUAGES, Example, load_examples
 from bot.nlu.embedded import EmbeddedUnderstander
-from bot.nlu.model import dedupe, train
+from bot.nlu.model import Settings, dedupe, train
 from bot.nlu.text import fold
 
 __all__ = [
@@ -93,13 +93,14 @@ class Report:
     held_out: int
     training_seconds: float
     languages: dict[str, LanguageReport]
+    settings: Settings = field(default_factory=Settings)
 
     def render(self) -> str:
         lines = [
             f"trained on {self.trained_on} examples in {self.training_seconds:.2f} s, "
             f"held out {self.held_out} (seed {self.seed}, {self.test_fraction:.0%}, stratified by "
             "language and intent, no held-out text a training one or its near-duplicate once "
-            "folded)",
+            "folded)" + _settings_line(self.settings),
         ]
         for report in self.languages.values():
             lines += ["", f"== {report.language}: macro-F1 {report.macro_f1:.3f}, accuracy "
@@ -182,19 +183,25 @@ def evaluate(
     *,
     seed: int = SEED,
     test_fraction: float = TEST_FRACTION,
+    settings: Settings | None = None,
 ) -> Report:
-    """Train on one part of ``examples`` (the shipped ones by default), read the other."""
+    """Train on one part of ``examples`` (the shipped ones by default), read the other;
+    ``settings`` are the model's (the shipped ones by default)."""
     training, held_out = split(
         load_examples() if examples is None else examples, seed=seed, test_fraction=test_fraction
     )
-    return _run(training, held_out, seed, test_fraction)
+    return _run(training, held_out, seed, test_fraction, settings or Settings())
 
 
 def _run(
-    training: Sequence[Example], held_out: Sequence[Example], seed: int, test_fraction: float
+    training: Sequence[Example],
+    held_out: Sequence[Example],
+    seed: int,
+    test_fraction: float,
+    settings: Settings,
 ) -> Report:
     began = time.perf_counter()
-    model = train(training)
+    model = train(training, settings)
     seconds = time.perf_counter() - began
     nlu = EmbeddedUnderstander(model=model)
     predicted = [nlu.read(e.text).intent or NO_INTENT for e in held_out]
@@ -203,7 +210,7 @@ def _run(
         pairs = [(e, p) for e, p in zip(held_out, predicted, strict=True) if e.language == language]
         if pairs:
             languages[language] = _report(language, pairs)
-    return Report(seed, test_fraction, len(training), len(held_out), seconds, languages)
+    return Report(seed, test_fraction, len(training), len(held_out), seconds, languages, settings)
 
 
 @dataclass
@@ -214,6 +221,7 @@ class CrossReport:
     folds: int
     repeats: int
     runs: list[Report]
+    settings: Settings = field(default_factory=Settings)
 
     def f1s(self, language: str) -> list[float]:
         return [r.languages[language].macro_f1 for r in self.runs if language in r.languages]
@@ -252,7 +260,7 @@ class CrossReport:
             f"{self.folds}-fold cross-validation x {self.repeats} (seed {self.seed}, stratified "
             f"by language and intent): {len(self.runs)} trainings of about "
             f"{self.runs[0].trained_on} examples, {seconds:.2f} s each, "
-            f"{self.runs[0].held_out} held out each",
+            f"{self.runs[0].held_out} held out each" + _settings_line(self.settings),
             "",
             f"{'language':<8} {'mean':>6} {'min':>6} {'max':>6}   macro-F1 per fold",
         ]
@@ -283,11 +291,14 @@ def cross_validate(
     folds: int = 4,
     repeats: int = 1,
     seed: int = SEED,
+    settings: Settings | None = None,
 ) -> CrossReport:
     """Stratified k-fold over the de-duplicated ``examples`` (the shipped ones by default),
     each language on its own, near-duplicates in one fold, ``repeats`` times with a fresh
     shuffle: every example is held out once per repeat. A language-and-intent pair with fewer
-    examples than ``folds`` stays in every training part."""
+    examples than ``folds`` stays in every training part. ``settings`` are the model's (the
+    shipped ones by default)."""
+    settings = settings or Settings()
     if folds < 2 or repeats < 1:
         raise ValueError("at least 2 folds and 1 repeat")
     per_language, always = _strata(dedupe(load_examples() if examples is None else examples), folds)
@@ -302,8 +313,13 @@ def cross_validate(
     for parted in zip(*parts, strict=True):
         training = [e for train, _ in parted for e in train] + always
         held_out = [e for _, test in parted for e in test]
-        runs.append(_run(training, held_out, seed, 1 / folds))
-    return CrossReport(seed, folds, repeats, runs)
+        runs.append(_run(training, held_out, seed, 1 / folds, settings))
+    return CrossReport(seed, folds, repeats, runs, settings)
+
+
+def _settings_line(settings: Settings) -> str:
+    described = settings.describe()
+    return f"\nmodel settings: {described}" if described else ""
 
 
 def _report(language: str, pairs: Sequence[tuple[Example, str]]) -> LanguageReport:

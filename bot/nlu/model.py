@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.svm import LinearSVC
 
-__all__ = ["ANALYZERS", "Model", "dedupe", "train", "trained"]
+__all__ = ["ANALYZERS", "Model", "Settings", "dedupe", "train", "trained"]
 
 #: softmax temperature over SVM margins: margins of about +1 for the chosen class and -1 for the
 #: others give it ~0.9 among a few close rivals, and a near tie stays a near tie
@@ -63,6 +63,71 @@ _TOKENS = re.compile(_SPLIT)
 ANALYZERS = (("char_wb", 2, 5), ("word", 1, 2), ("char", 3, 5))
 
 Vector = tuple[npt.NDArray[np.intp], npt.NDArray[np.float64]]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How a model is trained and how sharp its scores are: the shipped choices by default.
+    ``ozbot nlu test --set c=2 --set sharpness=6`` measures others (see the NLU note for the
+    variants tried and their figures)."""
+
+    #: the feature blocks, ``(analyzer, smallest n, largest n)``
+    analyzers: tuple[tuple[str, int, int], ...] = ANALYZERS
+    #: the SVMs' C: lower is smoother
+    c: float = 1.0
+    #: ``"balanced"`` weighs each intent's errors by how few examples it has
+    class_weight: str | None = None
+    #: the softmax temperature over the margins (:data:`SHARPNESS`)
+    sharpness: float = SHARPNESS
+
+    @classmethod
+    def parse(cls, items: Sequence[str]) -> Settings:
+        """Settings from ``name=value`` items: ``c=2``, ``sharpness=6``,
+        ``class_weight=balanced``, ``analyzers=char_wb:2:5,word:1:2,char:3:5``.
+
+        Raises ValueError for an unknown name or a value that is not one."""
+        values: dict[str, Any] = {}
+        for item in items:
+            name, sep, raw = item.partition("=")
+            name, raw = name.strip().replace("-", "_"), raw.strip()
+            if not sep or name not in cls.__dataclass_fields__:
+                raise ValueError(f"not a setting: {item!r} (name=value, one of {_NAMES})")
+            if name in ("c", "sharpness"):
+                values[name] = float(raw)
+                if values[name] <= 0:
+                    raise ValueError(f"{name} must be above 0")
+            elif name == "class_weight":
+                if raw.lower() not in ("", "none", "balanced"):
+                    raise ValueError(f"class_weight is none or balanced: {raw!r}")
+                values[name] = None if raw.lower() in ("", "none") else "balanced"
+            else:
+                values[name] = tuple(_analyzer(block) for block in raw.split(","))
+        return cls(**values)
+
+    def describe(self) -> str:
+        """The settings that differ from the shipped ones, ``name=value`` (empty: none)."""
+        shipped = Settings()
+        changed = []
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if value != getattr(shipped, name):
+                if name == "analyzers":
+                    value = ",".join(f"{k}:{low}:{high}" for k, low, high in value)
+                changed.append(f"{name}={value}")
+        return " ".join(changed)
+
+
+def _analyzer(block: str) -> tuple[str, int, int]:
+    kind, _, span = block.strip().partition(":")
+    low, _, high = span.partition(":")
+    if kind not in ("char_wb", "word", "char") or not (low.isdigit() and high.isdigit()):
+        raise ValueError(f"an analyzer is char_wb, word or char with its n range: {block!r}")
+    if not 1 <= int(low) <= int(high):
+        raise ValueError(f"an n range goes up: {block!r}")
+    return kind, int(low), int(high)
+
+
+_NAMES = ", ".join(Settings.__dataclass_fields__)
 
 
 def analyze(kind: str, low: int, high: int, text: str) -> list[str]:
@@ -151,7 +216,7 @@ class _Features:
         return np.array(index, dtype=np.intp), np.array(values, dtype=np.float64)
 
 
-def _vectorizers() -> list[TfidfVectorizer]:
+def _vectorizers(settings: Settings) -> list[TfidfVectorizer]:
     from sklearn.feature_extraction.text import TfidfVectorizer
 
     return [
@@ -161,7 +226,7 @@ def _vectorizers() -> list[TfidfVectorizer]:
             sublinear_tf=True,
             **({"token_pattern": _SPLIT} if kind == "word" else {}),
         )
-        for kind, low, high in ANALYZERS
+        for kind, low, high in settings.analyzers
     ]
 
 
@@ -196,6 +261,8 @@ class Model:
     fitted: tuple[Any, ...] = ()
     #: read from the cache (:mod:`bot.nlu.cache`) rather than trained in this process
     cached: bool = False
+    #: the softmax temperature over the margins (:attr:`Settings.sharpness`)
+    sharpness: float = SHARPNESS
 
     @property
     def intents(self) -> tuple[str, ...]:
@@ -236,14 +303,15 @@ class Model:
         both = self._both
         margins = values @ both.weights[index] + both.bias
         split = len(self.intent.labels)
+        sharpness = self.sharpness
         return (
-            dict(zip(self.intent.labels, _softmax(margins[:split]), strict=True)),
-            dict(zip(self.language.labels, _softmax(margins[split:]), strict=True)),
+            dict(zip(self.intent.labels, _softmax(margins[:split], sharpness), strict=True)),
+            dict(zip(self.language.labels, _softmax(margins[split:], sharpness), strict=True)),
         )
 
 
-def _softmax(margins: npt.NDArray[np.float64]) -> list[float]:
-    exp = np.exp(SHARPNESS * (margins - margins.max()))
+def _softmax(margins: npt.NDArray[np.float64], sharpness: float) -> list[float]:
+    exp = np.exp(sharpness * (margins - margins.max()))
     result: list[float] = (exp / exp.sum()).tolist()
     return result
 
@@ -261,8 +329,10 @@ def dedupe(examples: Sequence[Example]) -> list[Example]:
     return kept
 
 
-def train(examples: Sequence[Example]) -> Model:
-    """Classifiers fitted on ``examples`` (deduplicated after folding)."""
+def train(examples: Sequence[Example], settings: Settings | None = None) -> Model:
+    """Classifiers fitted on ``examples`` (deduplicated after folding), as ``settings`` say
+    (the shipped ones by default)."""
+    settings = settings or Settings()
     began = time.perf_counter()
     kept = dedupe(examples)
     folded = [fold(e.text) for e in kept]
@@ -281,12 +351,13 @@ def train(examples: Sequence[Example]) -> Model:
     from scipy.sparse import hstack  # scikit-learn's own dependency
     from sklearn.svm import LinearSVC
 
-    vectorizers = _vectorizers()
+    vectorizers = _vectorizers(settings)
     matrices = [v.fit_transform(texts) for v in vectorizers]
     matrix = hstack(matrices).tocsr()
     offsets = np.cumsum([0] + [m.shape[1] for m in matrices])
     features = tuple(_Features.of(v, int(o)) for v, o in zip(vectorizers, offsets, strict=False))
-    intent_svm = LinearSVC(C=1.0, random_state=0).fit(matrix, [e.intent for e in kept])
+    intent_svm = LinearSVC(C=settings.c, class_weight=settings.class_weight, random_state=0)
+    intent_svm.fit(matrix, [e.intent for e in kept])
     language_svm = LinearSVC(C=1.0, random_state=0).fit(matrix, [e.language for e in kept])
     return Model(
         features,
@@ -296,6 +367,7 @@ def train(examples: Sequence[Example]) -> Model:
         len(kept),
         common,
         (*vectorizers, intent_svm, language_svm),
+        sharpness=settings.sharpness,
     )
 
 

@@ -15,7 +15,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from bot.nlu import cache
 from bot.nlu.data import Example, load_examples
 from bot.nlu.facts import find, mask
-from bot.nlu.model import ANALYZERS, Model, analyze, train
+from bot.nlu.model import ANALYZERS, Model, Settings, analyze, train
 from bot.nlu.text import fold
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +56,17 @@ def test_a_kept_model_reads_as_the_trained_one(model: Model, folder: Path) -> No
             assert mine.keys() == trained.keys()
             assert np.allclose(list(mine.values()), list(trained.values()))
     assert [p.name for p in folder.iterdir()] == ["some.npz"]  # no temporary left
+
+
+def test_a_kept_model_keeps_its_sharpness(folder: Path) -> None:
+    sharp = train(load_examples()[::10], Settings(sharpness=9.0))
+    cache.save("sharp", sharp)
+    loaded = cache.load("sharp")
+    assert loaded is not None and loaded.sharpness == 9.0
+    for text in TEXTS:
+        assert np.allclose(
+            list(loaded.scores(fold(text))[0].values()), list(sharp.scores(fold(text))[0].values())
+        )
 
 
 def test_only_the_newest_models_are_kept(model: Model, folder: Path) -> None:

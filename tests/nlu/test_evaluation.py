@@ -9,6 +9,7 @@ import pytest
 from bot.cli import main
 from bot.nlu.data import Example, load_examples
 from bot.nlu.evaluate import SEED, Report, cross_validate, evaluate, near_duplicates, split
+from bot.nlu.model import Settings
 from bot.nlu.text import fold
 
 #: the target of issue 9 for the held-out pt_BR examples
@@ -152,3 +153,19 @@ def test_ozbot_nlu_test_folds_prints_mean_and_minimum(capsys: pytest.CaptureFixt
     assert "mean    min    max" in out
     for language in ("pt_BR", "en", "es"):
         assert f"{language} macro-F1 below 1.01" in out
+
+
+def test_ozbot_nlu_test_measures_another_setting(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["nlu", "test", "--set", "c=0.5", "--set", "sharpness=6"]) == 0
+    out = capsys.readouterr().out
+    assert "model settings: c=0.5 sharpness=6.0" in out and "== pt_BR: macro-F1" in out
+    assert main(["nlu", "test", "--set", "gamma=3"]) == 2
+    assert "--set: not a setting: 'gamma=3'" in capsys.readouterr().out
+
+
+def test_cross_validation_trains_with_the_settings_given() -> None:
+    settings = Settings(c=0.1, sharpness=2.0)
+    cross = cross_validate(_small_set(), folds=4, seed=3, settings=settings)
+    assert cross.settings == settings and all(r.settings == settings for r in cross.runs)
+    assert "model settings: c=0.1 sharpness=2.0" in cross.render(detail=False)
+    assert "model settings" not in cross_validate(_small_set(), folds=4, seed=3).render()
