@@ -430,7 +430,14 @@ class SalesDesk:
     ) -> Prospect:
         """A prospect where there is no coverage, with a code (``code``, else a new one) as its
         ``code`` and ``external_id`` so the provider's ERP finds what the bot recorded;
-        ``observation`` is the prospect's free text (e.g. the plan the customer chose)."""
+        ``observation`` is the prospect's free text (e.g. the plan the customer chose). One
+        already recorded with ``code`` (a turn run again after its process lost the
+        conversation, whose first run got through) is returned, not recorded twice."""
+        if code:
+            # checked here too: an OZmap that ignored the filter must not hand back another's
+            found = [p for p in await self.ozmap.prospects_by_code(code) if p.code == code]
+            if found:
+                return found[0]
         code = code or await self.new_code()
         return await self.ozmap.create_prospect(
             name=name,

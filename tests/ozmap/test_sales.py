@@ -194,6 +194,22 @@ async def test_prospects_carry_a_code_and_external_id(
     assert all((s or {}).get("tags") == [massiva.id] for s in stored)
 
 
+async def test_a_prospect_recorded_again_with_its_code_is_the_one_recorded(
+    sandbox: RunningSandbox, ozmap: OzmapClient
+) -> None:
+    """A turn run again after its process lost the conversation (bot.storage.locks.LeaseLost)
+    records its prospect again with the code saved a turn before: OZmap keeps one."""
+    far = sample(sandbox, "not_covered")
+    desk = SalesDesk(ozmap)
+    place = {"address": far["address"], "lat": far["lat"], "lng": far["lng"]}
+    first = await desk.record_prospect(name="Carla Dias", phone="+5548", code="OZB-R3PLAY", **place)
+    again = await desk.record_prospect(name="Carla Dias", phone="+5548", code="OZB-R3PLAY", **place)
+    assert again.id == first.id
+    assert [p.get("code") for p in sandbox.network.docs("prospects")].count("OZB-R3PLAY") == 1
+    other = await desk.record_prospect(name="Rui Dias", phone="+5548", code="OZB-OTHER1", **place)
+    assert other.id != first.id
+
+
 class LosingTransport(httpx.AsyncBaseTransport):
     """Loopback to the sandbox, except for the reservation's POST: ``applied``, OZmap makes it
     and the answer never comes (a read timeout, as the client meets it); ``unsent``, the same
