@@ -116,6 +116,10 @@ async def check_feasibility(turn: Turn, place: dict[str, Any]) -> Outcome:
     )
     data["feasibility"] = coverage.to_context()
     if not coverage.covered:
+        if "code" not in data:
+            # saved with this turn, before the one that records the prospect: a replay of that
+            # one (its lease lost) finds the prospect by this code instead of making another
+            data["code"] = await services(turn).sales.new_code(cpf=data.get("cpf"))
         turn.say(turn.t("sales.not_covered"))
         return O.NOT_COVERED
     if coverage.kind == "condominium":

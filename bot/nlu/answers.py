@@ -170,7 +170,9 @@ _OPTION_NUMBER = re.compile(
 )
 
 #: lower-case words inside Brazilian (and Spanish, Portuguese) names: "Maria da Silva"
-NAME_PARTICLES = frozenset({"da", "de", "do", "das", "dos", "e", "di", "du", "del", "la", "van"})
+NAME_PARTICLES = frozenset(
+    {"da", "de", "do", "das", "dos", "e", "di", "du", "del", "la", "las", "los", "van", "y"}
+)
 #: frequent Brazilian first names and surnames that are also other words in the examples ("são
 #: josé", "são paulo", "2 dias"): never taken for words of a request
 FREQUENT_NAMES = frozenset(

@@ -147,3 +147,18 @@ async def test_nothing_wrong_at_the_summary_reserves(make_chat: MakeChat) -> Non
         await at_the_summary(chat)
         await chat.says(said)
         assert CODE.search(chat.last_reply.text), said
+
+
+async def test_the_prospects_code_is_saved_before_the_turn_that_records_it(
+    chat: Chat, sandbox: RunningSandbox
+) -> None:
+    # a replay of the recording turn (its lease lost) must find the prospect by this code
+    await chat.says("quero contratar")
+    await chat.says("avenida madre benvenuta 1500")
+    await chat.says("sim")
+    assert "ainda não temos fibra disponível" in chat.text
+    code = (await chat.saved()).context["sales"].get("code")
+    assert code
+    await chat.says("Carla Dias")
+    [prospect] = [p for p in sandbox.network.docs("prospects") if p["name"] == "Carla Dias"]
+    assert prospect["code"] == code
