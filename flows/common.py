@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.engine import Turn, normalize
 from bot.messages import Button
+from bot.nlu.answers import confused, doubts
 from bot.nlu.base import EntityKind
 
 __all__ = [
@@ -60,10 +61,11 @@ def answer(turn: Turn) -> str | None:
         said = understood.value(EntityKind.YES_NO)
         if said is not None:
             return said
-        if "?" in turn.text:
+        if "?" in turn.text or confused(turn.text):
             return None  # "se eu falar sim ja reserva?": a yes asked about is none said
         if understood.intent == "affirm":
-            return "yes"
+            # "pode ser, mas nao tenho certeza ainda": a yes doubted is none
+            return None if doubts(turn.text) else "yes"
         if understood.intent == "deny":
             return "no"
     said = normalize(turn.text)

@@ -211,15 +211,15 @@ async def confirm_place(turn: Turn) -> Outcome:
             return moved  # "nao, na verdade é 1500": that one, to confirm
     if said == "yes":
         return await check_feasibility(turn, candidate)
-    if said == "no":
-        turn.say(turn.t("sales.retry"))
-        return O.RETRY
-    plan = read_plan(turn, offered_plans(turn)) if said is None else None
+    plan = read_plan(turn, offered_plans(turn)) if said in (None, "no") else None
     if plan is not None and turn.fact(K.PLAN) is not None and turn.fact(K.ADDRESS) is None:
         # "troca pro de 500" before the address is confirmed: the plan kept for later (not
         # listed then), the confirmation again
         turn.say(turn.t("sales.noted", what=plan.label))
         return O.CHANGED
+    if said == "no":
+        turn.say(turn.t("sales.retry"))
+        return O.RETRY
     if turn.message.location is not None or (said is None and _could_be_address(turn)):
         return await read_address(turn)  # a corrected address, sent straight away
     if said is None and turn.text:  # "hã?": the question again, clearly
@@ -234,6 +234,7 @@ async def confirm_place(turn: Turn) -> Outcome:
     return O.UNCLEAR
 
 
+_PLAN_WORD = re.compile(r"\b(?:plano|plan|pacote|megas?|mb|gigas?|gb)\b|\bde\s+\d", re.IGNORECASE)
 _NUMBER_WORD = re.compile(r"\b(?:numero|number|n[uú]mero|n[º°]|casa)\b", re.IGNORECASE)
 
 
@@ -248,6 +249,8 @@ def _number_not_plan(turn: Turn, said: str | None) -> None:
     if understood.value(K.PLAN) != speed:
         return  # a plan asked about before: not this message's
     offered = any(str(p.speed) == speed for p in offered_plans(turn))
+    if offered and _PLAN_WORD.search(turn.text) and not _NUMBER_WORD.search(turn.text):
+        return  # "nao, muda pro plano de 500": the plan, said so
     if said == "no" or not offered or _NUMBER_WORD.search(turn.text):
         turn.take(K.PLAN)
         turn.keep(K.HOUSE_NUMBER, speed)

@@ -13,7 +13,7 @@ import re
 from bot.engine import Jump, Turn
 from bot.errors import ReservationUnconfirmed
 from bot.messages import Button
-from bot.nlu.answers import confused, reassurances
+from bot.nlu.answers import confused, doubts, reassurances
 from bot.nlu.base import EntityKind
 from bot.nlu.entities import changes_plan
 from bot.ozmap.sales import Booking, remember_reservation
@@ -91,7 +91,7 @@ async def reserve(turn: Turn) -> Outcome | Jump:
     if said == "no":
         turn.say(turn.t("sales.not_reserved"))
         return Jump("menu")
-    if said is None and ("?" in turn.text or confused(turn.text)):
+    if said is None and ("?" in turn.text or confused(turn.text) or doubts(turn.text)):
         # "se eu falar sim ja reserva?", "sim o que? nao entendi": what the yes does, the
         # summary again; only a yes said reserves
         turn.say(turn.t("sales.reserve_explained"))

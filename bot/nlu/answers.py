@@ -17,6 +17,7 @@ __all__ = [
     "NAME_PARTICLES",
     "PERSON_WORDS",
     "confused",
+    "doubts",
     "looks_like_full_name",
     "looks_like_name",
     "named",
@@ -136,11 +137,24 @@ _CONFUSED = re.compile(
     r"\b(?:didn t|didnt|don t|dont|do not|did not)\s+(?:get|understand)\b|"
     r"\b(?:o que|oq|que|what|como)\s+\?"
 )
+#: not sure yet ("pode ser, mas nao tenho certeza ainda", "not sure", "vou pensar"): no yes,
+#: though a no it comes with is still one ("agora nao, vou pensar") (folded)
+_DOUBT = re.compile(
+    r"\b(?:nao|n|no)\s+(?:tenho|tem|estou|to|estoy)\s+(?:muita\s+)?(?:certeza|segur[oa])\b|"
+    r"\bnao sei se\b|\bno se si\b|\bnot (?:so )?sure\b|\btalvez\b|\bmaybe\b|\bquizas?\b|"
+    r"\b(?:vou|preciso|deixa eu|deixa eu ainda|tenho que)\s+pensar\b|\blet me think\b|"
+    r"\blo (?:voy a|tengo que) pensar\b"
+)
 
 
 def confused(text: str) -> bool:
     """Whether ``text`` says the question was not understood ("nao entendi", "como assim?")."""
     return bool(_CONFUSED.search(fold(text).replace("'", " ")))
+
+
+def doubts(text: str) -> bool:
+    """Whether ``text`` says the customer is not sure yet ("mas nao tenho certeza ainda")."""
+    return bool(_DOUBT.search(fold(text).replace("'", " ")))
 
 
 def reassurances(text: str) -> list[tuple[int, int]]:
@@ -237,7 +251,16 @@ def _has_no(said: str) -> bool:
 def yes_no(text: str, *, asked: bool) -> Entity | None:
     """A yes or a no: the whole message ("blz", "simmm", "pode reservar pfv", "👍", "nao nao"),
     or, where one was ``asked``, the word it starts with ("sim, mas posso cancelar depois?",
-    "nao, na verdade é 1500") and the one-letter answers "s" and "n"."""
+    "nao, na verdade é 1500") and the one-letter answers "s" and "n"; never a yes doubted ("pode
+    ser, mas nao tenho certeza ainda")."""
+    found = _yes_no(text, asked=asked)
+    if found is not None and found.value == "yes" and doubts(text):
+        return None
+    return found
+
+
+def _yes_no(text: str, *, asked: bool) -> Entity | None:
+    """:func:`yes_no`, doubts aside."""
     start, end = _stripped(text)
     body = text[start:end]
     if not body:

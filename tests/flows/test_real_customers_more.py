@@ -162,3 +162,33 @@ async def test_the_prospects_code_is_saved_before_the_turn_that_records_it(
     await chat.says("Carla Dias")
     [prospect] = [p for p in sandbox.network.docs("prospects") if p["name"] == "Carla Dias"]
     assert prospect["code"] == code
+
+
+async def test_a_plan_named_with_a_no_at_the_address_confirmation_is_the_plan(
+    chat: Chat,
+) -> None:
+    await chat.says("quero contratar")
+    await chat.says("rua delminda silveira 900")
+    await chat.says("nao, muda pro plano de 500")
+    assert "Rua Delminda Silveira, 900" in chat.last_reply.text  # confirmed again, same number
+    assert (await chat.saved()).state == "confirm_address"
+    await chat.says("sim")
+    await chat.says("ana lima")
+    assert "• Plano: Fibra 500 Mega" in chat.last_reply.text
+
+
+async def test_a_yes_doubted_reserves_nothing_and_a_no_with_a_doubt_is_a_no(
+    make_chat: MakeChat,
+) -> None:
+    chat = await make_chat("5548999999201")
+    await at_the_summary(chat)
+    await chat.says("pode ser, mas nao tenho certeza ainda")
+    assert not CODE.search(chat.text)
+    assert (await chat.saved()).state == "confirm"
+    await chat.says("ta, pensei aqui, pode reservar")
+    assert CODE.search(chat.last_reply.text)
+    chat = await make_chat("5548999999202")
+    await at_the_summary(chat)
+    await chat.says("agora nao, vou pensar. obg")
+    assert (await chat.saved()).flow == "menu"
+    assert "não reservei nada" in chat.text
