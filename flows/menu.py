@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.engine import FlowSpec, Row, Turn
+from bot.engine.flow import AFTER_FLOW_KEY
 from bot.messages import Button
 from bot.nlu.base import Expect
 from flows.plan_choice import list_plans
@@ -43,9 +44,11 @@ def options(turn: Turn) -> list[Button]:
 
 def greet(turn: Turn) -> None:
     t = turn.t
-    if turn.replies:
-        # the bot has just answered something ("tem fidelidade?"): not the whole introduction
-        # again, only the offer of more
+    after = turn.context.pop(AFTER_FLOW_KEY, None)
+    if turn.replies or after:
+        # the bot has just answered something ("tem fidelidade?"), or a flow just finished ("poxa,
+        # me avisa quando chegar entao" after the prospect): not the whole introduction again,
+        # only the offer of more
         turn.say(t("menu.more"), *options(turn))
         return
     if turn.intent == "affirm":

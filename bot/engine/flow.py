@@ -49,6 +49,7 @@ from bot.messages import Button, Inbound, Reply
 from bot.nlu.base import EntityKind, Expect, Understanding
 
 __all__ = [
+    "AFTER_FLOW_KEY",
     "FACTS_KEY",
     "UNCLEAR",
     "FlowSpec",
@@ -175,8 +176,14 @@ class Turn:
         self.replies.append(Reply(text=text, buttons=buttons, ask_location=ask_location))
 
 
+#: set for the turn by :func:`back_to_menu`: the menu begins right after a finished flow, so it
+#: offers more ("Posso ajudar em mais alguma coisa?") rather than introducing the bot again
+AFTER_FLOW_KEY = "_after_flow"
+
+
 async def back_to_menu(turn: Turn) -> Jump:
     """The step of a finished state: whatever the customer says next starts at the menu."""
+    turn.context[AFTER_FLOW_KEY] = True
     return Jump("menu")
 
 

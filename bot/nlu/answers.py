@@ -40,7 +40,7 @@ _YES = (
     "quero", "quero sim", "aceito", "uhum", "aham", "positivo", "sim confirmo", "e iso",
     "yes", "y", "yeah", "yep", "yup", "sure", "of course", "corect", "right", "go ahead",
     "si", "dale", "vale", "claro que si", "de acuerdo", "corecto", "exacto", "esta bien",
-    "joya", "joia", "de una",
+    "joya", "joia", "de una", "partiu",
     "si corecto", "si esta bien", "si claro", "yes corect", "sim corecto", "sim certo",
 )  # fmt: skip
 _NO = (

@@ -192,3 +192,23 @@ async def test_a_yes_doubted_reserves_nothing_and_a_no_with_a_doubt_is_a_no(
     await chat.says("agora nao, vou pensar. obg")
     assert (await chat.saved()).flow == "menu"
     assert "não reservei nada" in chat.text
+
+
+async def test_a_remark_after_a_finished_flow_is_offered_more_not_the_introduction(
+    chat: Chat,
+) -> None:
+    await chat.says("quero contratar")
+    await chat.says("avenida madre benvenuta 1500")
+    await chat.says("sim")
+    await chat.says("Carla Dias")
+    assert "Registramos seu interesse" in chat.last_reply.text
+    await chat.says("poxa 😕 me avisa quando chegar entao")
+    assert "Sou o assistente virtual" not in chat.last_reply.text
+    assert "Posso ajudar em mais alguma coisa?" in chat.last_reply.text
+    assert chat.last_reply.buttons  # the options, still
+
+
+async def test_partiu_at_the_summary_reserves(chat: Chat) -> None:
+    await at_the_summary(chat)
+    await chat.says("partiu")
+    assert CODE.search(chat.last_reply.text)
