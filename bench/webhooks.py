@@ -3,7 +3,7 @@ a first python-telegram-bot bot and the HTTP floor, in one run.
 
     .venv/bin/python bench/webhooks.py [--tree today=/work/wt/perf-baseline --tree new=.]
         [--stores sqlite,postgres] [--channels telegram,twilio] [--baselines ptb,floor]
-        [--customers 150] [--rate 10] [--think 1.0] [--processes 1] [--profile DIR]
+        [--customers 150] [--rate 10] [--think 1.0] [--processes 1[,2]] [--profile DIR]
 
 Processes besides this one: the server under test, the OZmap sandbox standing in for a remote
 OZmap (``--ozmap-latency`` adds network time), the Telegram and Twilio fakes
@@ -139,6 +139,7 @@ class Target:
     store: str
     channels: tuple[str, ...]
     tree: Path = ROOT
+    processes: int = 1  # ``ozbot serve`` processes behind the round-robin (ozbot only)
 
 
 @dataclass
@@ -424,7 +425,7 @@ async def measure(world: World, target: Target) -> list[Row]:
 
 async def serve(world: World, target: Target, *, direct: bool, customers: int) -> list[Row]:
     args = world.args
-    ports = [free_port() for _ in range(args.processes if target.kind == "ozbot" else 1)]
+    ports = [free_port() for _ in range(target.processes)]
     with contextlib.ExitStack() as stack:
         data = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="ozbot-bench-")))
         db = None
@@ -568,10 +569,10 @@ def targets(args: argparse.Namespace) -> list[Target]:
         if not (tree / ".venv" / "bin" / "python").exists():
             raise SystemExit(f"{tree} has no .venv: run `make lint` there once")
         for store in args.stores.split(","):
-            name = f"ozbot {label or tree.name}"
-            if args.processes > 1:
-                name += f" x{args.processes}"
-            found.append(Target(name, "ozbot", store, tuple(args.channels.split(",")), tree))
+            for processes in args.processes:
+                name = f"ozbot {label or tree.name}" + (f" x{processes}" if processes > 1 else "")
+                channels = tuple(args.channels.split(","))
+                found.append(Target(name, "ozbot", store, channels, tree, processes))
     return found
 
 
@@ -592,7 +593,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=10.0, help="new customers per second")
     parser.add_argument("--think", type=float, default=1.0, help="seconds between messages")
     parser.add_argument("--concurrency", type=int, default=32, help="OZBOT_WEBHOOK_CONCURRENCY")
-    parser.add_argument("--processes", type=int, default=1, help="ozbot serve processes")
+    parser.add_argument(
+        "--processes",
+        default="1",
+        help="ozbot serve processes on one database, round-robin (1,2: each tree both ways, "
+        "one after the other in the same run)",
+    )
     parser.add_argument("--ozmap-latency", type=float, default=0.0, help="seconds per request")
     parser.add_argument(
         "--count-customers",
@@ -619,6 +625,7 @@ def parse_args() -> argparse.Namespace:
     if args.profile:
         Path(args.profile).mkdir(parents=True, exist_ok=True)
     args.channels = args.channels.replace("twilio", "whatsapp")
+    args.processes = [int(n) for n in str(args.processes).split(",")]
     return args
 
 
