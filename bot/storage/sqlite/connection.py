@@ -17,6 +17,16 @@ included, in one go (:meth:`Connection.call`), and it runs in one of two places:
 Either way one operation runs at a time on the connection: the loop runs an inline call only
 while the thread has nothing, and the thread takes work only from the loop.
 
+A write that nobody waits on to answer a customer (the clearing of a turn's inbox entry after
+its replies went out) may be handed over as a *later* write (:meth:`Connection.later`): it runs
+inside the next write transaction of any operation, before that operation's own statements, or
+on its own ``fold_within`` seconds after it was handed over when no write came; its caller
+waits until the transaction that ran it committed. One transaction fewer per turn whenever
+another write comes meanwhile (a commit is most of what a write costs SQLite: the WAL frames of
+every page it dirtied, and the clear's pages are those the next write dirties again). Each
+later write runs in a savepoint of its own, and the operation's own statements in another: a
+failing one rolls back only itself.
+
 Checkpoints (copying the WAL back into the file, with an fsync) would otherwise run inside
 whichever commit crossed the 1000-page mark, adding milliseconds to one turn in a hundred; the
 connection turns that off and checkpoints PASSIVE-ly from a second connection, in a thread of
@@ -33,6 +43,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -75,6 +86,72 @@ def transaction(db: Db, body: Callable[[Db], T]) -> T:
     return result
 
 
+@dataclass(eq=False)
+class _Later:
+    """A write handed over to run in the next write transaction (see the module docstring)."""
+
+    what: str
+    body: Callable[[Db], object]
+    done: asyncio.Future[None]
+
+
+#: what a combined write transaction says: the operation's result, the exception its own
+#: statements raised (their savepoint rolled back, the later writes still committed), and each
+#: later write's sqlite3 error (None: it ran)
+_Ran = tuple[T, BaseException | None, list[sqlite3.Error | None]]
+
+
+def _combined(db: Db, later: Sequence[_Later], body: Callable[[Db], T] | None) -> _Ran[T | None]:
+    """The later writes, then ``body``, in one write transaction (see the module docstring)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        outcomes: list[sqlite3.Error | None] = []
+        for each in later:
+            db.execute("SAVEPOINT later")
+            try:
+                each.body(db)
+            except sqlite3.Error as exc:
+                db.execute("ROLLBACK TO later")
+                outcomes.append(exc)
+            else:
+                outcomes.append(None)
+            db.execute("RELEASE later")
+        result, failed = None, None
+        if body is not None:
+            db.execute("SAVEPOINT own")
+            try:
+                result = body(db)
+            except Exception as exc:  # (not a BaseException: that one rolls everything back)
+                if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                    raise  # not written: the whole call is tried again in the thread
+                db.execute("ROLLBACK TO own")
+                failed = exc
+            db.execute("RELEASE own")
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
+    return result, failed, outcomes
+
+
+def _settle(later: _Later, outcome: BaseException | None) -> None:
+    done = later.done
+    if done.done():  # its caller gave up waiting
+        return
+    if outcome is None:
+        done.set_result(None)
+    elif isinstance(outcome, sqlite3.Error):
+        error = StorageError(f"SQLite {later.what} failed: {outcome}")
+        error.__cause__ = outcome
+        done.set_exception(error)
+    elif isinstance(outcome, asyncio.CancelledError):
+        # the operation that took it was cancelled while in the thread: it may still commit
+        done.set_exception(StorageError(f"SQLite {later.what}: its transaction was cancelled"))
+    else:
+        done.set_exception(outcome)
+
+
 def _connect(path: Path, busy_timeout: float) -> Db:
     # isolation_level=None: no implicit transactions; each operation says BEGIN IMMEDIATE itself.
     # check_same_thread=False: the connection is handed between the event loop and its thread
@@ -98,10 +175,21 @@ class Connection:
     """The connection to the file at ``path``, its database thread and its checkpointer.
     ``busy_timeout`` is how long a call in the thread waits for another connection's lock."""
 
-    def __init__(self, path: Path, *, busy_timeout: float, checkpoint_every: float) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        busy_timeout: float,
+        checkpoint_every: float,
+        fold_within: float = 0.01,
+    ) -> None:
         self.path = path
         self._busy_timeout = busy_timeout
         self._checkpoint_every = checkpoint_every
+        self._fold_within = fold_within
+        self._later: list[_Later] = []  # later writes not yet taken by a transaction
+        self._flushing: asyncio.TimerHandle | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
         # The database thread, its count of calls queued or running, and the connection.
         self._thread: ThreadPoolExecutor | None = None
         self._queued = 0
@@ -135,8 +223,66 @@ class Connection:
             return await self.submit(self.run_waiting, operation)
 
     async def write(self, what: str, body: Callable[[Db], T], *, inline: bool = True) -> T:
-        """``body`` as one write transaction (see :func:`transaction`), in one call."""
-        return await self.call(what, lambda db: transaction(db, body), inline=inline)
+        """``body`` as one write transaction (see :func:`transaction`), in one call, with the
+        later writes handed over meanwhile (:meth:`later`) run first in it."""
+        if not self._later:
+            return await self.call(what, lambda db: transaction(db, body), inline=inline)
+        result, failed = await self._write_with_later(what, body, inline=inline)
+        if failed is not None:
+            raise failed
+        return result  # type: ignore[return-value]  # (body ran: its result)
+
+    def later(self, what: str, body: Callable[[Db], object]) -> asyncio.Future[None]:
+        """Hand ``body`` over as a later write (see the module docstring): done once the
+        transaction that ran it committed; StorageError naming ``what`` when it failed."""
+        if self._thread is None:
+            raise StorageError(_NOT_OPEN)
+        loop = asyncio.get_running_loop()
+        later = _Later(what, body, loop.create_future())
+        self._later.append(later)
+        if self._flushing is None:
+            self._flushing = loop.call_later(self._fold_within, self._flush_soon)
+        return later.done
+
+    def _flush_soon(self) -> None:
+        self._flushing = None
+        if self._later:
+            task = asyncio.get_running_loop().create_task(self.flush(), name="ozbot-sqlite-later")
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
+
+    async def flush(self) -> None:
+        """Run the later writes handed over so far, in a transaction of their own, now. Their
+        failures reach their callers, not this one's."""
+        if self._later:
+            with contextlib.suppress(StorageError):
+                await self._write_with_later("running later writes", None)
+
+    async def _write_with_later(
+        self, what: str, body: Callable[[Db], T] | None, *, inline: bool = True
+    ) -> tuple[T | None, BaseException | None]:
+        later, self._later = self._later, []
+        if self._flushing is not None:
+            self._flushing.cancel()
+            self._flushing = None
+        try:
+            result, failed, outcomes = await self.call(
+                what, lambda db: _combined(db, later, body), inline=inline
+            )
+        except BaseException as exc:
+            # nothing committed (or, cancelled, not known yet: the thread may still run it)
+            for each in later:
+                _settle(each, exc)
+            raise
+        for each, outcome in zip(later, outcomes, strict=True):
+            _settle(each, outcome)
+        if isinstance(failed, sqlite3.Error):
+            try:
+                with translate(what):
+                    raise failed
+            except StorageError as exc:
+                failed = exc
+        return result, failed
 
     def submit(self, function: Callable[[A], T], arg: A) -> asyncio.Future[T]:
         """Queue ``function(arg)`` for the database thread. The count of queued calls drops
@@ -241,7 +387,12 @@ class Connection:
             log.info("sqlite schema migrated to version %d (%s)", version, name)
 
     async def close(self) -> None:
-        """Stop checkpointing, let the calls still queued finish, close. Idempotent."""
+        """Run the later writes handed over, stop checkpointing, let the calls still queued
+        finish, close. Idempotent."""
+        if self._thread is not None:
+            await self.flush()
+            if self._flushes:
+                await asyncio.gather(*self._flushes, return_exceptions=True)
         if self._checkpointer is not None:
             checkpointer, self._checkpointer = self._checkpointer, None
             self._stop.set()

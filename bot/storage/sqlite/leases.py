@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from bot.storage.leases import LeaseLocks, Took
 from bot.storage.sqlite.connection import Connection, Db
 
-__all__ = ["DROP_LEASE", "FENCE", "TAKE_LEASE", "SqliteLeases"]
+__all__ = ["DROP_HELD", "DROP_LEASE", "FENCE", "TAKE_LEASE", "SqliteLeases"]
 
 # Take the lease when absent, when the holder let it expire, or when the holder is the dead
 # process named last. A row of our own is a lease an interrupted take left behind: the
@@ -30,6 +30,9 @@ RETURNING turn
 _HOLDER = "SELECT owner FROM locks WHERE key = ?"
 # Only if still ours: had the lease expired and been taken over, the row is another's.
 DROP_LEASE = "DELETE FROM locks WHERE key = ? AND owner = ?"
+#: a lease dropped by the write that finishes its inbox entry, only at the count it had
+#: (key, owner, turn)
+DROP_HELD = "DELETE FROM locks WHERE key = ? AND owner = ? AND turn = ?"
 _RENEW_LEASE = "UPDATE locks SET expires_at = ? WHERE key = ? AND owner = ?"
 #: a turn's commit goes on only if this returns a row (the new count): the lease is still ours
 #: at the count we know. (until, key, owner, turn)

@@ -45,7 +45,7 @@ from bot.storage.queries import (
 )
 from bot.storage.shared import Params, SqlStore, Transaction
 from bot.storage.sqlite.connection import Connection, Db
-from bot.storage.sqlite.leases import DROP_LEASE, FENCE, TAKE_LEASE, SqliteLeases
+from bot.storage.sqlite.leases import DROP_HELD, FENCE, TAKE_LEASE, SqliteLeases
 from bot.storage.timers import Timer
 
 __all__ = ["SqliteStore"]
@@ -120,7 +120,9 @@ class SqliteStore(SqlStore):
     """The Store port on a SQLite file at ``path`` (parent directories are created).
 
     ``clock`` gives epoch seconds for cache expiry (tests pass one they control). ``lease`` is
-    how long another process must wait before taking over a lock whose holder died. Every
+    how long another process must wait before taking over a lock whose holder died.
+    ``fold_within``: how long the clearing of a finished inbox entry (and its lock) may wait
+    for another write to share its transaction (:mod:`bot.storage.sqlite.connection`). Every
     method may raise :class:`StorageError`; ``lock`` raises :class:`LockTimeout`.
     """
 
@@ -134,13 +136,17 @@ class SqliteStore(SqlStore):
         lease: float = 30.0,
         busy_timeout: float = 5.0,
         checkpoint_every: float = 0.5,
+        fold_within: float = 0.01,
         migrations: Sequence[Migration] = MIGRATIONS,
     ) -> None:
         self.path = Path(path)
         self._clock = clock
         self._migrations = tuple(migrations)
         self._connection = Connection(
-            self.path, busy_timeout=busy_timeout, checkpoint_every=checkpoint_every
+            self.path,
+            busy_timeout=busy_timeout,
+            checkpoint_every=checkpoint_every,
+            fold_within=fold_within,
         )
         self._locks = SqliteLeases(self._connection, lease=lease)
         self._fanout = Fanout()
@@ -342,22 +348,43 @@ class SqliteStore(SqlStore):
     async def inbox_done(
         self, entry_id: int, owner: str, sent: str | None = None, *, held: Held | None = None
     ) -> None:
-        if held is None:
-            await super().inbox_done(entry_id, owner, sent)
-            return
-        drop = (held.key, self._locks.owner) if self._locks.holds(held) else None
+        # Nobody waits on it to answer a customer (the replies went out): a later write,
+        # folded into the next write transaction (bot/storage/sqlite/connection.py). The
+        # lease is dropped only at the count it had, so a drop that ran late can never drop a
+        # lease taken again since.
+        turn = self._locks.fence(held.key) if held is not None else None
+        drop = (
+            (held.key, self._locks.owner, turn)
+            if held is not None and turn is not None and self._locks.holds(held)
+            else None
+        )
 
         def finish(db: Db) -> None:
             if sent is not None:
                 db.execute(SQLITE.outbox_sent, (sent,))
             db.execute(SQLITE.inbox_done, (entry_id, owner))
             if drop is not None:
-                db.execute(DROP_LEASE, drop)
+                db.execute(DROP_HELD, drop)
 
         try:
-            await self._connection.write("finishing an inbox entry", finish)
-        finally:
+            done = self._connection.later("finishing an inbox entry", finish)
+        except BaseException:
+            if held is not None:
+                self._locks.given_back(held)
+            raise
+        if held is None:
+            await done
+            return
+        try:
+            # shielded: cancelled, the key is let go here only once the drop has run
+            await asyncio.shield(done)
+        except asyncio.CancelledError:
+            done.add_done_callback(lambda _: self._locks.given_back(held))
+            raise
+        except BaseException:
             self._locks.given_back(held)
+            raise
+        self._locks.given_back(held)
 
     async def inbox_claim(
         self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()
