@@ -77,6 +77,9 @@ class Outbox:
         self._batch = batch
         self.owner = new_owner()
         self._sweeper: asyncio.Task[None] | None = None
+        # conversations with a row the messenger refused here, waiting for a sweep: their next
+        # turn sends what waits first (flush), so the customer reads them in order
+        self._held_back: set[str] = set()
 
     def keep(
         self, key: str, channel: str, contact: str, replies: Sequence[Reply]
@@ -110,6 +113,11 @@ class Outbox:
         waits for a later sweep)."""
         if outgoing is not None and not await self._still_ours(outgoing.key, name):
             return None
+        if outgoing is not None and outgoing.key in self._held_back:
+            # an earlier row of this conversation waits: it goes first, then this one (both
+            # in the outbox), or this one waits behind it
+            await self.flush(outgoing.key)
+            return None
         sent = await self._shared.send(channel, contact, replies, name)
         if outgoing is None:
             return None
@@ -140,6 +148,8 @@ class Outbox:
             await self._settle(row, sent, name)
             if not sent:
                 break  # the later ones wait for it: the customer reads them in order
+        else:
+            self._held_back.discard(key)
         if tried:
             log.warning("sent %d replies left unsent for conversation %s", tried, name)
         return tried
@@ -210,6 +220,7 @@ class Outbox:
         if sent:
             await self._clear(row, name)
             return
+        self._held_back.add(row.key)
         if row.attempts + 1 >= self._attempts:
             log.error(
                 "giving up replies to conversation %s: the messenger refused them %d times",

@@ -54,6 +54,23 @@ class AgentQueue:
                 self._shared.publish("closed", key, now, "customer_left")
         return False
 
+    async def reconcile(self, saved: Conversation, now: datetime) -> bool:
+        """The queue in line with a conversation as saved, after a turn found committed whose
+        after-commit work may not have run (its process died, or lost its lock, in between):
+        in the handoff flow with no open ticket, queued (returns True: its release timer is
+        then due); outside it with one, closed. Idempotent."""
+        store, key = self._shared.store, saved.key
+        ticket = await store.open_handoff(key)
+        if saved.flow == self._shared.flows.handoff:
+            if ticket is not None:
+                return False
+            await store.enqueue_handoff(key, "asked", now)
+            self._shared.publish("queued", key, now, "asked")
+            return True
+        if ticket is not None and await store.close_handoff(key, "customer_left", now):
+            self._shared.publish("closed", key, now, "customer_left")
+        return False
+
     def _reason(self, before: Conversation | None, routed: Route) -> str:
         if routed.intent is not None and routed.flow == self._shared.flows.handoff:
             return "failures" if before is not None and before.failures else "asked"

@@ -142,12 +142,17 @@ class TimerTurns:
         if timer.kind == HANDOFF_RELEASE:
             if conversation.flow != flows.handoff:
                 return None
-            closed = await self._shared.store.close_handoff(
-                conversation.key, "expired", now, waiting_only=True
+            store = self._shared.store
+            # (this timer stays until the turn is committed: a death in between fires it again)
+            closed = await store.close_handoff(
+                conversation.key, "expired", now, waiting_only=True, keep_release=True
             )
-            if closed is None:
+            if closed is not None:
+                self._shared.publish("closed", conversation.key, now, "expired")
+            elif await store.open_handoff(conversation.key) is not None:
                 return None  # an agent took it just now
-            self._shared.publish("closed", conversation.key, now, "expired")
+            # (no ticket at all: an earlier firing closed it and died before its commit, and
+            # the conversation still waits in the handoff flow: given back now)
             return self._queue.back_to_bot(conversation, t, now, t("timers.handoff_released"))
         log.warning("unknown timer kind %r dropped", timer.kind)
         return None

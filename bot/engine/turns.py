@@ -11,6 +11,11 @@ committed turn the agents' queue and the timers are brought in line with where i
 when the step asked for it, the conversation is erased (that turn's replies are sent without
 the outbox: the erasure deletes it, and may change them).
 
+What a committed turn does after its commit (the erasure it asked for, the agents' queue) is
+done again from what it saved when its message comes back found committed (its process died,
+or was stopped past its lease, in between): a conversation saved as erasing is erased and
+told so, one in the handoff flow without a ticket is queued (:meth:`CustomerTurns._reconcile`).
+
 A turn whose commit is refused because its lock was lost (the process was stopped for longer
 than the lease, and another one took the conversation over: :class:`LeaseLost`) sends nothing:
 its message runs again under a new lock, from the conversation as saved now (found answered
@@ -44,6 +49,10 @@ from bot.storage.outbox import Outgoing
 __all__ = ["CustomerTurns", "failed", "succeeded"]
 
 log = logging.getLogger(__name__)
+
+#: in the context a turn that asked for the erasure commits: the texts of its replies (the
+#: erasure runs after the commit; a message found committed with it runs it, and says them)
+ERASING_KEY = "_erasing"
 
 #: how many times a message whose turn lost its lock runs again before it is given up (as a
 #: storage failure: the customer is told)
@@ -186,6 +195,8 @@ class CustomerTurns:
         if seen:
             log.info("skipping re-delivered message for conversation %s", name)
             await self._outbox.flush(inbound.key)  # what its turn may have left unsent
+            if loaded is not None:
+                await self._reconcile(loaded, channel, inbound.contact, name)
             return None
         conversation = loaded or Conversation.new(
             inbound.channel,
@@ -206,7 +217,9 @@ class CustomerTurns:
             updated = succeeded(conversation, turn)
             replies = turn.replies
             erase = turn.erase
-            if not erase:
+            if erase:
+                updated.context[ERASING_KEY] = [reply.text for reply in replies]
+            else:
                 outgoing = self._keep(inbound, replies)
             folded, timers = self._timers_of(loaded, updated)
             committed = await store.commit_turn(
@@ -238,12 +251,37 @@ class CustomerTurns:
         if not committed:
             return None
         if erase:
+            if not await self._shared.store.still_holds(inbound.key):
+                # taken over: the new holder found it committed and erases it (_reconcile)
+                return None
             replies = await self._erasure.erase(updated, replies, t)
         elif not folded:
             await self._after_turn(loaded, updated, routed, customer.text, name)
         return await self._outbox.deliver(
             channel, outgoing, inbound.contact, replies, name, clear=not leave_sent
         )
+
+    async def _reconcile(
+        self, saved: Conversation, channel: Channel, contact: str, name: str
+    ) -> None:
+        """A message found committed: what its turn does after the commit, done again from what
+        it saved (idempotent). Saved as erasing: the erasure never ran (the conversation would
+        be gone), so run it and say what the turn said. Else the agents' queue brought in line
+        with the saved flow (a handoff turn whose ticket was never made is queued, with its
+        release timer). Failures are logged: the next message tries again."""
+        shared = self._shared
+        try:
+            said = saved.context.get(ERASING_KEY)
+            if isinstance(said, list):
+                t = shared.catalogs.translator(saved.language)
+                replies = await self._erasure.erase(saved, [Reply(str(text)) for text in said], t)
+                await shared.send(channel, contact, replies, name)
+                return
+            now = shared.clock()
+            if await self._queue.reconcile(saved, now):
+                await self._timers.after_turn(None, saved, now, queued=True)
+        except StorageError:
+            log.exception("could not redo the work after the turn of conversation %s", name)
 
     def _timers_of(
         self, before: Conversation | None, after: Conversation

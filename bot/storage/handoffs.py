@@ -70,11 +70,19 @@ class HandoffQueue(ABC):
 
     @abstractmethod
     async def close_handoff(
-        self, key: str, outcome: str, at: datetime, *, waiting_only: bool = False
+        self,
+        key: str,
+        outcome: str,
+        at: datetime,
+        *,
+        waiting_only: bool = False,
+        keep_release: bool = False,
     ) -> HandoffTicket | None:
         """Close the conversation's open ticket with ``outcome`` (and cancel its
-        ``handoff_release`` timer). None when it had none, or, with ``waiting_only``, when an
-        agent holds it (the check and the close are one atomic step)."""
+        ``handoff_release`` timer, unless ``keep_release``: the release timer closing it keeps
+        itself until its turn is committed, so a death in between fires it again). None when
+        it had none, or, with ``waiting_only``, when an agent holds it (the check and the close
+        are one atomic step)."""
 
     @abstractmethod
     async def record_agent_message(self, key: str, text: str, at: datetime) -> None:

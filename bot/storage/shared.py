@@ -236,13 +236,20 @@ class SqlStore(Store):
         return await self._transact("claiming a handoff", claim)
 
     async def close_handoff(
-        self, key: str, outcome: str, at: datetime, *, waiting_only: bool = False
+        self,
+        key: str,
+        outcome: str,
+        at: datetime,
+        *,
+        waiting_only: bool = False,
+        keep_release: bool = False,
     ) -> HandoffTicket | None:
         q = self.queries
 
         def close() -> Transaction[HandoffTicket | None]:
             closed = yield q.close_handoff, (outcome, q.time(at), key, waiting_only)
-            yield q.cancel_timer, (key, HANDOFF_RELEASE)
+            if not keep_release:
+                yield q.cancel_timer, (key, HANDOFF_RELEASE)
             return rows.ticket(closed[0]) if closed else None
 
         return await self._transact_fenced("closing a handoff", key, close)
