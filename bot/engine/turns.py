@@ -325,10 +325,15 @@ class CustomerTurns:
         name: str,
     ) -> None:
         """The queue and the timers. The turn is already committed: a failure here is logged
-        (the next turn repairs the queue entry)."""
+        (the next turn repairs the queue entry). A lost lease is raised: the message then runs
+        again (:meth:`handle`), is found committed, and its new run redoes this from what was
+        saved (:meth:`_reconcile`); swallowed, a handoff whose holder was taken over by another
+        process's outbox sweep was never queued (nobody ran its message again)."""
         now = self._shared.clock()
         try:
             queued = await self._queue.after_turn(before, after, routed, said, now)
             await self._timers.after_turn(before, after, now, queued=queued)
+        except LeaseLost:
+            raise
         except StorageError:
             log.exception("could not update the queue or timers of conversation %s", name)
