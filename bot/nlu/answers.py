@@ -152,9 +152,36 @@ def confused(text: str) -> bool:
     return bool(_CONFUSED.search(fold(text).replace("'", " ")))
 
 
+#: a clear go-ahead ("pode reservar", "reserva", "go ahead", "esse mesmo"): said in a clause of
+#: its own, it outweighs a doubt about something else ("pode reservar, vou pensar no plano
+#: depois", "sim, esse mesmo, so nao tenho certeza do cep") (folded)
+_GOES_AHEAD = re.compile(
+    r"\bpode (?:reservar|seguir|confirmar|fazer|mandar)\b|^\s*(?:sim|si|yes|ok)?\s*reserv[ae]\b|"
+    r"\bgo ahead\b|\bbook it\b|\bconfirmo\b|\b(?:esse|essa|este|esta) mism[oa]\b|"
+    r"\b(?:esse|essa) mesm[oa]\b|\bthat s (?:it|the one|right)\b"
+)
+#: where a message's clauses part (before folding, which drops the punctuation): a doubt in
+#: one is not the whole message's
+_CONJUNCTION = re.compile(r"\b(?:mas|but|pero|s[oó] que|only)\b")
+_DOUBT_CLAUSE = re.compile(r"[^,.;!?]+\??")
+
+
 def doubts(text: str) -> bool:
-    """Whether ``text`` says the customer is not sure yet ("mas nao tenho certeza ainda")."""
-    return bool(_DOUBT.search(fold(text).replace("'", " ")))
+    """Whether ``text`` says the customer is not sure yet ("mas nao tenho certeza ainda"): a
+    doubt, and no clause that goes ahead without one (a doubt about something else, beside
+    "pode reservar", does not take the yes back)."""
+    if not _DOUBT.search(fold(text).replace("'", " ")):
+        return False
+    parts = _DOUBT_CLAUSE.findall(_CONJUNCTION.sub(",", text.casefold()))
+    # a clause asked ("go ahead?") goes ahead with nothing
+    clauses = (fold(part).replace("'", " ") for part in parts if not part.endswith("?"))
+    return not any(
+        _GOES_AHEAD.search(clause) and not _DOUBT.search(clause) and not _LED_BY_NO.match(clause)
+        for clause in clauses
+    )
+
+
+_LED_BY_NO = re.compile(r"\s*(?:nao|n|no|not|nem)\b")
 
 
 def reassurances(text: str) -> list[tuple[int, int]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.nlu.answers import looks_like_name, named, option, proper_case, yes_no
+from bot.nlu.answers import doubts, looks_like_name, named, option, proper_case, yes_no
 from bot.nlu.base import Option
 
 COMMON = frozenset({"quero", "internet", "quanto", "custa", "oi", "sim", "nao", "meu", "cpf"})
@@ -196,3 +196,36 @@ def test_a_short_answer_that_takes_its_yes_back_is_no_yes(text: str, expected: s
     # taken for the answer): a reviewer's finding, played end to end
     found = yes_no(text, asked=True)
     assert (found.value if found else None) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pode reservar, vou pensar no plano depois",
+        "sim, nao sei se precisa de cpf mas pode reservar",
+        "sim pode reservar, talvez eu mude pro de 500 depois",
+        "sure, go ahead, maybe I'll upgrade later",
+        "si, reserva, quizás después cambio de plan",
+        "sim, esse mesmo, só não tenho certeza do cep",
+    ],
+)
+def test_a_doubt_about_something_else_beside_a_go_ahead_is_no_doubt(text: str) -> None:
+    """blind5's review of 4076f0c: the doubt took back a clear yes (the summary asked again)."""
+    assert not doubts(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pode ser, mas nao tenho certeza ainda",
+        "nao sei se quero reservar",
+        "talvez",
+        "not sure, let me think",
+        "nao sei se reservo, vou pensar",
+        "maybe, go ahead? not sure",
+        "sim, mas não tenho certeza",
+        "nao pode reservar, vou pensar",
+    ],
+)
+def test_a_doubt_about_the_yes_itself_stays_one(text: str) -> None:
+    assert doubts(text)
