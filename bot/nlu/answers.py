@@ -270,9 +270,24 @@ def _closeness(said: str, choices: Sequence[str]) -> float:
     return float(best[1]) if best is not None else 0.0
 
 
+#: what follows Portuguese "no" (em + o: "no plano", "no endereço") where it is no "no"
+_NO_AS_IN_THE = frozenset(
+    {"plano", "endereco", "cep", "nome", "apto", "apartamento", "bloco", "dia", "boleto", "pix",
+     "cartao", "site", "app", "whats", "whatsapp", "zap", "contrato", "cadastro", "final", "fim"}
+)  # fmt: skip
+
+
+_NO_AS_IN_THE_WORD = [[w] for w in sorted(_NO_AS_IN_THE)]
+
+
 def _has_no(said: str) -> bool:
-    """Whether a no word is among the words of ``said`` (folded, squeezed), punctuation aside."""
-    return any(w in _NO_LEADS - {"n"} for w in re.findall(r"[a-z]+", said))
+    """Whether a no word is among the words of ``said`` (folded, squeezed), punctuation aside
+    ("vou pensar no plano depois" has none)."""
+    words = re.findall(r"[a-z]+", said)
+    return any(
+        w in _NO_LEADS - {"n"} and not (w == "no" and words[i + 1 : i + 2] in _NO_AS_IN_THE_WORD)
+        for i, w in enumerate(words)
+    )
 
 
 def yes_no(text: str, *, asked: bool) -> Entity | None:
@@ -361,10 +376,14 @@ def _yes_no(text: str, *, asked: bool) -> Entity | None:
         return Entity(K.YES_NO, "yes", at, to)  # "reserva", "confirma ai" where it is asked
     # "pode apagar", "pode mandar o técnico": a go-ahead; "pode cancelar depois?" is a question,
     # "pode ser nao, melhor nao" a no
+    # ... and "pode reservar, vou pensar no plano depois": a go-ahead in a clause of its own,
+    # before more is said (no no anywhere in the message)
+    clause = _DOUBT_CLAUSE.match(body)
+    head = fold(clause.group(0)).strip() if clause else ""
     if (
         first == "pode"
         and "?" not in body
-        and len(folded.split()) <= _MAX_ANSWER_WORDS
+        and (len(folded.split()) <= _MAX_ANSWER_WORDS or _GOES_AHEAD.fullmatch(head))
         and not _has_no(squeeze(folded))
     ):
         return Entity(K.YES_NO, "yes", at, to)

@@ -229,3 +229,20 @@ def test_a_doubt_about_something_else_beside_a_go_ahead_is_no_doubt(text: str) -
 )
 def test_a_doubt_about_the_yes_itself_stays_one(text: str) -> None:
     assert doubts(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("pode reservar, vou pensar no plano depois", "yes"),  # "no plano": in the plan
+        ("pode reservar, mas nao agora", None),
+        ("pode reservar, nao quero mais", None),
+        ("pode reservar, no quiero", None),
+        ("pode reservar? vou pensar", None),
+    ],
+)
+def test_a_go_ahead_in_a_clause_of_its_own_is_a_yes_unless_a_no_is_said(
+    text: str, value: str | None
+) -> None:
+    found = yes_no(text, asked=True)
+    assert (found.value if found else None) == value
