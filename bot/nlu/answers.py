@@ -4,6 +4,7 @@ person's name. Pure functions; rapidfuzz forgives the typos ("simmm", "naao", "c
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Collection, Sequence
 
@@ -155,7 +156,7 @@ def confused(text: str) -> bool:
 #: a clear go-ahead ("pode reservar", "reserva", "go ahead", "esse mesmo"): said in a clause of
 #: its own, it outweighs a doubt about something else ("pode reservar, vou pensar no plano
 #: depois", "sim, esse mesmo, so nao tenho certeza do cep") (folded)
-_GOES_AHEAD = re.compile(
+_GO_AHEAD_CLAUSE = re.compile(
     r"\bpode (?:reservar|seguir|confirmar|fazer|mandar)\b|^\s*(?:sim|si|yes|ok)?\s*reserv[ae]\b|"
     r"\bgo ahead\b|\bbook it\b|\bconfirmo\b|\b(?:esse|essa|este|esta) mism[oa]\b|"
     r"\b(?:esse|essa) mesm[oa]\b|\bthat s (?:it|the one|right)\b"
@@ -163,7 +164,8 @@ _GOES_AHEAD = re.compile(
 #: where a message's clauses part (before folding, which drops the punctuation): a doubt in
 #: one is not the whole message's
 _CONJUNCTION = re.compile(r"\b(?:mas|but|pero|s[oó] que|only)\b")
-_DOUBT_CLAUSE = re.compile(r"[^,.;!?]+\??")
+_CLAUSE_WITH_MARK = re.compile(r"[^,.;!?]+\??")
+_LED_BY_NO = re.compile(r"\s*(?:nao|n|no|not|nem)\b")
 
 
 def doubts(text: str) -> bool:
@@ -172,16 +174,15 @@ def doubts(text: str) -> bool:
     "pode reservar", does not take the yes back)."""
     if not _DOUBT.search(fold(text).replace("'", " ")):
         return False
-    parts = _DOUBT_CLAUSE.findall(_CONJUNCTION.sub(",", text.casefold()))
+    parts = _CLAUSE_WITH_MARK.findall(_CONJUNCTION.sub(",", text.casefold()))
     # a clause asked ("go ahead?") goes ahead with nothing
     clauses = (fold(part).replace("'", " ") for part in parts if not part.endswith("?"))
     return not any(
-        _GOES_AHEAD.search(clause) and not _DOUBT.search(clause) and not _LED_BY_NO.match(clause)
+        _GO_AHEAD_CLAUSE.search(clause)
+        and not _DOUBT.search(clause)
+        and not _LED_BY_NO.match(clause)
         for clause in clauses
     )
-
-
-_LED_BY_NO = re.compile(r"\s*(?:nao|n|no|not|nem)\b")
 
 
 def reassurances(text: str) -> list[tuple[int, int]]:
@@ -277,7 +278,10 @@ _NO_AS_IN_THE = frozenset(
 )  # fmt: skip
 
 
-_NO_AS_IN_THE_WORD = [[w] for w in sorted(_NO_AS_IN_THE)]
+def _goes_ahead_first(body: str) -> bool:
+    """Whether the first clause of ``body`` is all a go-ahead ("pode reservar, ...")."""
+    clause = _CLAUSE_WITH_MARK.match(body)
+    return clause is not None and bool(_GO_AHEAD_CLAUSE.fullmatch(fold(clause.group(0)).strip()))
 
 
 def _has_no(said: str) -> bool:
@@ -285,8 +289,8 @@ def _has_no(said: str) -> bool:
     ("vou pensar no plano depois" has none)."""
     words = re.findall(r"[a-z]+", said)
     return any(
-        w in _NO_LEADS - {"n"} and not (w == "no" and words[i + 1 : i + 2] in _NO_AS_IN_THE_WORD)
-        for i, w in enumerate(words)
+        w in _NO_LEADS - {"n"} and not (w == "no" and after in _NO_AS_IN_THE)
+        for w, after in itertools.pairwise([*words, ""])
     )
 
 
@@ -378,12 +382,10 @@ def _yes_no(text: str, *, asked: bool) -> Entity | None:
     # "pode ser nao, melhor nao" a no
     # ... and "pode reservar, vou pensar no plano depois": a go-ahead in a clause of its own,
     # before more is said (no no anywhere in the message)
-    clause = _DOUBT_CLAUSE.match(body)
-    head = fold(clause.group(0)).strip() if clause else ""
     if (
         first == "pode"
         and "?" not in body
-        and (len(folded.split()) <= _MAX_ANSWER_WORDS or _GOES_AHEAD.fullmatch(head))
+        and (len(folded.split()) <= _MAX_ANSWER_WORDS or _goes_ahead_first(body))
         and not _has_no(squeeze(folded))
     ):
         return Entity(K.YES_NO, "yes", at, to)
