@@ -9,7 +9,7 @@ tests/engine/test_outbox.py): nothing after it in the turn runs.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -247,3 +247,99 @@ async def test_a_handoff_whose_holder_lost_its_lease_after_its_commit_is_queued(
         f"{ticket is not None}, timers: {[t.kind for t in timers]}"
     )
     assert saved.flow != "handoff" or ticket is not None, "in the handoff flow; no ticket exists"
+
+
+@asynccontextmanager
+async def stopped_once_before_queueing(
+    store: Store, takes_over: Callable[[Store, str], Awaitable[None]]
+) -> AsyncIterator[None]:
+    """Process A (``store``) is stopped past its lease once, right before it queues a handoff:
+    ``takes_over`` is what process B (a second store on the database) does meanwhile with the
+    conversation; then A goes on. Its message run again queues unhindered."""
+    from tests.engine.test_lost_lease import other_process, run_out
+
+    enqueue = store.enqueue_handoff
+    stops: list[str] = []
+
+    async def stopped_then_goes_on(*args: object, **kwargs: object) -> object:
+        key = str(args[0])
+        if not stops:
+            stops.append(key)
+            run_out(store, key)  # A was stopped: its lease ran out
+            other = other_process(store)
+            await other.open()
+            try:
+                await takes_over(other, key)
+            finally:
+                await other.close()
+        return await enqueue(*args, **kwargs)  # type: ignore[arg-type]
+
+    store.enqueue_handoff = stopped_then_goes_on  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        store.enqueue_handoff = enqueue  # type: ignore[method-assign]
+
+
+async def test_a_handoff_whose_holder_lost_its_lease_to_one_that_only_looked_is_queued(
+    tmp_path: Path, store: Store, catalogs: Catalogs
+) -> None:
+    """As above, but B only takes the lock and finds the message committed (it does not run
+    it). A goes on: its ``enqueue_handoff`` is refused (LeaseLost). Logged and swallowed, as it
+    was, nobody queued the customer; raised, A runs the message again, finds it committed and
+    queues it. Expected: a ticket."""
+    channel = RecordingChannel()
+
+    async def looks(other: Store, key: str) -> None:
+        async with other.lock(key, timeout=5):
+            assert await other.seen(asks.provider_id or "")
+
+    async with bot(tmp_path, store, catalogs, channel) as runtime:
+        chat = Chat(runtime.engine, channel, store=store)
+        await chat.says("oi")
+        asks = chat.inbound(text="quero falar com um atendente")
+        async with stopped_once_before_queueing(store, looks):
+            await runtime.engine.handle(asks)
+        saved = await store.load(chat.key)
+        ticket = await store.open_handoff(chat.key)
+        timers = await store.pending_timers(chat.key)
+    assert saved is not None
+    print(
+        f"\nreview[handoff after a lost lease]: flow {saved.flow!r}, ticket: "
+        f"{ticket is not None}, timers: {[t.kind for t in timers]}"
+    )
+    assert saved.flow != "handoff" or ticket is not None, "in the handoff flow; no ticket exists"
+
+
+async def test_a_dispatched_handoff_whose_holder_lost_its_lease_to_a_sweep_is_queued(
+    tmp_path: Path, store: Store, catalogs: Catalogs
+) -> None:
+    """As above, through the dispatcher, with the way B takes over that does not run the
+    message: B's outbox sweep (A's kept reply is overdue) takes the lock, sends the reply,
+    clears its row and lets go. A goes on: its enqueue is refused (LeaseLost), and its
+    dispatcher then finished the inbox entry (still claimed by A: B's inbox sweep had not
+    claimed it yet), so no `seen` reconcile ever happened: handoff flow, no ticket, no entry.
+    Expected: a ticket, or the entry left for whoever claims it."""
+    channel = RecordingChannel()
+
+    async def sweeps(other: Store, key: str) -> None:
+        async with other.lock(key, timeout=5):
+            for row in await other.outbox_pending(key):
+                await other.outbox_sent(row.token)
+
+    async with bot(tmp_path, store, catalogs, channel) as runtime:
+        chat = Chat(runtime.engine, channel, store=store)
+        await chat.says("oi")
+        asks = chat.inbound(text="quero falar com um atendente")
+        async with stopped_once_before_queueing(store, sweeps):
+            assert await runtime.dispatcher.submit(asks)
+            await runtime.dispatcher.join()
+        saved = await store.load(chat.key)
+        ticket = await store.open_handoff(chat.key)
+        left = await store.inbox_pending()
+    assert saved is not None
+    print(
+        f"\nreview[handoff, lease lost to a sweep]: flow {saved.flow!r}, ticket: "
+        f"{ticket is not None}, inbox entries left: {left}"
+    )
+    assert saved.flow != "handoff" or ticket is not None or left, "stranded for good"
