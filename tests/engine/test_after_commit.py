@@ -13,33 +13,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.compose import Runtime, compose
 from bot.errors import ChannelError
 from bot.i18n import Catalogs
 from bot.messages import Reply
 from bot.storage.base import Store
 from tests.engine.support import Chat, RecordingChannel
+from tests.engine.test_outbox import bot
 from tests.engine.test_timers import MONDAY_NOON, bot_on
 from tests.support.clock import ManualDateClock
-from tests.support.settings import offline_settings
 
 
 class Killed(BaseException):
     """The process died here."""
-
-
-@asynccontextmanager
-async def bot(
-    tmp_path: Path, store: Store, catalogs: Catalogs, channel: RecordingChannel
-) -> AsyncIterator[Runtime]:
-    async with compose(
-        offline_settings(tmp_path, nudge_minutes=0, expire_minutes=0, handoff_timeout_minutes=0),
-        channels={"test": channel},
-        store=store,
-        catalogs=catalogs,
-        background=False,
-    ) as runtime:
-        yield runtime
 
 
 async def test_an_erasure_whose_process_died_after_its_commit_still_happens(
