@@ -3,6 +3,8 @@ upstream receives what httpx's own client sends, the answer reads as httpx reads
 failures are httpx's, whether the request goes to aiohttp as parts, through the OZmap meter, or
 (on any other transport) through ``request``."""
 
+# ruff: noqa: F811 - the contract test's fixtures, imported by name, are the tests' arguments
+
 from __future__ import annotations
 
 import asyncio
@@ -16,21 +18,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.httpclient import TIMEOUT, SharedClient, mount_for, shared_client, shared_transport
 from bot.httptransport import Answer
 from bot.metrics import Metrics
-from tests.channels.test_http_contract import CALLS, Upstream
-
-
-@pytest.fixture
-async def upstream() -> AsyncIterator[Upstream]:
-    up = Upstream()
-    up.server = await asyncio.start_server(up.handle, "127.0.0.1", 0)
-    async with up.server:
-        yield up
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[tuple[httpx.AsyncClient, SharedClient]]:
-    async with httpx.AsyncClient(timeout=TIMEOUT) as reference, shared_client() as ours:
-        yield reference, ours
+from tests.channels.test_http_contract import (  # noqa: F401 - fixtures, used by name
+    CALLS,
+    Upstream,
+    clients,
+    upstream,
+)
 
 
 def fetchable(kwargs: dict[str, Any]) -> bool:

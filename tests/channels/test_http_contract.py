@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.httpclient import TIMEOUT, encode_form, shared_client, with_query
+from bot.httpclient import TIMEOUT, SharedClient, encode_form, shared_client, with_query
 from bot.httptransport import AiohttpTransport
 
 
@@ -125,7 +125,7 @@ async def upstream() -> AsyncIterator[Upstream]:
 
 
 @pytest.fixture
-async def clients() -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
+async def clients() -> AsyncIterator[tuple[httpx.AsyncClient, SharedClient]]:
     async with httpx.AsyncClient(timeout=TIMEOUT) as reference, shared_client() as ours:
         yield reference, ours
 
