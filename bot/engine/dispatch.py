@@ -35,6 +35,15 @@ starts from the conversation that statement read. On PostgreSQL a turn is then t
 trips: store (and lock, and load), commit, clear (and unlock). A turn cancelled or a message
 accepted while stopping gives its lock back on its own.
 
+When the conversation's next message is already queued here behind it (a customer writing
+faster than the bot answers, or a loaded server), the lock is not given back: the statement
+that clears the entry keeps it and says whether anything earlier than the next entry is left
+(``InboxStore.inbox_pass``), and the next turn runs at once under it, from the conversation
+the last one committed (:meth:`bot.storage.locks.Held.hand_on`; loaded again when that turn
+had work after its commit): a release, a look at the inbox, a take and a load fewer (four
+round trips on PostgreSQL). When something earlier is left (another process's entry) the lock
+goes back and the next turn waits for its turn as usual.
+
 An entry leaves the inbox after its turn. A process dying between the turn's commit and that
 leaves it to be run again, and the engine skips it (it records the provider id with the turn),
 so nobody is answered twice.
@@ -49,7 +58,7 @@ import logging
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from bot.conversation import ref
@@ -286,7 +295,8 @@ class Dispatcher:
                         self._metrics.turn_seconds.labels(job.inbound.channel).observe(
                             time.monotonic() - job.arrived
                         )
-                await self._finish(job, sent)
+                if not await self._pass(job, sent, queue):
+                    await self._finish(job, sent)
                 queue.popleft()
                 self._running.discard(key)
         finally:
@@ -318,6 +328,39 @@ class Dispatcher:
             await asyncio.sleep(pause)
             pause = min(pause * 2, _WAIT_MOST)
         return False
+
+    async def _pass(self, job: _Job, sent: str | None, queue: deque[_Job]) -> bool:
+        """Finish ``job`` handing its lock over to the conversation's next job queued here,
+        which then runs at once under it (see the module docstring). False (nothing done):
+        there is nothing to hand over, or nobody to hand it to; ``_finish`` it instead."""
+        held = job.held
+        if held is None or len(queue) < 2 or self._closing or self._handle_held is None:
+            return False
+        after = queue[1]
+        if after.held is not None:
+            return False
+        try:
+            kept = await self._inbox.inbox_pass(job.entry, self.owner, sent, held, after.entry)
+        except StorageError as exc:
+            # as in _clear: the entry stays ours, and the next turn waits for it
+            self._uncleared.add(job.entry)
+            log.warning(
+                "could not clear a finished message of conversation %s from the inbox: %s",
+                ref(job.inbound.key),
+                exc,
+            )
+            await self._locks().release(held)
+            return True
+        self._uncleared.discard(job.entry)
+        if not kept:
+            return True  # given back: the next one waits for its turn as usual
+        if len(queue) < 2 or queue[1] is not after:
+            # a recovered, older entry came in meanwhile: it goes first, without the lock
+            await self._locks().release(held)
+            return True
+        held.hand_on()  # from what the last turn committed, or loaded again
+        queue[1] = replace(after, behind=False, held=held)
+        return True
 
     async def _finish(self, job: _Job, sent: str | None = None) -> None:
         await self._clear(job.entry, job.inbound.key, sent, job.held)

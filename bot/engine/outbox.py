@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import uuid
 from collections.abc import Sequence
@@ -76,6 +77,9 @@ class Outbox:
         self._lock_wait = lock_wait
         self._batch = batch
         self.owner = new_owner()
+        # a row's token: random once per Outbox, then counted (uuid4 per row read the OS's
+        # random source every turn: a system call, and a UUID object, for a name)
+        self._tokens = map(f"{uuid.uuid4().hex[:16]}{{:x}}".format, itertools.count())
         self._sweeper: asyncio.Task[None] | None = None
         # conversations with a row the messenger refused here, waiting for a sweep: their next
         # turn sends what waits first (flush), so the customer reads them in order
@@ -88,7 +92,7 @@ class Outbox:
         if not replies:
             return None
         return Outgoing(
-            token=uuid.uuid4().hex,
+            token=next(self._tokens),
             key=key,
             channel=channel,
             contact=contact,

@@ -225,6 +225,10 @@ class CustomerTurns:
             committed = await store.commit_turn(
                 updated, [customer, *bot_lines(replies)], inbound.provider_id, outgoing, timers
             )
+            if held is not None and committed and folded and not erase:
+                # nothing after the commit changes it: a next turn handed this lock starts
+                # from it instead of loading it again (Held.hand_on)
+                held.committed = updated
         except LeaseLost:
             raise  # nothing committed, nothing to send: the message runs again (handle)
         except Exception as exc:  # every failure must reach the customer as an honest reply

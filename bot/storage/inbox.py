@@ -151,6 +151,20 @@ class InboxStore(ABC):
         replies again."""
 
     @abstractmethod
+    async def inbox_pass(
+        self, entry_id: int, owner: str, sent: str | None, held: Held, after: int
+    ) -> bool:
+        """Finish the entry as :meth:`inbox_done` does (``sent``'s outbox row with it), but keep
+        ``held`` (the lock taken with it, or passed to it) for the conversation's next entry in
+        this process, ``after``, whose turn runs under it next: no release and no take in
+        between (and, on PostgreSQL, no look at the inbox: this statement tells). True when the
+        lock is kept: the entry is gone and no earlier entry than ``after`` is left in the inbox.
+        False when the lock is given back instead: it was no longer this store's, or an earlier
+        entry (another process's, or one whose clear failed) is still there and goes first.
+        Raises :class:`bot.errors.StorageError`, the lock still held (the caller gives it back:
+        :meth:`bot.storage.locks.ConversationLocks.release`)."""
+
+    @abstractmethod
     async def inbox_release(self, owner: str) -> int:
         """Give back every lease ``owner`` holds (a process stopping with turns unrun), so
         another process may claim those entries at once; returns how many."""

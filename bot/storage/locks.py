@@ -24,12 +24,15 @@ it answered, when the new holder ran it). ``tests/storage/test_fencing.py`` is i
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from abc import ABC, abstractmethod
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from bot.conversation import Conversation
 from bot.errors import StorageError
+from bot.storage._common import dump_context
 
 __all__ = ["ConversationLocks", "Held", "LeaseLost"]
 
@@ -51,6 +54,22 @@ class Held:
     key: str
     loaded: Conversation | None = None
     stale: bool = True
+    #: what the last turn under the lock committed, when that turn says nothing else changed
+    #: the conversation after (no after-commit work): :meth:`hand_on` starts the next from it
+    committed: Conversation | None = None
+
+    def hand_on(self) -> None:
+        """Ready for the conversation's next turn under this lock, without giving it back
+        (``InboxStore.inbox_pass``): ``loaded`` is what the last turn ``committed`` as a load
+        would read it back (its context through JSON), or, when it said nothing, ``stale``.
+        Nobody else wrote the conversation meanwhile: the lock was held throughout (and a
+        holder stopped past its lease has its next commit refused: :class:`LeaseLost`)."""
+        saved, self.committed = self.committed, None
+        if saved is None:
+            self.loaded, self.stale = None, True
+            return
+        context = json.loads(dump_context(saved.context))
+        self.loaded, self.stale = dataclasses.replace(saved, context=context), False
 
 
 class ConversationLocks(ABC):

@@ -378,6 +378,8 @@ class Queries:
     )
     inbox_pending: str = "SELECT count(*) FROM inbox"
     inbox_first: str = "SELECT min(id) FROM inbox WHERE key = ?"
+    #: the earliest entry of a conversation before a given one (key, id)
+    inbox_before: str = "SELECT min(id) FROM inbox WHERE key = ? AND id < ?"
 
     # the outbox
     outbox_pending: str = (

@@ -14,7 +14,7 @@ import pytest
 
 from bot.compose import compose
 from bot.engine.dispatch import Closing, Dispatcher, orphans, this_host
-from bot.errors import StorageError
+from bot.errors import LockTimeout, StorageError
 from bot.i18n import Catalogs
 from bot.messages import Inbound
 from bot.metrics import Metrics
@@ -393,6 +393,65 @@ async def test_an_older_entry_recovered_meanwhile_runs_before_the_waiting_one(
     await dispatcher.join()
     assert log == ["1", "2"]
     await dispatcher.close()
+
+
+class _Looking(SqliteStore):
+    """The real store, counting its looks at a conversation's inbox."""
+
+    looks = 0
+
+    async def inbox_first(self, key: str) -> int | None:
+        self.looks += 1
+        return await super().inbox_first(key)
+
+
+async def test_a_conversations_queued_messages_run_under_one_lock_handed_on(
+    tmp_path: Path,
+) -> None:
+    """Messages queued behind a running one (the customer writes faster than the bot answers)
+    run under the lock taken with the first, handed on: nobody else gets it in between, the
+    inbox is not asked whose turn it is, and it is given back with the last."""
+    store = _Looking(tmp_path / "ozbot.db")
+    await store.open()
+    other = SqliteStore(tmp_path / "ozbot.db")  # another process on the same file
+    await other.open()
+    gate = asyncio.Event()
+    ran: list[tuple[str, Held | None, bool]] = []
+    taken_between: list[bool] = []
+
+    async def handle(inbound: Inbound) -> None:
+        ran.append((inbound.text or "", None, False))
+
+    async def handle_held(inbound: Inbound, held: Held) -> None:
+        if inbound.text == "1":
+            await gate.wait()
+        else:
+            try:
+                async with other.lock(inbound.key, timeout=0.05):
+                    taken_between.append(True)
+            except LockTimeout:
+                taken_between.append(False)
+        ran.append((inbound.text or "", held, held.stale))
+
+    dispatcher = Dispatcher(handle, store, handle_held=handle_held)
+    try:
+        for text in ("1", "2", "3"):
+            assert await dispatcher.submit(msg("42", text, f"tg:{text}"))
+        await asyncio.sleep(0.02)
+        gate.set()
+        await asyncio.wait_for(dispatcher.join(), 5)
+        assert [text for text, _, _ in ran] == ["1", "2", "3"]
+        held = ran[0][1]
+        assert held is not None and all(each is held for _, each, _ in ran)
+        assert [stale for _, _, stale in ran] == [False, True, True]  # loaded again after
+        assert taken_between == [False, False] and store.looks == 0
+        assert await store.inbox_pending() == 0
+        async with other.lock("telegram:42", timeout=1):  # given back with the last
+            pass
+    finally:
+        await dispatcher.close()
+        await other.close()
+        await store.close()
 
 
 class _FlakyDone(SqliteStore):

@@ -18,9 +18,10 @@ from psycopg import sql
 import bot.storage.leases
 from bot.conversation import Conversation
 from bot.errors import LockTimeout
-from bot.messages import Inbound
+from bot.messages import Inbound, Reply
 from bot.storage.base import Store
 from bot.storage.locks import ConversationLocks
+from bot.storage.outbox import Outgoing
 from bot.storage.postgres import PostgresStore
 from tests.storage.conftest import Backend, conversation, line
 
@@ -311,6 +312,59 @@ async def test_no_lock_is_taken_with_an_entry_that_must_wait(
     assert await store.inbox_accept(message("alo", "tg:4"), OWNER, LEASE, lock=True) is None
     assert await store.inbox_pending() == 0
     async with other.lock("telegram:1", timeout=1):
+        pass
+
+
+async def test_a_lock_handed_on_to_the_next_entry_stays_held_in_between(
+    store: Store, backend: Backend
+) -> None:
+    first = await store.inbox_accept(message("oi", "tg:1"), OWNER, LEASE, lock=True)
+    second = await store.inbox_accept(message("quero net", "tg:2"), OWNER, LEASE, lock=True)
+    assert first is not None and first.held is not None
+    assert second is not None and (second.behind, second.held) == (True, None)
+    held = first.held
+    kept = Outgoing("t1", "telegram:1", "telegram", "1", (Reply("Olá!"),), OWNER, LEASE)
+    assert await store.commit_turn(telegram("1"), [line("oi")], "tg:1", kept)  # fenced by it
+
+    assert await store.inbox_pass(first.id, OWNER, "t1", held, second.id)
+    assert await store.inbox_pending() == 1  # the first is gone, with its replies
+    assert await store.outbox_pending("telegram:1") == []
+    other = backend.new_store()
+    await other.open()
+    with pytest.raises(LockTimeout):
+        async with other.lock("telegram:1", timeout=0.2):
+            pytest.fail("another process got a lock handed on to the next entry")
+    # the next turn commits under it, fenced as before, and gives it back with its entry
+    assert await store.commit_turn(telegram("1", "sales", "asked_address"), [line("x")], "tg:2")
+    await store.inbox_done(second.id, OWNER, held=held)
+    assert await store.inbox_pending() == 0
+    async with other.lock("telegram:1", timeout=1):
+        pass
+
+
+async def test_a_lock_is_not_handed_on_past_an_earlier_entry_or_once_given_back(
+    store: Store, backend: Backend
+) -> None:
+    first = await store.inbox_accept(message("oi", "tg:1"), OWNER, LEASE, lock=True)
+    assert first is not None and first.held is not None
+    # another process's entry between this one and the next
+    between = await store.inbox_accept(message("alo", "tg:2"), "host-b:22:bbbb", LEASE)
+    last = await store.inbox_accept(message("quero net", "tg:3"), OWNER, LEASE)
+    assert between is not None and last is not None
+    assert not await store.inbox_pass(first.id, OWNER, None, first.held, last.id)
+    assert await store.inbox_pending() == 2  # the first is gone all the same
+    other = backend.new_store()
+    await other.open()
+    async with other.lock("telegram:1", timeout=1):  # given back
+        pass
+
+    again = await store.inbox_accept(message("oi?", "tg:4", contact="2"), OWNER, LEASE, lock=True)
+    later = await store.inbox_accept(message("e ai", "tg:5", contact="2"), OWNER, LEASE)
+    assert again is not None and again.held is not None and later is not None
+    await store.release(again.held)  # (its turn lost it)
+    assert not await store.inbox_pass(again.id, OWNER, None, again.held, later.id)
+    assert await store.inbox_pending() == 3
+    async with other.lock("telegram:2", timeout=1):
         pass
 
 

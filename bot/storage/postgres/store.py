@@ -181,6 +181,17 @@ _INBOX_DONE = (
     + " DELETE FROM inbox WHERE id = %(id)s AND claimed_by = %(owner)s"
     " AND EXISTS (SELECT done FROM quick)"
 )
+# inbox_done keeping the lock for the conversation's next entry here: what is left before that
+# one (the snapshot still shows the entry deleted, hence NOT IN; one not deleted, claimed by
+# another process since, counts as left).
+_INBOX_HAND_ON = (
+    "WITH quick AS (SELECT set_config('synchronous_commit', 'off', true) AS done),"
+    " sent AS (DELETE FROM outbox WHERE token = %(sent)s::text),"
+    " gone AS (DELETE FROM inbox WHERE id = %(id)s AND claimed_by = %(owner)s"
+    " AND EXISTS (SELECT done FROM quick) RETURNING id)"
+    " SELECT min(id) FROM inbox WHERE key = %(key)s::text AND id < %(after)s"
+    " AND id NOT IN (SELECT id FROM gone)"
+)
 # A provider id a turn already committed is skipped (its inbox row is gone by then).
 _INBOX_ENTRY = """
 INSERT INTO inbox (key, provider_id, message, received_at, claimed_by, claimed_until)
@@ -461,6 +472,19 @@ class PostgresStore(SqlStore):
         finally:
             if held is not None:
                 self._locks.given_back(held)
+
+    async def inbox_pass(
+        self, entry_id: int, owner: str, sent: str | None, held: Held, after: int
+    ) -> bool:
+        if not self._locks.holds(held):  # given back already (its turn lost it)
+            await self.inbox_done(entry_id, owner, sent)
+            return False
+        params = {"sent": sent, "id": entry_id, "owner": owner, "key": held.key, "after": after}
+        found = await self._fetch("finishing an inbox entry", _INBOX_HAND_ON, params)
+        if found and found[0][0] is None:
+            return True
+        await self.release(held)
+        return False
 
     async def inbox_accept(
         self, inbound: Inbound, owner: str, lease: float, *, lock: bool = False

@@ -386,6 +386,28 @@ class SqliteStore(SqlStore):
             raise
         self._locks.given_back(held)
 
+    async def inbox_pass(
+        self, entry_id: int, owner: str, sent: str | None, held: Held, after: int
+    ) -> bool:
+        if not self._locks.holds(held):  # given back already (its turn lost it)
+            await self.inbox_done(entry_id, owner, sent)
+            return False
+        earlier: list[int | None] = []
+
+        def finish(db: Db) -> None:
+            if sent is not None:
+                db.execute(SQLITE.outbox_sent, (sent,))
+            db.execute(SQLITE.inbox_done, (entry_id, owner))
+            found = db.execute(SQLITE.inbox_before, (held.key, after)).fetchone()
+            earlier.append(None if found is None else found[0])
+
+        # a later write, as inbox_done's: the lock stays held whatever happens here
+        await self._connection.later("finishing an inbox entry", finish)
+        if earlier and earlier[0] is None:
+            return True
+        await self.release(held)
+        return False
+
     async def inbox_claim(
         self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()
     ) -> list[InboxEntry]:
