@@ -42,7 +42,10 @@ that clears the entry keeps it and says whether anything earlier than the next e
 the last one committed (:meth:`bot.storage.locks.Held.hand_on`; loaded again when that turn
 had work after its commit): a release, a look at the inbox, a take and a load fewer (four
 round trips on PostgreSQL). When something earlier is left (another process's entry) the lock
-goes back and the next turn waits for its turn as usual.
+goes back and the next turn waits for its turn as usual: its looks at the inbox take the lock
+in the same statement once it is its turn (``InboxStore.inbox_ready``), so a conversation whose
+messages alternate between processes runs each turn under a lock taken with a look, in the
+usual three round trips and its looks.
 
 An entry leaves the inbox after its turn. A process dying between the turn's commit and that
 leaves it to be run again, and the engine skips it (it records the provider id with the turn),
@@ -272,8 +275,10 @@ class Dispatcher:
         try:
             while queue:
                 job = queue[0]  # stays queued while running: later ones go after it
-                if job.behind and not await self._its_turn(key, job):
-                    continue  # an earlier entry of ours came in meanwhile: it goes first
+                if job.behind:
+                    if not await self._its_turn(key, job):
+                        continue  # an earlier entry of ours came in meanwhile: it goes first
+                    job = queue[0]  # (with the lock, when its last look took it)
                 self._running.add(key)
                 self._metrics.queued.dec()
                 async with self._slots:
@@ -315,10 +320,13 @@ class Dispatcher:
         queue, pause = self._queues[key], _WAIT_FIRST
         while queue[0] is job:
             try:
-                first = await self._inbox.inbox_first(key)
+                first, held = await self._look(key, job)
             except StorageError as exc:
                 log.warning("could not read the inbox of conversation %s: %s", ref(key), exc)
             else:
+                if held is not None:
+                    queue[0] = replace(job, behind=False, held=held)
+                    return True
                 if first is None or first >= job.entry:
                     return True
                 if first in self._uncleared:  # ours, done: clear it and look again
@@ -361,6 +369,14 @@ class Dispatcher:
         held.hand_on()  # from what the last turn committed, or loaded again
         queue[1] = replace(after, behind=False, held=held)
         return True
+
+    async def _look(self, key: str, job: _Job) -> tuple[int | None, Held | None]:
+        """The conversation's earliest entry in the inbox, and, when that is ``job``'s and the
+        lock was free, the lock taken for it in the same statement (with the conversation
+        read, as ``submit`` takes it)."""
+        if self._handle_held is None or job.held is not None:
+            return await self._inbox.inbox_first(key), None
+        return await self._inbox.inbox_ready(key, job.entry, job.inbound.provider_id)
 
     async def _finish(self, job: _Job, sent: str | None = None) -> None:
         await self._clear(job.entry, job.inbound.key, sent, job.held)

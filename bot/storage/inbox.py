@@ -116,6 +116,17 @@ class InboxStore(ABC):
         A turn runs when its entry is that one."""
 
     @abstractmethod
+    async def inbox_ready(
+        self, key: str, entry_id: int, provider_id: str | None
+    ) -> tuple[int | None, Held | None]:
+        """:meth:`inbox_first`, and when that is ``entry_id`` (or none: its turn may run), in
+        the same statement, the conversation's lock for its turn when nobody holds it (here
+        or elsewhere), with the conversation read, as ``inbox_accept(..., lock=True)`` takes
+        it; ``loaded`` is trusted (``stale`` False) only when the message (``provider_id``) is
+        not committed yet: taken over from a stopped process, its turn may have run. Whoever
+        gets the lock gives it back, as with inbox_accept's."""
+
+    @abstractmethod
     async def inbox_claim(
         self, owner: str, lease: float, limit: int, *, orphans: Sequence[str] = ()
     ) -> list[InboxEntry]:

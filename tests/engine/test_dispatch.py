@@ -373,6 +373,40 @@ async def test_a_message_taken_by_another_process_waits_for_the_earlier_one(
     await second.close()
 
 
+async def test_a_message_waiting_for_another_process_runs_under_the_lock_its_look_took(
+    store: SqliteStore,
+) -> None:
+    """The second process's message waits for the first one's turn, and the look at the inbox
+    that finds it first takes the conversation's lock too: its turn runs under it."""
+    log: list[tuple[str, bool]] = []
+    gate = asyncio.Event()
+
+    async def handle(inbound: Inbound) -> None:
+        log.append((inbound.text or "", False))
+
+    async def held_slow(inbound: Inbound, held: Held) -> None:
+        await gate.wait()
+        log.append((inbound.text or "", True))
+
+    async def held_fast(inbound: Inbound, held: Held) -> None:
+        log.append((inbound.text or "", True))
+
+    first = Dispatcher(handle, store, handle_held=held_slow)
+    second = Dispatcher(handle, store, handle_held=held_fast)
+    assert await first.submit(msg("42", "1", "tg:1"))
+    assert await second.submit(msg("42", "2", "tg:2"))
+    await asyncio.sleep(0.05)
+    gate.set()
+    await asyncio.wait_for(first.join(), 5)
+    await asyncio.wait_for(second.join(), 5)
+    assert log == [("1", True), ("2", True)]
+    assert await store.inbox_pending() == 0
+    async with store.lock("telegram:42", timeout=1):
+        pass
+    await first.close()
+    await second.close()
+
+
 async def test_an_older_entry_recovered_meanwhile_runs_before_the_waiting_one(
     store: SqliteStore,
 ) -> None:

@@ -368,6 +368,48 @@ async def test_a_lock_is_not_handed_on_past_an_earlier_entry_or_once_given_back(
         pass
 
 
+async def test_a_waiting_entry_takes_the_lock_with_the_look_that_finds_it_first(
+    store: Store, backend: Backend
+) -> None:
+    saved = telegram("1", "sales", "asked_address", nome="zé")
+    async with store.lock("telegram:1"):
+        assert await store.commit_turn(saved, [line("quero net")], "tg:0")
+    other = backend.new_store()  # another process, running the conversation's earlier entry
+    await other.open()
+    earlier = await other.inbox_accept(message("oi", "tg:1"), "host-b:22:bbbb", LEASE, lock=True)
+    waiting = await store.inbox_accept(message("rua das flores 12", "tg:2"), OWNER, LEASE)
+    assert earlier is not None and earlier.held is not None
+    assert waiting is not None and waiting.behind
+    assert await store.inbox_ready("telegram:1", waiting.id, "tg:2") == (earlier.id, None)
+    await other.inbox_done(earlier.id, "host-b:22:bbbb", held=earlier.held)
+
+    first, held = await store.inbox_ready("telegram:1", waiting.id, "tg:2")
+    assert first == waiting.id and held is not None and not held.stale
+    assert held.loaded is not None and held.loaded.context == saved.context
+    with pytest.raises(LockTimeout):
+        async with other.lock("telegram:1", timeout=0.2):
+            pytest.fail("another process got a lock taken with a look at the inbox")
+    await store.inbox_done(waiting.id, OWNER, held=held)
+    async with other.lock("telegram:1", timeout=1):
+        pass
+
+
+async def test_a_look_takes_no_lock_held_elsewhere_and_trusts_no_committed_message(
+    store: Store, backend: Backend
+) -> None:
+    waiting = await store.inbox_accept(message("oi", "tg:1"), OWNER, LEASE)
+    assert waiting is not None
+    other = backend.new_store()
+    await other.open()
+    async with other.lock("telegram:1"):
+        assert await store.inbox_ready("telegram:1", waiting.id, "tg:1") == (waiting.id, None)
+        # its turn ran elsewhere meanwhile (a stopped process's entry taken over)
+        assert await other.commit_turn(telegram("1"), [line("oi")], "tg:1")
+    first, held = await store.inbox_ready("telegram:1", waiting.id, "tg:1")
+    assert first == waiting.id and held is not None and held.stale  # the turn looks again
+    await store.inbox_done(waiting.id, OWNER, held=held)
+
+
 async def test_a_lock_taken_with_an_entry_can_be_given_back_alone(
     store: Store, backend: Backend
 ) -> None:

@@ -239,6 +239,38 @@ LEFT JOIN conversations AS c ON c.key = %(key)s::text AND took.turn IS NOT NULL
 """
 )
 
+# A waiting entry's look at its conversation's inbox, taking the lock when the entry is the
+# earliest, as _INBOX_ACCEPT_LOCKED takes it (and judging what it read the same way); what it
+# read is trusted only while the message is not committed yet (a stopped process's turn may
+# have run it after the entry was taken over).
+_INBOX_READY = (
+    "WITH first AS (SELECT min(id) AS id FROM inbox WHERE key = %(key)s::text"  # noqa: S608
+    """), before AS (
+    SELECT turn FROM locks WHERE key = %(key)s::text
+), took AS (
+    INSERT INTO locks (key, owner, expires_at)
+    SELECT %(key)s::text, %(lock_owner)s::text, """
+    + SERVER_NOW
+    + """ + %(lock_lease)s::double precision
+    FROM first WHERE first.id IS NULL OR first.id >= %(entry)s
+    ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
+        turn = locks.turn + 1
+    WHERE locks.expires_at < """
+    + SERVER_NOW
+    + """ OR locks.owner = excluded.owner
+    RETURNING turn, xmax = 0 AS inserted
+)
+SELECT first.id, took.turn,
+    CASE WHEN took.inserted THEN NOT EXISTS (SELECT FROM before)
+        ELSE coalesce(took.turn = (SELECT turn FROM before) + 1, false) END
+    AND NOT EXISTS (SELECT FROM processed_messages WHERE provider_id = %(provider_id)s::text), """
+    + ", ".join(f"c.{name}" for name in _CONVERSATION_PARAMS)
+    + """
+FROM first LEFT JOIN took ON true
+LEFT JOIN conversations AS c ON c.key = %(key)s::text AND took.turn IS NOT NULL
+"""
+)
+
 # Entries whose lease ran out (or was given back), oldest first, unless an earlier entry of the
 # same conversation is under a live lease (it must run first). SKIP LOCKED passes over rows
 # another statement is finishing or renewing instead of waiting for them.
@@ -472,6 +504,32 @@ class PostgresStore(SqlStore):
         finally:
             if held is not None:
                 self._locks.given_back(held)
+
+    async def inbox_ready(
+        self, key: str, entry_id: int, provider_id: str | None
+    ) -> tuple[int | None, Held | None]:
+        if not await self._locks.reserve(key):  # held here: its turn takes it, waiting
+            return await self.inbox_first(key), None
+        params = {
+            "key": key,
+            "entry": entry_id,
+            "provider_id": provider_id,
+            "lock_owner": self._locks.owner,
+            "lock_lease": self._locks.lease,
+        }
+        since = time.monotonic()
+        try:
+            [row] = await self._fetch("reading an inbox", _INBOX_READY, params)
+        except BaseException as exc:
+            self._locks.not_taken(key, cancelled=isinstance(exc, asyncio.CancelledError))
+            raise
+        first = None if row[0] is None else int(row[0])
+        if row[1] is None:
+            self._locks.not_taken(key)
+            return first, None
+        fresh = bool(row[2])
+        loaded = conversation(row[3:]) if fresh and row[3] is not None else None
+        return first, self._locks.taken(Held(key, loaded, stale=not fresh), int(row[1]), since)
 
     async def inbox_pass(
         self, entry_id: int, owner: str, sent: str | None, held: Held, after: int

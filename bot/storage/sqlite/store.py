@@ -386,6 +386,38 @@ class SqliteStore(SqlStore):
             raise
         self._locks.given_back(held)
 
+    async def inbox_ready(
+        self, key: str, entry_id: int, provider_id: str | None
+    ) -> tuple[int | None, Held | None]:
+        if not await self._locks.reserve(key):  # held here: its turn takes it, waiting
+            return await self.inbox_first(key), None
+        wall, since = time.time(), time.monotonic()  # leases are compared across processes
+        take = (key, self._locks.owner, wall + self._locks.lease, wall, "")
+
+        def ready(db: Db) -> tuple[int | None, int | None, bool, Row | None]:
+            found = db.execute(SQLITE.inbox_first, (key,)).fetchone()
+            first = None if found is None or found[0] is None else int(found[0])
+            if first is not None and first < entry_id:
+                return first, None, False, None
+            took = db.execute(TAKE_LEASE, take).fetchall()
+            if not took:
+                return first, None, False, None
+            # inside the write transaction that took the lease: nobody changes it meanwhile
+            row = db.execute(SQLITE.seen_and_load, (provider_id, key)).fetchone()
+            return first, int(took[0][0]), bool(row[0]), row
+
+        try:
+            first, turn, seen, row = await self._connection.write("reading an inbox", ready)
+        except BaseException as exc:
+            self._locks.not_taken(key, cancelled=isinstance(exc, asyncio.CancelledError))
+            raise
+        if turn is None:
+            self._locks.not_taken(key)
+            return first, None
+        loaded = conversation(row[1:]) if row is not None and row[1] is not None else None
+        held = Held(key, None if seen else loaded, stale=seen)
+        return first, self._locks.taken(held, turn, since)
+
     async def inbox_pass(
         self, entry_id: int, owner: str, sent: str | None, held: Held, after: int
     ) -> bool:
