@@ -248,10 +248,6 @@ _WEAK_MARKERS = re.compile(
 _FULL_NAME = 2  # words
 _SURNAME = 3  # letters, at least, of a surname that is also a word
 _MAX_NAME_WORDS = 5
-#: a name said as the last clause of a message, after what else the customer says: "ta bom, é
-#: marina castro", "o atendente falou q era so mandar o nome, eh fernanda lima". Only the last
-#: clause, only names to its end: "é isso", "e o de 300", "é na rua x 100" are no names
-_LAST_CLAUSE_NAME = re.compile(r"(?:^|[,.;!]\s*)(é|eh|e)\s+(?=[^,.;!?]*[.!]*\s*$)", re.IGNORECASE)
 
 
 def _stripped(text: str) -> tuple[int, int]:
@@ -441,19 +437,40 @@ def proper_case(name: str) -> str:
     return " ".join(out)
 
 
-def _name_word(word: str, common: Collection[str]) -> bool:
+#: the particles that join a surname to the name before it: the word after one is a name's
+#: even when customers also use it for something else ("Maria das Graças", "de Sá", "da Luz",
+#: "dos Anjos"); "e" and "y" join whole surnames and license nothing
+_JOINING = NAME_PARTICLES - {"e", "y"}
+#: words of a name, particles included: "Maria das Graças de Sá e Souza" is seven, four of them
+#: its own (at most :data:`_MAX_NAME_WORDS`)
+_MAX_NAME_PARTS = 9
+
+
+def _name_word(word: str, common: Collection[str], before: str = "") -> bool:
+    """Whether ``word`` may be part of a name, ``before`` the word it follows in it ("" for the
+    first). After the first, a word customers also use is a surname when a particle joins it
+    ("das Graças") or when it is written as one, capital and accent ("Ana Lé", "Luiz Sá")."""
     folded = fold(word)
     if folded in NAME_PARTICLES:
         return True
-    return bool(_NAME_WORD.match(word)) and len(folded) >= 2 and folded not in common
+    if not _NAME_WORD.match(word) or len(folded) < 2:
+        return False
+    if folded not in common or fold(before) in _JOINING:
+        return True
+    return bool(before) and word[0].isupper() and word[1:].islower() and word.lower() != folded
+
+
+def _too_long(words: Sequence[str]) -> bool:
+    own = [w for w in words if fold(w) not in NAME_PARTICLES]
+    return len(own) > _MAX_NAME_WORDS or len(words) > _MAX_NAME_PARTS
 
 
 def _name_words(words: Sequence[str], common: Collection[str]) -> bool:
-    if not words or len(words) > _MAX_NAME_WORDS:
+    if not words or _too_long(words):
         return False
     if fold(words[0]) in NAME_PARTICLES or fold(words[-1]) in NAME_PARTICLES:
         return False
-    return all(_name_word(w, common) for w in words)
+    return all(_name_word(w, common, words[i - 1] if i else "") for i, w in enumerate(words))
 
 
 def looks_like_name(text: str, common: Collection[str]) -> bool:
@@ -494,20 +511,60 @@ def looks_like_full_name(text: str, common: Collection[str]) -> bool:
     )
 
 
+#: what introduces the name of the person the service goes in, said so at the name prompt:
+#: "coloca no nome dela: Rosângela Lima", "no nome da minha mãe, ...", "em nome de ...", "nome
+#: dele: ...", "o titular vai ser ...", "put it under my wife's name, ...", "in the name of ...",
+#: "the account holder is ...", "a nombre de mi madre, ...", "el titular es ..."
+_WHOSE_NAME = re.compile(
+    r"(?:\b(?:n[oa]|em)\s+nome\s+(?:dela|dele|d[aoe]s?\s+(?:minhas?|meus?|nossas?|nossos?)\s+\w+"
+    r"|d[aoe])"
+    r"|\bnome\s+(?:completo\s+)?(?:dela|dele|d[ao]\s+(?:minha\s+|meu\s+)?\w+)(?=\s*:)"
+    r"|\btitular(?:\s+d[aoe]l?\s+(?:conta|contrato|plano|cuenta|servi[cç]o))?"
+    r"(?=\s*:|\s+(?:vai\s+ser|va\s+a\s+ser|ser[aá]|[eé]|eh|es|fica)\b)"
+    r"(?:\s+(?:vai\s+ser|va\s+a\s+ser|ser[aá]|[eé]|eh|es|fica)\b)?"
+    r"|\b(?:under|in)\s+(?:(?:my|her|his|our)\s+(?:\w+['’]s\s+)?|the\s+)name(?:\s+of)?"
+    r"|\b(?:account\s+)?holder(?=\s*:|\s+(?:will\s+be|is|should\s+be)\b)"
+    r"(?:\s+(?:will\s+be|is|should\s+be)\b)?"
+    r"|\ba\s+nombre\s+(?:de\s+(?:mis?|sus?|nuestras?|nuestros?)\s+\w+|del?))"
+    r"(?:\s*[:,\-–]\s*|\s+)"
+    r"(?:(?:que\s+(?:e|é|eh|se\s+chama|se\s+llama)|who\s+is)\s+)?",
+    re.IGNORECASE,
+)
+#: what a correction puts between the marker and the name: "my name is actually ...", "meu nome
+#: é na verdade ...", "mi nombre es en realidad ..."
+_ACTUALLY = re.compile(
+    r"(?:actually|really|na\s+verdade|na\s+real|en\s+realidad|realmente|de\s+verdad)\b[\s,:]*",
+    re.IGNORECASE,
+)
+
+
+def _marker(text: str) -> re.Match[str] | None:
+    found = [m for m in (_NAME_MARKERS.search(text), _WHOSE_NAME.search(text)) if m is not None]
+    return min(found, key=lambda m: m.start()) if found else None
+
+
 def named(text: str, common: Collection[str]) -> Entity | None:
     """A name introduced as one: "meu nome é Maria Souza", "sou a Fernanda", "aqui é o Jorge",
-    "my name is Mary Smith", "me llamo Juan", in proper case. The name ends where a word that is
-    no name begins ("meu nome é maria souza e meu cpf é ...")."""
-    marker = _NAME_MARKERS.search(text)
+    "my name is Mary Smith", "me llamo Juan", "coloca no nome dela: Rosângela Lima", "a nombre
+    de mi madre, Rosa Pérez", in proper case. The name ends where a word that is no name begins
+    ("meu nome é maria souza e meu cpf é ..."); its particles and the surnames they join are
+    kept ("Maria das Graças de Sá e Souza")."""
+    marker = _marker(text)
     weak = marker is None
     if weak:
         marker = _WEAK_MARKERS.search(text)
     if marker is None:
         return _last_clause_name(text, common) or _courteous_name(text, common)
+    at = marker.end()
+    actually = _ACTUALLY.match(text, at)
+    at = actually.end() if actually else at
     taken: list[re.Match[str]] = []
-    for m in re.finditer(r"\S+", text[marker.end() :]):
+    for m in re.finditer(r"\S+", text[at:]):
         word = m.group().rstrip(",.;!")
-        if not word or not _name_word(word, common) or len(taken) == _MAX_NAME_WORDS:
+        before = taken[-1].group() if taken else ""
+        if not word or not _name_word(word, common, before):
+            break
+        if _too_long([t.group() for t in taken] + [word]):
             break
         taken.append(m)
         if word != m.group():  # punctuation ends the name
@@ -518,8 +575,8 @@ def named(text: str, common: Collection[str]) -> Entity | None:
         return None
     if weak and len(taken) < _FULL_NAME:
         return _last_clause_name(text, common) or _courteous_name(text, common)
-    start = marker.end() + taken[0].start()
-    end = marker.end() + taken[-1].start() + len(taken[-1].group().rstrip(",.;!"))
+    start = at + taken[0].start()
+    end = at + taken[-1].start() + len(taken[-1].group().rstrip(",.;!"))
     return Entity(K.PERSON_NAME, proper_case(text[start:end]), start, end)
 
 
@@ -559,17 +616,32 @@ def _courteous_name(text: str, common: Collection[str]) -> Entity | None:
     return Entity(K.PERSON_NAME, proper_case(text[start:end]), start, end)
 
 
+#: a name said as the last clause of a message, after what else the customer says: "ta bom, é
+#: marina castro", "o atendente falou q era so mandar o nome, eh fernanda lima", a correction
+#: "nao, na verdade é jorge luis", "me equivoqué, es Jorge Luis Bórquez". Only the last clause,
+#: only names to its end: "é isso", "e o de 300", "é na rua x 100" are no names
+_LAST_CLAUSE = re.compile(
+    r"(?:^|[,.;!]\s*)(?:(?:na\s+verdade|na\s+real|en\s+realidad|pensando\s+bem|"
+    r"pens[aá]ndolo\s+bien)\s*,?\s*)?(é|eh|e|es)\s+(?=[^,.;!?]*[.!]*\s*$)",
+    re.IGNORECASE,
+)
+#: the clause words that are also "and" (pt "e" unaccented) or plain talk (es "es"): two words
+#: of a name at least after them
+_AMBIGUOUS_LEADS = frozenset({"e", "es"})
+
+
 def _last_clause_name(text: str, common: Collection[str]) -> Entity | None:
     """ "ta bom, é marina castro": the name the last clause gives, when it is nothing but a name
-    (an unaccented "e" is also "and": two words at least there)."""
+    (an unaccented "e" is also "and", "es" the Spanish "is": two words at least there)."""
     if "?" in text:
         return None
-    clauses = list(_LAST_CLAUSE_NAME.finditer(text))
+    clauses = list(_LAST_CLAUSE.finditer(text))
     if not clauses:
         return None
     clause = clauses[-1]
     start, end = clause.end(), len(text.rstrip(" \t\n.!"))
     words = text[start:end].split()
-    if not _name_words(words, common) or (clause.group(1).casefold() == "e" and len(words) < 2):
+    lead = clause.group(1).casefold()
+    if not _name_words(words, common) or (lead in _AMBIGUOUS_LEADS and len(words) < 2):
         return None
     return Entity(K.PERSON_NAME, proper_case(text[start:end]), start, end)
