@@ -102,7 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
 
-    streets = [s.name for s in Gazetteer.from_file().streets]
+    streets = Gazetteer.from_file().street_names()
     start = time.perf_counter()
     nlu = EmbeddedUnderstander(known_streets=streets)
     ready = time.perf_counter() - start

@@ -268,11 +268,11 @@ async def compose(
 
 
 def _street_names(geocoder: Geocoder) -> list[str]:
-    """The streets an offline gazetteer knows, so "vcs atendem na rui barbosa 1200?" finds
-    the street without its "rua"; another geocoder knows no list (the rules still find "rua
-    x 123")."""
+    """The streets an offline gazetteer knows, names and aliases, so "vcs atendem na rui
+    barbosa 1200?" finds the street without its "rua" ("na beira mar norte 2300" by its
+    alias); another geocoder knows no list (the rules still find "rua x 123")."""
     if isinstance(geocoder, GazetteerGeocoder):
-        return [street.name for street in geocoder.gazetteer.streets]
+        return geocoder.gazetteer.street_names()
     return []
 
 

@@ -90,6 +90,13 @@ ABBREVIATIONS = {
 STREET_TYPES = frozenset(
     {"rua", "avenida", "travessa", "alameda", "rodovia", "estrada", "praca", "servidao", "largo"}
 )
+# What a street's name honours, not what people call it by: "Governador Irineu Bornhausen" is
+# "a Bornhausen", "Madre Benvenuta" "a Benvenuta" (folded, expanded).
+TITLES = frozenset(
+    {"governador", "deputado", "desembargador", "presidente", "doutor", "professor",
+     "professora", "senador", "coronel", "general", "marechal", "almirante", "capitao",
+     "tenente", "engenheiro", "padre", "frei", "madre", "dom", "prefeito", "vereador"}
+)  # fmt: skip
 # Words that carry no street identity: articles, "número", "cep", house-number markers.
 STOPWORDS = frozenset(
     {"de", "da", "do", "das", "dos", "e", "numero", "num", "nro", "no", "cep", "bairro", "em"}
@@ -104,6 +111,12 @@ def default_street_file() -> Path:
 
 def _words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
+
+
+def _spellings(street: Street) -> Iterable[str]:
+    for name in (street.name, *street.aliases):
+        yield name
+        yield re.sub(r"(?<=\w)-(?=\w)", "", name)
 
 
 def _expand(words: Iterable[str]) -> list[str]:
@@ -213,15 +226,24 @@ class Gazetteer:
 
     def __init__(self, streets: Sequence[Street]) -> None:
         self.streets = tuple(streets)
-        # per street: the expanded, stopword-free word lists of its name and aliases
+        # per street: the expanded, stopword-free word lists of its name and aliases, those
+        # with a hyphen also glued ("Beira-Mar Norte" is typed "beira mar" and "beiramar")
         self._names = [
-            [[w for w in _expand(_words(n)) if w not in STOPWORDS] for n in (s.name, *s.aliases)]
+            [
+                [w for w in _expand(_words(n)) if w not in STOPWORDS]
+                for n in dict.fromkeys(_spellings(s))
+            ]
             for s in self.streets
         ]
         self._places = [
             {w for w in _words(f"{s.neighbourhood} {s.city} {s.state}") if w not in STOPWORDS}
             for s in self.streets
         ]
+
+    def street_names(self) -> list[str]:
+        """Every street's name and aliases, as the file spells them: what the understander
+        finds in free text (:class:`bot.nlu.streets.StreetIndex`)."""
+        return [n for s in self.streets for n in (s.name, *s.aliases)]
 
     @classmethod
     def from_file(cls, path: Path | None = None) -> Gazetteer:
@@ -302,18 +324,20 @@ class Gazetteer:
     def _name_score(
         name: list[str], content: list[str], query_types: set[str], places: set[str]
     ) -> float:
-        core = [w for w in name if w not in STREET_TYPES]
+        words = [w for w in name if w not in STREET_TYPES]
+        # a street is named by its distinctive words, its titles aside ("a Bornhausen"): all of
+        # them, or most of a long name
+        core = [w for w in words if w not in TITLES] or words
         if not core or not content:
             return 0.0
         matched = [w for w in core if any(_similar(w, q) for q in content)]
-        # a street is named by its distinctive words: all of them, or most of a long name
         if not matched or len(matched) / len(core) < 0.5:
             return 0.0
         if all(len(w) <= 2 for w in matched):
             return 0.0
         score = len(matched) / len(core)
         explained = [
-            q for q in content if any(_similar(w, q) for w in core) or q in places or q.isdigit()
+            q for q in content if any(_similar(w, q) for w in words) or q in places or q.isdigit()
         ]
         if len(matched) < len(core) and len(explained) < len(content):
             # part of the name plus words it does not explain is another street

@@ -145,7 +145,7 @@ def _parse(args: argparse.Namespace) -> int:
     if args.streets:
         from bot.geo.gazetteer import Gazetteer
 
-        streets = [s.name for s in Gazetteer.from_file().streets]
+        streets = Gazetteer.from_file().street_names()
     nlu = EmbeddedUnderstander(known_streets=streets)
     understood = nlu.read(
         args.text,
