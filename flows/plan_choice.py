@@ -17,6 +17,7 @@ from bot.engine import Services, Turn
 from bot.engine.services import PlanOffer
 from bot.messages import Button
 from bot.nlu.base import EntityKind
+from bot.nlu.entities import overlaps, put_off
 from bot.validation import fold
 
 __all__ = [
@@ -82,10 +83,12 @@ def _by_speed(plans: Sequence[PlanOffer], speed: int) -> PlanOffer | None:
 
 
 def _unwanted(text: str, start: int, end: int) -> bool:
-    """Whether what ``text[start:end]`` names is given up: "nao quero o de 300", "cancela o de
-    1 giga", "o mais barato nao"."""
+    """Whether what ``text[start:end]`` names is given up ("nao quero o de 300", "cancela o de
+    1 giga", "o mais barato nao") or put off ("talvez eu mude pro mais rapido depois")."""
     return bool(
-        _UNWANTED.search(text[max(0, start - _BEFORE) : start]) or _NOT_AFTER.match(text, end)
+        _UNWANTED.search(text[max(0, start - _BEFORE) : start])
+        or _NOT_AFTER.match(text, end)
+        or overlaps(start, end, put_off(text))  # "talvez eu mude pro de 500 depois": not now
     )
 
 

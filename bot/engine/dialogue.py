@@ -49,6 +49,7 @@ from bot.engine.routing import (
 from bot.engine.services import Services
 from bot.engine.wording import asks_options, looks_like_question, meant_part, thanks
 from bot.messages import Button, Inbound, Reply
+from bot.nlu.answers import denial
 from bot.nlu.base import EntityKind, Expect, Option, Understanding
 from bot.ozmap.sales import reservations
 
@@ -190,9 +191,10 @@ class Dialogue:
         self, text: str, understood: Understanding, expects: Expect, conversation: Conversation
     ) -> Understanding:
         """What a message means when it declines one request to make another ("nao quero
-        cancelar, so queria saber se tem multa"): the reading of the part meant, its facts'
-        places in the whole text; the whole's reading otherwise."""
-        part = meant_part(text)
+        cancelar, so queria saber se tem multa"), or says nothing is wrong on the way to what it
+        asks ("minha internet nao ta caindo nao, quero saber o preco"): the reading of the part
+        meant, its facts' places in the whole text; the whole's reading otherwise."""
+        part = meant_part(text) or _beside_denial(text)
         understander = self._services.understander
         if part is None or understander is None:
             return understood
@@ -493,6 +495,16 @@ class Dialogue:
             Button("yes", t("repair.button.leave")),
             Button("no", t("repair.button.stay")),
         )
+
+
+def _beside_denial(text: str) -> tuple[int, str] | None:
+    """Where what a message asks starts, and that part, beside a clause that says the service is
+    fine or declines a request by name (:func:`bot.nlu.answers.denial`); None without one."""
+    span = denial(text)
+    if span is None:
+        return None
+    at, to = span
+    return (to, text[to:]) if at == 0 else (0, text[:at])
 
 
 def _flow_data(context: dict[str, object]) -> dict[str, object]:

@@ -26,6 +26,7 @@ in a row it offers a person).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -33,9 +34,10 @@ from bot.engine import wording
 from bot.engine.routing import INTENT_PREFIX, Intent, Move, Route, normalize
 from bot.engine.wording import asks_options, looks_like_question
 from bot.messages import Inbound
-from bot.nlu.answers import refused_person
+from bot.nlu.answers import names_erasure, refused_person
 from bot.nlu.base import EntityKind, Expect, Understanding
 from bot.nlu.entities import changes_plan
+from bot.nlu.text import fold
 
 __all__ = [
     "CLEAR",
@@ -205,6 +207,45 @@ def _without_person(
     return dataclasses.replace(u, intent=intent, confidence=score, ranking=ranking)
 
 
+#: the understander's intent for a request to erase the customer's data, and the one it is
+#: read as where the message names nothing to erase
+ERASE = "erase_data"
+_LET_GO = "stop"
+
+
+def _without_unnamed_erasure(u: Understanding, text: str) -> Understanding:
+    """``u`` with an erasure the message does not name ("pode esquecer", "esquece", "forget
+    it": see :func:`bot.nlu.answers.names_erasure`) read as what it is, letting something go:
+    a stop, scored with both readings (whichever the classifier leant to, they are one)."""
+    scores = dict(u.ranking)
+    if ERASE not in scores or names_erasure(text):
+        return u
+    scores[_LET_GO] = scores.get(_LET_GO, 0.0) + scores.pop(ERASE)
+    ranking = tuple(sorted(scores.items(), key=lambda item: -item[1]))
+    if u.intent not in (ERASE, None) and u.intent == ranking[0][0]:
+        return dataclasses.replace(u, ranking=ranking)
+    best, score = ranking[0]
+    intent = best if score >= _FLOOR else None
+    return dataclasses.replace(u, intent=intent, confidence=score, ranking=ranking)
+
+
+#: what names a plan by its rank ("o mais barato", "the fastest", "el mas rapido"), folded
+_RANKED = re.compile(
+    r"\bmais (?:barat[oa]|em conta|rapid[oa]|veloz)\b|\bmenor preco\b|\bmaior velocidade\b|"
+    r"\b(?:cheapest|fastest)\b|\bmas (?:barat[oa]|rapid[oa])\b"
+)
+
+
+def _names_a_choice(u: Understanding, message: Inbound) -> bool:
+    """Whether the message names something to choose by: a plan, an option, a number, a rank
+    ("o mais barato"); "so quero saber o preco" where the plans are listed names none (it asks
+    the price)."""
+    text = message.text or ""
+    if u.first(K.PLAN) is not None or u.first(K.OPTION) is not None:
+        return True
+    return any(ch.isdigit() for ch in text) or bool(_RANKED.search(fold(text)))
+
+
 def _gives_a_place(u: Understanding, expects: Expect, text: str | None) -> bool:
     """Whether the message starts with the place asked for, a street or a CEP (a code is no
     place): what follows it is why ("rua x 900, a internet q eu tenho hj ta horrivel"); a
@@ -294,6 +335,7 @@ def decide(
         return go(Move.STEP)
 
     u = _without_person(u, message.text or "", where, intents)  # "sem atendente, pode reservar"
+    u = _without_unnamed_erasure(u, message.text or "")  # "pode esquecer": let go, not erase
     intent = u.intent
     clear = u.confidence >= CLEAR
     asked = _row(intents, intent)
@@ -377,7 +419,7 @@ def decide(
             and u.first(K.PLAN) is not None
             and "?" not in (message.text or "")
         )
-        or (where.choosing and "?" not in (message.text or ""))
+        or (where.choosing and "?" not in (message.text or "") and _names_a_choice(u, message))
     )
     if is_question(intent) and meant and not choosing:
         also = _also_asked(where, u, intents) if where.at_rest else None

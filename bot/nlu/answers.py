@@ -11,6 +11,7 @@ from collections.abc import Collection, Sequence
 from rapidfuzz import fuzz, process
 
 from bot.nlu.base import Entity, EntityKind, Option
+from bot.nlu.entities import put_off
 from bot.nlu.text import fold, squeeze
 
 __all__ = [
@@ -18,10 +19,12 @@ __all__ = [
     "NAME_PARTICLES",
     "PERSON_WORDS",
     "confused",
+    "denial",
     "doubts",
     "looks_like_full_name",
     "looks_like_name",
     "named",
+    "names_erasure",
     "option",
     "proper_case",
     "reassurances",
@@ -100,6 +103,28 @@ _REFUSED_PERSON = re.compile(
 _CLAUSE_END = re.compile(r"[,.;!?]+|\s+(?:e|mas|and|but|y|pero)\s+")
 
 
+#: what an erasure request names (folded): the erasing ("apaga", "excluir", "delete", "borra"),
+#: the data ("meus dados", "meu cpf", "my info", "mi numero", "o que eu te mandei"), the right
+#: ("lgpd", "direito ao esquecimento", "right to be forgotten") or the person ("esquece de mim",
+#: "forget me", "olvidense de mi"); "pode esquecer", "esquece", "forget it" name none of them
+_ERASURE = re.compile(
+    r"\b(?:apag\w*|exclu\w*|remov\w*|delet\w*|limp\w*|borr\w*|elimin\w*|erase\w*|wipe\w*|"
+    r"dados?|datos?|data|informac\w*|info|information|details|cadastro|conta|account|perfil|"
+    r"profile|registr\w*|records?|historico|historial|history|conversa|chat|mensage\w*|"
+    r"messages?|mensajes?|numero|number|telefone|telefono|phone|cpf|email|contato|contacto|"
+    r"contact|endereco|address|direccion|nome|nombre|lista|list|sistema|system|"
+    r"mandei|enviei|te mande|sent|lgpd|gdpr|esquecid[oa]s?|esquecimento|forgotten|olvido|"
+    r"(?:de|sobre) mim|(?:de|sobre) mi|about me|forget me|me olvid\w*|olvid\w*me)\b"
+)
+
+
+def names_erasure(text: str) -> bool:
+    """Whether ``text`` says what it asks to erase, or that it asks to erase ("apaga meus dados",
+    "esquece meu cpf", "forget me"): an erasure of someone's data is never read into a phrase
+    that lets something go ("pode esquecer", "esquece isso", "forget it")."""
+    return bool(_ERASURE.search(fold(text)))
+
+
 def refused_person(text: str) -> tuple[int, int] | None:
     """The span of the clause of ``text`` that says no person is needed ("nao precisa falar com
     atendente, pode reservar" → the part before the comma), or None when none does."""
@@ -111,6 +136,47 @@ def refused_person(text: str) -> tuple[int, int] | None:
         if end is None:
             break
         at = end.end()
+    return None
+
+
+_NEG = r"(?:nao|n|nem|no|not|isn t|isnt|aint|ain t|never|nunca)"
+#: a clause that says the service is fine, or declines a request by name (folded): "minha
+#: internet nao ta caindo nao", "a net nao caiu", "nao to sem internet", "nao e problema de
+#: internet", "ta funcionando sim", "nao quero cancelar", "it's not down", "no se cayo": what it
+#: names (an outage, a cancellation) is what the customer does not ask for
+_DENIAL = re.compile(
+    rf"\b{_NEG}\s+(?:(?:ta|esta|to|estou|anda|andou|e|eh|is|it s|its|s|was|esta|estoy|se)\s+)?"
+    r"(?:caindo|caiu|cai|cair|caida|caido|lenta|lento|ruim|travando|travada|oscilando|"
+    r"falhando|parada|parado|fora do ar|down|slow|dropping|cayendo|cayo|fallando)\b|"
+    rf"\b{_NEG}\s+(?:(?:to|estou|tou|fiquei|ficou|estoy|i m|im|am|i am)\s+)?"
+    r"(?:sem|without|sin)\s+(?:internet|net|sinal|conexao|connection|conexion|servico|service)\b|"
+    rf"\b{_NEG}\s+(?:e|eh|is|it s|es|tenho|tem|have|tengo|hay)\s+(?:(?:nenhum|nenhuma|um|uma|a|"
+    r"any|un|una|ningun|ninguna)\s+)?(?:problema|problem|falha|defeito|queda|reclamacao|"
+    r"complaint|issue)s?\s+(?:de|da|do|na|no|com|with|con|en|de la)\s+(?:minha\s+|my\s+|mi\s+|"
+    r"a\s+|the\s+|la\s+)?(?:internet|net|conexao|connection|conexion|sinal|wifi)\b|"
+    # (not "nao ta funcionando": that is the outage itself)
+    r"(?<!\bnao )(?<!\bn )(?<!\bno )(?<!\bnem )(?<!\bnot )(?<!\bisn t )"
+    r"\b(?:ta|esta|is|it s|its|s|anda)\s+(?:tudo\s+)?(?:funcionando|working|"
+    r"funcionando bien)\b|\bworks fine\b|\bfunciona (?:bem|normal|bien|direito)\b|"
+    rf"\b{_NEG}\s+(?:(?:quero|queria|vou|preciso|e pra|eh pra|want to|wanna|need to|going to|"
+    r"gonna|quiero|voy a|necesito|es para)\s+)(?:cancelar|cancel|contratar|sign up|reclamar|"
+    r"complain|quejarme)\b"
+)
+
+
+def denial(text: str) -> tuple[int, int] | None:
+    """The span of the first clause of ``text`` or its last that says the service is fine, or
+    declines a request by name ("minha internet nao ta caindo nao, so quero saber o preco": the
+    part before the comma, and its comma), when more is said beside it; None otherwise. The
+    rest is what the message asks ("a net nao caiu nao, queria saber quanto custa")."""
+    ends = list(_CLAUSE_END.finditer(text))
+    if not ends:
+        return None
+    first, last = ends[0], ends[-1]
+    if _DENIAL.search(fold(text[: first.start()]).replace("'", " ")):
+        return (0, first.end()) if text[first.end() :].strip(" \t\n.,!;:?") else None
+    if _DENIAL.search(fold(text[last.end() :]).replace("'", " ")):
+        return (last.start(), len(text)) if text[: last.start()].strip(" \t\n.,!;:") else None
     return None
 
 
@@ -170,8 +236,11 @@ _LED_BY_NO = re.compile(r"\s*(?:nao|n|no|not|nem)\b")
 
 def doubts(text: str) -> bool:
     """Whether ``text`` says the customer is not sure yet ("mas nao tenho certeza ainda"): a
-    doubt, and no clause that goes ahead without one (a doubt about something else, beside
-    "pode reservar", does not take the yes back)."""
+    doubt, not said of a change put off, and no clause that goes ahead without one (a doubt
+    about something else, beside "pode reservar", does not take the yes back)."""
+    # "sim e talvez depois eu passe pro de 500": the maybe is said of a change put off, not
+    # of the yes
+    text = _blank(text, put_off(text))
     if not _DOUBT.search(fold(text).replace("'", " ")):
         return False
     parts = _CLAUSE_WITH_MARK.findall(_CONJUNCTION.sub(",", text.casefold()))
@@ -183,6 +252,14 @@ def doubts(text: str) -> bool:
         and not _LED_BY_NO.match(clause)
         for clause in clauses
     )
+
+
+def _blank(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """``text`` with the ``spans`` blanked out (spaces: every other span stays where it was)."""
+    chars = list(text)
+    for at, to in spans:
+        chars[at:to] = " " * (to - at)
+    return "".join(chars)
 
 
 def reassurances(text: str) -> list[tuple[int, int]]:
@@ -313,10 +390,7 @@ def _yes_no(text: str, *, asked: bool) -> Entity | None:
     if calm:
         # "sim, nao tenho duvida", "ok no worries": the answer is what is left ("sem problema"
         # alone is a yes); the no in the reassurance is said of the worry
-        blanked = list(text)
-        for at, to in calm:
-            blanked[at:to] = " " * (to - at)
-        kept = "".join(blanked)
+        kept = _blank(text, calm)
         if not kept.strip(" \t\n.,!;:"):
             return Entity(K.YES_NO, "yes", start, end)
         return yes_no(kept, asked=asked)

@@ -27,6 +27,7 @@ __all__ = [
     "looks_like_unit",
     "overlaps",
     "plans",
+    "put_off",
     "unit_kinds",
     "units",
     "units_after",
@@ -179,11 +180,23 @@ _GIGA = re.compile(r"^(?:g|gigas?|giga\s?bits?|gigs?|gbps|gbit/?s?|gb)$", re.IGN
 #: the words of a change of plan ("troca pro de 500", "volta pro 300", "posso mudar pro de 1
 #: giga?", "switch to the 500", "go back to the 300", "vuelve al de 300", "mejor cambiar al de 500")
 _CHANGE = (
-    r"\b(?:troca|trocar|troco|troque|trocaria|muda|mudar|mude|mudaria|volta|voltar|volte|"
-    r"voltaria|passa|passar|change|switch|back|cambia|cambiar|cambie|cambio|vuelve|vuelva|"
-    r"volver|volvamos|pasa|pasar|pase|pasame)\b"
+    r"\b(?:troca|trocar|troco|troque|trocaria|muda|mudar|mude|mudo|mudaria|volta|voltar|volte|"
+    r"voltaria|passa|passar|passe|passo|change|switch|back|cambia|cambiar|cambie|cambio|vuelve|"
+    r"vuelva|volver|volvamos|pasa|pasar|pase|pasame)\b"
 )
 _CHANGES = re.compile(_CHANGE, re.IGNORECASE)
+#: what puts a change off to another day, or leaves it in doubt: "talvez eu mude pro de 500
+#: depois", "depois eu troco", "maybe I'll switch later", "quizas despues cambio al de 500"
+_LATER = re.compile(
+    r"\b(?:talvez|quem\s+sabe|pode\s+ser\s+que|depois|dps|mais\s+tarde|mais\s+pra\s+frente|"
+    r"mais\s+para\s+frente|futuramente|no\s+futuro|um\s+dia|algum\s+dia|maybe|perhaps|later|"
+    r"some\s?day|eventually|in\s+the\s+future|down\s+the\s+road|quiz[aá]s?|tal\s+vez|"
+    r"despu[eé]s|m[aá]s\s+adelante|luego|en\s+el\s+futuro|alg[uú]n\s+d[ií]a)\b",
+    re.IGNORECASE,
+)
+#: where a message's clauses part: punctuation, or a conjunction ("sim pode reservar e talvez
+#: depois eu mude": the go-ahead is one clause, the change put off another)
+_CLAUSE_BREAK = re.compile(r"[,.;!?]+|\s(?:e|mas|and|but|y|pero)\s", re.IGNORECASE)
 _STREET_BEFORE = re.compile(
     r"\b(?:" + "|".join(sorted(STREET_TYPES, key=len, reverse=True)) + r")\.?\s+$", re.IGNORECASE
 )
@@ -438,11 +451,28 @@ def _mbits(amount: str, unit: str) -> str | None:
     return str(round(value)) if 1 <= value <= 100_000 else None
 
 
+def put_off(text: str) -> list[tuple[int, int]]:
+    """The spans of the clauses of ``text`` that put a change off ("sim pode reservar, talvez
+    eu mude pro de 500 depois": the part after the comma): a change some other day, or maybe,
+    is no change now, and the plan it names is not chosen."""
+    found = []
+    at = 0
+    for end in [*_CLAUSE_BREAK.finditer(text), None]:
+        stop = end.start() if end is not None else len(text)
+        clause = text[at:stop]
+        if _CHANGES.search(clause) and _LATER.search(clause):
+            found.append((at, stop))
+        if end is not None:
+            at = end.end()
+    return found
+
+
 def changes_plan(text: str) -> bool:
-    """Whether ``text`` asks to change something ("troca", "volta", "muda", "switch", "cambia"):
-    with a plan named, a change of plan ("posso trocar pro de 500?" is no question about the
-    contract)."""
-    return bool(_CHANGES.search(text))
+    """Whether ``text`` asks to change something ("troca", "volta", "muda", "switch", "cambia"),
+    now (not "talvez eu mude depois": see :func:`put_off`): with a plan named, a change of plan
+    ("posso trocar pro de 500?" is no question about the contract)."""
+    later = put_off(text)
+    return any(not overlaps(m.start(), m.end(), later) for m in _CHANGES.finditer(text))
 
 
 def plans(text: str) -> list[Entity]:

@@ -109,6 +109,10 @@ def find(
             introduced = _name_beside(text, plans, common)
     if introduced is not None and not rules.overlaps(introduced.start, introduced.end, spans()):
         found.append(introduced)
+    # "sim pode reservar, talvez eu mude pro de 500 depois": that 500 is a plan (no house
+    # number), but none chosen now
+    later = rules.put_off(text)
+    found = [e for e in found if e.kind is not K.PLAN or not rules.overlaps(e.start, e.end, later)]
     return sorted(found, key=lambda e: (e.start, e.end))
 
 
