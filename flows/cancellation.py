@@ -17,6 +17,7 @@ cancelar" cancels it), and a no keeps it.
 from __future__ import annotations
 
 import contextlib
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -184,9 +185,26 @@ async def _delete(turn: Turn) -> Outcome:
     return O.CANCELLED
 
 
+#: what keeps a reservation, whatever else is said ("vou manter a reserva", "deixa quieto",
+#: "i'll keep it", "me quedo con la reserva"), folded
+_KEEPS = re.compile(
+    r"\b(?:manter|mantenho|mantem|vou ficar com|fico com|deixa quieto|deixa assim|pode deixar|"
+    r"keep|keeping|mantener|mantengo|me quedo con|dejala|dejalo)\b"
+)
+
+
+def _keeps(turn: Turn) -> bool:
+    return turn.button is None and "?" not in turn.text and bool(_KEEPS.search(fold(turn.text)))
+
+
 async def pick(turn: Turn) -> Outcome | Jump:
     reservations = own_reservations(turn)
     said = answer(turn)
+    if said is None and _keeps(turn):
+        said = "no"  # "ah entao nao, deixa quieto, vou manter a reserva": nothing cancelled
+    if said == "no" and len(reservations) > 1:
+        turn.say(turn.t("cancel.kept_all"))
+        return Jump("menu")
     if len(reservations) == 1 and said is None:
         # read as the answer to a yes-or-no question, which a list of one is: "sim pode
         # cancelar" (the understander, reading a choice, sees the cancel intent in it)

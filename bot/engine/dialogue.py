@@ -47,9 +47,15 @@ from bot.engine.routing import (
     route,
 )
 from bot.engine.services import Services
-from bot.engine.wording import asks_options, looks_like_question, meant_part, thanks
+from bot.engine.wording import (
+    asks_options,
+    looks_like_question,
+    meant_part,
+    opens_with_question,
+    thanks,
+)
 from bot.messages import Button, Inbound, Reply
-from bot.nlu.answers import denial
+from bot.nlu.answers import clauses, denial, plain_request
 from bot.nlu.base import EntityKind, Expect, Option, Understanding
 from bot.ozmap.sales import reservations
 
@@ -141,6 +147,7 @@ class Dialogue:
         offered = offered_buttons(conversation.context)
         message = choose(inbound, offered, digits=expects not in _NUMBERS)
         understood = None
+        beside = None
         if message.button is None and message.text and message.text.strip():
             guess = inbound.language is None and fresh
             understood = await understander.understand(
@@ -154,6 +161,10 @@ class Dialogue:
                 else (),
             )
             understood = await self._meant(message.text, understood, expects, conversation)
+            if expects is not Expect.NOTHING:
+                understood = await self._asked_first(message.text, understood, conversation)
+            if expects is Expect.NOTHING:
+                beside = await self._asked_beside(message.text, understood, conversation)
             message = self._option(message, understood)
             words = _SWITCH_WORDS if inbound.language is None else _SWITCH_WORDS_HINTED
             conversation = self._language(conversation, message.text, understood, guess, words)
@@ -185,7 +196,7 @@ class Dialogue:
             and bool(reservations(conversation.context)),
             known=_known(conversation.context),
         )
-        return conversation, decide(where, message, understood, self._intents)
+        return conversation, decide(where, message, understood, self._intents, beside=beside)
 
     async def _meant(
         self, text: str, understood: Understanding, expects: Expect, conversation: Conversation
@@ -206,6 +217,48 @@ class Dialogue:
             dataclasses.replace(e, start=e.start + at, end=e.end + at) for e in again.entities
         )
         return dataclasses.replace(again, entities=moved, language=understood.language)
+
+    async def _asked_first(
+        self, text: str, understood: Understanding, conversation: Conversation
+    ) -> Understanding:
+        """Mid-flow, a message that opens with a question the answers cover, then tells why
+        ("qual é melhor pra jogar online? a minha atual fica cancelando a conexao toda hora"):
+        the question is its point (read alone; the whole read as a request for what the story
+        tells of), its facts the whole's. The whole's reading otherwise."""
+        understander = self._services.understander
+        if understander is None or is_question(understood.intent):
+            return understood
+        if "?" not in text or not opens_with_question(text):
+            return understood
+        first = text.split("?", 1)[0] + "?"
+        alone = await understander.understand(first, language=conversation.language)
+        if not is_question(alone.intent) or alone.confidence < CLEAR:
+            return understood
+        return dataclasses.replace(
+            understood, intent=alone.intent, confidence=alone.confidence, ranking=alone.ranking
+        )
+
+    async def _asked_beside(
+        self, text: str, understood: Understanding, conversation: Conversation
+    ) -> str | None:
+        """The request a question comes with in a clause of its own ("oi quero contratar mas
+        antes me diz se tem multa", "is there a minimum contract? if not i'd like to sign up"),
+        read alone (read with the question, it scores next to nothing); None when the message
+        is no clear question or no clause of it makes a request now."""
+        understander = self._services.understander
+        if understander is None or not is_question(understood.intent):
+            return None
+        if understood.confidence < CLEAR:
+            return None
+        for at, to, mark in clauses(text):
+            request = plain_request(text[at:to]) if mark != "?" else None
+            if request is None:
+                continue
+            alone = await understander.understand(request, language=conversation.language)
+            clear = alone.intent is not None and alone.confidence >= CLEAR
+            if clear and not is_question(alone.intent):
+                return alone.intent
+        return None
 
     @staticmethod
     def _option(message: Inbound, understood: Understanding) -> Inbound:
@@ -296,7 +349,11 @@ class Dialogue:
             self._ask_switch(flow, turn, routed.intent)
         else:  # RESUME
             turn.say(turn.t("repair.resume"))
+            mark = len(turn.replies)
             await self._again(flow, turn)
+            # "nao, primeiro termina o meu cadastro. meu nome é Vanessa Moraes": the no to
+            # stopping came with the answer to the pending question
+            await self._advance(flow, turn, mark)
         return turn
 
     async def _begin(self, flow: CompiledFlow, turn: Turn, *, first: bool = False) -> None:

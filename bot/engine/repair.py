@@ -34,7 +34,7 @@ from bot.engine import wording
 from bot.engine.routing import INTENT_PREFIX, Intent, Move, Route, normalize
 from bot.engine.wording import asks_options, looks_like_question
 from bot.messages import Inbound
-from bot.nlu.answers import names_erasure, refused_person
+from bot.nlu.answers import names_erasure, refused_person, takes_leave
 from bot.nlu.base import EntityKind, Expect, Understanding
 from bot.nlu.entities import changes_plan
 from bot.nlu.text import fold
@@ -161,14 +161,21 @@ def carries_answer(u: Understanding | None, expects: Expect, text: str | None) -
 ALSO = 0.15
 
 
-def _also_asked(where: Situation, u: Understanding, intents: Sequence[Intent]) -> Intent | None:
-    """The request a question comes with, when the understander ranks one right behind it
-    ("quanto custa o de 500? quero contratar": ask_price, then buy). Only the requests that
-    start work (a sale, a cancellation, an outage check: ``asks_first``); a person, the menu
-    and an erasure are asked for in their own words, never as an afterthought."""
-    if len(u.ranking) < _RUNNER_UP + 1:
+def _also_asked(
+    where: Situation, u: Understanding, intents: Sequence[Intent], beside: str | None
+) -> Intent | None:
+    """The request a question comes with: ``beside`` (what a clause of its own asks, read
+    alone: "oi quero contratar mas antes me diz se tem multa"), or the one the understander
+    ranks right behind the question ("quanto custa o de 500? quero contratar": ask_price, then
+    buy). Only the requests that start work (a sale, a cancellation, an outage check:
+    ``asks_first``); a person, the menu and an erasure are asked for in their own words, never
+    as an afterthought."""
+    if beside is not None:
+        second, score = beside, 1.0
+    elif len(u.ranking) > _RUNNER_UP:
+        second, score = u.ranking[_RUNNER_UP]
+    else:
         return None
-    second, score = u.ranking[_RUNNER_UP]
     row = _row(intents, second)
     if score < ALSO or row is None or not row.asks_first or row.flow == where.handoff:
         return None
@@ -236,6 +243,25 @@ _RANKED = re.compile(
 )
 
 
+#: how many words a message with a question mark must have to be a question read as the menu
+#: ("e tem previsao pra voltar?"), not a short "voltar?" or "menu?"
+_MENU_QUESTION_WORDS = 3
+
+
+def _asks_at_length(text: str | None) -> bool:
+    return looks_like_question(text) and len(normalize(text or "").split()) >= _MENU_QUESTION_WORDS
+
+
+def _without_plans(u: Understanding, text: str | None) -> str:
+    """``text`` without the plans it names: "cuanto sale el de 500? y la instalacion se paga?"
+    is written as a question (its digits are a plan asked about, not an address or a number
+    typed as one)."""
+    chars = list(text or "")
+    for plan in u.all(K.PLAN):
+        chars[plan.start : plan.end] = " " * (plan.end - plan.start)
+    return "".join(chars)
+
+
 def _names_a_choice(u: Understanding, message: Inbound) -> bool:
     """Whether the message names something to choose by: a plan, an option, a number, a rank
     ("o mais barato"); "so quero saber o preco" where the plans are listed names none (it asks
@@ -293,10 +319,16 @@ def _yes_no(message: Inbound, u: Understanding | None) -> str | None:
 
 
 def decide(
-    where: Situation, message: Inbound, u: Understanding | None, intents: Sequence[Intent]
+    where: Situation,
+    message: Inbound,
+    u: Understanding | None,
+    intents: Sequence[Intent],
+    *,
+    beside: str | None = None,
 ) -> Route:
     """What to do with ``message`` (``u``: what the understander made of its text, None for a
-    pin, a contact card or a tapped button)."""
+    pin, a contact card or a tapped button; ``beside``: the request a clause of a question
+    makes, read alone)."""
 
     def go(move: Move, flow: str | None = None, intent: str | None = None) -> Route:
         return Route(
@@ -361,14 +393,17 @@ def decide(
         where.expects in _DATA
         and u.confidence >= ASKED
         and len(normalize(message.text or "").split()) >= _ASKED_WORDS
-        and looks_like_question(message.text)
+        and looks_like_question(_without_plans(u, message.text))
         and not _answers_expectation(u, where.expects)
     )
     meant = meant or asking
     if (
         row is not None
         and row.flow == where.default
-        and looks_like_question(message.text, worded=True)
+        and (
+            looks_like_question(message.text, worded=True)
+            or (where.at_rest and _asks_at_length(message.text))
+        )
         and not row.matches(normalize(message.text or ""))
     ):
         # "e qnd volta?" (when is it back?) reads as "voltar", the menu: a question asked (its
@@ -422,7 +457,7 @@ def decide(
         or (where.choosing and "?" not in (message.text or "") and _names_a_choice(u, message))
     )
     if is_question(intent) and meant and not choosing:
-        also = _also_asked(where, u, intents) if where.at_rest else None
+        also = _also_asked(where, u, intents, beside) if where.at_rest else None
         if also is not None:  # "quanto custa o de 500? quero contratar": answered, then sold
             return go(Move.ANSWER, also.flow, also.name)
         return go(Move.ANSWER)
@@ -450,6 +485,17 @@ def decide(
         and _closing_score(u) >= ALSO
     ):
         return go(Move.CLOSE)  # "mejor no, chau" where the address is asked: no, and goodbye
+    if (
+        where.expects in _DATA
+        and not _answers_expectation(u, where.expects)
+        and takes_leave(message.text or "")
+        and (wording.thanks(message.text or "") or _closing_score(u) >= ALSO)
+        and "?" not in (message.text or "")
+    ):
+        # "blz vou ver com meu marido e te falo, valeu", "poxa q pena, valeu mesmo assim" where
+        # the address or a name is asked: they leave for now (thanks alone, "aaa que bom,
+        # obrigado!", is no leaving)
+        return go(Move.CLOSE)
     if (
         row is not None
         and where.expects in (Expect.YES_NO, Expect.OPTION)
@@ -484,8 +530,15 @@ def decide(
                 return go(Move.STEP)
             return go(Move.ASK_SWITCH, intent=row.name)
         return go(Move.BEGIN, row.flow, row.name)
-    if intent == "thank" and where.at_rest:
-        return go(Move.CLOSE)
+    if where.at_rest and (
+        intent == "thank"
+        or (
+            intent in ("chitchat", "affirm")
+            and wording.thanks(message.text or "")
+            and not looks_like_question(message.text)
+        )
+    ):
+        return go(Move.CLOSE)  # "ah entendi, obrigado" after the answer: thanks, not a remark
     if intent == "deny" and clear and where.at_rest and not u.entities:
         return go(Move.CLOSE)  # "nao, era so isso" to "Posso ajudar em mais alguma coisa?"
     acknowledged = intent == "affirm" and clear and where.at_rest

@@ -18,6 +18,7 @@ __all__ = [
     "FREQUENT_NAMES",
     "NAME_PARTICLES",
     "PERSON_WORDS",
+    "clauses",
     "confused",
     "denial",
     "doubts",
@@ -26,9 +27,11 @@ __all__ = [
     "named",
     "names_erasure",
     "option",
+    "plain_request",
     "proper_case",
     "reassurances",
     "refused_person",
+    "takes_leave",
     "yes_no",
 ]
 
@@ -72,9 +75,10 @@ _GO_AHEAD = frozenset({"reserva", "reservar", "reserve", "reservo", "confirma", 
 #: what follows "pode" when the customer lets the offer go ("pode esquecer", "pode parar")
 _LET_GO = frozenset({"esquecer", "esquece", "esqueca", "parar", "para", "largar", "desistir"})
 _LEADING = re.compile(r"\s*([^\W\d_]+|[^\w\s])", re.UNICODE)
+#: words of hesitation before an answer, one or several ("ah entao nao, deixa quieto")
 _HESITATION = re.compile(
-    r"\s*(?:pensando\s+bem|olha|bom|bem|hmm+|humm*|ah+|entao|então|well|hmm|actually|bueno|"
-    r"mira|pensandolo\s+bien|pensándolo\s+bien)\b[\s,.]*",
+    r"\s*(?:(?:pensando\s+bem|olha|bom|bem|hmm+|humm*|ah+|entao|então|well|hmm|actually|bueno|"
+    r"mira|pensandolo\s+bien|pensándolo\s+bien)\b[\s,.]*)+",
     re.IGNORECASE,
 )
 #: "nao sei", "n sei ainda", "no sé", "no idea": not knowing is no answer, not a no
@@ -118,11 +122,71 @@ _ERASURE = re.compile(
 )
 
 
+#: what takes leave of the conversation for now ("vou ver com meu marido e te falo", "valeu
+#: mesmo assim", "depois eu vejo", "i'll get back to you", "gracias igual"), folded
+_LEAVE = re.compile(
+    r"\b(?:vou|vo|vamos|preciso|deixa eu|tenho que)\s+(?:ver|pensar|conversar|falar)\b|"
+    r"\bte\s+(?:falo|aviso|chamo|retorno|procuro|escrevo)\b|\bdepois\s+(?:eu\s+)?"
+    r"(?:vejo|volto|falo|chamo|retorno|aviso)\b|\bmesmo assim\b|\bde qualquer (?:forma|jeito)\b|"
+    r"\banyway\b|\bget back to you\b|\btalk (?:to you )?later\b|\bi ll think\b|"
+    r"\b(?:te|le)\s+(?:aviso|escribo|digo)\b|\blo (?:voy a )?pienso\b|\bgracias igual\b|"
+    r"\bigual(?:mente)? gracias\b|\bde todos modos\b"
+)
+
+
+def takes_leave(text: str) -> bool:
+    """Whether ``text`` takes leave for now ("blz vou ver com meu marido e te falo, valeu",
+    "poxa q pena, valeu mesmo assim", "ok, i'll get back to you")."""
+    return bool(_LEAVE.search(fold(text).replace("'", " ")))
+
+
 def names_erasure(text: str) -> bool:
     """Whether ``text`` says what it asks to erase, or that it asks to erase ("apaga meus dados",
     "esquece meu cpf", "forget me"): an erasure of someone's data is never read into a phrase
     that lets something go ("pode esquecer", "esquece isso", "forget it")."""
     return bool(_ERASURE.search(fold(text)))
+
+
+def clauses(text: str) -> list[tuple[int, int, str]]:
+    """The clauses of ``text``: each one's span and the mark or word that ends it ("?", ",",
+    " mas ", "" for the last), parted at punctuation and at "e", "mas", "and", "but", "y",
+    "pero" ("oi quero contratar mas antes me diz se tem multa?": two)."""
+    found = []
+    at = 0
+    for end in [*_CLAUSE_END.finditer(text), None]:
+        stop = end.start() if end is not None else len(text)
+        if text[at:stop].strip():
+            found.append((at, stop, end.group().strip() if end is not None else ""))
+        if end is None:
+            break
+        at = end.end()
+    return found
+
+
+#: what opens a clause said on a condition ("se eu cancelar", "if it's free", "si no hay") or a
+#: time ("quando chegar"): no request made now, folded
+_CONDITION = re.compile(r"^\s*(?:se|if|si|caso|quando|qdo|qnd|when|cuando|unless)\b")
+#: what may open a request said after a question it hangs on ("if not, i'd like to sign up",
+#: "se nao tiver, quero contratar", "entao quero contratar"), folded
+_THEN = re.compile(
+    r"^\s*(?:(?:if not|if so|se nao|senao|se sim|si no|si es asi|then|entao|ai|e|mas|and|but|y|"
+    r"pero)\b[\s,]*)+"
+)
+_NEGATION = re.compile(r"\b(?:nao|n|nem|no|not|dont|don t|never|nunca|sem|sin|without)\b")
+
+
+def plain_request(clause: str) -> str | None:
+    """The clause as a request made now, folded ("quero contratar"; "if not i'd like to sign
+    up" → "i d like to sign up"), or None where it is said on a condition ("se eu cancelar
+    depois"), denied or negated ("nao quero contratar agora"), or too short to tell."""
+    folded = fold(clause).replace("'", " ")
+    rest = _THEN.sub("", folded)
+    if len(rest.split()) < _REQUEST_WORDS or _CONDITION.match(rest) or _NEGATION.search(rest):
+        return None
+    return rest
+
+
+_REQUEST_WORDS = 2
 
 
 def refused_person(text: str) -> tuple[int, int] | None:

@@ -177,6 +177,13 @@ _PLAN_THE = re.compile(
     re.IGNORECASE,
 )
 _GIGA = re.compile(r"^(?:g|gigas?|giga\s?bits?|gigs?|gbps|gbit/?s?|gb)$", re.IGNORECASE)
+#: "o giga", "quero o plano giga", "el de giga", "the gig one": the gigabit plan named by its
+#: unit alone (a digit before it is _PLAN's: "1 giga")
+_PLAN_GIGA = re.compile(
+    r"\b(?:o|do|no|pro|pelo|plano|pacote|el|del|al|the|a|de|um|un)\s+(?:de\s+)?"
+    r"(giga|gigabit|gig)\b(?!\s*\d)",
+    re.IGNORECASE,
+)
 #: the words of a change of plan ("troca pro de 500", "volta pro 300", "posso mudar pro de 1
 #: giga?", "switch to the 500", "go back to the 300", "vuelve al de 300", "mejor cambiar al de 500")
 _CHANGE = (
@@ -477,7 +484,7 @@ def changes_plan(text: str) -> bool:
 
 def plans(text: str) -> list[Entity]:
     """Speeds ("300 mega", "300mb", "500 megas", "1 giga", "1gb", "plano de 500", "o de 500",
-    "the 300 one") in Mbit/s, as digits ("300", "1000")."""
+    "the 300 one", "o giga") in Mbit/s, as digits ("300", "1000")."""
     found: list[Entity] = []
     for m in _PLAN.finditer(text):
         unit = m.group(2)
@@ -494,4 +501,10 @@ def plans(text: str) -> list[Entity]:
             group = next(g for g in range(1, (pattern.groups or 1) + 1) if m.group(g))
             if not overlaps(m.start(group), m.end(group), taken):
                 found.append(Entity(K.PLAN, str(int(m.group(group))), m.start(group), m.end(group)))
+    taken = _spans(found)
+    found += [
+        Entity(K.PLAN, "1000", m.start(1), m.end(1))
+        for m in _PLAN_GIGA.finditer(text)
+        if not overlaps(m.start(1), m.end(1), taken)
+    ]
     return sorted(found, key=lambda e: e.start)
