@@ -178,11 +178,14 @@ _NEGATION = re.compile(r"\b(?:nao|n|nem|no|not|dont|don t|never|nunca|sem|sin|wi
 def plain_request(clause: str) -> str | None:
     """The clause as a request made now, folded ("quero contratar"; "if not i'd like to sign
     up" → "i d like to sign up"), or None where it is said on a condition ("se eu cancelar
-    depois"), denied or negated ("nao quero contratar agora"), or too short to tell."""
+    depois"), denied or negated ("nao quero contratar agora", "minha internet ta funcionando"),
+    or too short to tell."""
     folded = fold(clause).replace("'", " ")
     rest = _THEN.sub("", folded)
     if len(rest.split()) < _REQUEST_WORDS or _CONDITION.match(rest) or _NEGATION.search(rest):
         return None
+    if _DENIAL.search(rest):
+        return None  # "minha internet ta funcionando sim": nothing is asked of that
     return rest
 
 
