@@ -12,10 +12,17 @@ body, ``--concurrency`` at a time, through:
   interface (what the PTB request, the twilio client, the OZmap client and the tests speak) on
   aiohttp's connection pool and parser, as ``ozbot serve`` used until bot/httptransport.py;
 * ``ozbot``: :func:`bot.httpclient.shared_client`, the client ``ozbot serve`` sends through (its
-  own transport on aiohttp, a lean request path), posting the bytes the PTB request posts;
-* ``ozbot form``: the same client posting the form the twilio client posts (a Messages.json
-  create with basic auth);
-* ``aiohttp``: ``aiohttp.ClientSession`` called directly (the floor for the transport).
+  own transport, bot/httptransport.py on bot/http11.py, a lean request path), ``post``ing the
+  bytes the PTB request posts (an httpx request and response built);
+* ``ozbot fetch``: the same client's ``fetch``, which the PTB request, the twilio client and
+  the OZmap client call (no httpx request or response built);
+* ``ozbot fetch form``: ``fetch`` of the form the twilio client posts (a Messages.json create
+  with basic auth);
+* ``aiohttp``: ``aiohttp.ClientSession`` called directly (the transport ozbot used before
+  bot/http11.py).
+
+Run from another checkout's bench/ (a copy of this file), the ``ozbot`` rows measure that
+checkout's client: how the figures for the aiohttp transport were taken.
 
 Prints this process's CPU time per request (getrusage, so the server's work is not in it) and
 the wall time. Not a test: numbers depend on the machine; record them.
@@ -112,12 +119,19 @@ async def run(url: str, requests: int, concurrency: int) -> None:
             (await client.post(url, content=body, headers=json_headers)).raise_for_status()
 
         results["ozbot"] = await timed(ours, requests, concurrency)
+
+        async def fetched() -> None:
+            answer = await client.fetch("POST", url, content=body, headers=json_headers)
+            assert answer.status_code == 200
+
+        results["ozbot fetch"] = await timed(fetched, requests, concurrency)
         login = {"Authorization": "Basic QUMxOnRva2Vu", "Accept": "application/json"}
 
-        async def ours_form() -> None:
-            (await client.post(url, data=FORM, headers=login)).raise_for_status()
+        async def fetched_form() -> None:
+            answer = await client.fetch("POST", url, data=FORM, headers=login)
+            assert answer.status_code == 200
 
-        results["ozbot form"] = await timed(ours_form, requests, concurrency)
+        results["ozbot fetch form"] = await timed(fetched_form, requests, concurrency)
 
     async with aiohttp.ClientSession() as session:
 
@@ -130,7 +144,7 @@ async def run(url: str, requests: int, concurrency: int) -> None:
 
     for name, (cpu_s, wall_s) in results.items():
         print(
-            f"concurrency {concurrency:>3}  {name:<14} client CPU {cpu_s * 1e6:7.0f} us/request"
+            f"concurrency {concurrency:>3}  {name:<16} client CPU {cpu_s * 1e6:7.0f} us/request"
             f"   wall {wall_s * 1e6:7.0f} us/request"
         )
 

@@ -1,16 +1,17 @@
-"""The process's one outbound HTTP client: httpx's interface on aiohttp's transport.
+"""The process's one outbound HTTP client: httpx's interface on a transport of ozbot's own.
 
 Everything ozbot sends out (the PTB ``Bot`` through :class:`bot.channels.telegram.
 SharedClientRequest`, the twilio client through :class:`bot.channels.whatsapp.HttpxTwilioClient`,
 the OZmap client, the geocoders) speaks ``httpx.AsyncClient``, and the tests fake the outside
 world at its transport (``mounts``). The default transport is :mod:`bot.httptransport`'s, on
-aiohttp's connection pool and C parser: httpx's own (httpcore, h11, anyio) cost about 1.1 ms of
-CPU per POST under ozbot's load, most of a turn; and :class:`SharedClient` leaves out the work
-httpx does per request that ozbot never needs. bench/transport.py measures the stacks.
+:mod:`bot.http11` (asyncio and httptools' C parser): httpx's own (httpcore, h11, anyio) cost
+about 1.1 ms of CPU per POST under ozbot's load, most of a turn, and aiohttp's client 0.15 ms;
+and :class:`SharedClient` leaves out the work httpx does per request that ozbot never needs.
+bench/transport.py measures the stacks.
 
-aiohttp's connector keeps its connections per host, so no pool is walked per request
+The pool keeps its connections per origin, so no pool is walked per request
 (encode/httpcore#928): one transport serves every upstream. Timeouts keep httpx's meaning
-through the transport: connect, read, and pool (waiting for a free connection).
+through the transport: connect, read, write, and pool (waiting for a free connection).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any, cast
 import httpx
 from httpx._client import ClientState
 
-from bot.httptransport import AiohttpTransport, Answer
+from bot.httptransport import Answer, Http11Transport
 
 __all__ = [
     "LIMITS",
@@ -38,7 +39,7 @@ __all__ = [
     "with_query",
 ]
 
-#: at most this many connections in all, idle ones kept 5 s (aiohttp's connector limit)
+#: at most this many connections in all (50 of them idle), idle ones kept 5 s
 LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=50, keepalive_expiry=5.0)
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 
@@ -57,7 +58,7 @@ class NoCookies(CookieJar):
 class _Cookieless(httpx.Cookies):
     """httpx's cookies on a :class:`NoCookies` jar, without reading answers for them: httpx
     hands every answer to its jar through urllib request and response wrappers it builds first
-    (about 25 us of CPU a request, a tenth of a POST on the aiohttp transport), even for a jar
+    (about 25 us of CPU a request, a fifth of a POST on the aiohttp transport), even for a jar
     that drops everything."""
 
     def __init__(self) -> None:
@@ -264,7 +265,7 @@ class SharedClient(httpx.AsyncClient):
     ) -> Answer:
         """``request(...)`` read whole, as an :class:`~bot.httptransport.Answer`; a redirect is
         never followed (it is the answer). On a transport with a ``fetch`` (the shared
-        aiohttp transport, and :class:`bot.metrics.MeteredTransport` over it) the request
+        transport, and :class:`bot.metrics.MeteredTransport` over it) the request
         goes to it as parts: no httpx ``Request``, ``Response`` or body stream is built, about
         50 us of CPU a request (bench/transport.py). Anywhere else (the tests' fakes) and for
         what httpx must handle itself (auth, event hooks, following redirects, files), it is
@@ -376,9 +377,9 @@ def _body(content: Any, data: Any, json: Any) -> tuple[bytes, bytes | None] | No
     return b"", None
 
 
-def shared_transport() -> AiohttpTransport:
-    """The transport the shared client sends through (one aiohttp session and pool)."""
-    return AiohttpTransport(limits=LIMITS)
+def shared_transport() -> Http11Transport:
+    """The transport the shared client sends through (one pool of connections)."""
+    return Http11Transport(limits=LIMITS)
 
 
 def mount_for(url: str, transport: httpx.AsyncBaseTransport) -> dict[str, httpx.AsyncBaseTransport]:

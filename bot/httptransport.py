@@ -1,18 +1,15 @@
-"""An httpx transport on aiohttp: httpx's request in, httpx's response out, aiohttp's pool between.
+"""An httpx transport on :mod:`bot.http11`: httpx's request in, httpx's response out.
 
 The shared client (:mod:`bot.httpclient`) sends everything through this. httpx's own transport
-(httpcore, h11, anyio) cost about 1.1 ms of CPU per POST under ozbot's load; ``httpx_aiohttp``'s
-transport about 0.23 ms against 0.1 ms for aiohttp called directly (bench/transport.py). This
-one does only the mapping: the request's raw headers and bytes go to aiohttp as they are (aiohttp
-is told to add no headers of its own, so an upstream receives what httpx's transport would send:
-tests/channels/test_http_contract.py compares the two over loopback), and the answer's body is
-read in one piece when its length is known and small, in chunks otherwise.
+(httpcore, h11, anyio) cost about 1.1 ms of CPU per POST under ozbot's load, aiohttp's client
+about 0.15 ms; this about a third of that (bench/transport.py). It does only the mapping: the
+request's raw headers and bytes go on the wire as httpx built them (an upstream receives what
+httpx's own transport would send: tests/channels/test_http_contract.py compares the two over
+loopback), and the answer's body is handed over as it arrives, or in one piece when read whole.
+Redirects are never followed here (httpx's client follows them when asked).
 
-Timeouts keep httpx's meaning: ``connect`` bounds opening a connection, ``read`` each wait for
-data, ``pool`` the wait for a free connection (aiohttp's ``connect``, which also covers the
-opening: the tighter of the two wins). aiohttp has no write timeout; a request body is
-written to the kernel's buffer at once for every request ozbot sends. aiohttp's errors become
-httpx's, so callers catch ``httpx.TimeoutException`` and ``httpx.TransportError`` as before.
+Timeouts and errors are httpx's (:mod:`bot.http11` says how), so callers catch
+``httpx.TimeoutException`` and ``httpx.TransportError`` as with httpx's own transport.
 """
 
 from __future__ import annotations
@@ -22,86 +19,55 @@ import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import httpx
-from yarl import URL
 
-__all__ = ["AiohttpTransport", "Answer", "map_error"]
+from bot.http11 import IDEMPOTENT, Connection, Key, Pool, head_bytes
 
-#: an answer up to this long (by its Content-Length) is read as one chunk
-WHOLE_BODY = 1 << 20
-CHUNK = 1 << 16
-#: the headers aiohttp would add when a request lacks them; httpx decides what a request
-#: carries, so aiohttp adds none (Host and the body's length httpx always sets)
-_AUTO_HEADERS = ("Accept", "Accept-Encoding", "Content-Type", "User-Agent")
-_URL_CACHE = 256
+__all__ = ["Answer", "Http11Transport"]
 
-
-def map_error(exc: Exception, request: httpx.Request | None) -> Exception:
-    """The httpx exception its own transport raises for the failure aiohttp raised ``exc``
-    for (``exc`` itself when it is neither aiohttp's nor a timeout)."""
-    if isinstance(exc, aiohttp.ConnectionTimeoutError):
-        return httpx.ConnectTimeout(str(exc) or "connect timeout", request=request)
-    if isinstance(exc, TimeoutError):  # aiohttp's SocketTimeoutError, or a bare one
-        return httpx.ReadTimeout(str(exc) or "read timeout", request=request)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return httpx.ConnectError(str(exc), request=request)
-    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
-        return httpx.RemoteProtocolError(str(exc), request=request)
-    if isinstance(exc, aiohttp.ClientResponseError):  # a status line aiohttp cannot read
-        return httpx.RemoteProtocolError(exc.message, request=request)
-    if isinstance(exc, aiohttp.ClientConnectionError):  # reset, broken pipe while reading
-        return httpx.ReadError(str(exc), request=request)
-    if isinstance(exc, aiohttp.InvalidURL):
-        return httpx.UnsupportedProtocol(str(exc), request=request)
-    if isinstance(exc, aiohttp.ClientError):
-        return httpx.TransportError(str(exc), request=request)
-    return exc
-
-
-#: what :func:`map_error` maps (a try/except costs nothing until it catches; a context
-#: manager is two calls a request)
-_MAPPED = (aiohttp.ClientError, TimeoutError)
+_PORTS = {"http": 80, "https": 443}
 
 
 class _Body(httpx.AsyncByteStream):
-    """An aiohttp answer's body as httpx reads it; closing releases the connection to the pool
-    (or closes it, when the body was not read to its end)."""
+    """An answer's body as httpx reads it; closing gives the connection back to the pool (or
+    closes it, when the body was not read to its end)."""
 
-    __slots__ = ("_request", "_response")
+    __slots__ = ("_conn", "_read", "_request")
 
-    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
-        self._response = response
+    def __init__(self, conn: Connection, read: float | None, request: httpx.Request) -> None:
+        self._conn: Connection | None = conn
+        self._read = read
         self._request = request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        response = self._response
-        try:
-            length = response.content_length
-            if length is not None and length <= WHOLE_BODY:
-                yield await response.read()
-                return
-            async for chunk in response.content.iter_chunked(CHUNK):
-                yield chunk
-        except _MAPPED as exc:
-            raise map_error(exc, self._request) from exc
+        conn = self._conn
+        if conn is None:
+            raise httpx.StreamClosed()
+        while (chunk := await conn.next_chunk(self._read)) is not None:
+            yield chunk
 
     async def read(self) -> bytes:
+        """The whole body (``_Response.aread``, outside httpx's own request context)."""
+        if self._conn is None:
+            raise httpx.StreamClosed()
         try:
-            return await self._response.read()
-        except _MAPPED as exc:
-            raise map_error(exc, self._request) from exc
+            return await self._conn.read_all(self._read)
+        except httpx.RequestError as exc:
+            exc.request = self._request
+            raise
 
     async def aclose(self) -> None:
-        self._response.release()
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.finish()
 
 
 class _Response(httpx.Response):
     """httpx's response whose ``aread`` (what the client does for every request not streamed)
-    takes the body from aiohttp in one call: httpx's own walks it through four generators, a
-    chunker and a decoder that, for a body without Content-Encoding, change nothing (25 us of
-    CPU a request). The state it leaves is httpx's: content, bytes downloaded, consumed and
-    closed (which releases the connection and sets ``elapsed``)."""
+    takes the body in one call: httpx's own walks it through four generators, a chunker and a
+    decoder that, for a body without Content-Encoding, change nothing (25 us of CPU a
+    request). The state it leaves is httpx's: content, bytes downloaded, consumed and closed
+    (which releases the connection and sets ``elapsed``)."""
 
     _body: _Body
 
@@ -173,18 +139,16 @@ def _decoded(status: int, raw_headers: Any, body: bytes) -> bytes:
     return httpx.Response(status, headers=list(raw_headers), content=body).content
 
 
-def _text_headers(raw: Any) -> list[tuple[str, str]]:
-    # aiohttp takes text; httpx's values are bytes (UTF-8 kept through surrogates, both ways)
-    return [(k.decode("latin-1"), v.decode("utf-8", "surrogateescape")) for k, v in raw]
+def _reason(conn: Connection) -> str:
+    return conn.reason.decode("ascii", errors="ignore")
 
 
-async def _upload(stream: httpx.AsyncByteStream) -> AsyncIterator[bytes]:
-    async for chunk in stream:
-        yield chunk
+def _version(conn: Connection) -> bytes:
+    return b"HTTP/1.0" if conn._parser.get_http_version() == "1.0" else b"HTTP/1.1"
 
 
-class AiohttpTransport(httpx.AsyncBaseTransport):
-    """httpx's transport interface on one ``aiohttp.ClientSession`` (opened at the first
+class Http11Transport(httpx.AsyncBaseTransport):
+    """httpx's transport interface on one :class:`bot.http11.Pool` (made at the first
     request, in the running loop), keeping at most ``limits.max_connections`` connections,
     idle ones ``limits.keepalive_expiry`` seconds."""
 
@@ -195,83 +159,77 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         verify: ssl.SSLContext | bool = True,
     ) -> None:
         self._limits = limits
-        self._ssl: ssl.SSLContext | bool = (
+        self._ssl = (
             verify if isinstance(verify, ssl.SSLContext) else httpx.create_ssl_context(verify)
         )
-        self._session: aiohttp.ClientSession | None = None
-        self._timeouts: dict[tuple[float | None, ...], aiohttp.ClientTimeout] = {}
-        self._urls: dict[str, URL] = {}
+        self._pool: Pool | None = None
 
-    def _open(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=self._limits.max_connections or 0,
-            keepalive_timeout=self._limits.keepalive_expiry or 0,
-            ssl=self._ssl,
-        )
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            skip_auto_headers=_AUTO_HEADERS,
-            auto_decompress=False,  # httpx decodes the body by its Content-Encoding
-            cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(),
-        )
-        return self._session
+    async def _send(
+        self,
+        url: httpx.URL,
+        method: str,
+        head: bytes,
+        body: Any,
+        timeouts: dict[str, Any],
+        sni: str | None = None,
+        chunked: bool = False,
+    ) -> Connection:
+        """A connection that has sent the request and read its answer's head."""
+        scheme = url.scheme
+        if scheme not in _PORTS:
+            raise httpx.UnsupportedProtocol(f"the URL's scheme is not http or https: {scheme!r}")
+        # the host as it goes in DNS and TLS: IDNA-encoded (httpx's ``host`` is decoded)
+        key: Key = (scheme, url.raw_host.decode("ascii"), url.port or _PORTS[scheme], sni)
+        pool = self._pool or self._open()
+        while True:
+            conn = await pool.acquire(key, timeouts)
+            try:
+                await conn.exchange(
+                    head, body, timeouts, head_only=method == "HEAD", chunked=chunked
+                )
+                return conn
+            except (httpx.RemoteProtocolError, httpx.ReadError):
+                conn.finish()
+                # a kept-alive connection the server had closed before this request: once
+                # more on a fresh one, when sending it twice does no harm
+                if not conn.reused or conn.received or method not in IDEMPOTENT:
+                    raise
+                if not isinstance(body, bytes):
+                    raise
+            except BaseException:
+                conn.finish()
+                raise
 
-    def _timeout(self, given: dict[str, float | None]) -> aiohttp.ClientTimeout:
-        key = (given.get("connect"), given.get("read"), given.get("pool"))
-        timeout = self._timeouts.get(key)
-        if timeout is None:
-            if len(self._timeouts) >= _URL_CACHE:
-                self._timeouts.clear()
-            timeout = self._timeouts[key] = aiohttp.ClientTimeout(
-                sock_connect=key[0], sock_read=key[1], connect=key[2]
-            )
-        return timeout
-
-    def _url(self, url: httpx.URL) -> URL:
-        # httpx has already quoted the URL: yarl need not parse and quote it again
-        text = str(url)
-        parsed = self._urls.get(text)
-        if parsed is None:
-            if len(self._urls) >= _URL_CACHE:
-                self._urls.clear()
-            parsed = self._urls[text] = URL(text, encoded=True)
-        return parsed
+    def _open(self) -> Pool:
+        self._pool = Pool(self._limits, self._ssl)
+        return self._pool
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if request.url.scheme not in ("http", "https"):
-            raise httpx.UnsupportedProtocol(
-                f"the URL's scheme is not http or https: {request.url.scheme!r}", request=request
-            )
-        session = self._session or self._open()
+        url = request.url
         raw = request.headers.raw
-        data: Any
+        chunked = False
+        body: Any
         try:
-            data = request.content or None
-        except httpx.RequestNotRead:  # a streamed body: aiohttp frames it (chunked) itself
-            data = _upload(request.stream)  # type: ignore[arg-type]
-            raw = [(k, v) for k, v in raw if k.lower() != b"transfer-encoding"]
-        headers = _text_headers(raw)
-        try:
-            response = await session.request(
-                request.method,
-                self._url(request.url),
-                headers=headers,
-                data=data,
-                allow_redirects=False,
-                timeout=self._timeout(request.extensions.get("timeout") or {}),
-                server_hostname=request.extensions.get("sni_hostname"),
-            )
-        except _MAPPED as exc:
-            raise map_error(exc, request) from exc
-        extensions: dict[str, Any] = {"http_version": b"HTTP/1.1"}
-        if response.reason:
-            extensions["reason_phrase"] = response.reason.encode()
-        body = _Body(response, request)
-        answer = _Response(
-            response.status, headers=response.raw_headers, stream=body, extensions=extensions
+            body = request.content
+        except httpx.RequestNotRead:  # a streamed body: framed in chunks unless its length is known
+            body = request.stream
+            chunked = not any(name.lower() == b"content-length" for name, _ in raw)
+        timeouts = request.extensions.get("timeout") or {}
+        conn = await self._send(
+            url,
+            request.method,
+            head_bytes(request.method, url.raw_path, raw),
+            body,
+            timeouts,
+            request.extensions.get("sni_hostname"),
+            chunked,
         )
-        answer._body = body
+        extensions: dict[str, Any] = {"http_version": _version(conn)}
+        if conn.reason:
+            extensions["reason_phrase"] = conn.reason
+        stream = _Body(conn, timeouts.get("read"), request)
+        answer = _Response(conn.status, headers=conn.headers, stream=stream, extensions=extensions)
+        answer._body = stream
         return answer
 
     async def fetch(
@@ -286,30 +244,15 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         body's length among them), its answer read whole: what ``handle_async_request`` and
         httpx's reading of the response do, without building either httpx object. Raises
         the httpx exceptions ``handle_async_request`` raises (without their ``request``)."""
-        if url.scheme not in ("http", "https"):
-            raise httpx.UnsupportedProtocol(
-                f"the URL's scheme is not http or https: {url.scheme!r}"
-            )
-        session = self._session or self._open()
+        conn = await self._send(url, method, head_bytes(method, url.raw_path, raw), body, timeouts)
         try:
-            response = await session.request(
-                method,
-                self._url(url),
-                headers=_text_headers(raw),
-                data=body or None,
-                allow_redirects=False,
-                timeout=self._timeout(timeouts),
-            )
-            try:
-                content = await response.read()
-            finally:
-                response.release()
-        except _MAPPED as exc:
-            raise map_error(exc, None) from exc
-        status, answered = response.status, response.raw_headers
-        return Answer(status, answered, _decoded(status, answered, content), response.reason or "")
+            content = await conn.read_all(timeouts.get("read"))
+        finally:
+            conn.finish()
+        status, headers = conn.status, conn.headers
+        return Answer(status, headers, _decoded(status, headers, content), _reason(conn))
 
     async def aclose(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None

@@ -236,7 +236,7 @@ class MeteredTransport(httpx.AsyncBaseTransport):
         body: bytes,
         timeouts: dict[str, float | None],
     ) -> Answer:
-        """:meth:`bot.httptransport.AiohttpTransport.fetch` through the inner transport, timed
+        """:meth:`bot.httptransport.Http11Transport.fetch` through the inner transport, timed
         and reported as ``handle_async_request`` does (the time includes reading the body,
         which an OZmap answer carries in the same few packets as its head). An inner
         transport without ``fetch`` gets the request httpx would have built."""

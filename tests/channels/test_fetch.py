@@ -1,7 +1,7 @@
 """``SharedClient.fetch``, the lean path the Telegram, Twilio and OZmap requests take: the
 upstream receives what httpx's own client sends, the answer reads as httpx reads it, and its
-failures are httpx's, whether the request goes to aiohttp as parts, through the OZmap meter, or
-(on any other transport) through ``request``."""
+failures are httpx's, whether the request goes to the transport as parts, through the OZmap
+meter, or (on any other transport) through ``request``."""
 
 # ruff: noqa: F811 - the contract test's fixtures, imported by name, are the tests' arguments
 

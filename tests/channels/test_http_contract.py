@@ -1,7 +1,7 @@
 """The shared client (bot.httpclient: its lean request building and send, on bot.httptransport's
-aiohttp transport) against httpx's own client and transport (httpcore, h11), over real loopback
-HTTP: the same calls must put the same bytes on the wire (request line, headers in order, body)
-and give the caller the same response, stream and exceptions."""
+transport over bot/http11.py) against httpx's own client and transport (httpcore, h11), over
+real loopback HTTP: the same calls must put the same bytes on the wire (request line, headers in
+order, body) and give the caller the same response, stream and exceptions."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from bot.httpclient import TIMEOUT, SharedClient, encode_form, shared_client, with_query
-from bot.httptransport import AiohttpTransport
+from bot.httptransport import Http11Transport
 
 
 @dataclass
@@ -398,14 +398,14 @@ async def test_nobody_listening_is_a_connect_error_for_both(
             await client.get(f"ftp://127.0.0.1:{port}/")
 
 
-async def test_waiting_past_the_pool_timeout_is_a_timeout(upstream: Upstream) -> None:
-    """httpx raises PoolTimeout here; aiohttp's connect timeout covers the wait for a free
-    connection and the opening alike, so ours is a ConnectTimeout: both TimeoutExceptions,
-    which is what every caller of the shared client catches."""
-    transport = AiohttpTransport(httpx.Limits(max_connections=1))
-    async with shared_client(transport=transport) as client:
-        held = asyncio.create_task(client.get(upstream.url + "/slow"))
-        await asyncio.sleep(0.1)
-        with pytest.raises(httpx.TimeoutException):
-            await client.get(upstream.url + "/echo", timeout=httpx.Timeout(5, pool=0.2))
-        assert (await held).status_code == 200
+async def test_waiting_past_the_pool_timeout_is_a_pool_timeout(upstream: Upstream) -> None:
+    """httpx's PoolTimeout, a TimeoutException as every caller of the shared client catches."""
+    limits = httpx.Limits(max_connections=1)
+    reference = httpx.AsyncClient(limits=limits)
+    async with reference, shared_client(transport=Http11Transport(limits)) as ours:
+        for client in (reference, ours):
+            held = asyncio.create_task(client.get(upstream.url + "/slow"))
+            await asyncio.sleep(0.1)
+            with pytest.raises(httpx.PoolTimeout):
+                await client.get(upstream.url + "/echo", timeout=httpx.Timeout(5, pool=0.2))
+            assert (await held).status_code == 200

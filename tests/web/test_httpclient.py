@@ -1,4 +1,4 @@
-"""The shared outbound client (bot.httpclient.shared_client): httpx's interface on aiohttp's
+"""The shared outbound client (bot.httpclient.shared_client): httpx's interface on its own
 transport, over real loopback sockets: connections kept alive and reused, httpx's exceptions and
 timeouts, mounts taking precedence (as the tests' fakes need)."""
 
@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from bot.httpclient import mount_for, shared_client, shared_transport
-from bot.httptransport import AiohttpTransport
+from bot.httptransport import Http11Transport
 
 
 class Upstream:
@@ -59,10 +59,10 @@ async def upstream() -> AsyncIterator[Upstream]:
         yield up
 
 
-async def test_the_default_transport_is_aiohttps() -> None:
+async def test_the_default_transport_is_ours() -> None:
     async with shared_client() as client:
         transport = client._transport_for_url(httpx.URL("https://api.telegram.org/bot1/getMe"))
-        assert isinstance(transport, AiohttpTransport)
+        assert isinstance(transport, Http11Transport)
 
 
 async def test_requests_go_out_and_reuse_one_kept_alive_connection(upstream: Upstream) -> None:
