@@ -81,11 +81,13 @@ _FORM_BYTES = tuple(
 
 
 def _quote(text: str) -> str:
-    # a table looked up per byte in C (map) rather than a Python call per run of bytes to
-    # quote: a JSON filter, all punctuation, 14 -> 6 us
+    # a table looked up per byte in C (str.translate of the UTF-8 bytes, each read as one
+    # Latin-1 character) rather than a Python call per run of bytes to quote, or a call per
+    # byte (map): a 120-character Portuguese message, 2.3x faster than map, which was 2x
+    # faster than the runs for a JSON filter
     if _FORM_PLAIN.fullmatch(text):
         return text
-    return "".join(map(_FORM_BYTES.__getitem__, text.encode()))
+    return text.encode().decode("latin-1").translate(_FORM_BYTES)
 
 
 def _form_value(value: Any) -> str:
