@@ -167,6 +167,36 @@ _FORGET_CACHE = (
 )
 
 
+def _take_lock(source: str) -> str:
+    """The CTEs ``before`` and ``took`` both statements below share: the lock as it was, and the
+    lock taken (or its lease renewed) for rows of ``source``, as SQL text."""
+    return (
+        "before AS ("  # noqa: S608 - constants only: ``source`` is a literal of this module
+        + """
+    SELECT turn FROM locks WHERE key = %(key)s::text
+), took AS (
+    INSERT INTO locks (key, owner, expires_at)
+    SELECT %(key)s::text, %(lock_owner)s::text, """
+        + SERVER_NOW
+        + """ + %(lock_lease)s::double precision
+    """
+        + source
+        + """
+    ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
+        turn = locks.turn + 1
+    WHERE locks.expires_at < """
+        + SERVER_NOW
+        + """ OR locks.owner = excluded.owner
+    RETURNING turn, xmax = 0 AS inserted
+)"""
+    )
+
+
+# whether what the statement read is the conversation as the last holder left it (see above)
+_FRESH = """CASE WHEN took.inserted THEN NOT EXISTS (SELECT FROM before)
+        ELSE coalesce(took.turn = (SELECT turn FROM before) + 1, false) END"""
+
+
 # An entry whose turn has run, with (when given: a NULL token or lock key matches nothing) the
 # outbox row of the replies it sent and the lock taken with it, in one statement, committed
 # without waiting for the WAL to reach the disk (the fsync is most of what a commit costs, a
@@ -212,26 +242,14 @@ RETURNING id, (SELECT min(e.id) FROM inbox AS e WHERE e.key = %(key)s::text) AS 
 # the conversation exists). The statement's writes commit together: the lock is never taken
 # without the entry.
 _INBOX_ACCEPT_LOCKED = (
-    "WITH entry AS ("  # noqa: S608 - constants only
+    "WITH entry AS ("
     + _INBOX_ENTRY
-    + """), before AS (
-    SELECT turn FROM locks WHERE key = %(key)s::text
-), took AS (
-    INSERT INTO locks (key, owner, expires_at)
-    SELECT %(key)s::text, %(lock_owner)s::text, """
-    + SERVER_NOW
-    + """ + %(lock_lease)s::double precision
-    FROM entry WHERE entry.first IS NULL
-    ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
-        turn = locks.turn + 1
-    WHERE locks.expires_at < """
-    + SERVER_NOW
-    + """ OR locks.owner = excluded.owner
-    RETURNING turn, xmax = 0 AS inserted
-)
-SELECT entry.id, entry.first, took.turn,
-    CASE WHEN took.inserted THEN NOT EXISTS (SELECT FROM before)
-        ELSE coalesce(took.turn = (SELECT turn FROM before) + 1, false) END, """
+    + "), "
+    + _take_lock("FROM entry WHERE entry.first IS NULL")
+    + """
+SELECT entry.id, entry.first, took.turn, """
+    + _FRESH
+    + """, """
     + ", ".join(f"c.{name}" for name in _CONVERSATION_PARAMS)
     + """
 FROM entry LEFT JOIN took ON true
@@ -245,24 +263,12 @@ LEFT JOIN conversations AS c ON c.key = %(key)s::text AND took.turn IS NOT NULL
 # have run it after the entry was taken over).
 _INBOX_READY = (
     "WITH first AS (SELECT min(id) AS id FROM inbox WHERE key = %(key)s::text"  # noqa: S608
-    """), before AS (
-    SELECT turn FROM locks WHERE key = %(key)s::text
-), took AS (
-    INSERT INTO locks (key, owner, expires_at)
-    SELECT %(key)s::text, %(lock_owner)s::text, """
-    + SERVER_NOW
-    + """ + %(lock_lease)s::double precision
-    FROM first WHERE first.id IS NULL OR first.id >= %(entry)s
-    ON CONFLICT (key) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at,
-        turn = locks.turn + 1
-    WHERE locks.expires_at < """
-    + SERVER_NOW
-    + """ OR locks.owner = excluded.owner
-    RETURNING turn, xmax = 0 AS inserted
-)
-SELECT first.id, took.turn,
-    CASE WHEN took.inserted THEN NOT EXISTS (SELECT FROM before)
-        ELSE coalesce(took.turn = (SELECT turn FROM before) + 1, false) END
+    "), "
+    + _take_lock("FROM first WHERE first.id IS NULL OR first.id >= %(entry)s")
+    + """
+SELECT first.id, took.turn, """
+    + _FRESH
+    + """
     AND NOT EXISTS (SELECT FROM processed_messages WHERE provider_id = %(provider_id)s::text), """
     + ", ".join(f"c.{name}" for name in _CONVERSATION_PARAMS)
     + """
